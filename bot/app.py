@@ -1,0 +1,94 @@
+"""Wiring: the PTB application with every handler, in one place.
+
+Handler groups: -10 the gate (dedupe, identify); 0 the commands and flows, then, last in the same
+group (the first match wins), the fallbacks that make sure every private message gets an answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot import auth
+from bot.commands import public_commands
+from bot.context import BotContext, BotServices
+from bot.errors import on_error
+from bot.handlers import common, fallback, staff
+from bot.keyboards import LANGUAGE_PREFIX
+from bot.processor import PerChatUpdateProcessor
+from bot.ratelimit import TelegramRateLimiter
+from messages import LANGUAGES, translate
+
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def build_application(services: BotServices, *, webhook: bool = False) -> BotApplication:
+    """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
+    settings = services.settings
+    timeout = settings.request_timeout
+    builder = (
+        Application.builder()
+        .token(settings.token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
+                              connect_timeout=timeout, pool_timeout=timeout))
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30))
+        .rate_limiter(
+            TelegramRateLimiter(
+                overall_per_second=settings.rate_overall_per_second,
+                private_per_second=settings.rate_private_per_second,
+                private_burst=settings.rate_private_burst,
+                group_per_minute=settings.rate_group_per_minute,
+            )
+        )
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application: BotApplication = builder.build()
+    application.bot_data["services"] = services
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler of the bot, with the group it runs in."""
+    application.add_handler(TypeHandler(Update, auth.gate), group=-10)
+
+    application.add_handler(CommandHandler("start", common.start))
+    application.add_handler(CommandHandler("help", common.help_command))
+    application.add_handler(CommandHandler("whoami", common.whoami))
+    application.add_handler(CommandHandler("language", common.language_command))
+    application.add_handler(CallbackQueryHandler(common.language_pressed, pattern=f"^{LANGUAGE_PREFIX}"))
+    application.add_handler(CommandHandler("invite", staff.invite))
+    application.add_handler(CommandHandler("unbind", staff.unbind))
+    application.add_handler(CommandHandler("alerts", staff.alerts))
+    application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
+
+    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.text_message))
+    application.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, fallback.other_message),
+                            )
+    application.add_handler(CallbackQueryHandler(fallback.stale_button))
+
+    application.add_error_handler(on_error)
+
+
+async def publish_commands(application: BotApplication) -> None:
+    """Set Telegram's command menu for everyone, in each catalog language."""
+    for language in LANGUAGES:
+        commands = [BotCommand(c.name, translate(language, c.description_key)) for c in public_commands()]
+        await application.bot.set_my_commands(commands, language_code=None if language == "zh" else language)

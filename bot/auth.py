@@ -1,0 +1,86 @@
+"""Who may call what: the gate that runs before every handler, and the role declaration.
+
+The gate (handler group -10) drops redelivered updates and identifies the caller once per update.
+Every handler declares its audience with :func:`serves`; the check lives here, not in handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import CHANNEL, BotContext
+from services import accounts, updates
+from services.roles import Actor, Role
+
+logger = logging.getLogger(__name__)
+
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+
+ANYONE: Final = frozenset[Role]()
+BOUND: Final = frozenset(Role)
+STAFF: Final = frozenset({Role.STAFF, Role.ADMIN})
+ADMIN: Final = frozenset({Role.ADMIN})
+EXPERT: Final = frozenset({Role.EXPERT})
+SUPERVISOR: Final = frozenset({Role.SUPERVISOR})
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Skip an update already handled; identify the caller for the handlers that follow."""
+    services = context.services
+    kind = _kind(update)
+    async with services.uow() as uow:
+        if not await updates.first_delivery(uow, channel=CHANNEL, update_id=update.update_id):
+            services.metrics.updates_duplicate.inc()
+            logger.info("update %s delivered again; skipped", update.update_id)
+            raise ApplicationHandlerStop
+    services.metrics.updates_handled.labels(kind=kind).inc()
+    user = update.effective_user
+    if user is None:
+        context.actor = Actor(label="unknown")
+        return
+    async with services.uow() as uow:
+        context.actor = await accounts.identify(uow, channel=CHANNEL, external_user_id=str(user.id))
+
+
+def _kind(update: Update) -> str:
+    if update.callback_query is not None:
+        return "callback"
+    if update.message is not None:
+        return "message"
+    return "other"
+
+
+def serves(audience: frozenset[Role]) -> Callable[[Callback], Callback]:
+    """Declare who a handler serves: ``ANYONE``, ``BOUND`` (any role) or a set of roles."""
+
+    def decorate(callback: Callback) -> Callback:
+        @functools.wraps(callback)
+        async def guarded(update: Update, context: BotContext) -> Any:
+            actor = context.actor or Actor(label="unknown")
+            if audience and not actor.is_bound:
+                await deny(update, context, "auth.unbound")
+                return None
+            if audience and not actor.has_any(audience):
+                await deny(update, context, "auth.not_permitted")
+                return None
+            return await callback(update, context)
+
+        guarded.audience = audience  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+async def deny(update: Update, context: BotContext, key: str) -> None:
+    """Tell the caller why nothing happened (as a button answer or a message)."""
+    text = context.t(update, key)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)

@@ -1,0 +1,55 @@
+"""The command table: every command, who it serves and where it may be used.
+
+``/help`` and the Telegram command menu are built from this table, so they always match what
+the handlers accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.auth import ADMIN, ANYONE, BOUND, STAFF
+from services.roles import Actor, Role
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command, its description's message key, its audience, and whether groups may use it."""
+
+    name: str
+    audience: frozenset[Role]
+    in_groups: bool = False
+
+    @property
+    def description_key(self) -> str:
+        """The message key of the one-line description."""
+        return f"cmd.{self.name}"
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", ANYONE),
+    Command("help", ANYONE, in_groups=True),
+    Command("whoami", ANYONE),
+    Command("language", BOUND),
+    Command("invite", STAFF),
+    Command("unbind", STAFF),
+    Command("alerts", STAFF),
+    Command("bindgroup", ADMIN, in_groups=True),
+)
+
+
+def visible_to(actor: Actor, *, in_group: bool = False) -> list[Command]:
+    """The commands this caller may use here."""
+    result = []
+    for command in COMMANDS:
+        if in_group and not command.in_groups:
+            continue
+        if command.audience and not actor.has_any(command.audience):
+            continue
+        result.append(command)
+    return result
+
+
+def public_commands() -> list[Command]:
+    """Commands for Telegram's default menu (everyone sees these)."""
+    return [command for command in COMMANDS if not command.audience]

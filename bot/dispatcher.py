@@ -1,0 +1,223 @@
+"""The outbox dispatcher: renders pending notifications and sends them through the Bot API.
+
+One loop claims due rows (``services.outbox.claim``), hands them to one worker per chat (so a
+chat's messages keep their order and a slow chat does not hold up the others), and a recorder
+stores the outcomes in batches. Limits are enforced by the bot's rate limiter
+(:class:`bot.ratelimit.TelegramRateLimiter`); what remains is mapped here:
+
+- 429 ``RetryAfter`` → back in the queue after ``retry_after``, no attempt counted;
+- timeouts, network errors and 5xx → retried with backoff, up to ``services.outbox.MAX_ATTEMPTS``;
+- 400/403 (bad request, blocked) → failed at once; staff are alerted by the service.
+
+Commits wake the loop at once; otherwise it polls, so rows that become due later are found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.keyboards import from_stored
+from bot.metrics import Metrics
+from messages import translate
+from services import outbox
+from services.outbox import Delivery, Outcome, OutcomeKind
+from storage.uow import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+
+def chat_id_of(address: str) -> int | str:
+    """Telegram chat ids are integers; channel usernames stay strings."""
+    try:
+        return int(address)
+    except ValueError:
+        return address
+
+
+class OutboxDispatcher:
+    """Sends the outbox; start it with :meth:`start`, stop it with :meth:`stop`."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        uow: UnitOfWorkFactory,
+        metrics: Metrics,
+        *,
+        default_language: str = "zh",
+        max_in_flight: int = 200,
+        idle_poll: float = 0.5,
+    ) -> None:
+        self.bot = bot
+        self.uow = uow
+        self.metrics = metrics
+        self.default_language = default_language
+        self.max_in_flight = max_in_flight
+        self.idle_poll = idle_poll
+        self._wakeup = asyncio.Event()
+        self._running = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._recorder_task: asyncio.Task[None] | None = None
+        self._in_flight: set[int] = set()
+        self._queues: dict[str, deque[Delivery]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+
+    def wake(self) -> None:
+        """Look for due rows now (called after a commit that wrote to the outbox)."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        """Release stale claims (this is the only dispatcher) and start sending."""
+        async with self.uow() as uow:
+            released = await outbox.release_claims(uow)
+        if released:
+            logger.info("released %s outbox claims left by a previous run", released)
+        self._running = True
+        self._recorder_task = asyncio.create_task(self._record_loop(), name="outbox-recorder")
+        self._loop_task = asyncio.create_task(self._claim_loop(), name="outbox-claimer")
+
+    async def stop(self, flush_timeout: float = 10.0) -> None:
+        """Stop claiming, let in-flight sends finish (up to ``flush_timeout``), record their outcomes."""
+        self._running = False
+        self._wakeup.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        workers = list(self._workers.values())
+        if workers:
+            _, pending = await asyncio.wait(workers, timeout=flush_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._outcomes.join()
+        if self._recorder_task is not None:
+            self._recorder_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder_task
+
+    @property
+    def in_flight(self) -> int:
+        """Rows claimed and not yet recorded."""
+        return len(self._in_flight)
+
+    async def _claim_loop(self) -> None:
+        while self._running:
+            self._wakeup.clear()
+            free = self.max_in_flight - len(self._in_flight)
+            if free > 0:
+                try:
+                    async with self.uow() as uow:
+                        claimed = await outbox.claim(uow, limit=free, exclude=self._in_flight)
+                    for delivery in claimed.deliveries:
+                        self._enqueue(delivery)
+                except Exception:
+                    logger.exception("could not claim outbox rows; retrying")
+                    await asyncio.sleep(1.0)
+                    continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_poll)
+
+    def _enqueue(self, delivery: Delivery) -> None:
+        self._in_flight.add(delivery.outbox_id)
+        key = f"{delivery.channel}:{delivery.address}"
+        self._queues.setdefault(key, deque()).append(delivery)
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._chat_worker(key), name=f"outbox-chat-{key}")
+
+    async def _chat_worker(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                delivery = queue[0]
+                outcome = await self._send(delivery)
+                queue.popleft()
+                self._outcomes.put_nowait(outcome)
+        finally:
+            self._workers.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+            else:  # cancelled while stopping: the rest stays claimed and is released at the next start
+                for delivery in queue:
+                    self._in_flight.discard(delivery.outbox_id)
+                self._queues.pop(key, None)
+
+    async def _send(self, delivery: Delivery) -> Outcome:
+        try:
+            message = await self._deliver(delivery)
+        except RetryAfter as error:
+            self.metrics.outbox_retries.labels(reason="throttled").inc()
+            return Outcome(delivery.outbox_id, OutcomeKind.THROTTLED, error=str(error),
+                           retry_after=_seconds(error.retry_after))
+        except BadRequest as error:
+            if "message is not modified" in str(error).lower():
+                return Outcome(delivery.outbox_id, OutcomeKind.SENT, delivery.edit_message_id, delivery.address)
+            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"BadRequest: {error}")
+        except Forbidden as error:
+            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"Forbidden: {error}")
+        except (TimedOut, NetworkError) as error:
+            self.metrics.outbox_retries.labels(reason="network").inc()
+            return Outcome(delivery.outbox_id, OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
+        except TelegramError as error:
+            return Outcome(delivery.outbox_id, OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
+        message_id = str(message.message_id) if isinstance(message, Message) else delivery.edit_message_id
+        if delivery.created_at is not None:
+            latency = (self.uow.clock.now() - delivery.created_at).total_seconds()
+            self.metrics.send_latency.observe(max(latency, 0.0))
+        return Outcome(delivery.outbox_id, OutcomeKind.SENT, message_id, delivery.address)
+
+    async def _deliver(self, delivery: Delivery) -> Message | bool:
+        language = delivery.language or self.default_language
+        text = translate(language, delivery.message_key, **delivery.params)
+        markup = from_stored(language, delivery.buttons)
+        chat_id = chat_id_of(delivery.address)
+        if delivery.kind == "edit":
+            if delivery.edit_message_id is None:
+                raise BadRequest("message to edit not found")
+            return await self.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=int(delivery.edit_message_id), reply_markup=markup
+            )
+        return await self.bot.send_message(chat_id, text, reply_markup=markup)
+
+    async def _record_loop(self) -> None:
+        while True:
+            batch = [await self._outcomes.get()]
+            await asyncio.sleep(0.01)
+            while not self._outcomes.empty() and len(batch) < 200:
+                batch.append(self._outcomes.get_nowait())
+            try:
+                await self._record(batch)
+            finally:
+                for _ in batch:
+                    self._outcomes.task_done()
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        for attempt in range(5):
+            try:
+                async with self.uow() as uow:
+                    failed = await outbox.record(uow, batch)
+                break
+            except Exception:
+                logger.exception("could not record %s outbox outcomes (attempt %s)", len(batch), attempt + 1)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            failed = []  # claims expire and the rows are sent again: at least once, never lost
+        for outcome in batch:
+            self._in_flight.discard(outcome.outbox_id)
+            if outcome.kind is OutcomeKind.SENT:
+                self.metrics.outbox_sent.inc()
+        if failed:
+            self.metrics.outbox_failed.inc(len(failed))
+            logger.warning("outbox rows failed for good: %s", failed)
+        if any(o.kind is not OutcomeKind.SENT for o in batch):
+            self.wake()
+
+
+def _seconds(value: Any) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)

@@ -1,0 +1,53 @@
+"""The one global error handler: a refused request gets its reason, anything else is logged with
+its traceback and the user is told that something went wrong and nothing they sent was lost."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.context import CHANNEL, BotContext, language_for
+from messages import translate
+from services import accounts
+from services.errors import DomainError
+from services.roles import Actor
+
+logger = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log and answer an exception raised while handling ``update``."""
+    error = context.error
+    services = context.services
+    if isinstance(error, DomainError):
+        logger.info("request refused: %s (%s)", type(error).__name__, error.detail)
+        key, params = error.message_key, error.params
+    else:
+        services.metrics.handler_errors.inc()
+        logger.error("error while handling update %s", getattr(update, "update_id", update), exc_info=error)
+        key, params = "error.internal", {}
+    if not isinstance(update, Update):
+        return
+    language = language_for(update, await _actor(update, context), services.settings.default_language)
+    text = translate(language, key, **params)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_message is not None and update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except TelegramError:
+        logger.warning("could not tell the user about the error", exc_info=True)
+
+
+async def _actor(update: Update, context: BotContext) -> Actor | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with context.services.uow() as uow:
+            return await accounts.identify(uow, channel=CHANNEL, external_user_id=str(user.id))
+    except Exception:  # the database may be the very thing that failed
+        logger.warning("could not identify the user for the error message", exc_info=True)
+        return None

@@ -1,0 +1,36 @@
+"""Inline keyboards and the callback-data formats they use (each ≤64 bytes, trusted for nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from messages import LANGUAGES, translate
+
+LANGUAGE_PREFIX = "lang:"
+
+
+def language_keyboard(language: str) -> InlineKeyboardMarkup:
+    """One button per catalog language."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(translate(language, f"language.name.{code}"), callback_data=f"{LANGUAGE_PREFIX}{code}")
+          for code in LANGUAGES]]
+    )
+
+
+def from_stored(language: str, rows: list[Any]) -> InlineKeyboardMarkup | None:
+    """Build a keyboard from the outbox's stored buttons (see ``services.notify.Button``)."""
+    if not rows:
+        return None
+    keyboard = [
+        [
+            InlineKeyboardButton(
+                translate(language, str(button["text_key"]), **dict(button.get("params") or {})),
+                callback_data=str(button["action"]),
+            )
+            for button in row
+        ]
+        for row in rows
+    ]
+    return InlineKeyboardMarkup(keyboard)

@@ -1,0 +1,366 @@
+"""Rate limiter for outgoing Bot API requests that follows Telegram's flood limits.
+
+Telegram documents three limits for bots (https://core.telegram.org/bots/faq, "My bot is hitting
+limits"):
+
+- about **30 messages per second** overall (bulk notifications);
+- about **20 messages per minute** in one group, supergroup or channel;
+- about **one message per second** in one private chat (short bursts are tolerated).
+
+python-telegram-bot's :class:`telegram.ext.AIORateLimiter` enforces only the first two, and a
+single 429 ``RetryAfter`` in any chat halts *every* request of the bot. For a bot that sends a
+notification to many experts at once that is too coarse: one chatty chat would stall all the
+others, and button presses (``answerCallbackQuery``, edits) would queue up behind a broadcast.
+
+:class:`TelegramRateLimiter` therefore:
+
+- throttles only *message-creating* endpoints (:data:`MESSAGE_ENDPOINTS`: ``sendMessage``,
+  ``sendPhoto``, ``copyMessage``, ``forwardMessage``, ...). Everything else — edits,
+  ``answerCallbackQuery``, ``deleteMessage``, ``getMe`` ... — passes straight through, because
+  Telegram's broadcast limits are about new messages and replies to button presses must stay fast;
+- applies an overall limiter plus one limiter per chat: a 60-second window for groups and channels
+  (negative ``chat_id`` or an ``@username``/``-100…`` string) and a token bucket for private chats
+  (positive ``chat_id``);
+- scopes ``RetryAfter`` pauses: a 429 pauses only the chat it came from; if two or more different
+  chats get a 429 within one second the bot has hit the overall limit, so all message-creating
+  requests are paused. The failed request is retried after ``retry_after`` seconds, up to
+  ``max_retries`` times, then the ``RetryAfter`` is re-raised to the caller.
+
+Per-chat state is kept in an LRU-bounded :class:`~collections.OrderedDict`, so a bot that talks to
+many users does not grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+import warnings
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+logger = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+"""A JSON object as returned by the Bot API."""
+
+ApiResult = bool | JSONDict | list[JSONDict]
+"""What a Bot API request callback returns."""
+
+ChatKey = int | str
+"""A normalised ``chat_id``: an ``int``, or a lower-cased ``@username`` string."""
+
+MESSAGE_ENDPOINTS: Final[frozenset[str]] = frozenset(
+    name.lower()
+    for name in (
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendSticker",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    )
+)
+"""Lower-cased names of the endpoints that create messages; only these are throttled."""
+
+OVERALL_ESCALATION_WINDOW: Final = 1.0
+"""Seconds within which ``RetryAfter`` from two different chats counts as an overall limit."""
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Return ``error.retry_after`` in seconds.
+
+    Depending on the PTB version and the ``PTB_TIMEDELTA`` environment variable the attribute is an
+    ``int`` (with a deprecation warning in PTB ≥ 22.2) or a :class:`datetime.timedelta`; both are
+    accepted and the deprecation warning is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: object = error.retry_after
+    if isinstance(value, dtm.timedelta):
+        return max(value.total_seconds(), 0.0)
+    if isinstance(value, int | float):
+        return max(float(value), 0.0)
+    raise TypeError(f"unexpected RetryAfter.retry_after: {value!r}")
+
+
+@dataclass
+class RateLimiterStats:
+    """Counters of :class:`TelegramRateLimiter`, for the metrics endpoint.
+
+    Attributes:
+        throttled_waits: requests that had to wait for a limiter or a ``RetryAfter`` pause before
+            their first attempt (counted once per request).
+        retry_after_hits: ``RetryAfter`` errors raised by Telegram.
+        retries: attempts repeated after a ``RetryAfter``.
+    """
+
+    throttled_waits: int = 0
+    retry_after_hits: int = 0
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain ``dict``."""
+        return asdict(self)
+
+
+class _ChatState:
+    """Limiter and ``RetryAfter`` pause of one chat."""
+
+    __slots__ = ("limiter", "paused_until")
+
+    def __init__(self, limiter: AsyncLimiter | None) -> None:
+        self.limiter = limiter
+        self.paused_until = 0.0
+
+
+def _chat_key(chat_id: object) -> ChatKey | None:
+    """Normalise a ``chat_id`` (``int``, numeric string or ``@username``); ``None`` if absent."""
+    if chat_id is None or isinstance(chat_id, bool):
+        return None
+    if isinstance(chat_id, int):
+        return chat_id
+    text = str(chat_id).strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text.lower()
+
+
+def _is_group(key: ChatKey) -> bool:
+    """Groups, supergroups and channels have negative ids or are addressed by ``@username``."""
+    return isinstance(key, str) or key < 0
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """Throttles message-creating Bot API requests per chat and overall; scopes ``RetryAfter``.
+
+    See the module docstring for the limits. Pass an instance to
+    ``ApplicationBuilder().rate_limiter(...)``. The ``rate_limit_args`` of a request (an ``int``)
+    overrides ``max_retries`` for that request.
+
+    **Private chats** use :class:`aiolimiter.AsyncLimiter` with ``max_rate=private_burst`` and
+    ``time_period=private_burst / private_per_second``. ``AsyncLimiter`` is a leaky bucket of
+    capacity ``max_rate`` that drains at ``max_rate / time_period`` per second, which is exactly a
+    token bucket of ``private_burst`` tokens refilled at ``private_per_second``: a burst of
+    ``private_burst`` messages goes out at once, later ones are spaced ``1 / private_per_second``
+    apart. So no hand-written bucket is needed.
+
+    **Groups** use ``AsyncLimiter(group_per_minute, 60)`` and the **overall** limiter
+    ``AsyncLimiter(overall_per_second, 1)``. A request first takes its chat's limiter, then the
+    overall one, so a request waiting for a busy chat does not hold overall capacity.
+
+    **RetryAfter**: the chat of the failed request is paused for ``retry_after`` seconds (later
+    requests to that chat, of any endpoint, wait until the pause ends); if a different chat also got
+    a ``RetryAfter`` within :data:`OVERALL_ESCALATION_WINDOW`, all message-creating requests are
+    paused. The request itself is retried after ``retry_after`` seconds, going through the limiters
+    again. Other exceptions are never caught.
+
+    Args:
+        overall_per_second: message-creating requests per second for the whole bot.
+        group_per_minute: messages per 60 seconds to one group or channel.
+        private_per_second: refill rate of a private chat's token bucket.
+        private_burst: capacity of a private chat's token bucket.
+        max_retries: retries after a ``RetryAfter`` before it is re-raised (``0``: none).
+        max_tracked_chats: per-chat states kept; the least recently used are evicted beyond this.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 30.0,
+        group_per_minute: float = 20.0,
+        private_per_second: float = 1.0,
+        private_burst: int = 3,
+        max_retries: int = 3,
+        max_tracked_chats: int = 10_000,
+    ) -> None:
+        if overall_per_second <= 0 or group_per_minute <= 0 or private_per_second <= 0:
+            raise ValueError("rates must be positive")
+        if private_burst < 1:
+            raise ValueError("private_burst must be at least 1")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        if max_tracked_chats < 1:
+            raise ValueError("max_tracked_chats must be at least 1")
+        self.overall_per_second = overall_per_second
+        self.group_per_minute = group_per_minute
+        self.private_per_second = private_per_second
+        self.private_burst = private_burst
+        self.max_retries = max_retries
+        self.max_tracked_chats = max_tracked_chats
+        self.stats = RateLimiterStats()
+        self._overall = AsyncLimiter(max_rate=overall_per_second, time_period=1.0)
+        self._chats: OrderedDict[ChatKey, _ChatState] = OrderedDict()
+        self._overall_paused_until = 0.0
+        self._recent_retry_after: deque[tuple[float, ChatKey]] = deque()
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    @property
+    def tracked_chats(self) -> int:
+        """Number of chats whose limiter or pause is currently kept."""
+        return len(self._chats)
+
+    def _new_limiter(self, key: ChatKey) -> AsyncLimiter:
+        if _is_group(key):
+            return AsyncLimiter(max_rate=self.group_per_minute, time_period=60.0)
+        return AsyncLimiter(
+            max_rate=self.private_burst, time_period=self.private_burst / self.private_per_second
+        )
+
+    def _chat_state(self, key: ChatKey, *, with_limiter: bool) -> _ChatState:
+        """The state of chat ``key`` (created if missing), marked as most recently used."""
+        state = self._chats.get(key)
+        if state is None:
+            state = _ChatState(self._new_limiter(key) if with_limiter else None)
+            self._chats[key] = state
+            while len(self._chats) > self.max_tracked_chats:
+                self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(key)
+            if with_limiter and state.limiter is None:
+                state.limiter = self._new_limiter(key)
+        return state
+
+    async def _wait_for_pauses(self, key: ChatKey | None, limited: bool, not_before: float) -> bool:
+        """Sleep until ``not_before`` and any pause on this chat (or overall) has ended.
+
+        Returns whether it slept. Pauses can be extended while sleeping, hence the loop.
+        """
+        loop = asyncio.get_running_loop()
+        waited = False
+        while True:
+            until = not_before
+            if limited:
+                until = max(until, self._overall_paused_until)
+            if key is not None and (state := self._chats.get(key)) is not None:
+                until = max(until, state.paused_until)
+            delay = until - loop.time()
+            if delay <= 0:
+                return waited
+            waited = True
+            await asyncio.sleep(delay)
+
+    async def _acquire(self, key: ChatKey | None) -> bool:
+        """Take the chat's limiter, then the overall one; return whether either made us wait."""
+        waited = False
+        if key is not None:
+            limiter = self._chat_state(key, with_limiter=True).limiter
+            if limiter is not None:
+                waited = not limiter.has_capacity()
+                await limiter.acquire()
+        if not self._overall.has_capacity():
+            waited = True
+        await self._overall.acquire()
+        return waited
+
+    def _record_retry_after(self, key: ChatKey | None, limited: bool, delay: float) -> None:
+        """Pause the chat of a failed request, or everything if several chats failed at once."""
+        if key is None:
+            return
+        now = asyncio.get_running_loop().time()
+        state = self._chat_state(key, with_limiter=False)
+        state.paused_until = max(state.paused_until, now + delay)
+        recent = self._recent_retry_after
+        while recent and now - recent[0][0] > OVERALL_ESCALATION_WINDOW:
+            recent.popleft()
+        several_chats = any(other != key for _, other in recent)
+        recent.append((now, key))
+        if limited and several_chats:
+            self._overall_paused_until = max(self._overall_paused_until, now + delay)
+            logger.info(
+                "RetryAfter from several chats within %.1f s: pausing all messages for %.1f s",
+                OVERALL_ESCALATION_WINDOW,
+                delay,
+            )
+
+    async def process_request(  # noqa: PLR0917 - signature fixed by BaseRateLimiter
+        self,
+        callback: Callable[..., Coroutine[Any, Any, ApiResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> ApiResult:
+        """Run ``callback(*args, **kwargs)`` within the limits and retry after ``RetryAfter``.
+
+        Args:
+            callback: coroutine function making the request.
+            args: its positional arguments.
+            kwargs: its keyword arguments.
+            endpoint: Bot API method name, e.g. ``"sendMessage"`` (compared case-insensitively).
+            data: the request parameters; ``chat_id`` selects the per-chat limiter.
+            rate_limit_args: overrides ``max_retries`` for this request if not ``None``.
+
+        Returns:
+            Whatever ``callback`` returns.
+
+        Raises:
+            telegram.error.RetryAfter: still rate limited after the allowed retries.
+        """
+        max_retries = self.max_retries if rate_limit_args is None else max(rate_limit_args, 0)
+        limited = endpoint.lower() in MESSAGE_ENDPOINTS
+        key = _chat_key(data.get("chat_id"))
+        loop = asyncio.get_running_loop()
+        not_before = 0.0
+        attempt = 0
+        while True:
+            waited = await self._wait_for_pauses(key, limited, not_before)
+            if limited:
+                waited = await self._acquire(key) or waited
+                # a pause may have started while we waited for capacity
+                waited = await self._wait_for_pauses(key, limited, not_before) or waited
+            if waited and attempt == 0:
+                self.stats.throttled_waits += 1
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self.stats.retry_after_hits += 1
+                delay = retry_after_seconds(error)
+                self._record_retry_after(key, limited, delay)
+                if attempt >= max_retries:
+                    logger.info(
+                        "RetryAfter %.1f s on %s to chat %s: giving up after %d retries",
+                        delay,
+                        endpoint,
+                        key,
+                        attempt,
+                    )
+                    raise
+                attempt += 1
+                self.stats.retries += 1
+                logger.info(
+                    "RetryAfter %.1f s on %s to chat %s: retry %d of %d",
+                    delay,
+                    endpoint,
+                    key,
+                    attempt,
+                    max_retries,
+                )
+                not_before = loop.time() + delay

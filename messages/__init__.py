@@ -1,0 +1,69 @@
+"""Every user-facing text, one catalog per language (``zh.toml`` first, ``en.toml`` second).
+
+Keys are dotted (``binding.welcome``), placeholders are named (``{name}``). A parameter whose
+name ends in ``_key`` holds another message key and is translated before it is inserted.
+Only the front ends (``bot/``) use this package.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+
+def _flatten(prefix: str, table: dict[str, Any], into: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, into)
+        else:
+            into[full] = str(value)
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """The flat key → text mapping of one language."""
+    raw = resources.files(__name__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
+    flat: dict[str, str] = {}
+    _flatten("", tomllib.loads(raw), flat)
+    return flat
+
+
+def placeholders(text: str) -> set[str]:
+    """The named placeholders a text uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def normalize_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Map a Telegram ``language_code`` (``zh-hans``, ``en-US``...) to a catalog, else ``default``."""
+    if code:
+        base = code.strip().lower().replace("_", "-").split("-")[0]
+        if base in LANGUAGES:
+            return base
+    return default
+
+
+class _SafeParams(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def translate(language: str, key: str, **params: Any) -> str:
+    """The text for ``key`` in ``language`` (falling back to the default language, then the key)."""
+    lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    template = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
+    if template is None:
+        return key
+    values = _SafeParams()
+    for name, value in params.items():
+        if name.endswith("_key") and isinstance(value, str):
+            values[name] = translate(lang, value)
+        else:
+            values[name] = value
+    return template.format_map(values)

@@ -1,0 +1,134 @@
+"""The domain error tree. Every error names its condition and carries the message key a front end
+shows for it, with the parameters that key needs.
+
+::
+
+    DomainError
+    ├── NotFound
+    │   ├── OrgUnitNotFound
+    │   ├── PersonNotFound
+    │   └── AccountNotFound
+    ├── PermissionDenied
+    ├── InvalidInput
+    ├── Conflict
+    │   ├── AlreadyBound
+    │   ├── RoleMissing
+    │   └── DuplicateCode
+    └── InviteError
+        ├── InviteInvalid
+        ├── InviteUsed
+        ├── InviteExpired
+        ├── InviteRevoked
+        └── TooManyAttempts
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A request the rules refuse; ``message_key`` says what to tell the user."""
+
+    message_key: ClassVar[str] = "error.generic"
+
+    def __init__(self, detail: str = "", **params: Any) -> None:
+        super().__init__(detail or self.__class__.__name__)
+        self.detail = detail
+        self.params: dict[str, Any] = params
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+    message_key = "error.not_found"
+
+
+class OrgUnitNotFound(NotFound):
+    """No org unit with that code or id."""
+
+    message_key = "error.org_unit_not_found"
+
+
+class PersonNotFound(NotFound):
+    """No person with that id."""
+
+    message_key = "error.person_not_found"
+
+
+class AccountNotFound(NotFound):
+    """The person has no bound account."""
+
+    message_key = "error.account_not_found"
+
+
+class PermissionDenied(DomainError):
+    """The actor's roles do not allow this, or the object is outside their org unit."""
+
+    message_key = "error.permission_denied"
+
+
+class InvalidInput(DomainError):
+    """A value is malformed (the detail says which)."""
+
+    message_key = "error.invalid_input"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state."""
+
+    message_key = "error.conflict"
+
+
+class AlreadyBound(Conflict):
+    """This account is already bound to a person."""
+
+    message_key = "binding.already_bound"
+
+
+class RoleMissing(Conflict):
+    """The person does not hold the role the invite is for."""
+
+    message_key = "error.role_missing"
+
+
+class DuplicateCode(Conflict):
+    """An org unit with that code already exists."""
+
+    message_key = "error.duplicate_code"
+
+
+class InviteError(DomainError):
+    """An invite code cannot be redeemed."""
+
+    message_key = "binding.code_invalid"
+
+
+class InviteInvalid(InviteError):
+    """No such code (mistyped or made up)."""
+
+    message_key = "binding.code_invalid"
+
+
+class InviteUsed(InviteError):
+    """The code was already used."""
+
+    message_key = "binding.code_used"
+
+
+class InviteExpired(InviteError):
+    """The code's validity has passed."""
+
+    message_key = "binding.code_expired"
+
+
+class InviteRevoked(InviteError):
+    """The code was withdrawn (a newer invite replaced it)."""
+
+    message_key = "binding.code_revoked"
+
+
+class TooManyAttempts(InviteError):
+    """Too many wrong codes from this account recently."""
+
+    message_key = "binding.too_many_attempts"

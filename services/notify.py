@@ -1,0 +1,143 @@
+"""Writing notifications into the outbox, in the caller's transaction.
+
+A notification is a message key with parameters and optional buttons, addressed to a person, to an
+org unit (its staff chats and the staff who opted in) or to a raw chat address. The front end
+renders and sends it later (see ``bot.dispatcher``); if the transaction rolls back, nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWork
+
+TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: the label's message key (with parameters) and the action it triggers (≤64 bytes)."""
+
+    text_key: str
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        if not 1 <= len(self.action.encode("utf-8")) <= 64:
+            raise ValueError(f"button action must be 1-64 bytes: {self.action!r}")
+        return {"text_key": self.text_key, "action": self.action, "params": self.params}
+
+
+ButtonRows = Sequence[Sequence[Button]]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message already shown in a chat (e.g. the one whose button was pressed), to edit in place."""
+
+    channel: str
+    address: str
+    message_id: str
+
+
+def _buttons_json(buttons: ButtonRows | None) -> list[Any]:
+    return [[button.to_json() for button in row] for row in (buttons or [])]
+
+
+async def to_person(
+    uow: UnitOfWork,
+    *,
+    person_id: int,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue a message to a person, reached through their bound account when it is sent."""
+    return await _add(uow, OutboxMessage(channel=channel, person_id=person_id, message_key=key), key, params, buttons)
+
+
+async def to_address(
+    uow: UnitOfWork,
+    *,
+    address: str,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    language: str | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue a message to a chat address (e.g. a reply to someone not yet bound)."""
+    row = OutboxMessage(channel=channel, address=address, language=language, message_key=key)
+    return await _add(uow, row, key, params, buttons)
+
+
+async def edit(
+    uow: UnitOfWork,
+    *,
+    original: OutboxMessage | None = None,
+    address: str | None = None,
+    external_message_id: str | None = None,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    language: str | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue an edit in place: of a message this outbox sent, or of a known chat message."""
+    if original is None and (address is None or external_message_id is None):
+        raise ValueError("an edit needs the original outbox row or an address and a message id")
+    row = OutboxMessage(
+        channel=channel,
+        kind="edit",
+        edit_of_id=original.id if original is not None else None,
+        address=address,
+        external_message_id=external_message_id,
+        language=language,
+        message_key=key,
+    )
+    return await _add(uow, row, key, params, buttons)
+
+
+async def to_org_unit(
+    uow: UnitOfWork,
+    *,
+    org_unit_id: int,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+) -> list[OutboxMessage]:
+    """Alert an org unit: one message per bound staff chat and per staff member who opted in.
+
+    With no chat and no opted-in staff, the unit's admins are told privately, so an alert never
+    goes nowhere.
+    """
+    rows: list[OutboxMessage] = []
+    for chat in await uow.staff_chats.active_for_unit(org_unit_id):
+        row = OutboxMessage(channel=chat.channel, staff_chat_id=chat.id, language=chat.language, message_key=key)
+        rows.append(await _add(uow, row, key, params, buttons))
+    opted_in = [s for s in await uow.people.staff_of_units([org_unit_id]) if s.alerts_opt_in]
+    recipients = opted_in or ([] if rows else await uow.people.staff_of_units([org_unit_id], role="admin"))
+    for staff in recipients:
+        rows.append(await to_person(uow, person_id=staff.person_id, key=key, params=params, buttons=buttons))
+    return rows
+
+
+async def _add(
+    uow: UnitOfWork,
+    row: OutboxMessage,
+    _key: str,
+    params: dict[str, Any] | None,
+    buttons: ButtonRows | None,
+) -> OutboxMessage:
+    now = uow.now()
+    row.params = dict(params or {})
+    row.buttons = _buttons_json(buttons)
+    row.created_at = now
+    row.next_attempt_at = now
+    uow.outbox_written = True
+    return await uow.outbox.add(row)

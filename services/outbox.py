@@ -1,0 +1,235 @@
+"""The outbox's life cycle, as seen by whatever sends it: claim what is due, record what happened.
+
+A row is ``pending`` until it is ``sent``, ``failed`` (after the last attempt, or at once for a
+permanent refusal such as a blocked chat) or ``skipped`` (nobody to send it to). Claims are leases
+(``claimed_until``) so a crashed sender's rows become due again; a sender that starts alone
+releases every claim at once. Delivery is at least once: a crash between sending and recording
+may repeat a message, never lose one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from services import notify
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=10)
+FAILED_ALERT_KEY = "outbox.delivery_failed"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` (1, 2, ...): 2 s doubling, at most 10 minutes."""
+    return timedelta(seconds=min(600, 2 ** max(1, attempts)))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed row, resolved to an address and a language, ready to render and send."""
+
+    outbox_id: int
+    channel: str
+    kind: str
+    address: str
+    language: str | None
+    message_key: str
+    params: dict[str, Any]
+    buttons: list[Any]
+    edit_message_id: str | None = None
+    created_at: datetime | None = None
+
+
+class OutcomeKind(StrEnum):
+    """What happened to one delivery."""
+
+    SENT = "sent"
+    RETRY = "retry"  # transient: network error, 5xx, timeout
+    THROTTLED = "throttled"  # 429 with retry_after: not the message's fault, no attempt counted
+    PERMANENT = "permanent"  # refused for good (400/403)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The sender's report on one delivery."""
+
+    outbox_id: int
+    kind: OutcomeKind
+    external_message_id: str | None = None
+    address: str | None = None
+    error: str = ""
+    retry_after: float = 0.0
+
+
+@dataclass
+class ClaimResult:
+    """Deliveries to make now, and rows that had to be put back or skipped."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    skipped: int = 0
+    deferred: int = 0
+
+
+async def release_claims(uow: UnitOfWork) -> int:
+    """Free every lease (the sender is starting and is the only one)."""
+    count = await uow.outbox.release_claims()
+    await uow.commit()
+    return count
+
+
+async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None) -> ClaimResult:
+    """Lease up to ``limit`` due rows and resolve each to an address."""
+    now = uow.now()
+    rows = await uow.outbox.claim_due(now=now, lease_until=now + LEASE, limit=limit)
+    result = ClaimResult()
+    for row in rows:
+        assert row.id is not None
+        if exclude and row.id in exclude:
+            continue
+        delivery = await _resolve(uow, row, now, result)
+        if delivery is not None:
+            result.deliveries.append(delivery)
+    await uow.commit()
+    return result
+
+
+async def _resolve(uow: UnitOfWork, row: OutboxMessage, now: datetime, result: ClaimResult) -> Delivery | None:
+    assert row.id is not None
+    address, language = row.address, row.language
+    edit_message_id = row.external_message_id
+    if row.person_id is not None:
+        accounts = await uow.accounts.active_for_person(row.person_id, row.channel)
+        if not accounts:
+            _finish(row, "skipped", now, "the person has no bound account")
+            uow.session.add(row)
+            result.skipped += 1
+            return None
+        address, language = accounts[0].chat_id, language or accounts[0].language
+    elif row.staff_chat_id is not None:
+        chat = await uow.staff_chats.get(row.staff_chat_id)
+        if chat is None or chat.unbound_at is not None:
+            _finish(row, "skipped", now, "the staff chat is no longer bound")
+            uow.session.add(row)
+            result.skipped += 1
+            return None
+        address, language = chat.chat_id, language or chat.language
+    if row.kind == "edit" and row.edit_of_id is not None:
+        original = await uow.outbox.get(row.edit_of_id)
+        if original is None or original.status in ("failed", "skipped"):
+            _finish(row, "skipped", now, "the original message was never sent")
+            uow.session.add(row)
+            result.skipped += 1
+            return None
+        if original.status != "sent":
+            row.claimed_until = None
+            row.next_attempt_at = now + timedelta(seconds=2)
+            uow.session.add(row)
+            result.deferred += 1
+            return None
+        address, edit_message_id = original.sent_address, original.external_message_id
+    if address is None:
+        _finish(row, "skipped", now, "no address")
+        uow.session.add(row)
+        result.skipped += 1
+        return None
+    return Delivery(
+        outbox_id=row.id,
+        channel=row.channel,
+        kind=row.kind,
+        address=address,
+        language=language,
+        message_key=row.message_key,
+        params=dict(row.params),
+        buttons=list(row.buttons),
+        edit_message_id=edit_message_id,
+        created_at=row.created_at,
+    )
+
+
+def _finish(row: OutboxMessage, status: str, now: datetime, error: str | None = None) -> None:
+    row.status = status
+    row.claimed_until = None
+    if status == "sent":
+        row.sent_at = now
+    if error is not None:
+        row.last_error = error[:500]
+
+
+async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
+    """Store what happened to each delivery; returns the ids that failed for good."""
+    now = uow.now()
+    failed: list[int] = []
+    for outcome in outcomes:
+        row = await uow.outbox.get(outcome.outbox_id)
+        if row is None or row.status != "pending":
+            continue
+        if outcome.kind is OutcomeKind.SENT:
+            _finish(row, "sent", now)
+            row.sent_address = outcome.address
+            if outcome.external_message_id is not None:
+                row.external_message_id = outcome.external_message_id
+        elif outcome.kind is OutcomeKind.THROTTLED:
+            row.claimed_until = None
+            row.next_attempt_at = now + timedelta(seconds=max(outcome.retry_after, 1.0))
+            row.last_error = outcome.error[:500] or "throttled"
+        else:
+            row.attempts += 1
+            if outcome.kind is OutcomeKind.PERMANENT or row.attempts >= MAX_ATTEMPTS:
+                _finish(row, "failed", now, outcome.error or "failed")
+                failed.append(outcome.outbox_id)
+                await _alert_failure(uow, row)
+            else:
+                row.claimed_until = None
+                row.next_attempt_at = now + backoff(row.attempts)
+                row.last_error = outcome.error[:500]
+        uow.session.add(row)
+    await uow.commit()
+    return failed
+
+
+async def _alert_failure(uow: UnitOfWork, row: OutboxMessage) -> None:
+    """Tell staff a notification could not be delivered (never about a failed alert itself)."""
+    if row.message_key == FAILED_ALERT_KEY:
+        logger.error("delivery-failure alert %s could not be delivered either", row.id)
+        return
+    unit_id = await _responsible_unit(uow, row)
+    if unit_id is None:
+        logger.error("outbox row %s failed and no org unit can be alerted", row.id)
+        return
+    await notify.to_org_unit(
+        uow, org_unit_id=unit_id, key=FAILED_ALERT_KEY,
+        params={"outbox_id": row.id, "message_key": row.message_key, "error": (row.last_error or "")[:200]},
+    )
+
+
+async def _responsible_unit(uow: UnitOfWork, row: OutboxMessage) -> int | None:
+    if row.person_id is not None:
+        for getter in (uow.people.staff, uow.people.expert, uow.people.supervisor):
+            holder = await getter(row.person_id)
+            if holder is not None:
+                return holder.org_unit_id
+    if row.staff_chat_id is not None:
+        chat = await uow.staff_chats.get(row.staff_chat_id)
+        if chat is not None:
+            return chat.org_unit_id
+    units = await uow.org_units.all()
+    roots = [u.id for u in units if u.parent_id is None]
+    return roots[0] if roots else None
+
+
+async def next_due_at(uow: UnitOfWork) -> datetime | None:
+    """When the next pending row becomes due (None when nothing is pending)."""
+    return await uow.outbox.next_due_at()
+
+
+async def counts(uow: UnitOfWork) -> dict[str, int]:
+    """Rows per status, for metrics."""
+    return await uow.outbox.count_by_status()

@@ -1,0 +1,81 @@
+"""The scheduler: every periodic job is registered here, in one place.
+
+Deadlines and due times live in database rows; jobs are sweeps that find what is due through an
+index and act on it, so a restart loses nothing and running a job twice does no harm. APScheduler
+only provides the heartbeat (``max_instances=1``, ``coalesce=True``: a late job runs once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services import updates
+from storage.uow import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+JobFunction = Callable[[UnitOfWorkFactory], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic sweep: its name, how often it runs, and what it does."""
+
+    name: str
+    every: timedelta
+    run: JobFunction
+
+
+async def prune_processed_updates(uow_factory: UnitOfWorkFactory) -> int:
+    """Forget update ids older than two days (Telegram redelivers within 24 hours)."""
+    async with uow_factory() as uow:
+        return await updates.prune(uow)
+
+
+async def prune_redeem_failures(uow_factory: UnitOfWorkFactory) -> int:
+    """Forget failed invite attempts older than a day."""
+    async with uow_factory() as uow:
+        removed = await uow.invites.prune_failures(uow.now() - timedelta(days=1))
+        await uow.commit()
+        return removed
+
+
+JOBS: tuple[Job, ...] = (
+    Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
+    Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
+)
+
+
+def build_scheduler(
+    uow_factory: UnitOfWorkFactory, *, extra: Sequence[Job] = (), jobs: Sequence[Job] = JOBS
+) -> AsyncIOScheduler:
+    """An AsyncIO scheduler with every job registered (not started)."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for job in (*jobs, *extra):
+        scheduler.add_job(
+            _guarded(job, uow_factory),
+            "interval",
+            seconds=job.every.total_seconds(),
+            id=job.name,
+            name=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    return scheduler
+
+
+def _guarded(job: Job, uow_factory: UnitOfWorkFactory) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            result = await job.run(uow_factory)
+            logger.debug("job %s done: %s", job.name, result)
+        except Exception:
+            logger.exception("job %s failed; it runs again at its next interval", job.name)
+
+    return run

@@ -1,0 +1,147 @@
+"""The unit of work: one transaction, its repositories, and what happens after it commits.
+
+Usage (services receive the ``uow`` already entered)::
+
+    async with uow_factory() as uow:
+        ...                      # repositories add and read
+        await uow.commit()       # nothing is kept unless this runs
+
+Leaving the block without ``commit()`` rolls back. Callbacks registered with
+:meth:`UnitOfWork.after_commit` run only once the commit has succeeded (e.g. waking the
+outbox dispatcher).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import SessionFactory
+from storage.repositories import (
+    AccountRepository,
+    AuditRepository,
+    InviteRepository,
+    OrgUnitRepository,
+    OutboxRepository,
+    PersonRepository,
+    ProcessedUpdateRepository,
+    StaffChatRepository,
+)
+
+
+class _Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class _UTCClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """A transaction with its repositories; rolls back unless :meth:`commit` was called."""
+
+    org_units: OrgUnitRepository
+    people: PersonRepository
+    accounts: AccountRepository
+    invites: InviteRepository
+    staff_chats: StaffChatRepository
+    outbox: OutboxRepository
+    audit: AuditRepository
+    updates: ProcessedUpdateRepository
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        clock: _Clock | None = None,
+        on_outbox_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self.clock: _Clock = clock or _UTCClock()
+        self._on_outbox_commit = on_outbox_commit
+        self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        self.committed = False
+        self.outbox_written = False
+
+    def now(self) -> datetime:
+        """The current time by this unit of work's clock (services never read the machine's clock)."""
+        return self.clock.now()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The session of the open transaction."""
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its 'async with' block")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        session = self._session_factory()
+        self._session = session
+        self.committed = False
+        self.outbox_written = False
+        self._after_commit = []
+        self.org_units = OrgUnitRepository(session)
+        self.people = PersonRepository(session)
+        self.accounts = AccountRepository(session)
+        self.invites = InviteRepository(session)
+        self.staff_chats = StaffChatRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.audit = AuditRepository(session)
+        self.updates = ProcessedUpdateRepository(session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        session = self.session
+        try:
+            if not self.committed:
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        """Commit the transaction, then run the after-commit callbacks."""
+        await self.session.commit()
+        self.committed = True
+        callbacks = list(self._after_commit)
+        if self.outbox_written and self._on_outbox_commit is not None:
+            callbacks.append(self._on_outbox_commit)
+        self._after_commit = []
+        for callback in callbacks:
+            callback()
+
+    async def rollback(self) -> None:
+        """Discard everything done in this transaction so far."""
+        await self.session.rollback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
+
+class UnitOfWorkFactory:
+    """Makes a fresh :class:`UnitOfWork` per use; the one object services are wired with."""
+
+    def __init__(self, session_factory: SessionFactory, *, clock: _Clock | None = None) -> None:
+        self.session_factory = session_factory
+        self.clock: _Clock = clock or _UTCClock()
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit that wrote to the outbox."""
+        self._outbox_listeners.append(listener)
+
+    def _notify_outbox(self) -> None:
+        for listener in self._outbox_listeners:
+            listener()
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, clock=self.clock, on_outbox_commit=self._notify_outbox)
