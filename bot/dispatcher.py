@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Any
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.keyboards import from_stored
 from bot.metrics import Metrics
+from bot.ratelimit import retry_after_seconds
 from messages import translate
 from services import outbox
 from services.outbox import Delivery, Outcome, OutcomeKind
@@ -153,7 +153,7 @@ class OutboxDispatcher:
         except RetryAfter as error:
             self.metrics.outbox_retries.labels(reason="throttled").inc()
             return Outcome(delivery.outbox_id, OutcomeKind.THROTTLED, error=str(error),
-                           retry_after=_seconds(error.retry_after))
+                           retry_after=retry_after_seconds(error))
         except BadRequest as error:
             if "message is not modified" in str(error).lower():
                 return Outcome(delivery.outbox_id, OutcomeKind.SENT, delivery.edit_message_id, delivery.address)
@@ -216,8 +216,3 @@ class OutboxDispatcher:
             logger.warning("outbox rows failed for good: %s", failed)
         if any(o.kind is not OutcomeKind.SENT for o in batch):
             self.wake()
-
-
-def _seconds(value: Any) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)

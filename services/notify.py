@@ -113,17 +113,32 @@ async def to_org_unit(
 ) -> list[OutboxMessage]:
     """Alert an org unit: one message per bound staff chat and per staff member who opted in.
 
-    With no chat and no opted-in staff, the unit's admins are told privately, so an alert never
-    goes nowhere.
+    A unit with neither falls back to its admins; a unit with none of these passes the alert up
+    to its parent, so an alert never goes nowhere while anyone above can receive it.
     """
+    unit_id: int | None = org_unit_id
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        rows = await _to_unit_only(uow, unit_id, key, params, buttons)
+        if rows:
+            return rows
+        unit = await uow.org_units.get(unit_id)
+        unit_id = unit.parent_id if unit is not None else None
+    return []
+
+
+async def _to_unit_only(
+    uow: UnitOfWork, unit_id: int, key: str, params: dict[str, Any] | None, buttons: ButtonRows | None
+) -> list[OutboxMessage]:
     rows: list[OutboxMessage] = []
-    for chat in await uow.staff_chats.active_for_unit(org_unit_id):
+    for chat in await uow.staff_chats.active_for_unit(unit_id):
         row = OutboxMessage(channel=chat.channel, staff_chat_id=chat.id, language=chat.language, message_key=key)
         rows.append(await _add(uow, row, key, params, buttons))
-    opted_in = [s for s in await uow.people.staff_of_units([org_unit_id]) if s.alerts_opt_in]
-    recipients = opted_in or ([] if rows else await uow.people.staff_of_units([org_unit_id], role="admin"))
-    for staff in recipients:
-        rows.append(await to_person(uow, person_id=staff.person_id, key=key, params=params, buttons=buttons))
+    staff = await uow.people.staff_of_units([unit_id])
+    recipients = [s for s in staff if s.alerts_opt_in] or ([] if rows else [s for s in staff if s.role == "admin"])
+    for member in recipients:
+        rows.append(await to_person(uow, person_id=member.person_id, key=key, params=params, buttons=buttons))
     return rows
 
 

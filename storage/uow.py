@@ -99,13 +99,11 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # close() rolls back whatever was not committed and detaches the loaded objects without
+        # expiring them, so values read inside the block stay readable after it.
         session = self.session
-        try:
-            if not self.committed:
-                await session.rollback()
-        finally:
-            await session.close()
-            self._session = None
+        self._session = None
+        await session.close()
 
     async def commit(self) -> None:
         """Commit the transaction, then run the after-commit callbacks."""

@@ -1,0 +1,51 @@
+"""Builders: the org tree and people most tests start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services import orgs
+from services.roles import SYSTEM_CLI
+from storage.uow import UnitOfWorkFactory
+
+
+@dataclass
+class Org:
+    """A bureau with two divisions, an admin and a staff member at the bureau, staff in division 1."""
+
+    bureau_id: int
+    div1_id: int
+    div2_id: int
+    admin_id: int
+    staff_id: int
+    div1_staff_id: int
+    expert_id: int
+    supervisor_id: int
+    div2_expert_id: int
+
+
+async def build_org(uow: UnitOfWorkFactory) -> Org:
+    """Create the standard org tree and people through the services."""
+    async with uow() as u:
+        bureau = await orgs.add_org_unit(u, actor=SYSTEM_CLI, code="bureau", name="兵团医疗保障局", kind="bureau")
+    async with uow() as u:
+        div1 = await orgs.add_org_unit(u, actor=SYSTEM_CLI, code="div1", name="第一师医保局", kind="division",
+                                       parent_code="bureau")
+    async with uow() as u:
+        div2 = await orgs.add_org_unit(u, actor=SYSTEM_CLI, code="div2", name="第二师医保局", kind="division",
+                                       parent_code="bureau")
+    async with uow() as u:
+        admin = await orgs.add_staff(u, actor=SYSTEM_CLI, name="王管理", org="bureau", role="admin")
+    async with uow() as u:
+        staff = await orgs.add_staff(u, actor=SYSTEM_CLI, name="李科员", org="bureau", role="staff")
+    async with uow() as u:
+        div1_staff = await orgs.add_staff(u, actor=SYSTEM_CLI, name="赵科员", org="div1", role="staff")
+    async with uow() as u:
+        expert = await orgs.add_member(u, actor=SYSTEM_CLI, kind="expert", name="张专家", org="div1")
+    async with uow() as u:
+        supervisor = await orgs.add_member(u, actor=SYSTEM_CLI, kind="supervisor", name="陈监督", org="div1")
+    async with uow() as u:
+        div2_expert = await orgs.add_member(u, actor=SYSTEM_CLI, kind="expert", name="孙专家", org="div2")
+    ids = [bureau.id, div1.id, div2.id, admin.id, staff.id, div1_staff.id, expert.id, supervisor.id, div2_expert.id]
+    assert all(i is not None for i in ids)
+    return Org(*[int(i) for i in ids if i is not None])
