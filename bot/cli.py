@@ -91,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        level = settings.log_level.upper() if args.command == "run" else "WARNING"
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for noisy in ("httpx", "alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         handler: Handler = args.handler
         return asyncio.run(handler(args, settings))
     except SettingsError as error:
