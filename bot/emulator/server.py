@@ -511,8 +511,9 @@ class BotApiEmulator(EmulatorState):
     async def _get_updates(self, p: Params) -> list[JSONDict]:
         if self.webhook is not None:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
-                "the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
             )
         offset = p.get_int("offset")
         limit = min(100, max(1, p.get_int("limit") or 100))
@@ -599,11 +600,11 @@ class BotApiEmulator(EmulatorState):
         if rows is None:
             return markup
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("can't parse inline keyboard button: field \"inline_keyboard\" must be an Array")
+            raise bad_request('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array')
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                    raise bad_request("can't parse inline keyboard button: Field \"text\" must be of type String")
+                    raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
                 if "callback_data" in button:
                     data = button["callback_data"]
                     if not isinstance(data, str) or not data or len(data.encode()) > MAX_CALLBACK_DATA:
@@ -865,4 +866,3 @@ class BotApiEmulator(EmulatorState):
             "max_reaction_count": 11,
             "accepted_gift_types": dict.fromkeys(gifts, False),
         }
-

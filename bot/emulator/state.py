@@ -161,13 +161,13 @@ def plain_text(text: str, parse_mode: str | None) -> str:
             elif not stack or stack[-1] != name:
                 expected = f'"</{stack[-1]}>"' if stack else "nothing"
                 raise bad_request(
-                    f'can\'t parse entities: Unmatched end tag at byte offset {offset}, expected {expected}, '
+                    f"can't parse entities: Unmatched end tag at byte offset {offset}, expected {expected}, "
                     f'found "</{name}>"'
                 )
             else:
                 stack.pop()
         if stack:
-            raise bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
         return html.unescape(_TAG_RE.sub("", text))
     if mode == "markdownv2":
         return _MD_ESCAPE_RE.sub(r"\1", text)

@@ -26,7 +26,7 @@ async def test_an_invite_from_the_cli_binds_through_start_and_help_lists_the_rol
         org = await build_org(bot.uow)
         status, out, err = await bot.cli("invite", "staff", str(org.staff_id))
         assert status == 0, err
-        assert f"https://t.me/{emulator.bot_username}?start=" in out
+        assert f"https://t.me/fundwatch_bot?start=" in out
         code = _code(out)
 
         user = emulator.user(1001, first_name="李", language_code="zh")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import time
-import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,7 +22,6 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.emulator import BotApiEmulator, Limits, RateLimiter, buttons
 
@@ -47,17 +45,16 @@ async def bot(emulator: BotApiEmulator) -> AsyncIterator[Bot]:
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: object = error.retry_after
-    if isinstance(value, dtm.timedelta):
-        return value.total_seconds()
-    assert isinstance(value, int | float)
-    return float(value)
+    # the tests set PTB_TIMEDELTA=true: PTB 22 warns about the int form of retry_after otherwise
+    value: object = error.retry_after
+    assert isinstance(value, dtm.timedelta)
+    return value.total_seconds()
 
 
 async def raw(emulator: BotApiEmulator, method: str, *, token: str | None = None, **kwargs: Any) -> tuple[int, Any]:
@@ -77,10 +74,10 @@ async def test_get_me(bot: Bot) -> None:
 
 
 async def test_wrong_token_unknown_method_and_case_insensitive_names(emulator: BotApiEmulator) -> None:
-    async with Bot("999:WRONG", base_url=emulator.base_url) as wrong:
-        pass
+    wrong = Bot("999:WRONG", base_url=emulator.base_url)
     with pytest.raises(InvalidToken):
         await wrong.initialize()
+    await wrong.shutdown()
     status, body = await raw(emulator, "getMe", token="999:WRONG")
     assert (status, body) == (401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
     status, body = await raw(emulator, "noSuchMethod")
@@ -108,9 +105,12 @@ async def test_json_body_and_query_string_parameters(emulator: BotApiEmulator) -
 
 async def test_send_message_with_inline_keyboard(emulator: BotApiEmulator, bot: Bot) -> None:
     emulator.user(USER, first_name="Li", username="li")
-    sent = await bot.send_message(USER, "<b>Hello</b> &amp; welcome", parse_mode="HTML", reply_markup=keyboard(
-        [("Yes", "yes"), ("No", "no")], [("Later", "later")]
-    ))
+    sent = await bot.send_message(
+        USER,
+        "<b>Hello</b> &amp; welcome",
+        parse_mode="HTML",
+        reply_markup=keyboard([("Yes", "yes"), ("No", "no")], [("Later", "later")]),
+    )
     assert sent.chat.id == USER
     assert sent.from_user is not None
     assert sent.from_user.is_bot
@@ -127,9 +127,9 @@ async def test_send_message_with_inline_keyboard(emulator: BotApiEmulator, bot: 
 async def test_edit_text_and_markup(emulator: BotApiEmulator, bot: Bot) -> None:
     emulator.user(USER)
     sent = await bot.send_message(USER, "v1", reply_markup=keyboard([("A", "a")]))
-    edited = await bot.edit_message_text("v2", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(
-        [("B", "b")]
-    ))
+    edited = await bot.edit_message_text(
+        "v2", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard([("B", "b")])
+    )
     assert isinstance(edited, Message)
     assert edited.text == "v2"
     assert edited.edit_date is not None
@@ -139,11 +139,11 @@ async def test_edit_text_and_markup(emulator: BotApiEmulator, bot: Bot) -> None:
     assert msg.edits == ["v1"]
     assert msg.edit_count == 2
     assert msg.reply_markup is None
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("v2", chat_id=USER, message_id=sent.message_id)
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id, reply_markup=None)
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("v3", chat_id=USER, message_id=999)
 
 
@@ -165,29 +165,29 @@ async def test_delete_then_edit_and_copy(emulator: BotApiEmulator, bot: Bot) -> 
         (copied.message_id, "copy me", False),
         (sent.message_id, "bye", True),
     ]
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("again", chat_id=USER, message_id=sent.message_id)
-    with pytest.raises(BadRequest, match="message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(USER, sent.message_id)
 
 
 async def test_validation_errors(emulator: BotApiEmulator, bot: Bot) -> None:
     emulator.user(USER)
-    with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "x", reply_markup=keyboard([("A", "x" * 65)]))
-    with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "x", reply_markup=keyboard([("A", "é" * 33)]))
-    with pytest.raises(BadRequest, match="message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(USER, "a" * 4097)
-    with pytest.raises(BadRequest, match="message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(USER, "   ")
-    with pytest.raises(BadRequest, match="chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(424242, "hi")
-    with pytest.raises(BadRequest, match="can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(USER, "<b>open", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="message caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
         await bot.send_document(USER, InputFile(b"x", filename="a.txt"), caption="c" * 1025)
-    with pytest.raises(BadRequest, match="message to be replied not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
         await bot.send_message(USER, "re", reply_parameters=ReplyParameters(message_id=777))
     assert emulator.messages(USER) == []
     await bot.send_message(USER, "a" * 4096, reply_markup=keyboard([("A", "é" * 32)]))
@@ -324,9 +324,9 @@ async def test_answer_callback_query_once(emulator: BotApiEmulator, bot: Bot) ->
     assert await bot.answer_callback_query(query["id"], text="Done", show_alert=True)
     assert emulator.callback_answers[query["id"]]["text"] == "Done"
     assert emulator.callback_answers[query["id"]]["show_alert"] is True
-    with pytest.raises(BadRequest, match="query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query["id"])
-    with pytest.raises(BadRequest, match="query ID is invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)query ID is invalid"):
         await bot.answer_callback_query("nope")
 
 
@@ -339,14 +339,15 @@ async def test_my_commands_per_scope(emulator: BotApiEmulator, bot: Bot) -> None
     assert emulator.commands[("chat:1001", "en")] == [{"command": "admin", "description": "Admin"}]
     await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
-    with pytest.raises(BadRequest, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("bad command", "x")])
 
 
 # ---- limits and failures ---------------------------------------------------------------------
 
 
-async def test_per_chat_rate_limit(bot: Bot) -> None:
+async def test_per_chat_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
     emulator = BotApiEmulator(limits=Limits(per_chat_rate=1.0, per_chat_burst=2))
     await emulator.start()
     try:
@@ -384,7 +385,8 @@ def test_rate_limiter_windows() -> None:
     assert RateLimiter(Limits(enabled=False)).acquire(1) is None
 
 
-async def test_inject_429(emulator: BotApiEmulator, bot: Bot) -> None:
+async def test_inject_429(emulator: BotApiEmulator, bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
     emulator.user(USER)
     emulator.inject_429(1, retry_after=3)
     with pytest.raises(RetryAfter) as caught:
