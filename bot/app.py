@@ -28,6 +28,7 @@ from bot.handlers import common, fallback, staff
 from bot.keyboards import LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
+from bot.tolerant import TolerantBot
 from messages import LANGUAGES, translate
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -37,24 +38,25 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
     """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
     settings = services.settings
     timeout = settings.request_timeout
+    bot = TolerantBot(
+        settings.token(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url,
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
+                             connect_timeout=timeout, pool_timeout=timeout),
+        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30),
+        rate_limiter=TelegramRateLimiter(
+            overall_per_second=settings.rate_overall_per_second,
+            private_per_second=settings.rate_private_per_second,
+            private_burst=settings.rate_private_burst,
+            group_per_minute=settings.rate_group_per_minute,
+        ),
+    )
     builder = (
         Application.builder()
-        .token(settings.token())
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_file_base_url)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerChatUpdateProcessor(64))
-        .request(HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
-                              connect_timeout=timeout, pool_timeout=timeout))
-        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30))
-        .rate_limiter(
-            TelegramRateLimiter(
-                overall_per_second=settings.rate_overall_per_second,
-                private_per_second=settings.rate_private_per_second,
-                private_burst=settings.rate_private_burst,
-                group_per_minute=settings.rate_group_per_minute,
-            )
-        )
     )
     if webhook:
         builder = builder.updater(None)

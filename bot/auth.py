@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CHANNEL, BotContext
@@ -56,13 +57,18 @@ def _kind(update: Update) -> str:
     return "other"
 
 
-def serves(audience: frozenset[Role]) -> Callable[[Callback], Callback]:
-    """Declare who a handler serves: ``ANYONE``, ``BOUND`` (any role) or a set of roles."""
+def serves(audience: frozenset[Role], *, private_only: bool = False) -> Callable[[Callback], Callback]:
+    """Declare who a handler serves: ``ANYONE``, ``BOUND`` (any role) or a set of roles, and
+    whether it works only in a private chat (anything personal or secret: codes, profiles)."""
 
     def decorate(callback: Callback) -> Callback:
         @functools.wraps(callback)
         async def guarded(update: Update, context: BotContext) -> Any:
             actor = context.actor or Actor(label="unknown")
+            chat = update.effective_chat
+            if private_only and chat is not None and chat.type != ChatType.PRIVATE:
+                await deny(update, context, "auth.private_only")
+                return None
             if audience and not actor.is_bound:
                 await deny(update, context, "auth.unbound")
                 return None
@@ -72,6 +78,7 @@ def serves(audience: frozenset[Role]) -> Callable[[Callback], Callback]:
             return await callback(update, context)
 
         guarded.audience = audience  # type: ignore[attr-defined]
+        guarded.private_only = private_only  # type: ignore[attr-defined]
         return guarded
 
     return decorate

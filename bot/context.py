@@ -35,7 +35,7 @@ class BotServices:
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The callback context, plus the caller (set by the gate before any handler runs)."""
 
     actor: Actor | None = None

@@ -15,9 +15,9 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram import Update
 
 from bot.context import BotServices
+from bot.tolerant import parse_each
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +66,11 @@ def build_web_app(
                 payload = await request.json()
                 if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
                     raise ValueError("not an update")
-                update = Update.de_json(payload, application.bot)
-            except (ValueError, json.JSONDecodeError, TypeError, KeyError):
+            except (ValueError, json.JSONDecodeError):
                 # Authenticated but unreadable: answering an error would make Telegram resend it forever.
                 logger.error("webhook body is not a Telegram update; dropped")
                 return web.json_response({"ok": False, "description": "bad update"})
+            (update,) = parse_each([payload], application.bot)
             await application.update_queue.put(update)
             return web.json_response({"ok": True})
 

@@ -6,14 +6,12 @@ as users with :meth:`BotApiEmulator.user` and read what the bot sent with
 :meth:`BotApiEmulator.messages`.
 """
 
-from bot.emulator.limits import FailureMode, Limits, RateLimiter
+from bot.emulator.limits import ApiError, FailureMode, JSONDict, Limits, RateLimiter
 from bot.emulator.server import BotApiEmulator
 from bot.emulator.state import (
-    ApiError,
     EmulatorState,
     FakeGroup,
     FakeUser,
-    JSONDict,
     SentFile,
     SentMessage,
     Stats,

@@ -1,30 +1,135 @@
-"""Flood limits and failure injection of the Bot API emulator.
+"""Every reason the emulated Bot API refuses a request, and the error it answers with.
 
-:class:`Limits` configures Telegram's three documented flood limits, :class:`RateLimiter` enforces
-them for message-creating methods (a token bucket per private chat, a sliding 60-second window per
-group, a sliding one-second window over all chats) and :class:`FailurePlan` holds the failures a
-test asked for (the next N calls fail, every call fails for a while, the next N sends get a 429).
-Everything here is O(1) amortised per request: dicts and deques only.
+:class:`ApiError` is a Bot API error answer. Content limits (:func:`check_text`,
+:func:`check_caption`, :func:`check_reply_markup`, :func:`plain_text` for HTML entities) reproduce
+Telegram's 400 errors. :class:`Limits` configures Telegram's three documented flood limits and
+:class:`RateLimiter` enforces them for message-creating methods (a token bucket per private chat, a
+sliding 60-second window per group, a sliding one-second window over all chats). :class:`FailurePlan`
+holds the failures a test asked for (the next N calls fail, every call fails for a while, the next N
+sends get a 429). Everything here is O(1) amortised per request: dicts and deques only.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+"""A JSON object as exchanged with the Bot API."""
 
 FailureMode = Literal["5xx", "timeout"]
 """How :meth:`FailurePlan.fail_for` fails: answer 502 at once, or hang first and then answer 502."""
 
 GROUP_WINDOW_SECONDS = 60.0
 GLOBAL_WINDOW_SECONDS = 1.0
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64
+HTML_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
+    | {"blockquote", "tg-emoji", "tg-time"}
+)
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*>")
+_MD_ESCAPE_RE = re.compile(r"\\(.)")
+
+
+class ApiError(Exception):
+    """A Bot API error answer: HTTP status ``code`` with ``description`` (and ``parameters``)."""
+
+    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
+        """Remember the answer to send."""
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+    def payload(self) -> JSONDict:
+        """The JSON body of the error answer."""
+        body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def bad_request(what: str) -> ApiError:
+    """A 400 ``Bad Request: <what>`` error."""
+    return ApiError(400, f"Bad Request: {what}")
+
+
+def plain_text(text: str, parse_mode: str | None) -> str:
+    """The text Telegram shows for ``text`` in ``parse_mode``; HTML is checked like Telegram does."""
+    mode = (parse_mode or "").lower()
+    if mode == "html":
+        stack: list[str] = []
+        for match in _TAG_RE.finditer(text):
+            name = match.group(2).lower()
+            offset = len(text[: match.start()].encode())
+            if name not in HTML_TAGS:
+                raise bad_request(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {offset}')
+            if not match.group(1):
+                stack.append(name)
+            elif not stack or stack[-1] != name:
+                expected = f'"</{stack[-1]}>"' if stack else "nothing"
+                raise bad_request(
+                    f"can't parse entities: Unmatched end tag at byte offset {offset}, expected {expected}, "
+                    f'found "</{name}>"'
+                )
+            else:
+                stack.pop()
+        if stack:
+            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
+        return html.unescape(_TAG_RE.sub("", text))
+    if mode == "markdownv2":
+        return _MD_ESCAPE_RE.sub(r"\1", text)
+    return text
+
+
+def check_text(text: str | None, parse_mode: str | None) -> str:
+    """``text`` if Telegram accepts it as a message text, else the ApiError Telegram answers."""
+    shown = plain_text(text or "", parse_mode).strip()
+    if not shown:
+        raise bad_request("message text is empty")
+    if len(shown) > MAX_TEXT:
+        raise bad_request("message is too long")
+    return text or ""
+
+
+def check_caption(caption: str | None, parse_mode: str | None) -> None:
+    """Raise the ApiError Telegram answers for a too long caption."""
+    if caption is not None and len(plain_text(caption, parse_mode).strip()) > MAX_CAPTION:
+        raise bad_request("message caption is too long")
+
+
+def check_reply_markup(markup: Any) -> JSONDict | None:
+    """``markup`` if Telegram accepts it (inline buttons: callback_data of 1-64 bytes), else ApiError."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        return markup
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad_request('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array')
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+            if "callback_data" in button:
+                data = button["callback_data"]
+                if not isinstance(data, str) or not data or len(data.encode()) > MAX_CALLBACK_DATA:
+                    raise bad_request("BUTTON_DATA_INVALID")
+    return markup
 
 
 @dataclass

@@ -23,30 +23,29 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.emulator.limits import FailureMode, FailurePlan, Limits, RateLimiter, failure_description
-from bot.emulator.state import (
+from bot.emulator.limits import (
     ApiError,
-    ChatState,
-    EmulatorState,
+    FailureMode,
+    FailurePlan,
     JSONDict,
-    SentFile,
-    SentMessage,
+    Limits,
+    RateLimiter,
     bad_request,
-    plain_text,
+    check_caption,
+    check_reply_markup,
+    check_text,
+    failure_description,
 )
+from bot.emulator.state import ChatState, EmulatorState, SentFile, SentMessage
 
 logger = logging.getLogger(__name__)
 
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_DATA = 64
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 WEBHOOK_MAX_TRIES = 10
 WEBHOOK_FIRST_DELAY = 0.1
 WEBHOOK_MAX_DELAY = 2.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 POLLING_METHODS = frozenset({"getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo"})
-MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 NOT_MODIFIED = (
@@ -217,9 +216,9 @@ class BotApiEmulator(EmulatorState):
         app.router.add_get("/bot{token}/{method}", self._handle_api)
         app.router.add_post("/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{file_path:.*}", self._handle_file)
-        app.router.add_post("/_emulator/users/{user_id}/text", self._control_text)
-        app.router.add_post("/_emulator/users/{user_id}/press", self._control_press)
-        app.router.add_get("/_emulator/chats/{chat_id}/events", self._control_events)
+        app.router.add_post("/_emulator/users/{user_id}/text", self._control(self._control_text))
+        app.router.add_post("/_emulator/users/{user_id}/press", self._control(self._control_press))
+        app.router.add_get("/_emulator/chats/{chat_id}/events", self._control(self._control_events))
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -349,6 +348,9 @@ class BotApiEmulator(EmulatorState):
             status, body = err.code, err.payload()
             if status == 429:
                 stats.too_many_requests += 1
+        except Exception:
+            logger.exception("emulator: %s failed", name)
+            status, body = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         self.request_log.append((name, chat_id, status, time.monotonic()))
         if status != 200:
             logger.debug("emulator: %s chat=%s -> %s %s", name, chat_id, status, body.get("description"))
@@ -387,21 +389,35 @@ class BotApiEmulator(EmulatorState):
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         return web.Response(body=stored.data, content_type=stored.mime_type or "application/octet-stream")
 
-    async def _control_text(self, request: web.Request) -> web.StreamResponse:
+    @staticmethod
+    def _control(
+        action: Callable[[web.Request], Awaitable[Any]],
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            try:
+                return web.json_response(await action(request))
+            except ApiError as err:
+                return web.json_response(err.payload(), status=err.code)
+            except (ValueError, KeyError, TypeError) as exc:
+                return web.json_response({"ok": False, "error_code": 400, "description": repr(exc)}, status=400)
+
+        return handle
+
+    async def _control_text(self, request: web.Request) -> JSONDict:
         body = await request.json()
         user = self.user(int(request.match_info["user_id"]))
-        return web.json_response(await user.send_text(str(body["text"])))
+        return await user.send_text(str(body["text"]))
 
-    async def _control_press(self, request: web.Request) -> web.StreamResponse:
+    async def _control_press(self, request: web.Request) -> JSONDict:
         body = await request.json()
         user = self.user(int(request.match_info["user_id"]))
-        return web.json_response(await user.press(int(body["message_id"]), str(body["data"])))
+        return await user.press(int(body["message_id"]), str(body["data"]))
 
-    async def _control_events(self, request: web.Request) -> web.StreamResponse:
+    async def _control_events(self, request: web.Request) -> JSONDict:
         after = int(request.query.get("after", "0"))
         events = self.events(int(request.match_info["chat_id"]), after)
         last = events[-1]["seq"] if events else after
-        return web.json_response({"events": events, "last_seq": last})
+        return {"events": events, "last_seq": last}
 
     # ---- webhook delivery ------------------------------------------------------------------
 
@@ -418,13 +434,16 @@ class BotApiEmulator(EmulatorState):
 
     async def _webhook_loop(self) -> None:
         while self.webhook is not None and not self._stopping.is_set():
-            if not self._pending:
-                await self._update_event.wait()
+            event = self._update_event
+            entry = self.next_pending()
+            if entry is None:
+                await event.wait()
                 continue
-            entry = self._pending[0]
-            await self._post_with_retries(entry.update)
-            if self._pending and self._pending[0] is entry:
-                self._drop(self._pending.popleft())
+            try:
+                await self._post_with_retries(entry.update)
+            except asyncio.CancelledError:
+                self.enqueue(entry, front=True)  # webhook deleted mid-delivery: keep it for getUpdates
+                raise
 
     async def _post_with_retries(self, update: JSONDict) -> bool:
         delay = WEBHOOK_FIRST_DELAY
@@ -590,41 +609,6 @@ class BotApiEmulator(EmulatorState):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         return chat_id, chat
 
-    def _markup(self, p: Params) -> JSONDict | None:
-        markup = p.get_json("reply_markup")
-        if markup is None:
-            return None
-        if not isinstance(markup, dict):
-            raise bad_request("can't parse reply keyboard markup JSON object")
-        rows = markup.get("inline_keyboard")
-        if rows is None:
-            return markup
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array')
-        for row in rows:
-            for button in row:
-                if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                    raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
-                if "callback_data" in button:
-                    data = button["callback_data"]
-                    if not isinstance(data, str) or not data or len(data.encode()) > MAX_CALLBACK_DATA:
-                        raise bad_request("BUTTON_DATA_INVALID")
-        return markup
-
-    @staticmethod
-    def _checked_text(text: str | None, parse_mode: str | None) -> str:
-        shown = plain_text(text or "", parse_mode).strip()
-        if not shown:
-            raise bad_request("message text is empty")
-        if len(shown) > MAX_TEXT:
-            raise bad_request("message is too long")
-        return text or ""
-
-    @staticmethod
-    def _check_caption(caption: str | None, parse_mode: str | None) -> None:
-        if caption is not None and len(plain_text(caption, parse_mode).strip()) > MAX_CAPTION:
-            raise bad_request("message caption is too long")
-
     def _reply_to(self, p: Params, chat: ChatState) -> int | None:
         reply = p.get_json("reply_parameters")
         message_id = p.get_int("reply_to_message_id")
@@ -644,8 +628,8 @@ class BotApiEmulator(EmulatorState):
     async def _send_message(self, p: Params) -> JSONDict:
         chat_id, chat = self._writable(p)
         parse_mode = p.get_str("parse_mode")
-        text = self._checked_text(p.get_str("text"), parse_mode)
-        markup = self._markup(p)
+        text = check_text(p.get_str("text"), parse_mode)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         reply_to = self._reply_to(p, chat)
         entities = p.get_json("entities")
         self._check_rate(chat_id)
@@ -674,8 +658,8 @@ class BotApiEmulator(EmulatorState):
     async def _edit_message_text(self, p: Params) -> JSONDict:
         msg = self._editable(p)
         parse_mode = p.get_str("parse_mode")
-        text = self._checked_text(p.get_str("text"), parse_mode)
-        markup = self._markup(p)
+        text = check_text(p.get_str("text"), parse_mode)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         entities = p.get_json("entities")
         if msg.text is None:
             raise bad_request("there is no text in the message to edit")
@@ -691,8 +675,8 @@ class BotApiEmulator(EmulatorState):
         msg = self._editable(p)
         parse_mode = p.get_str("parse_mode")
         caption = p.get_str("caption")
-        self._check_caption(caption, parse_mode)
-        markup = self._markup(p)
+        check_caption(caption, parse_mode)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         if msg.text is not None:
             raise bad_request("there is no caption in the message to edit")
         new_markup = markup if markup is not None else (None if _inline(msg.reply_markup) else msg.reply_markup)
@@ -705,7 +689,7 @@ class BotApiEmulator(EmulatorState):
 
     async def _edit_message_reply_markup(self, p: Params) -> JSONDict:
         msg = self._editable(p)
-        markup = self._markup(p)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         if _inline(markup) == _inline(msg.reply_markup):
             raise bad_request(NOT_MODIFIED)
         msg.reply_markup = markup
@@ -752,8 +736,8 @@ class BotApiEmulator(EmulatorState):
         chat_id, chat = self._writable(p)
         data, file_name, mime, file_id = self._media(p, "document", "document")
         caption, parse_mode = p.get_str("caption"), p.get_str("parse_mode")
-        self._check_caption(caption, parse_mode)
-        markup = self._markup(p)
+        check_caption(caption, parse_mode)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         reply_to = self._reply_to(p, chat)
         self._check_rate(chat_id)
         stored = self.file(file_id) if file_id else None
@@ -769,8 +753,8 @@ class BotApiEmulator(EmulatorState):
         chat_id, chat = self._writable(p)
         data, _name, _mime, _file_id = self._media(p, "photo", "photo")
         caption, parse_mode = p.get_str("caption"), p.get_str("parse_mode")
-        self._check_caption(caption, parse_mode)
-        markup = self._markup(p)
+        check_caption(caption, parse_mode)
+        markup = check_reply_markup(p.get_json("reply_markup"))
         reply_to = self._reply_to(p, chat)
         self._check_rate(chat_id)
         msg = SentMessage(0, chat_id, caption=caption, parse_mode=parse_mode, reply_markup=markup, photo=data)
@@ -808,8 +792,8 @@ class BotApiEmulator(EmulatorState):
         if p.values.get("caption") is not None:
             copy.caption, copy.parse_mode = p.get_str("caption"), p.get_str("parse_mode")
             copy.caption_entities = p.get_json("caption_entities")
-        self._check_caption(copy.caption, copy.parse_mode)
-        copy.reply_markup = self._markup(p)
+        check_caption(copy.caption, copy.parse_mode)
+        copy.reply_markup = check_reply_markup(p.get_json("reply_markup"))
         self._check_rate(chat_id)
         return {"message_id": self.add_bot_message(copy).message_id}
 

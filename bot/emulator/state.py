@@ -11,52 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import itertools
 import logging
 import mimetypes
-import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+from bot.emulator.limits import JSONDict, bad_request, plain_text
 
 logger = logging.getLogger(__name__)
 
-JSONDict = dict[str, Any]
-"""A JSON object as exchanged with the Bot API."""
-
 MAX_REMEMBERED_UPDATES = 10_000
-HTML_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
-    | {"blockquote", "tg-emoji", "tg-time"}
-)
-_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*>")
-_MD_ESCAPE_RE = re.compile(r"\\(.)")
-
-
-class ApiError(Exception):
-    """A Bot API error answer: HTTP status ``code`` with ``description`` (and ``parameters``)."""
-
-    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
-        """Remember the answer to send."""
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-    def payload(self) -> JSONDict:
-        """The JSON body of the error answer."""
-        body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
-def bad_request(what: str) -> ApiError:
-    """A 400 ``Bad Request: <what>`` error."""
-    return ApiError(400, f"Bad Request: {what}")
 
 
 @dataclass
@@ -130,7 +97,7 @@ class ChatState:
     blocked: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class PendingUpdate:
     """An update waiting for getUpdates or webhook delivery (``sticky``: redelivered, keep once)."""
 
@@ -144,34 +111,6 @@ def buttons(msg: SentMessage) -> list[list[tuple[str, str]]]:
     markup = msg.reply_markup or {}
     rows = markup.get("inline_keyboard") or []
     return [[(str(b.get("text", "")), str(b.get("callback_data", ""))) for b in row] for row in rows]
-
-
-def plain_text(text: str, parse_mode: str | None) -> str:
-    """The text Telegram shows for ``text`` in ``parse_mode``; HTML is checked like Telegram does."""
-    mode = (parse_mode or "").lower()
-    if mode == "html":
-        stack: list[str] = []
-        for match in _TAG_RE.finditer(text):
-            name = match.group(2).lower()
-            offset = len(text[: match.start()].encode())
-            if name not in HTML_TAGS:
-                raise bad_request(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {offset}')
-            if not match.group(1):
-                stack.append(name)
-            elif not stack or stack[-1] != name:
-                expected = f'"</{stack[-1]}>"' if stack else "nothing"
-                raise bad_request(
-                    f"can't parse entities: Unmatched end tag at byte offset {offset}, expected {expected}, "
-                    f'found "</{name}>"'
-                )
-            else:
-                stack.pop()
-        if stack:
-            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
-        return html.unescape(_TAG_RE.sub("", text))
-    if mode == "markdownv2":
-        return _MD_ESCAPE_RE.sub(r"\1", text)
-    return text
 
 
 def command_entities(text: str) -> list[JSONDict]:
@@ -439,11 +378,24 @@ class EmulatorState:
         self._seen_updates[update_id] = update
         if len(self._seen_updates) > MAX_REMEMBERED_UPDATES:
             del self._seen_updates[next(iter(self._seen_updates))]
-        self._pending.append(PendingUpdate(update_id, update, sticky=force))
-        if force:
+        self.enqueue(PendingUpdate(update_id, update, sticky=force))
+        return update
+
+    def enqueue(self, entry: PendingUpdate, *, front: bool = False) -> None:
+        """Queue ``entry``; a redelivered (sticky) one goes first, after other redelivered ones."""
+        pending = self._pending
+        if front:
+            pending.appendleft(entry)
+        elif entry.sticky:
+            position = 0
+            while position < len(pending) and pending[position].sticky:
+                position += 1
+            pending.insert(position, entry)
+        else:
+            pending.append(entry)
+        if entry.sticky:
             self._sticky_pending += 1
         self._signal_update()
-        return update
 
     async def inject_update(self, update: JSONDict) -> JSONDict:
         """Deliver an arbitrary update (``update_id`` assigned if absent); returns it."""
@@ -484,6 +436,14 @@ class EmulatorState:
         """Forget every pending update."""
         self._pending.clear()
         self._sticky_pending = 0
+
+    def next_pending(self) -> PendingUpdate | None:
+        """Take the first pending update off the queue (webhook delivery)."""
+        if not self._pending:
+            return None
+        entry = self._pending.popleft()
+        self._drop(entry)
+        return entry
 
     def _drop(self, entry: PendingUpdate) -> None:
         if entry.sticky:

@@ -14,7 +14,7 @@ from services import accounts, notify
 from services.roles import Actor, Role
 
 
-@serves(ANYONE)
+@serves(ANYONE, private_only=True)
 async def start(update: Update, context: BotContext) -> None:
     """/start [code]: bind with a code, or greet."""
     if context.args:
@@ -37,9 +37,6 @@ async def redeem(update: Update, context: BotContext, code: str) -> None:
     """Try an invite code sent by /start or as plain text."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(context.t(update, "binding.private_only"))
-        return
     async with context.services.uow() as uow:
         await accounts.redeem_invite(
             uow,
@@ -73,7 +70,7 @@ def help_text(update: Update, context: BotContext) -> str:
     return "\n".join(lines)
 
 
-@serves(ANYONE)
+@serves(ANYONE, private_only=True)
 async def whoami(update: Update, context: BotContext) -> None:
     """/whoami: the caller's binding and roles (or their Telegram id, for staff to help them)."""
     message, user = update.effective_message, update.effective_user
@@ -89,7 +86,7 @@ async def whoami(update: Update, context: BotContext) -> None:
     )
 
 
-@serves(BOUND)
+@serves(BOUND, private_only=True)
 async def language_command(update: Update, context: BotContext) -> None:
     """/language [zh|en]: choose the bot's language (buttons when no argument)."""
     message = update.effective_message

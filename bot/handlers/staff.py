@@ -20,7 +20,7 @@ def _person_id(raw: str) -> int:
     return int(raw)
 
 
-@serves(STAFF)
+@serves(STAFF, private_only=True)
 async def invite(update: Update, context: BotContext) -> None:
     """/invite <expert|supervisor|staff> <person-id>: a one-time code and deep link for that person."""
     message = update.effective_message
@@ -42,7 +42,7 @@ async def invite(update: Update, context: BotContext) -> None:
     )
 
 
-@serves(STAFF)
+@serves(STAFF, private_only=True)
 async def unbind(update: Update, context: BotContext) -> None:
     """/unbind <person-id> [reason]: detach a lost or replaced account."""
     message = update.effective_message
@@ -58,7 +58,7 @@ async def unbind(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t(update, "unbind.done", person_id=args[0], count=count))
 
 
-@serves(STAFF)
+@serves(STAFF, private_only=True)
 async def alerts(update: Update, context: BotContext) -> None:
     """/alerts on|off: also receive the org unit's alerts in this private chat."""
     message = update.effective_message

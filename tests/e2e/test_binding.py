@@ -26,7 +26,7 @@ async def test_an_invite_from_the_cli_binds_through_start_and_help_lists_the_rol
         org = await build_org(bot.uow)
         status, out, err = await bot.cli("invite", "staff", str(org.staff_id))
         assert status == 0, err
-        assert f"https://t.me/fundwatch_bot?start=" in out
+        assert "https://t.me/fundwatch_bot?start=" in out
         code = _code(out)
 
         user = emulator.user(1001, first_name="李", language_code="zh")
@@ -152,6 +152,6 @@ async def test_an_update_delivered_twice_is_handled_once(emulator: BotApiEmulato
         await emulator.redeliver(update["update_id"])
         await user.send_command("/help")  # handled after the duplicate, so the duplicate had its chance
         await emulator.wait_for_messages(6, 2)
-        assert [m.text or "" for m in emulator.messages(6)][0].startswith("Your account is not bound")
+        assert next(m.text or "" for m in emulator.messages(6)).startswith("Your account is not bound")
         assert len(emulator.messages(6)) == 2
         assert bot.running.services.metrics.updates_duplicate._value.get() == 1

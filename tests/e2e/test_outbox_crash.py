@@ -40,7 +40,8 @@ async def _seed(uow: UnitOfWorkFactory) -> None:
             )
         async with uow() as u:
             for k in range(PER_PERSON):
-                await notify.to_person(u, person_id=person.id, key="start.bound", params={"name": f"#{n * PER_PERSON + k}#"})
+                marker = f"#{n * PER_PERSON + k}#"
+                await notify.to_person(u, person_id=person.id, key="start.bound", params={"name": marker})
             await u.commit()
 
 

@@ -20,8 +20,10 @@ from telegram import (
     InputFile,
     Message,
     ReplyParameters,
+    Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.emulator import BotApiEmulator, Limits, RateLimiter, buttons
 
@@ -280,7 +282,7 @@ async def test_long_poll_wakes_up(emulator: BotApiEmulator, bot: Bot) -> None:
     assert update.callback_query is not None
     assert update.callback_query.data == "pressed"
     started = time.monotonic()
-    assert await bot.get_updates(offset=update.update_id + 1, timeout=0.3) == ()
+    assert await bot.get_updates(offset=update.update_id + 1, timeout=dtm.timedelta(seconds=0.3)) == ()
     assert time.monotonic() - started >= 0.25
 
 
@@ -459,7 +461,7 @@ async def test_webhook_delivery_with_secret_and_retry(emulator: BotApiEmulator, 
         info = await bot.get_webhook_info()
         assert info.url == url
         await user.send_text("after")
-        await emulator.wait_for(lambda: len(received) >= 3, timeout=5)
+        await emulator.wait_for(lambda: len(emulator.webhook_responses) >= 3, timeout=5)
         assert [secret for secret, _ in received] == ["s3cret"] * 3
         assert [body["update_id"] for _, body in received] == [1, 1, 2]
         assert emulator.webhook_responses == [500, 200, 200]
@@ -509,3 +511,38 @@ async def test_control_api(emulator: BotApiEmulator, bot: Bot) -> None:
     assert [(e["seq"], e["kind"], e["message"]["text"]) for e in body["events"]] == [(2, "edited", "menu 2")]
     assert body["last_seq"] == 2
     assert [u.update_id for u in await bot.get_updates()] == [1, 2]
+
+
+async def test_ptb_application_polling_round_trip(emulator: BotApiEmulator) -> None:
+    async def start(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text("Welcome", reply_markup=keyboard([("OK", "ok")]))
+
+    async def pressed(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer("noted")
+        await query.edit_message_text("Confirmed")
+
+    application = (
+        Application.builder()
+        .token(emulator.token)
+        .base_url(emulator.base_url)
+        .base_file_url(emulator.file_base_url)
+        .build()
+    )
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CallbackQueryHandler(pressed))
+    user = emulator.user(USER)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
+        await user.send_command("start")
+        [welcome] = await emulator.wait_for_messages(USER, 1, timeout=5)
+        assert buttons(welcome) == [[("OK", "ok")]]
+        update = await user.press(welcome.message_id, "ok")
+        await emulator.wait_for(lambda: welcome.text == "Confirmed", timeout=5)
+        assert emulator.callback_answers[update["callback_query"]["id"]]["text"] == "noted"
+        await application.updater.stop()
+        await application.stop()

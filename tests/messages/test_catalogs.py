@@ -49,3 +49,33 @@ def test_language_codes_from_telegram_map_to_catalogs() -> None:
 def test_nested_message_keys_are_translated_and_missing_values_stay_visible() -> None:
     assert "专家" in translate("zh", "binding.welcome", name="张三", role_key="role.expert")
     assert "{name}" in translate("en", "start.bound")
+
+
+def test_the_command_table_matches_the_handlers_declarations() -> None:
+    from telegram.ext import CommandHandler
+
+    from bot.app import register_handlers
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.handlers: list[object] = []
+
+        def add_handler(self, handler: object, group: int = 0) -> None:
+            self.handlers.append(handler)
+
+        def add_error_handler(self, _callback: object) -> None:
+            pass
+
+    recorder = Recorder()
+    register_handlers(recorder)  # type: ignore[arg-type]
+    declared = {
+        name: handler.callback
+        for handler in recorder.handlers
+        if isinstance(handler, CommandHandler)
+        for name in handler.commands
+    }
+    assert set(declared) == {c.name for c in COMMANDS}
+    for command in COMMANDS:
+        callback = declared[command.name]
+        assert callback.audience == command.audience, command.name  # type: ignore[attr-defined]
+        assert callback.private_only == (not command.in_groups), command.name  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import delete, update
 
 from services import audit, orgs
@@ -23,7 +25,7 @@ async def test_every_state_change_appends_a_chained_entry(uow_factory: UnitOfWor
     async with uow_factory() as u:
         entries = await u.audit.in_order()
     assert entries[0].prev_hash == audit.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(entries))
 
 
 async def test_an_edited_row_is_named_by_verify(uow_factory: UnitOfWorkFactory) -> None:

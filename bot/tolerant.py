@@ -1,0 +1,72 @@
+"""A bot whose polling survives an update this PTB version cannot parse.
+
+PTB parses a ``getUpdates`` batch as a whole; one update it cannot read (a field Telegram made
+required in a newer Bot API, say) fails the batch, the offset never advances, and polling is
+stuck on it forever. Here such a batch is fetched again and parsed one update at a time; an
+unreadable update is logged and replaced by a bare ``Update(update_id)`` so the offset moves on
+and the gate records it. (Webhook mode has the same guard in :mod:`bot.web`.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, cast
+
+from telegram import Update
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram.ext import ExtBot
+from telegram.request import BaseRequest
+
+logger = logging.getLogger(__name__)
+
+PARSE_ERRORS = (TypeError, ValueError, KeyError, AttributeError)
+
+
+class TolerantBot(ExtBot[int]):
+    """ExtBot with a ``get_updates`` that skips unreadable updates instead of stalling."""
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,  # noqa: ASYNC109 (PTB's signature)
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> tuple[Update, ...]:
+        """Like PTB's, but one unreadable update does not block the others."""
+        try:
+            return await super().get_updates(
+                offset=offset, limit=limit, timeout=timeout, allowed_updates=allowed_updates,
+                read_timeout=read_timeout, write_timeout=write_timeout, connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout, api_kwargs=api_kwargs,
+            )
+        except PARSE_ERRORS:
+            raw = cast(
+                "list[JSONDict]",
+                await self._post(
+                    "getUpdates",
+                    {"offset": offset, "limit": limit, "timeout": 0, "allowed_updates": allowed_updates},
+                ),
+            )
+            return tuple(parse_each(raw, self))
+
+
+def parse_each(raw: list[JSONDict], bot: Any) -> list[Update]:
+    """Parse updates one by one; an unreadable one becomes a bare ``Update`` with its id."""
+    updates = []
+    for item in raw:
+        try:
+            update = Update.de_json(item, bot)
+        except PARSE_ERRORS:
+            logger.error("update %s cannot be parsed by this PTB version; skipped", item.get("update_id"),
+                         exc_info=True)
+            update = Update(update_id=int(item["update_id"]))
+            update.set_bot(bot)
+        updates.append(update)
+    return updates
