@@ -138,6 +138,15 @@ class OutboxDispatcher:
                 outcome = await self._send(delivery)
                 queue.popleft()
                 self._outcomes.put_nowait(outcome)
+                if outcome.kind in (OutcomeKind.RETRY, OutcomeKind.THROTTLED):
+                    # Keep the chat's order: what follows waits behind the message that must be retried.
+                    wait = max(outcome.retry_after, 1.0)
+                    while queue:
+                        later = queue.popleft()
+                        self._outcomes.put_nowait(
+                            Outcome(later.outbox_id, OutcomeKind.THROTTLED, error="held behind an earlier message",
+                                    retry_after=wait)
+                        )
         finally:
             self._workers.pop(key, None)
             if not queue:

@@ -86,13 +86,28 @@ async def release_claims(uow: UnitOfWork) -> int:
 
 
 async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None) -> ClaimResult:
-    """Lease up to ``limit`` due rows and resolve each to an address."""
+    """Lease up to ``limit`` due rows and resolve each to an address.
+
+    A recipient's messages keep their order: a row waits while an older row to the same
+    recipient is backing off after a failure.
+    """
     now = uow.now()
     rows = await uow.outbox.claim_due(now=now, lease_until=now + LEASE, limit=limit)
     result = ClaimResult()
+    held_until: dict[tuple[str, str], datetime | None] = {}
     for row in rows:
         assert row.id is not None
         if exclude and row.id in exclude:
+            continue
+        recipient = _recipient(row)
+        if recipient not in held_until:
+            held_until[recipient] = await uow.outbox.older_backing_off(recipient, before_id=row.id, now=now)
+        hold = held_until[recipient]
+        if hold is not None:
+            row.claimed_until = None
+            row.next_attempt_at = hold
+            uow.session.add(row)
+            result.deferred += 1
             continue
         delivery = await _resolve(uow, row, now, result)
         if delivery is not None:
@@ -152,6 +167,14 @@ async def _resolve(uow: UnitOfWork, row: OutboxMessage, now: datetime, result: C
         edit_message_id=edit_message_id,
         created_at=row.created_at,
     )
+
+
+def _recipient(row: OutboxMessage) -> tuple[str, str]:
+    if row.person_id is not None:
+        return ("person_id", str(row.person_id))
+    if row.staff_chat_id is not None:
+        return ("staff_chat_id", str(row.staff_chat_id))
+    return ("address", row.address or "")
 
 
 def _finish(row: OutboxMessage, status: str, now: datetime, error: str | None = None) -> None:

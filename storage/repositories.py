@@ -225,6 +225,25 @@ class OutboxRepository(_Repository):
         await self.session.flush()
         return rows
 
+    async def older_backing_off(self, recipient: tuple[str, str], *, before_id: int, now: datetime) -> datetime | None:
+        """When the oldest earlier pending row to the same recipient is next due, if it is not due yet.
+
+        ``recipient`` is ``("person_id" | "staff_chat_id" | "address", value)``.
+        """
+        column_name, value = recipient
+        column = getattr(OutboxMessage, column_name)
+        typed: int | str = int(value) if column_name != "address" else value
+        result = await self.session.exec(
+            select(func.max(OutboxMessage.next_attempt_at)).where(
+                column == typed,
+                OutboxMessage.status == "pending",
+                col(OutboxMessage.id) < before_id,
+                col(OutboxMessage.next_attempt_at) > now,
+            )
+        )
+        value_at = result.one()
+        return value_at if isinstance(value_at, datetime) else None
+
     async def release_claims(self) -> int:
         result = await self.session.exec(
             update(OutboxMessage)
