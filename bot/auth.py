@@ -84,10 +84,18 @@ def serves(audience: frozenset[Role], *, private_only: bool = False) -> Callable
     return decorate
 
 
+CALLBACK_ANSWER_LIMIT = 200  # characters Telegram shows in a button's alert
+
+
+def fit_callback_answer(text: str) -> str:
+    """Shorten a text to what a callback-query answer can carry."""
+    return text if len(text) <= CALLBACK_ANSWER_LIMIT else text[: CALLBACK_ANSWER_LIMIT - 1] + "…"
+
+
 async def deny(update: Update, context: BotContext, key: str) -> None:
     """Tell the caller why nothing happened (as a button answer or a message)."""
     text = context.t(update, key)
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await update.callback_query.answer(fit_callback_answer(text), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)

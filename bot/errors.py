@@ -8,6 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
 from messages import translate
 from services import accounts
@@ -34,7 +35,7 @@ async def on_error(update: object, context: BotContext) -> None:
     text = translate(language, key, **params)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text[:200], show_alert=True)
+            await update.callback_query.answer(fit_callback_answer(text), show_alert=True)
         elif update.effective_message is not None and update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
