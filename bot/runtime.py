@@ -74,7 +74,7 @@ async def serve(
 
     engine = create_engine(settings.database_url)
     clock = clock or SystemClock()
-    uow = UnitOfWorkFactory(create_session_factory(engine), clock=clock)
+    uow = UnitOfWorkFactory(create_session_factory(engine), clock=clock, zone=settings.zone)
     metrics = Metrics()
     services = BotServices(settings=settings, uow=uow, clock=clock, metrics=metrics)
     application = build_application(services, webhook=webhook_mode)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from services import audit
 from services.errors import DuplicateCode, InvalidInput, OrgUnitNotFound, PermissionDenied, PersonNotFound
@@ -17,6 +18,17 @@ from storage.uow import UnitOfWork
 
 ORG_KINDS = ("bureau", "division", "city")
 STAFF_ROLES = ("staff", "admin")
+TERM_YEARS = 3  # 000 §10(七), 001 §8
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
@@ -145,7 +157,10 @@ async def add_member(uow: UnitOfWork, *, actor: Actor, kind: str, name: str, org
     now = uow.now()
     row: Expert | Supervisor
     if kind == "expert":
-        row = Expert(person_id=person.id, org_unit_id=unit.id, created_at=now)
+        # Staff adding an expert directly appoints them (000 §10(一): invited by the bureau) for one term.
+        today = uow.today()
+        row = Expert(person_id=person.id, org_unit_id=unit.id, created_at=now, updated_at=now, state="active",
+                     term_start=today, term_end=add_years(today, TERM_YEARS))
     else:
         row = Supervisor(person_id=person.id, org_unit_id=unit.id, created_at=now)
     await uow.people.add_role_row(row)

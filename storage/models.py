@@ -9,7 +9,7 @@ the same columns.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, text
@@ -59,13 +59,74 @@ class Staff(SQLModel, table=True):
 
 
 class Expert(SQLModel, table=True):
-    """A person's membership of an expert pool (minimal now; the expert-pool capability extends it)."""
+    """A person's record in an expert pool: the fields of 000 annex 1 and the pool life cycle.
+
+    Enumerated values are the names of ``services.eligibility`` (degree, title level, post level,
+    categories) and ``services.experts`` (state). Dates of the life cycle are calendar dates in the
+    bureau's time zone.
+    """
 
     __tablename__ = "expert"
+    __table_args__ = (Index("ix_expert_state", "state", "term_end"),)
 
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the pool's owner")
     created_at: datetime = _ts()
+    updated_at: datetime | None = _ts(nullable=True)
+    # identity (annex 1)
+    gender: str | None = Field(default=None, max_length=8)
+    ethnicity: str | None = Field(default=None, max_length=32)
+    id_number: str | None = Field(default=None, max_length=18, unique=True, description="GB 11643")
+    political_status: str | None = Field(default=None, max_length=32)
+    birth_date: date | None = Field(default=None, index=True)
+    work_start_date: date | None = None
+    # education and qualification
+    school: str | None = Field(default=None, max_length=100)
+    highest_degree: str | None = Field(default=None, max_length=16)
+    major: str | None = Field(default=None, max_length=100)
+    major_is_finance_audit: bool = False
+    title: str | None = Field(default=None, max_length=64, description="e.g. 主任医师")
+    title_level: str | None = Field(default=None, max_length=16)
+    title_is_finance_audit: bool = False
+    title_is_informatics: bool = False
+    has_cpa: bool = False
+    specialty: str | None = Field(default=None, max_length=500)
+    specialty_tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    clinical_subcategories: list[str] = Field(default_factory=list, sa_type=JSON)
+    is_chief: bool = False
+    # employment and contact
+    employer_id: int | None = Field(default=None, foreign_key="institution.id", index=True)
+    post: str | None = Field(default=None, max_length=100)
+    post_level: str | None = Field(default=None, max_length=16)
+    is_insurance_staff: bool = False
+    address: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=6)
+    email: str | None = Field(default=None, max_length=120)
+    mobile: str | None = Field(default=None, max_length=11)
+    recommending_unit_id: int | None = Field(default=None, foreign_key="institution.id")
+    # free text of annex 1
+    academic_memberships: str | None = Field(default=None, max_length=2000)
+    rewards_penalties: str | None = Field(default=None, max_length=2000)
+    publications: str | None = Field(default=None, max_length=4000)
+    education: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    flight_inspection: bool = False
+    # declarations of 000 §9
+    full_civil_capacity: bool = True
+    criminal_record: bool = False
+    administrative_penalty: bool = False
+    insurance_violation: bool = False
+    # life cycle (000 §10, §21-§23; 001 §22)
+    state: str = Field(default="applicant", max_length=16)
+    notice_ends_on: date | None = None
+    objection_note: str | None = Field(default=None, max_length=500)
+    term_start: date | None = None
+    term_end: date | None = None
+    review_notice_for: date | None = Field(default=None, description="term end whose review notice was sent")
+    extension_requested: bool = False
+    ended_on: date | None = None
+    end_reason: str | None = Field(default=None, max_length=500)
+    barred_until: date | None = None
 
 
 class Supervisor(SQLModel, table=True):
@@ -240,3 +301,6 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     processed_at: datetime = _ts(index=True)
+
+
+from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)

@@ -14,9 +14,10 @@ outbox dispatcher).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Protocol, Self
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +43,9 @@ class _UTCClock:
         return datetime.now(UTC)
 
 
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 class UnitOfWork:
     """A transaction with its repositories; rolls back unless :meth:`commit` was called."""
 
@@ -59,10 +63,12 @@ class UnitOfWork:
         session_factory: SessionFactory,
         *,
         clock: _Clock | None = None,
+        zone: ZoneInfo | None = None,
         on_outbox_commit: Callable[[], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.clock: _Clock = clock or _UTCClock()
+        self.zone = zone or DEFAULT_ZONE
         self._on_outbox_commit = on_outbox_commit
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], None]] = []
@@ -72,6 +78,10 @@ class UnitOfWork:
     def now(self) -> datetime:
         """The current time by this unit of work's clock (services never read the machine's clock)."""
         return self.clock.now()
+
+    def today(self) -> date:
+        """Today's date in the bureau's time zone (life-cycle dates and working days use it)."""
+        return self.clock.now().astimezone(self.zone).date()
 
     @property
     def session(self) -> AsyncSession:
@@ -128,9 +138,12 @@ class UnitOfWork:
 class UnitOfWorkFactory:
     """Makes a fresh :class:`UnitOfWork` per use; the one object services are wired with."""
 
-    def __init__(self, session_factory: SessionFactory, *, clock: _Clock | None = None) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, *, clock: _Clock | None = None, zone: ZoneInfo | None = None
+    ) -> None:
         self.session_factory = session_factory
         self.clock: _Clock = clock or _UTCClock()
+        self.zone = zone or DEFAULT_ZONE
         self._outbox_listeners: list[Callable[[], None]] = []
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
@@ -142,4 +155,6 @@ class UnitOfWorkFactory:
             listener()
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, clock=self.clock, on_outbox_commit=self._notify_outbox)
+        return UnitOfWork(
+            self.session_factory, clock=self.clock, zone=self.zone, on_outbox_commit=self._notify_outbox
+        )

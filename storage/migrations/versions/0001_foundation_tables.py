@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 13:16:38.152223
+Create Date: 2026-11-23 13:20:40.174575
 """
 from collections.abc import Sequence
 
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
     )
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_entry_action'), ['action'], unique=False)
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('last_entry_id', sa.Integer(), nullable=False),
     sa.Column('last_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
     op.create_table('org_unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -50,9 +50,9 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['parent_id'], ['org_unit.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.ForeignKeyConstraint(['parent_id'], ['org_unit.id'], name=op.f('fk_org_unit_parent_id_org_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_org_unit')),
+    sa.UniqueConstraint('code', name=op.f('uq_org_unit_code'))
     )
     with op.batch_alter_table('org_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_org_unit_parent_id'), ['parent_id'], unique=False)
@@ -61,14 +61,14 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_person'))
     )
     op.create_table('processed_update',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('update_id', sa.BigInteger(), nullable=False),
     sa.Column('processed_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_update')),
     sa.UniqueConstraint('channel', 'update_id', name='uq_processed_update')
     )
     with op.batch_alter_table('processed_update', schema=None) as batch_op:
@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('external_user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_redeem_failure'))
     )
     with op.batch_alter_table('redeem_failure', schema=None) as batch_op:
         batch_op.create_index('ix_redeem_failure_user_at', ['channel', 'external_user_id', 'at'], unique=False)
@@ -94,8 +94,8 @@ def upgrade() -> None:
     sa.Column('bound_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('unbound_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('unbound_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_account_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account'))
     )
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_account_person_id'), ['person_id'], unique=False)
@@ -106,9 +106,9 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.PrimaryKeyConstraint('person_id')
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_expert_org_unit_id_org_unit')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_expert_person_id_person')),
+    sa.PrimaryKeyConstraint('person_id', name=op.f('pk_expert'))
     )
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_expert_org_unit_id'), ['org_unit_id'], unique=False)
@@ -120,9 +120,9 @@ def upgrade() -> None:
     sa.Column('alerts_opt_in', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.PrimaryKeyConstraint('person_id')
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_staff_org_unit_id_org_unit')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_staff_person_id_person')),
+    sa.PrimaryKeyConstraint('person_id', name=op.f('pk_staff'))
     )
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_org_unit_id'), ['org_unit_id'], unique=False)
@@ -137,9 +137,9 @@ def upgrade() -> None:
     sa.Column('bound_by_person_id', sa.Integer(), nullable=False),
     sa.Column('bound_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('unbound_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['bound_by_person_id'], ['person.id'], ),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['bound_by_person_id'], ['person.id'], name=op.f('fk_staff_chat_bound_by_person_id_person')),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_staff_chat_org_unit_id_org_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_chat'))
     )
     with op.batch_alter_table('staff_chat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_chat_org_unit_id'), ['org_unit_id'], unique=False)
@@ -149,9 +149,9 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.PrimaryKeyConstraint('person_id')
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_supervisor_org_unit_id_org_unit')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_supervisor_person_id_person')),
+    sa.PrimaryKeyConstraint('person_id', name=op.f('pk_supervisor'))
     )
     with op.batch_alter_table('supervisor', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supervisor_org_unit_id'), ['org_unit_id'], unique=False)
@@ -167,10 +167,10 @@ def upgrade() -> None:
     sa.Column('used_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('used_by_account_id', sa.Integer(), nullable=True),
     sa.Column('revoked_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.ForeignKeyConstraint(['used_by_account_id'], ['account.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code_hash')
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_invite_code_person_id_person')),
+    sa.ForeignKeyConstraint(['used_by_account_id'], ['account.id'], name=op.f('fk_invite_code_used_by_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_invite_code_code_hash'))
     )
     with op.batch_alter_table('invite_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invite_code_person_id'), ['person_id'], unique=False)
@@ -196,10 +196,10 @@ def upgrade() -> None:
     sa.Column('sent_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('external_message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.ForeignKeyConstraint(['edit_of_id'], ['outbox_message.id'], ),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
-    sa.ForeignKeyConstraint(['staff_chat_id'], ['staff_chat.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['edit_of_id'], ['outbox_message.id'], name=op.f('fk_outbox_message_edit_of_id_outbox_message')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_outbox_message_person_id_person')),
+    sa.ForeignKeyConstraint(['staff_chat_id'], ['staff_chat.id'], name=op.f('fk_outbox_message_staff_chat_id_staff_chat')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message'))
     )
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_address', ['address', 'status'], unique=False)

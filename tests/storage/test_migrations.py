@@ -1,0 +1,108 @@
+"""Migrations: they build exactly the tables the models describe, and upgrade data in place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401
+from storage import migrate
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _sync(url: str) -> str:
+    parsed = make_url(url)
+    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+asyncpg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set."""
+    if not PG_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path}/m.db"
+        return
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = PG_URL.replace("postgresql://", "postgresql+asyncpg://")
+    name = f"fundwatch_mig_{secrets.token_hex(4)}"
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _diff(url: str) -> list[object]:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def compare() -> list[object]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), SQLModel.metadata)
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(compare())
+
+
+def test_the_migrations_build_exactly_the_models_tables(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url)
+    assert _diff(fresh_url) == []
+    assert migrate.current_revision(fresh_url) == migrate.head_revision()
+
+
+def test_upgrading_keeps_the_foundations_experts_as_active_pool_members(fresh_url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    migrate.upgrade(fresh_url, "0001")
+
+    async def seed_and_read(sql: str | None) -> list[tuple[object, ...]]:
+        engine = create_async_engine(fresh_url)
+        try:
+            async with engine.begin() as connection:
+                if sql is None:
+                    await connection.execute(text(
+                        "INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', "
+                        "'2026-01-01 00:00:00')"))
+                    await connection.execute(text(
+                        "INSERT INTO person (id, name, created_at) VALUES (1, '张专家', '2026-01-01 00:00:00')"))
+                    await connection.execute(text(
+                        "INSERT INTO expert (person_id, org_unit_id, created_at) VALUES (1, 1, '2026-01-01 00:00:00')"))
+                    return []
+                return [tuple(row) for row in (await connection.execute(text(sql))).all()]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed_and_read(None))
+    migrate.upgrade(fresh_url)
+    rows = asyncio.run(seed_and_read("SELECT state, categories, is_chief, full_civil_capacity FROM expert"))
+    assert len(rows) == 1
+    state, categories, is_chief, capacity = rows[0]
+    assert state == "active" and categories in ("[]", []) and not is_chief and capacity
