@@ -7,13 +7,15 @@ shows for it, with the parameters that key needs.
     ├── NotFound
     │   ├── OrgUnitNotFound
     │   ├── PersonNotFound
-    │   └── AccountNotFound
+    │   ├── AccountNotFound
+    │   └── InstitutionNotFound
     ├── PermissionDenied
     ├── InvalidInput
     ├── Conflict
     │   ├── AlreadyBound
     │   ├── RoleMissing
-    │   └── DuplicateCode
+    │   ├── DuplicateCode
+    │   └── DuplicateCreditCode
     └── InviteError
         ├── InviteInvalid
         ├── InviteUsed
@@ -62,6 +64,12 @@ class AccountNotFound(NotFound):
     message_key = "error.account_not_found"
 
 
+class InstitutionNotFound(NotFound):
+    """No institution with that id."""
+
+    message_key = "error.institution_not_found"
+
+
 class PermissionDenied(DomainError):
     """The actor's roles do not allow this, or the object is outside their org unit."""
 
@@ -96,6 +104,12 @@ class DuplicateCode(Conflict):
     """An org unit with that code already exists."""
 
     message_key = "error.duplicate_code"
+
+
+class DuplicateCreditCode(Conflict):
+    """Another institution already has that unified social credit code."""
+
+    message_key = "error.duplicate_credit_code"
 
 
 class InviteError(DomainError):
