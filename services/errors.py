@@ -15,7 +15,8 @@ shows for it, with the parameters that key needs.
     │   ├── AlreadyBound
     │   ├── RoleMissing
     │   ├── DuplicateCode
-    │   └── DuplicateCreditCode
+    │   ├── DuplicateCreditCode
+    │   └── InvalidTransition
     └── InviteError
         ├── InviteInvalid
         ├── InviteUsed
@@ -110,6 +111,12 @@ class DuplicateCreditCode(Conflict):
     """Another institution already has that unified social credit code."""
 
     message_key = "error.duplicate_credit_code"
+
+
+class InvalidTransition(Conflict):
+    """The record's current state does not allow this step (e.g. appointing before the notice ends)."""
+
+    message_key = "error.invalid_transition"
 
 
 class InviteError(DomainError):

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import updates
+from services import pool_jobs, updates
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ async def prune_redeem_failures(uow_factory: UnitOfWorkFactory) -> int:
 
 
 JOBS: tuple[Job, ...] = (
+    # Daily rules run hourly: each is idempotent, and an hourly beat notices a new day (or a clock
+    # advanced in the sandbox) without waiting up to a day.
+    Job("expert_pool_daily", timedelta(hours=1), pool_jobs.daily_sweep),
     Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
 )
