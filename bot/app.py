@@ -24,8 +24,8 @@ from bot import auth
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
 from bot.errors import on_error
-from bot.handlers import common, fallback, staff
-from bot.keyboards import LANGUAGE_PREFIX
+from bot.handlers import common, fallback, pool, staff
+from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.tolerant import TolerantBot
@@ -75,6 +75,13 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("whoami", common.whoami))
     application.add_handler(CommandHandler("language", common.language_command))
     application.add_handler(CallbackQueryHandler(common.language_pressed, pattern=f"^{LANGUAGE_PREFIX}"))
+    application.add_handler(CommandHandler("profile", pool.profile))
+    application.add_handler(CommandHandler("change", pool.change))
+    application.add_handler(CommandHandler("leave", pool.leave))
+    application.add_handler(CommandHandler("experts", pool.search))
+    application.add_handler(CommandHandler("expert", pool.show))
+    application.add_handler(CommandHandler("changes", pool.changes))
+    application.add_handler(CallbackQueryHandler(pool.change_pressed, pattern=f"^{CHANGE_PREFIX}"))
     application.add_handler(CommandHandler("invite", staff.invite))
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.auth import ADMIN, ANYONE, BOUND, STAFF
+from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF
 from services.roles import Actor, Role
 
 
@@ -31,6 +31,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", ANYONE, in_groups=True),
     Command("whoami", ANYONE),
     Command("language", BOUND),
+    Command("profile", EXPERT),
+    Command("change", EXPERT),
+    Command("leave", EXPERT),
+    Command("experts", STAFF),
+    Command("expert", STAFF),
+    Command("changes", STAFF),
     Command("invite", STAFF),
     Command("unbind", STAFF),
     Command("alerts", STAFF),

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from messages import LANGUAGES, translate
 
 LANGUAGE_PREFIX = "lang:"
+CHANGE_PREFIX = "chg:"  # chg:<request id>:a|r  (approve / reject a profile change)
 
 
 def language_keyboard(language: str) -> InlineKeyboardMarkup:
@@ -17,6 +18,15 @@ def language_keyboard(language: str) -> InlineKeyboardMarkup:
         [[InlineKeyboardButton(translate(language, f"language.name.{code}"), callback_data=f"{LANGUAGE_PREFIX}{code}")
           for code in LANGUAGES]]
     )
+
+
+def change_keyboard(language: str, request_id: int) -> InlineKeyboardMarkup:
+    """Approve / reject buttons for a profile change request."""
+    data = f"{CHANGE_PREFIX}{request_id}"
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(translate(language, "pool.action.approve"), callback_data=f"{data}:a"),
+        InlineKeyboardButton(translate(language, "pool.action.reject"), callback_data=f"{data}:r"),
+    ]])
 
 
 def from_stored(language: str, rows: list[Any]) -> InlineKeyboardMarkup | None:

@@ -8,7 +8,8 @@ shows for it, with the parameters that key needs.
     │   ├── OrgUnitNotFound
     │   ├── PersonNotFound
     │   ├── AccountNotFound
-    │   └── InstitutionNotFound
+    │   ├── InstitutionNotFound
+    │   └── ChangeRequestNotFound
     ├── PermissionDenied
     ├── InvalidInput
     ├── Conflict
@@ -69,6 +70,12 @@ class InstitutionNotFound(NotFound):
     """No institution with that id."""
 
     message_key = "error.institution_not_found"
+
+
+class ChangeRequestNotFound(NotFound):
+    """No profile change request with that id."""
+
+    message_key = "error.change_not_found"
 
 
 class PermissionDenied(DomainError):

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from services import audit, notify
+from services.eligibility import barred_until_for
 from services.errors import InvalidInput, InvalidTransition, PersonNotFound
 from services.orgs import TERM_YEARS, add_years, require_scope_over_person
 from services.roles import Actor
@@ -29,7 +30,6 @@ from storage.models import Expert
 from storage.pool import ExpertPeriod
 from storage.uow import UnitOfWork
 
-BAR_YEARS = 5  # 001 §22: a removed expert may not re-enter for five years
 NOTICE_WORKING_DAYS = 5  # length of the public notice (公示) unless staff set an end date
 REVIEW_NOTICE_DAYS = 31  # 000 §10(七): review in the month before the term ends
 
@@ -188,7 +188,7 @@ async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) 
     today = uow.today()
     expert.state = ExpertState.REMOVED.value
     _end(expert, today, _reason(reason))
-    expert.barred_until = add_years(today, BAR_YEARS)
+    expert.barred_until = barred_until_for(today)
     return await _save(uow, actor, expert, "removed",
                        {"reason": expert.end_reason, "barred_until": expert.barred_until.isoformat()},
                        tell="lifecycle.removed")

@@ -107,7 +107,7 @@ async def test_a_removed_expert_is_barred_for_five_years(uow_factory: UnitOfWork
         expert = await lifecycle.remove(
             u, actor=SYSTEM_CLI, expert_id=org.expert_id, reason="泄露检查信息（第二十三条第三项）"
         )
-    assert (expert.state, expert.barred_until) == ("removed", date(2031, 3, 2))
+    assert (expert.state, expert.barred_until) == ("removed", date(2031, 3, 3))  # first day allowed back
     with pytest.raises(InvalidTransition):
         async with uow_factory() as u:
             await lifecycle.remove(u, actor=SYSTEM_CLI, expert_id=org.expert_id, reason="again")
