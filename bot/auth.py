@@ -35,18 +35,17 @@ async def gate(update: Update, context: BotContext) -> None:
     """Skip an update already handled; identify the caller for the handlers that follow."""
     services = context.services
     kind = _kind(update)
+    user = update.effective_user
     async with services.uow() as uow:
         if not await updates.first_delivery(uow, channel=CHANNEL, update_id=update.update_id):
             services.metrics.updates_duplicate.inc()
             logger.info("update %s delivered again; skipped", update.update_id)
             raise ApplicationHandlerStop
+        if user is None:
+            context.actor = Actor(label="unknown")
+        else:
+            context.actor = await accounts.identify(uow, channel=CHANNEL, external_user_id=str(user.id))
     services.metrics.updates_handled.labels(kind=kind).inc()
-    user = update.effective_user
-    if user is None:
-        context.actor = Actor(label="unknown")
-        return
-    async with services.uow() as uow:
-        context.actor = await accounts.identify(uow, channel=CHANNEL, external_user_id=str(user.id))
 
 
 def _kind(update: Update) -> str:

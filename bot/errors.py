@@ -47,7 +47,7 @@ async def _actor(update: Update, context: BotContext) -> Actor | None:
     if user is None:
         return None
     try:
-        async with context.services.uow() as uow:
+        async with context.services.uow(readonly=True) as uow:
             return await accounts.identify(uow, channel=CHANNEL, external_user_id=str(user.id))
     except Exception:  # the database may be the very thing that failed
         logger.warning("could not identify the user for the error message", exc_info=True)

@@ -86,7 +86,7 @@ async def serve(
     uow.on_outbox_commit(dispatcher.wake)
 
     async def refresh_metrics() -> None:
-        async with uow() as unit:
+        async with uow(readonly=True) as unit:
             for status, count in (await outbox.counts(unit)).items():
                 metrics.outbox_messages.labels(status=status).set(count)
 

@@ -37,7 +37,7 @@ def build_web_app(
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with services.uow() as uow:
+            async with services.uow(readonly=True) as uow:
                 await uow.session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         except Exception:
             logger.exception("health check: database unreachable")

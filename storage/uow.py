@@ -9,10 +9,16 @@ Usage (services receive the ``uow`` already entered)::
 Leaving the block without ``commit()`` rolls back. Callbacks registered with
 :meth:`UnitOfWork.after_commit` run only once the commit has succeeded (e.g. waking the
 outbox dispatcher).
+
+On SQLite (one writer at a time) write units of work of this process queue on an asyncio lock
+before ``BEGIN IMMEDIATE``: waiting in the event loop hands the database over at once, where
+SQLite's own busy handler sleeps up to 100 ms between tries. Read-only units of work
+(``uow_factory(readonly=True)``) take no lock and begin a deferred transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -21,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import SessionFactory
+from storage.db import READONLY_OPTION, SessionFactory
 from storage.repositories import (
     AccountRepository,
     AuditRepository,
@@ -65,8 +71,13 @@ class UnitOfWork:
         clock: _Clock | None = None,
         zone: ZoneInfo | None = None,
         on_outbox_commit: Callable[[], None] | None = None,
+        readonly: bool = False,
+        write_lock: asyncio.Lock | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self.readonly = readonly
+        self._write_lock = None if readonly else write_lock
+        self._holds_lock = False
         self.clock: _Clock = clock or _UTCClock()
         self.zone = zone or DEFAULT_ZONE
         self._on_outbox_commit = on_outbox_commit
@@ -91,7 +102,16 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        session = self._session_factory()
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
+            self._holds_lock = True
+        try:
+            session = self._session_factory()
+            if self.readonly:
+                await session.connection(execution_options={READONLY_OPTION: True})
+        except BaseException:
+            self._release()
+            raise
         self._session = session
         self.committed = False
         self.outbox_written = False
@@ -113,10 +133,20 @@ class UnitOfWork:
         # expiring them, so values read inside the block stay readable after it.
         session = self.session
         self._session = None
-        await session.close()
+        try:
+            await session.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._holds_lock and self._write_lock is not None:
+            self._holds_lock = False
+            self._write_lock.release()
 
     async def commit(self) -> None:
         """Commit the transaction, then run the after-commit callbacks."""
+        if self.readonly:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self.session.commit()
         self.committed = True
         callbacks = list(self._after_commit)
@@ -139,9 +169,18 @@ class UnitOfWorkFactory:
     """Makes a fresh :class:`UnitOfWork` per use; the one object services are wired with."""
 
     def __init__(
-        self, session_factory: SessionFactory, *, clock: _Clock | None = None, zone: ZoneInfo | None = None
+        self,
+        session_factory: SessionFactory,
+        *,
+        clock: _Clock | None = None,
+        zone: ZoneInfo | None = None,
+        serialize_writes: bool | None = None,
     ) -> None:
         self.session_factory = session_factory
+        if serialize_writes is None:
+            bind = session_factory.kw.get("bind")
+            serialize_writes = bind is not None and bind.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if serialize_writes else None
         self.clock: _Clock = clock or _UTCClock()
         self.zone = zone or DEFAULT_ZONE
         self._outbox_listeners: list[Callable[[], None]] = []
@@ -154,7 +193,8 @@ class UnitOfWorkFactory:
         for listener in self._outbox_listeners:
             listener()
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(
-            self.session_factory, clock=self.clock, zone=self.zone, on_outbox_commit=self._notify_outbox
+            self.session_factory, clock=self.clock, zone=self.zone, on_outbox_commit=self._notify_outbox,
+            readonly=readonly, write_lock=self._write_lock,
         )

@@ -48,7 +48,7 @@ async def profile(update: Update, context: BotContext) -> None:
     """/profile: the expert's own record, masked."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None and actor.person_id is not None
-    async with context.services.uow() as uow:
+    async with context.services.uow(readonly=True) as uow:
         card = await experts.card(uow, actor=actor, expert_id=actor.person_id)
     await message.reply_text(context.t(update, "pool.profile", **_card_params(context, update, card)))
 
@@ -88,7 +88,7 @@ async def search(update: Update, context: BotContext) -> None:
     """/experts [words]: experts of the caller's org units matching every word."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    async with context.services.uow() as uow:
+    async with context.services.uow(readonly=True) as uow:
         found = await experts.search_experts(uow, actor=actor, text=" ".join(context.args or []))
     if not found:
         await message.reply_text(context.t(update, "pool.search_empty"))
@@ -112,7 +112,7 @@ async def show(update: Update, context: BotContext) -> None:
     if len(args) != 1 or not args[0].isdigit():
         await message.reply_text(context.t(update, "pool.expert_usage"))
         return
-    async with context.services.uow() as uow:
+    async with context.services.uow(readonly=True) as uow:
         card = await experts.card(uow, actor=actor, expert_id=int(args[0]))
     params = _card_params(context, update, card)
     verdict = card.eligibility
@@ -131,7 +131,7 @@ async def changes(update: Update, context: BotContext) -> None:
     """/changes: pending profile changes, each with approve / reject buttons."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    async with context.services.uow() as uow:
+    async with context.services.uow(readonly=True) as uow:
         pending = await experts.pending_changes(uow, actor=actor)
     if not pending:
         await message.reply_text(context.t(update, "pool.changes_empty"))
