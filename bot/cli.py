@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot
@@ -80,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     unbind.add_argument("--reason", default="unbound from the command line")
     unbind.set_defaults(handler=_unbind)
 
+    demo_data = commands.add_parser(
+        "demo-data", help="fill an empty database with demo data (does nothing if it is already there)"
+    )
+    demo_data.set_defaults(handler=_demo_data)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="try the bot in a browser: Bot API emulator, bot and web page on 127.0.0.1 (no token)"
+    )
+    sandbox.add_argument("--port", type=int, default=8080, help="port of the web page (default 8080)")
+    sandbox.add_argument("--db", default="./var/sandbox.db", help="its SQLite file (default ./var/sandbox.db)")
+    sandbox.add_argument("--reset", action="store_true", help="start again from fresh demo data")
+    sandbox.set_defaults(handler=_sandbox)
+
     audit_parser = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command",
                                                                                    required=True)
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
@@ -120,7 +134,7 @@ async def _with_uow(settings: Settings, work: Callable[[UnitOfWorkFactory], Awai
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=SystemClock()))
+        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=SystemClock(), zone=settings.zone))
     finally:
         await engine.dispose()
 
@@ -238,6 +252,36 @@ async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
 
     count: int = await _with_uow(settings, work)
     print(f"unbound {count} account(s) of person {args.person_id}; issue a new invite to bind a new one")
+    return 0
+
+
+async def _demo_data(_args: argparse.Namespace, settings: Settings) -> int:
+    from services import demo
+
+    async def work(uow_factory: UnitOfWorkFactory) -> demo.DemoData:
+        return await demo.generate(uow_factory)
+
+    data: demo.DemoData = await _with_uow(settings, work)
+    if not data.created:
+        print("demo data is already there; nothing done")
+        return 0
+    print(f"demo data created: {len(data.org_unit_ids)} org units, {len(data.staff_ids)} staff, "
+          f"{len(data.expert_ids)} experts, {len(data.supervisor_ids)} supervisors, "
+          f"{len(data.staff_chat_ids)} staff group chats; {len(data.accounts)} people bound to demo "
+          f"Telegram accounts ({demo.DEMO_USER_BASE} + person id); person {data.unbound_person_id} is left "
+          f"unbound for the invite flow")
+    return 0
+
+
+async def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox import SandboxError, run_sandbox
+
+    if not 0 <= args.port <= 65535:
+        raise CliError("--port must be between 0 and 65535")
+    try:
+        await run_sandbox(settings, port=args.port, database=Path(args.db), reset=args.reset)
+    except SandboxError as error:
+        raise CliError(str(error)) from None
     return 0
 
 

@@ -1,0 +1,112 @@
+"""The sandbox page in a real browser: headless Chromium (Debian's ``/usr/bin/chromium``) driven by Playwright.
+
+A trainee picks a demo staff member, sends /help and sees the staff commands; then picks the
+unbound demo account, types an invite code made on the command line, and is welcomed as bound.
+Skipped, with the reason, where Chromium is missing or cannot be launched.
+
+The screenshot of the page is saved in the test's temporary directory; with ``UPDATE_SCREENSHOT=1``
+it also replaces ``docs/sandbox.png`` (the README's picture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox import Sandbox, open_sandbox
+from bot.settings import Settings
+from services import demo
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "sandbox.png"
+PHONE = {"width": 420, "height": 860}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium, or a skip saying why there is none."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    try:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed")
+    async with async_playwright() as playwright:
+        try:
+            chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                                        timeout=30_000)
+        except PlaywrightError as error:
+            pytest.skip(f"Playwright cannot launch {CHROMIUM}: {str(error).splitlines()[0]}")
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def cli(sandbox: Sandbox, *args: str) -> str:
+    """``python -m bot <args>`` on the sandbox's database; returns what it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "TELEGRAM_"))}
+    env["DATABASE_URL"] = sandbox.settings.database_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_a_trainee_sees_the_staff_help_then_binds_a_newcomer_with_an_invite_from_the_cli(
+    browser: Any, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    async with open_sandbox(Settings(_env_file=None), database=tmp_path / "sandbox.db", port=0) as sandbox:
+        page = await browser.new_page(viewport=PHONE)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(sandbox.url)
+
+        # A division's staff member: /help lists the staff commands.
+        await page.locator(f'.persona[data-user-id="{demo.DEMO_USER_BASE + 2}"]').click()
+        await page.fill("#text", "/help")
+        await page.press("#text", "Enter")
+        help_answer = page.locator("#messages .msg.in").filter(has_text="/invite")
+        await expect(help_answer).to_be_visible()
+        await expect(help_answer).to_contain_text("/unbind")
+        await page.fill("#text", "/language")
+        await page.click("#send")
+        await expect(page.locator("#messages .buttons button").first).to_be_visible()
+        shot = tmp_path / "sandbox.png"
+        await page.screenshot(path=str(shot))
+        assert shot.read_bytes().startswith(b"\x89PNG")
+        if os.environ.get("UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(shot, SCREENSHOT)
+
+        # The unbound demo account redeems a code made on the command line.
+        async with sandbox.uow() as uow:
+            (person,) = (await demo.personas(uow))[1]
+        out = await cli(sandbox, "invite", "expert", str(person.person_id))
+        match = re.search(r"^code: (\S+)$", out, re.M)
+        assert match, out
+        await page.click("#back")
+        await page.locator(f'.persona[data-user-id="{demo.NEW_USER_ID}"]').click()
+        await expect(page.locator("#unbound-hint")).to_be_visible()
+        await page.fill("#text", match.group(1))
+        await page.press("#text", "Enter")
+        await expect(page.locator("#messages .msg.in").filter(has_text="绑定成功")).to_be_visible()
+        await expect(page.locator("#subtitle")).to_contain_text(person.name)
+        await expect(page.locator("#unbound-hint")).to_be_hidden()
+        assert errors == []

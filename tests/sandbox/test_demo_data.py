@@ -1,0 +1,130 @@
+"""The demo-data generator: what it makes, who is bound, idempotency and a clean audit trail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from services import audit, demo, orgs
+from services.clock import FixedClock
+from services.errors import Conflict
+from services.roles import SYSTEM_CLI, Role
+from storage.db import create_engine, create_session_factory
+from storage.models import Account, AuditEntry, Expert, OrgUnit, Person, Staff, StaffChat, Supervisor
+from storage.uow import UnitOfWorkFactory
+from tests.conftest import T0
+
+
+async def test_the_demo_has_a_bureau_three_divisions_staff_experts_supervisors_and_group_chats(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    data = await demo.generate(uow_factory)
+    assert data.created
+    async with uow_factory() as uow:
+        units = (await uow.session.exec(select(OrgUnit))).all()
+        staff = (await uow.session.exec(select(Staff))).all()
+        experts = (await uow.session.exec(select(Expert))).all()
+        supervisors = (await uow.session.exec(select(Supervisor))).all()
+        chats = (await uow.session.exec(select(StaffChat))).all()
+    assert sorted(u.code for u in units) == ["bureau", "div1", "div2", "div8"]
+    assert {u.code: u.kind for u in units}["bureau"] == "bureau"
+    assert Counter(s.role for s in staff) == {"admin": 1, "staff": 2}
+    assert len(experts) == 80 and len(supervisors) == 10
+    division_ids = {u.id for u in units if u.kind == "division"}
+    assert {e.org_unit_id for e in experts} == division_ids  # spread over every division
+    assert len(chats) == 3 and {c.org_unit_id for c in chats} == division_ids
+    assert all(int(c.chat_id) < 0 and c.bound_by_person_id == data.admin_id for c in chats)
+
+
+async def test_everyone_but_one_expert_is_bound_to_a_recognisable_demo_account(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    data = await demo.generate(uow_factory)
+    async with uow_factory() as uow:
+        people = (await uow.session.exec(select(Person))).all()
+        accounts = (await uow.session.exec(select(Account).where(col(Account.unbound_at).is_(None)))).all()
+        playable, unbound = await demo.personas(uow)
+    bound = {a.person_id: a for a in accounts}
+    assert len(people) == 93 and len(bound) == 92
+    (left_out,) = [p for p in people if p.id not in bound]
+    assert left_out.id == data.unbound_person_id and left_out.name == demo.UNBOUND_EXPERT_NAME
+    for person_id, account in bound.items():
+        assert account.channel == "telegram"
+        assert account.external_user_id == account.chat_id == str(demo.DEMO_USER_BASE + person_id)
+    assert str(demo.NEW_USER_ID) not in {a.external_user_id for a in accounts}
+    assert [u.person_id for u in unbound] == [data.unbound_person_id] and unbound[0].roles == (Role.EXPERT,)
+    assert playable[0].roles == (Role.ADMIN, Role.STAFF) and playable[0].org_unit_code == "bureau"
+    assert len(playable) == 92
+
+
+async def test_the_same_seed_gives_the_same_people(
+    uow_factory: UnitOfWorkFactory, sqlite_template: Path, tmp_path: Path
+) -> None:
+    await demo.generate(uow_factory)
+    other = tmp_path / "other.db"
+    shutil.copyfile(sqlite_template, other)
+    engine = create_engine(f"sqlite+aiosqlite:///{other}")
+    try:
+        await demo.generate(UnitOfWorkFactory(create_session_factory(engine), clock=FixedClock(T0)))
+        names = [await _names(UnitOfWorkFactory(create_session_factory(engine))), await _names(uow_factory)]
+    finally:
+        await engine.dispose()
+    assert names[0] == names[1]
+    assert len(set(names[0])) == len(names[0])  # unique names: people are easy to tell apart
+
+
+async def _names(uow_factory: UnitOfWorkFactory) -> list[str]:
+    async with uow_factory() as uow:
+        return [p.name for p in (await uow.session.exec(select(Person).order_by(col(Person.id)))).all()]
+
+
+async def test_running_it_again_does_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    await demo.generate(uow_factory)
+    async with uow_factory() as uow:
+        before = len((await uow.session.exec(select(AuditEntry))).all())
+    again = await demo.generate(uow_factory)
+    assert not again.created
+    async with uow_factory() as uow:
+        assert len((await uow.session.exec(select(AuditEntry))).all()) == before
+
+
+async def test_a_database_with_other_data_is_refused(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await orgs.add_org_unit(uow, actor=SYSTEM_CLI, code="bureau", name="某医保局", kind="bureau")
+    with pytest.raises(Conflict):
+        await demo.generate(uow_factory)
+
+
+async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkFactory) -> None:
+    await demo.generate(uow_factory)
+    async with uow_factory() as uow:
+        report = await audit.verify_chain(uow)
+        actions = Counter(e.action for e in (await uow.session.exec(select(AuditEntry))).all())
+    assert report.ok and report.checked == sum(actions.values())
+    assert actions == {
+        "org_unit.created": 4, "staff.created": 3, "expert.created": 80, "supervisor.created": 10,
+        "account.bound": 92, "staff_chat.bound": 3,
+    }
+
+
+def test_the_demo_data_command_fills_a_database_once(database_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env["DATABASE_URL"] = database_url
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "demo-data"], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert "80 experts" in first.stdout
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert "already" in second.stdout
