@@ -207,28 +207,26 @@ async def unbind_person(uow: UnitOfWork, *, actor: Actor, person_id: int, reason
 
 async def identify(uow: UnitOfWork, *, channel: str, external_user_id: str) -> Actor:
     """Who is behind a messaging account: a bound person with their roles, or an unbound stranger."""
-    account = await uow.accounts.active_by_user(channel, external_user_id)
-    if account is None:
+    found = await uow.accounts.identity(channel, external_user_id)
+    if found is None:
         return Actor(label=f"{channel}:{external_user_id}")
-    person = await uow.people.get(account.person_id)
     roles: set[Role] = set()
-    staff = await uow.people.staff(account.person_id)
-    if staff is not None and staff.active:
+    if found.staff_role is not None:
         roles.add(Role.STAFF)
-        if staff.role == "admin":
+        if found.staff_role == "admin":
             roles.add(Role.ADMIN)
-    if await uow.people.expert(account.person_id) is not None:
+    if found.is_expert:
         roles.add(Role.EXPERT)
-    if await uow.people.supervisor(account.person_id) is not None:
+    if found.is_supervisor:
         roles.add(Role.SUPERVISOR)
     return Actor(
-        label=person_actor_label(account.person_id),
-        person_id=account.person_id,
-        account_id=account.id,
-        name=person.name if person is not None else "",
+        label=person_actor_label(found.person_id),
+        person_id=found.person_id,
+        account_id=found.account_id,
+        name=found.name,
         roles=frozenset(roles),
-        staff_org_unit_id=staff.org_unit_id if staff is not None and staff.active else None,
-        language=account.language,
+        staff_org_unit_id=found.staff_org_unit_id,
+        language=found.language,
     )
 
 

@@ -7,9 +7,11 @@ Each repository is bound to the unit of work's session; services reach them as `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +31,20 @@ from storage.models import (
     StaffChat,
     Supervisor,
 )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A bound account and the facts its roles are derived from."""
+
+    account_id: int
+    person_id: int
+    language: str | None
+    name: str
+    staff_role: str | None
+    staff_org_unit_id: int | None
+    is_expert: bool
+    is_supervisor: bool
 
 
 class _Repository:
@@ -105,6 +121,35 @@ class AccountRepository(_Repository):
             )
         )
         return result.first()
+
+    async def identity(self, channel: str, external_user_id: str) -> Identity | None:
+        """The active account of a channel user with everything roles depend on, in one query."""
+        query = (
+            sa_select(
+                col(Account.id), col(Account.person_id), col(Account.language), col(Person.name),
+                col(Staff.role), col(Staff.active), col(Staff.org_unit_id), col(Expert.person_id),
+                col(Supervisor.person_id),
+            )
+            .join(Person, col(Person.id) == col(Account.person_id))
+            .outerjoin(Staff, col(Staff.person_id) == col(Account.person_id))
+            .outerjoin(Expert, col(Expert.person_id) == col(Account.person_id))
+            .outerjoin(Supervisor, col(Supervisor.person_id) == col(Account.person_id))
+            .where(
+                col(Account.channel) == channel,
+                col(Account.external_user_id) == external_user_id,
+                col(Account.unbound_at).is_(None),
+            )
+        )
+        row = (await self.session.exec(query)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        assert account_id is not None
+        return Identity(
+            account_id=account_id, person_id=person_id, language=language, name=name,
+            staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
+            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None,
+        )
 
     async def active_for_person(self, person_id: int, channel: str | None = None) -> Sequence[Account]:
         query = select(Account).where(Account.person_id == person_id, col(Account.unbound_at).is_(None))
