@@ -19,6 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
+from bot import cli_pool
 from bot.settings import Settings, SettingsError, load_settings
 from services import accounts, audit, orgs
 from services.clock import SystemClock
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command",
                                                                                    required=True)
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
+    cli_pool.register(commands)
     return parser
 
 

@@ -1,0 +1,101 @@
+"""Expert-pool commands of the command line: ``import experts FILE`` and ``export experts FILE``
+(see :mod:`services.expert_io` for the columns and rules). Wired into :mod:`bot.cli` by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from bot.settings import Settings
+from services import expert_io
+from services.lifecycle import ExpertState
+from services.roles import SYSTEM_CLI
+from storage.uow import UnitOfWorkFactory
+
+SHOWN_ISSUES = 20
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``import`` and ``export`` commands to the command line's sub-commands."""
+    imports = commands.add_parser("import", help="import records from a file").add_subparsers(
+        dest="import_command", required=True)
+    experts_in = imports.add_parser(
+        "experts", help="import expert records from XLSX or CSV (annex 2 layout plus annex 1 columns)")
+    experts_in.add_argument("file", help="the .xlsx or .csv file (UTF-8 or GB18030)")
+    experts_in.add_argument("--org", help="org unit code of the pool for rows without 所属单位 (default: the bureau)")
+    experts_in.add_argument("--strict", action="store_true", help="import nothing if any row is rejected")
+    experts_in.add_argument("--rejections", metavar="OUT", help="write the rejected rows with a 原因 column to "
+                                                                "OUT (.xlsx or .csv) to fix and import again")
+    experts_in.set_defaults(handler=_import_experts)
+
+    exports = commands.add_parser("export", help="export records to a file").add_subparsers(
+        dest="export_command", required=True)
+    experts_out = exports.add_parser("experts", help="export experts in the annex 2 layout (XLSX or CSV)")
+    experts_out.add_argument("file", help="the .xlsx or .csv file to write")
+    experts_out.add_argument("--org", help="org unit code (its subtree is exported; default: every pool)")
+    experts_out.add_argument("--state", action="append", choices=[*(s.value for s in ExpertState), "all"],
+                             help="states to export, repeatable (default: active)")
+    experts_out.set_defaults(handler=_export_experts)
+
+
+def describe(report: expert_io.ImportReport) -> str:
+    """The one-paragraph summary of an import."""
+    if report.refused:
+        return (f"{report.source}: strict mode, {len(report.rejected)} of {report.total} rows rejected; "
+                f"nothing was imported (pool {report.org_code}).")
+    made = f"; {report.institutions_created} institution(s) added to the directory" \
+        if report.institutions_created else ""
+    return (f"{report.source}: {report.total} rows into pool {report.org_code}: {report.created} created, "
+            f"{report.updated} updated, {report.unchanged} unchanged, {len(report.rejected)} rejected{made}.")
+
+
+def _issue_lines(report: expert_io.ImportReport) -> list[str]:
+    lines = [f"  rejected row {row.row}: " + "; ".join(f"{i.column}: {i.message}" for i in row.reasons)
+             for row in report.rejected]
+    lines += [f"  note row {note.row}, {note.column}: {note.message}" for note in report.notes]
+    if len(lines) > SHOWN_ISSUES:
+        lines = [*lines[:SHOWN_ISSUES], f"  ... and {len(lines) - SHOWN_ISSUES} more (use --rejections OUT)"]
+    return lines
+
+
+async def _import_experts(args: argparse.Namespace, settings: Settings) -> int:
+    """import experts FILE: apply the valid rows (or, --strict, all or nothing) and report."""
+    from bot.cli import CliError, _with_uow
+
+    path = Path(args.file)
+    rejections = Path(args.rejections) if args.rejections else None
+    if rejections is not None and rejections.suffix.lower() not in (".xlsx", ".csv"):
+        raise CliError("--rejections must name a .xlsx or .csv file")
+
+    async def work(uow_factory: UnitOfWorkFactory) -> expert_io.ImportReport:
+        async with uow_factory() as uow:
+            return await expert_io.import_experts(uow, actor=SYSTEM_CLI, source=path, org=args.org,
+                                                  strict=args.strict)
+
+    report: expert_io.ImportReport = await _with_uow(settings, work)
+    print(describe(report))
+    for line in _issue_lines(report):
+        print(line)
+    if rejections is not None and report.rejected:
+        count = await asyncio.to_thread(expert_io.write_rejections, report, rejections)
+        print(f"{count} rejected row(s) written to {rejections}")
+    return 1 if report.refused else 0
+
+
+async def _export_experts(args: argparse.Namespace, settings: Settings) -> int:
+    """export experts FILE: write the pool in the annex 2 layout."""
+    from bot.cli import _with_uow
+
+    states = [s.value for s in ExpertState] if args.state and "all" in args.state else (args.state or ["active"])
+
+    async def work(uow_factory: UnitOfWorkFactory) -> expert_io.ExportResult:
+        async with uow_factory() as uow:
+            return await expert_io.export_experts(uow, actor=SYSTEM_CLI, path=Path(args.file), org=args.org,
+                                                  states=states)
+
+    result: expert_io.ExportResult = await _with_uow(settings, work)
+    shown = "in full" if result.full_id_numbers else "masked"
+    print(f"{result.count} expert(s) ({', '.join(states)}) written to {result.path}; ID numbers {shown}")
+    return 0
