@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CHANNEL, BotContext
-from services import accounts, updates
+from services import accounts
 from services.roles import Actor, Role
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ async def gate(update: Update, context: BotContext) -> None:
     services = context.services
     kind = _kind(update)
     user = update.effective_user
-    async with services.uow() as uow:
-        if not await updates.first_delivery(uow, channel=CHANNEL, update_id=update.update_id):
+    async with services.uow(readonly=True) as uow:
+        if not await services.ledger.first_delivery(uow, update.update_id):
             services.metrics.updates_duplicate.inc()
             logger.info("update %s delivered again; skipped", update.update_id)
             raise ApplicationHandlerStop

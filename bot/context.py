@@ -18,6 +18,7 @@ from bot.settings import Settings
 from messages import normalize_language, translate
 from services.clock import Clock
 from services.roles import Actor
+from services.updates import DeliveryLedger
 from storage.uow import UnitOfWorkFactory
 
 CHANNEL = "telegram"
@@ -31,6 +32,7 @@ class BotServices:
     uow: UnitOfWorkFactory
     clock: Clock
     metrics: Metrics
+    ledger: DeliveryLedger
     bot_username: str = ""
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
 

@@ -18,7 +18,7 @@ from aiohttp import web
 from telegram import Update
 
 from bot.app import BotApplication, build_application, publish_commands
-from bot.context import BotServices
+from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
 from bot.settings import BotMode, Settings, SettingsError
@@ -26,6 +26,7 @@ from bot.web import build_web_app
 from services import outbox
 from services.clock import Clock, SystemClock
 from services.scheduler import Job, build_scheduler
+from services.updates import DeliveryLedger
 from storage import migrate
 from storage.db import create_engine, create_session_factory, is_sqlite
 from storage.uow import UnitOfWorkFactory
@@ -76,7 +77,8 @@ async def serve(
     clock = clock or SystemClock()
     uow = UnitOfWorkFactory(create_session_factory(engine), clock=clock, zone=settings.zone)
     metrics = Metrics()
-    services = BotServices(settings=settings, uow=uow, clock=clock, metrics=metrics)
+    ledger = DeliveryLedger(uow, channel=CHANNEL)
+    services = BotServices(settings=settings, uow=uow, clock=clock, metrics=metrics, ledger=ledger)
     application = build_application(services, webhook=webhook_mode)
     dispatcher = OutboxDispatcher(
         application.bot, uow, metrics,
@@ -105,6 +107,7 @@ async def serve(
             services.bot_username = application.bot.username
             await publish_commands(application)
             await dispatcher.start()
+            ledger.start()
             scheduler.start()
             web_app = build_web_app(
                 services, application=application if webhook_mode else None,
@@ -137,6 +140,7 @@ async def serve(
                 await runner.cleanup()
                 runner = None
             await application.stop()
+            await ledger.stop()
             scheduler.shutdown(wait=False)
             await dispatcher.stop()
     finally:

@@ -1,0 +1,47 @@
+"""Redelivered updates are handled once, also across a restart (issue: foundation, runtime)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from services.updates import DeliveryLedger
+from storage.models import ProcessedUpdate
+from storage.uow import UnitOfWorkFactory
+
+
+async def _first(ledger: DeliveryLedger, uow: UnitOfWorkFactory, update_id: int) -> bool:
+    async with uow(readonly=True) as u:
+        return await ledger.first_delivery(u, update_id)
+
+
+async def test_a_repeated_id_is_a_duplicate_from_memory_and_after_a_restart_from_the_database(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    ledger = DeliveryLedger(uow_factory, channel="telegram")
+    assert await _first(ledger, uow_factory, 1)
+    assert not await _first(ledger, uow_factory, 1)
+    assert await ledger.flush() == 1
+    restarted = DeliveryLedger(uow_factory, channel="telegram")
+    assert not await _first(restarted, uow_factory, 1)
+    assert await _first(restarted, uow_factory, 2)
+
+
+async def test_flushing_twice_or_the_same_id_twice_stores_it_once(uow_factory: UnitOfWorkFactory) -> None:
+    one, two = DeliveryLedger(uow_factory, channel="telegram"), DeliveryLedger(uow_factory, channel="telegram")
+    assert await _first(one, uow_factory, 7) and await _first(two, uow_factory, 7)  # two processes, same moment
+    await one.flush()
+    await two.flush()
+    assert await one.flush() == 0
+    async with uow_factory(readonly=True) as u:
+        assert (await u.session.exec(select(func.count()).select_from(ProcessedUpdate))).one() == 1
+
+
+async def test_stop_writes_what_is_left(uow_factory: UnitOfWorkFactory) -> None:
+    ledger = DeliveryLedger(uow_factory, channel="telegram")
+    ledger.start()
+    for update_id in range(100, 110):
+        assert await _first(ledger, uow_factory, update_id)
+    await ledger.stop()
+    async with uow_factory(readonly=True) as u:
+        assert (await u.session.exec(select(func.count()).select_from(ProcessedUpdate))).one() == 10
