@@ -190,8 +190,9 @@ async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
     """Store what happened to each delivery; returns the ids that failed for good."""
     now = uow.now()
     failed: list[int] = []
+    rows = await uow.outbox.many([o.outbox_id for o in outcomes])
     for outcome in outcomes:
-        row = await uow.outbox.get(outcome.outbox_id)
+        row = rows.get(outcome.outbox_id)
         if row is None or row.status != "pending":
             continue
         if outcome.kind is OutcomeKind.SENT:

@@ -243,12 +243,19 @@ class OutboxRepository(_Repository):
     """Pending, sent and failed notifications."""
 
     async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Queue a row; it is written (and gets its id) at the next flush or commit."""
         self.session.add(message)
-        await self.session.flush()
         return message
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
+
+    async def many(self, message_ids: Sequence[int]) -> dict[int, OutboxMessage]:
+        """Rows by id, in one query."""
+        if not message_ids:
+            return {}
+        result = await self.session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(message_ids)))
+        return {row.id: row for row in result.all() if row.id is not None}
 
     async def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> Sequence[OutboxMessage]:
         """Lock and lease up to ``limit`` due rows (``SKIP LOCKED`` on PostgreSQL), oldest first."""
