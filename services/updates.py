@@ -35,16 +35,26 @@ class DeliveryLedger:
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._capacity = recent
         self._pending: list[int] = []
+        self._highest: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def first_delivery(self, uow: UnitOfWork, update_id: int) -> bool:
-        """Take an update id in; False when it was seen before (a duplicate delivery)."""
+        """Take an update id in; False when it was seen before (a duplicate delivery).
+
+        Telegram's update ids increase, so an id above the highest one seen is new without asking
+        the database; only an id at or below it (a redelivery, or one overtaken) is looked up.
+        """
         if update_id in self._recent:
             return False
         self._remember(update_id)  # before any await: a concurrent duplicate sees it at once
-        if await uow.updates.exists(self.channel, update_id):
-            return False
+        if self._highest is None:
+            self._highest = await uow.updates.highest(self.channel)
+        if self._highest is not None and update_id <= self._highest:
+            if await uow.updates.exists(self.channel, update_id):
+                return False
+        else:
+            self._highest = update_id
         self._pending.append(update_id)
         return True
 

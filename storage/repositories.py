@@ -362,6 +362,14 @@ class ProcessedUpdateRepository(_Repository):
         )
         return result.first() is not None
 
+    async def highest(self, channel: str) -> int | None:
+        """The highest update id recorded for a channel."""
+        result = await self.session.exec(
+            select(func.max(ProcessedUpdate.update_id)).where(ProcessedUpdate.channel == channel)
+        )
+        value = result.one()
+        return int(value) if value is not None else None
+
     async def add(self, channel: str, update_id: int, at: datetime) -> None:
         self.session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=at))
         await self.session.flush()

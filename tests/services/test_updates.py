@@ -45,3 +45,14 @@ async def test_stop_writes_what_is_left(uow_factory: UnitOfWorkFactory) -> None:
     await ledger.stop()
     async with uow_factory(readonly=True) as u:
         assert (await u.session.exec(select(func.count()).select_from(ProcessedUpdate))).one() == 10
+
+
+async def test_an_id_below_the_highest_seen_is_checked_against_the_database(uow_factory: UnitOfWorkFactory) -> None:
+    ledger = DeliveryLedger(uow_factory, channel="telegram")
+    for update_id in (10, 12):
+        assert await _first(ledger, uow_factory, update_id)
+    await ledger.flush()
+    restarted = DeliveryLedger(uow_factory, channel="telegram")
+    assert await _first(restarted, uow_factory, 11)  # overtaken, never seen: new
+    assert not await _first(restarted, uow_factory, 12)  # redelivered after the restart
+    assert await _first(restarted, uow_factory, 13)
