@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from services import accounts, audit, groups, orgs
+from services import accounts, audit, demo_pool, groups, orgs
 from services.errors import Conflict
 from services.roles import Actor, Role
 from storage.models import Account, Expert, Person, Staff, StaffChat, Supervisor
@@ -78,6 +78,7 @@ class DemoData:
     supervisor_ids: list[int] = field(default_factory=list)
     unbound_person_id: int | None = None
     staff_chat_ids: list[int] = field(default_factory=list)
+    institution_ids: list[int] = field(default_factory=list)
     accounts: dict[int, int] = field(default_factory=dict)
     """person id → demo Telegram user id"""
 
@@ -146,21 +147,21 @@ async def add_staff(uow_factory: UnitOfWorkFactory, data: DemoData) -> None:
 
 
 async def add_experts(uow_factory: UnitOfWorkFactory, data: DemoData, rng: random.Random, *, count: int) -> None:
-    """Experts spread over the divisions' pools; the last one stays unbound (for the invite flow)."""
+    """The institution directory, then experts imported through the annex-2 import (validated like real
+    records), spread over the divisions' pools and the categories, a few with a past employer; the last
+    one stays unbound (for the invite flow)."""
+    directory = await demo_pool.add_institutions(uow_factory, DEMO, rng)
+    data.institution_ids = [i.id for i in directory]
     names = _names(rng, count - 1, taken={name for name, _, _ in STAFF} | {UNBOUND_EXPERT_NAME})
-    divisions = [code for code, _ in DIVISIONS]
-    for name in names:
-        async with uow_factory() as uow:
-            person = await orgs.add_member(uow, actor=DEMO, kind="expert", name=name, org=rng.choice(divisions))
-        assert person.id is not None
-        data.expert_ids.append(person.id)
     if count > 0:
-        async with uow_factory() as uow:
-            person = await orgs.add_member(uow, actor=DEMO, kind="expert", name=UNBOUND_EXPERT_NAME,
-                                           org=divisions[0])
-        assert person.id is not None
-        data.expert_ids.append(person.id)
-        data.unbound_person_id = person.id
+        names.append(UNBOUND_EXPERT_NAME)
+    async with uow_factory() as uow:
+        today = uow.today()
+    rows = demo_pool.expert_rows(rng, names, [code for code, _ in DIVISIONS], directory, today=today)
+    data.expert_ids = await demo_pool.import_experts(uow_factory, DEMO, rows)
+    if data.expert_ids:
+        data.unbound_person_id = data.expert_ids[-1]
+    await demo_pool.add_past_employers(uow_factory, DEMO, rng, data.expert_ids[:-1], directory)
 
 
 async def add_supervisors(

@@ -110,8 +110,29 @@ async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkF
     assert report.ok and report.checked == sum(actions.values())
     assert actions == {
         "org_unit.created": 4, "staff.created": 3, "expert.created": 80, "supervisor.created": 10,
-        "account.bound": 92, "staff_chat.bound": 3,
+        "account.bound": 92, "staff_chat.bound": 3, "institution.created": 30, "expert.history_added": 12,
     }
+
+
+async def test_demo_experts_cover_the_categories_employers_chiefs_and_ages(uow_factory: UnitOfWorkFactory) -> None:
+    from datetime import date
+
+    from services.identifiers import validate_id_number
+    from storage.pool import ExpertEmployment, Institution
+
+    await demo.generate(uow_factory)
+    async with uow_factory() as uow:
+        experts = (await uow.session.exec(select(Expert))).all()
+        directory = (await uow.session.exec(select(Institution))).all()
+        past = (await uow.session.exec(select(ExpertEmployment).where(ExpertEmployment.end_date != None))).all()  # noqa: E711
+    assert len(directory) == 30 and sum(i.designated for i in directory) >= 20
+    assert Counter(c for e in experts for c in e.categories).keys() == {"supervision", "clinical", "informatics",
+                                                                         "management"}
+    assert len({e.employer_id for e in experts}) >= 15
+    assert sum(e.is_chief for e in experts) >= 5
+    assert all(e.id_number and validate_id_number(e.id_number, today=date(2026, 11, 23)) for e in experts)
+    assert sum(1 for e in experts if e.birth_date and e.birth_date <= date(1962, 12, 31)) >= 3  # close to 65
+    assert len(past) >= 10
 
 
 def test_the_demo_data_command_fills_a_database_once(database_url: str) -> None:
