@@ -24,7 +24,7 @@ from bot import auth
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
 from bot.errors import on_error
-from bot.handlers import common, fallback, pool, staff
+from bot.handlers import common, fallback, pool, pool_import, staff
 from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
@@ -82,6 +82,10 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("expert", pool.show))
     application.add_handler(CommandHandler("changes", pool.changes))
     application.add_handler(CallbackQueryHandler(pool.change_pressed, pattern=f"^{CHANGE_PREFIX}"))
+    application.add_handler(MessageHandler(
+        filters.ChatType.PRIVATE & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv")),
+        pool_import.import_file,
+    ))
     application.add_handler(CommandHandler("invite", staff.invite))
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))

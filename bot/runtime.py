@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
 
 from bot.app import BotApplication, build_application, publish_commands
@@ -42,6 +43,7 @@ class Running:
     application: BotApplication
     dispatcher: OutboxDispatcher
     port: int
+    scheduler: AsyncIOScheduler
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -131,7 +133,7 @@ async def serve(
             logger.info("bot @%s running in %s mode; HTTP on %s:%s",
                         services.bot_username, settings.bot_mode.value, settings.listen_host, port)
             if started is not None and not started.done():
-                started.set_result(Running(services, application, dispatcher, port))
+                started.set_result(Running(services, application, dispatcher, port, scheduler))
             await stop.wait()
             logger.info("stopping: no new updates, finishing what is in hand")
             if application.updater is not None and application.updater.running:

@@ -1,0 +1,106 @@
+"""Staff send an expert table (XLSX or CSV, the annex-2 layout) to the bot: a progress message is
+edited in place while it is imported, then the report follows, with the rejected rows as a file.
+
+A caption of ``strict`` (or 严格) imports nothing unless every row is valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.auth import STAFF, serves
+from bot.context import BotContext
+from messages import catalog
+from services import expert_io
+from services.expert_io import ImportReport, Issue
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 5 * 1024 * 1024
+EXTENSIONS = ("xlsx", "csv")
+SHOWN_REJECTIONS = 10
+PROGRESS_EVERY = 1.0  # seconds between progress edits
+
+
+@serves(STAFF, private_only=True)
+async def import_file(update: Update, context: BotContext) -> None:
+    """An XLSX/CSV document from staff: import the experts it lists and report."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and message.document is not None and actor is not None
+    document = message.document
+    name = document.file_name or "experts.xlsx"
+    if (document.file_size or 0) > MAX_BYTES:
+        await message.reply_text(context.t(update, "import.too_large", limit_mb=MAX_BYTES // (1024 * 1024)))
+        return
+    strict = (message.caption or "").strip().lower() in ("strict", "严格")
+    progress = await message.reply_text(context.t(update, "import.started", file=name))
+    data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
+    tracker = _Progress(progress, context, update)
+    async with context.services.uow() as uow:
+        report = await expert_io.import_experts(uow, actor=actor, source=data, filename=name, strict=strict,
+                                                on_progress=tracker.update)
+    await _edit(progress, context.t(update, "import.refused" if report.refused else "import.summary",
+                                    **_counts(report)))
+    if report.rejected:
+        await _send_rejections(message, context, update, report, name)
+
+
+class _Progress:
+    """Edits the progress message at most once a second."""
+
+    def __init__(self, message: Message, context: BotContext, update: Update) -> None:
+        self.message, self.context, self.source = message, context, update
+        self.last = 0.0
+
+    async def update(self, done: int, total: int) -> None:
+        """Show how far the import is (the report replaces this at the end)."""
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY or done >= total:
+            return
+        self.last = now
+        await _edit(self.message, self.context.t(self.source, "import.progress", done=done, total=total))
+
+
+async def _edit(message: Message, text: str) -> None:
+    try:
+        await message.edit_text(text)
+    except TelegramError:  # progress is a courtesy: the import goes on, and the report follows
+        logger.warning("could not update the import progress message", exc_info=True)
+
+
+def _counts(report: ImportReport) -> dict[str, int]:
+    return {"total": report.total, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "rejected": len(report.rejected), "valid": report.valid,
+            "institutions": report.institutions_created}
+
+
+def describe(language: str, issue: Issue) -> str:
+    """One reason in the reader's language (the English message when the code has no translation)."""
+    key = f"import.code.{issue.code}"
+    words = catalog(language).get(key) or issue.message
+    return f"{issue.column}：{words}"
+
+
+async def _send_rejections(
+    message: Message, context: BotContext, update: Update, report: ImportReport, name: str
+) -> None:
+    language = context.language_for(update)
+    lines = [context.t(update, "import.rejections_header", count=len(report.rejected))]
+    for rejected in report.rejected[:SHOWN_REJECTIONS]:
+        reasons = "；".join(describe(language, issue) for issue in rejected.reasons)
+        lines.append(context.t(update, "import.rejection_line", row=rejected.row, reasons=reasons))
+    if len(report.rejected) > SHOWN_REJECTIONS:
+        lines.append(context.t(update, "import.more_in_file", count=len(report.rejected) - SHOWN_REJECTIONS))
+    await message.reply_text("\n".join(lines)[:4000])
+    suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"rejected{suffix}"
+        expert_io.write_rejections(report, path, describe=lambda issue: describe(language, issue))
+        await message.reply_document(path.read_bytes(), filename=f"{Path(name).stem}-rejected{suffix}",
+                                     caption=context.t(update, "import.rejections_caption"))
