@@ -24,7 +24,7 @@ from bot import auth
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
 from bot.errors import on_error
-from bot.handlers import common, fallback, pool, pool_import, staff
+from bot.handlers import common, fallback, interests, pool, pool_import, pool_staff, staff
 from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
@@ -78,6 +78,13 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("profile", pool.profile))
     application.add_handler(CommandHandler("change", pool.change))
     application.add_handler(CommandHandler("leave", pool.leave))
+    application.add_handler(CommandHandler("institutions", interests.search_institutions))
+    application.add_handler(CommandHandler("interest", interests.declare))
+    application.add_handler(CommandHandler("interests", interests.list_interests))
+    application.add_handler(CommandHandler("withdraw", interests.withdraw))
+    application.add_handler(CommandHandler("quit", interests.quit_pool))
+    application.add_handler(CommandHandler("due", pool_staff.due))
+    application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("experts", pool.search))
     application.add_handler(CommandHandler("expert", pool.show))
     application.add_handler(CommandHandler("changes", pool.changes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast
@@ -30,6 +30,7 @@ from services.errors import (
     ChangeRequestNotFound,
     InvalidInput,
     InvalidTransition,
+    NotFound,
     PermissionDenied,
     PersonNotFound,
 )
@@ -38,10 +39,11 @@ from services.institutions import get_institution
 from services.orgs import require_scope_over_person, subtree
 from services.roles import Actor, Role
 from storage.models import Expert, Person
-from storage.pool import ExpertChangeRequest, ExpertPeriod, Institution
+from storage.pool import ExpertChangeRequest, ExpertEmployment, ExpertInterest, ExpertPeriod, Institution
 from storage.uow import UnitOfWork
 
-CHANGEABLE = ("mobile", "email", "employer", "title")
+CHANGEABLE = ("mobile", "email", "employer", "title", "exit")
+INTEREST_KINDS = ("interest", "dispute", "worked", "other")  # 000 §15(一)-(四)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 SEARCH_LIMIT = 10
 
@@ -198,6 +200,11 @@ def _clean_change(field_name: str, raw: str) -> dict[str, Any]:
         if not value or len(value) > 64:
             raise InvalidInput("title must be 1-64 characters", field="title")
         return {"title": value}
+    if field_name == "exit":
+        reason = " ".join(value.split())
+        if not reason:
+            raise InvalidInput("give a reason for leaving the pool", field="reason")
+        return {"exit_reason": reason[:500]}
     if field_name == "employer":
         if not value.isdigit():
             raise InvalidInput("employer must be an institution id from the directory", field="employer")
@@ -272,10 +279,21 @@ async def decide_change(
     expert = await uow.people.expert(request.expert_id)
     assert expert is not None
     now = uow.now()
-    if approve:
+    if approve and request.field == "exit":  # 000 §21: leaving at one's own request, once the bureau confirms
+        if expert.state not in ("active", "public_notice", "under_review", "applicant"):
+            raise InvalidTransition("not in the pool", action_key="lifecycle.action.exit",
+                                    state_key=f"lifecycle.state.{expert.state}")
+        expert.state = "exited"
+        expert.ended_on = uow.today()
+        expert.end_reason = f"voluntary: {request.new_value.get('exit_reason', '')}"[:500]
+        expert.updated_at = now
+        uow.session.add(expert)
+    elif approve:
         for key, value in request.new_value.items():
             if hasattr(expert, key):
                 setattr(expert, key, value)
+        if "employer_id" in request.new_value:
+            await _move_employment(uow, expert, request.new_value)
         expert.updated_at = now
         uow.session.add(expert)
     request.status = "approved" if approve else "rejected"
@@ -292,3 +310,95 @@ async def decide_change(
                           params={"request_id": request.id, "decision_key": f"pool.decision.{request.status}"})
     await uow.commit()
     return request
+
+
+async def _move_employment(uow: UnitOfWork, expert: Expert, new_value: dict[str, Any]) -> None:
+    """Close the open work-history period and open one at the new employer (000 §15(一) reads it)."""
+    today = uow.today()
+    open_periods = (await uow.session.exec(
+        select(ExpertEmployment).where(ExpertEmployment.expert_id == expert.person_id,
+                                       col(ExpertEmployment.end_date).is_(None))
+    )).all()
+    for period in open_periods:
+        period.end_date = today
+        uow.session.add(period)
+    uow.session.add(ExpertEmployment(expert_id=expert.person_id, institution_id=new_value["employer_id"],
+                                     institution_name=str(new_value.get("employer_name", "")), start_date=today))
+
+
+async def declare_interest(
+    uow: UnitOfWork, *, actor: Actor, institution_id: int, kind: str, note: str = ""
+) -> ExpertInterest:
+    """The expert declares an interest or dispute with an institution (000 §15): future draws recuse them."""
+    if actor.person_id is None or await uow.people.expert(actor.person_id) is None:
+        raise PermissionDenied("only experts declare interests")
+    if kind not in INTEREST_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(INTEREST_KINDS)}", field="kind")
+    institution = await get_institution(uow, institution_id)
+    now = uow.now()
+    interest = ExpertInterest(expert_id=actor.person_id, institution_id=institution_id, kind=kind,
+                              note=" ".join(note.split())[:500], declared_on=uow.today(), declared_at=now)
+    uow.session.add(interest)
+    await uow.session.flush()
+    await audit.record(uow, at=now, actor=actor.label, action="expert.interest_declared", object_type="person",
+                       object_id=actor.person_id,
+                       details={"interest_id": interest.id, "institution_id": institution.id, "kind": kind})
+    await uow.commit()
+    return interest
+
+
+async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) -> ExpertInterest:
+    """The expert withdraws one of their own declarations (it stays in the history)."""
+    interest = await uow.session.get(ExpertInterest, interest_id)
+    if interest is None or interest.expert_id != actor.person_id:
+        raise NotFound(str(interest_id))
+    if interest.withdrawn_at is not None:
+        raise InvalidTransition("already withdrawn", action_key="pool.action.withdraw",
+                                state_key="pool.interest_withdrawn")
+    interest.withdrawn_at = uow.now()
+    uow.session.add(interest)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="expert.interest_withdrawn",
+                       object_type="person", object_id=interest.expert_id, details={"interest_id": interest.id})
+    await uow.commit()
+    return interest
+
+
+async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequence[tuple[ExpertInterest, str]]:
+    """An expert's current declarations with the institutions' names (the expert, or staff in scope)."""
+    if actor.person_id != expert_id:
+        await require_scope_over_person(uow, actor, expert_id)
+    rows = (await uow.session.exec(
+        select(ExpertInterest, Institution).join(Institution, col(Institution.id) == col(ExpertInterest.institution_id))
+        .where(ExpertInterest.expert_id == expert_id, col(ExpertInterest.withdrawn_at).is_(None))
+        .order_by(col(ExpertInterest.id))
+    )).all()
+    return [(interest, institution.name) for interest, institution in rows]
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """An expert whose term review or public notice needs staff attention."""
+
+    person_id: int
+    name: str
+    state: str
+    due_on: date
+
+
+async def due_for_review(uow: UnitOfWork, *, actor: Actor, within_days: int = 31) -> list[DueItem]:
+    """Experts of the actor's org subtree whose term ends, or whose public notice ends, within ``within_days``."""
+    if actor.staff_org_unit_id is None and actor.person_id is not None:
+        raise PermissionDenied("only staff see who is due")
+    horizon = uow.today() + timedelta(days=within_days)
+    query = select(Expert, Person).join(Person, col(Person.id) == col(Expert.person_id)).where(or_(
+        (col(Expert.state) == "active") & (col(Expert.term_end) <= horizon),
+        (col(Expert.state) == "public_notice") & (col(Expert.notice_ends_on) <= horizon),
+    ))
+    if actor.staff_org_unit_id is not None:
+        query = query.where(col(Expert.org_unit_id).in_(await subtree(uow, actor.staff_org_unit_id)))
+    items = []
+    for expert, person in (await uow.session.exec(query)).all():
+        due = expert.term_end if expert.state == "active" else expert.notice_ends_on
+        assert due is not None
+        items.append(DueItem(expert.person_id, person.name, expert.state, due))
+    return sorted(items, key=lambda item: (item.due_on, item.person_id))

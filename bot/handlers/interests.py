@@ -1,0 +1,96 @@
+"""Expert self-service beyond the profile: the institution directory, declared interests (000 §15)
+and the request to leave the pool (000 §21)."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.auth import BOUND, EXPERT, serves
+from bot.context import BotContext
+from services import experts, institutions
+from services.errors import InvalidInput
+
+
+def _number(raw: str, field: str) -> int:
+    if not raw.isdigit():
+        raise InvalidInput(f"{field} must be a number", field=field)
+    return int(raw)
+
+
+@serves(BOUND, private_only=True)
+async def search_institutions(update: Update, context: BotContext) -> None:
+    """/institutions <words>: find an institution's id in the directory."""
+    message = update.effective_message
+    assert message is not None
+    words = " ".join(context.args or [])
+    if not words.strip():
+        await message.reply_text(context.t(update, "directory.usage"))
+        return
+    async with context.services.uow(readonly=True) as uow:
+        found = await institutions.search(uow, words)
+    if not found:
+        await message.reply_text(context.t(update, "directory.empty"))
+        return
+    lines = [context.t(update, "directory.header", count=len(found))]
+    lines += [context.t(update, "directory.line", id=i.id, name=i.name, code=i.credit_code or "-") for i in found]
+    await message.reply_text("\n".join(lines))
+
+
+@serves(EXPERT, private_only=True)
+async def declare(update: Update, context: BotContext) -> None:
+    """/interest <institution id> <interest|dispute|worked|other> [note]: declare a conflict of interest."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    args = context.args or []
+    if len(args) < 2:
+        await message.reply_text(context.t(update, "interest.usage"))
+        return
+    async with context.services.uow() as uow:
+        interest = await experts.declare_interest(uow, actor=actor, institution_id=_number(args[0], "institution"),
+                                                  kind=args[1].lower(), note=" ".join(args[2:]))
+    await message.reply_text(context.t(update, "interest.declared", id=interest.id,
+                                       kind_key=f"interest.kind.{interest.kind}"))
+
+
+@serves(EXPERT, private_only=True)
+async def list_interests(update: Update, context: BotContext) -> None:
+    """/interests: my current declarations."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None and actor.person_id is not None
+    async with context.services.uow(readonly=True) as uow:
+        found = await experts.interests(uow, actor=actor, expert_id=actor.person_id)
+    if not found:
+        await message.reply_text(context.t(update, "interest.none"))
+        return
+    lines = [context.t(update, "interest.header")]
+    lines += [context.t(update, "interest.line", id=i.id, institution=name, kind_key=f"interest.kind.{i.kind}",
+                        on=i.declared_on) for i, name in found]
+    await message.reply_text("\n".join(lines))
+
+
+@serves(EXPERT, private_only=True)
+async def withdraw(update: Update, context: BotContext) -> None:
+    """/withdraw <declaration id>: withdraw a declaration (it stays in the history)."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    args = context.args or []
+    if len(args) != 1:
+        await message.reply_text(context.t(update, "interest.withdraw_usage"))
+        return
+    async with context.services.uow() as uow:
+        interest = await experts.withdraw_interest(uow, actor=actor, interest_id=_number(args[0], "id"))
+    await message.reply_text(context.t(update, "interest.withdrawn", id=interest.id))
+
+
+@serves(EXPERT, private_only=True)
+async def quit_pool(update: Update, context: BotContext) -> None:
+    """/quit <reason>: ask to leave the pool (000 §21); staff confirm it under /changes."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    reason = " ".join(context.args or [])
+    if not reason.strip():
+        await message.reply_text(context.t(update, "pool.quit_usage"))
+        return
+    async with context.services.uow() as uow:
+        await experts.request_change(uow, actor=actor, field_name="exit", value=reason)
+    await message.reply_text(context.t(update, "pool.quit_requested"))
