@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_pool
+from bot import cli_lifecycle, cli_pool
 from bot.settings import Settings, SettingsError, load_settings
 from services import accounts, audit, orgs
 from services.clock import SystemClock
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                                    required=True)
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
     cli_pool.register(commands)
+    cli_lifecycle.register(commands)
     return parser
 
 

@@ -91,3 +91,15 @@ def test_the_default_sqlite_database_is_created_and_upgraded_on_first_use(tmp_pa
 def test_db_upgrade_is_idempotent_on_postgresql(database_url: str) -> None:
     result = _cli(database_url, "db", "upgrade")
     assert result.returncode == 0 and "database at revision" in result.stdout
+
+
+async def test_the_expert_life_cycle_from_the_command_line(database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    from tests.builders import build_org
+
+    org = await build_org(uow_factory)
+    refused = _cli(database_url, "expert", "appoint", str(org.expert_id))
+    assert refused.returncode == 1 and "InvalidTransition" in refused.stderr
+    missing = _cli(database_url, "expert", "remove", str(org.expert_id))
+    assert missing.returncode == 1 and "needs --reason" in missing.stderr
+    removed = _cli(database_url, "expert", "remove", str(org.expert_id), "--reason", "违反回避规定")
+    assert removed.returncode == 0 and removed.stdout.startswith(f"expert {org.expert_id}: removed")

@@ -1,0 +1,62 @@
+"""``python -m bot expert <action> <person-id>``: the expert life cycle from the command line
+(the same services as the bot's ``/pool``), for operators working outside the bot."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.settings import Settings
+from services import lifecycle
+from services.lifecycle import ExitReason
+from services.roles import SYSTEM_CLI
+from storage.models import Expert
+from storage.uow import UnitOfWorkFactory
+
+NEEDS_REASON = ("reject", "objection", "exit", "remove")
+ACTIONS = ("review", "approve", "reject", "objection", "appoint", "renew", "extend", "exit", "remove")
+
+
+def register(commands: Any) -> None:
+    """Add the ``expert`` command to the CLI's subcommands."""
+    expert = commands.add_parser("expert", help="move an expert through the pool's life cycle")
+    expert.add_argument("action", choices=ACTIONS)
+    expert.add_argument("person_id", type=int)
+    expert.add_argument("--reason", default="", help="required for reject, objection, exit and remove")
+    expert.add_argument("--exit-reason", choices=[r.value for r in ExitReason], default=ExitReason.OTHER.value,
+                        help="for exit: voluntary, term_end, age_limit, other")
+    expert.set_defaults(handler=_move)
+
+
+async def _move(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import CliError, _with_uow
+
+    if args.action in NEEDS_REASON and not args.reason.strip():
+        raise CliError(f"{args.action} needs --reason")
+
+    async def work(uow_factory: UnitOfWorkFactory) -> Expert:
+        async with uow_factory() as uow:
+            expert_id, reason = args.person_id, args.reason
+            if args.action == "review":
+                return await lifecycle.start_review(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "approve":
+                return await lifecycle.approve(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "reject":
+                return await lifecycle.reject(uow, actor=SYSTEM_CLI, expert_id=expert_id, reason=reason)
+            if args.action == "objection":
+                return await lifecycle.record_objection(uow, actor=SYSTEM_CLI, expert_id=expert_id, note=reason)
+            if args.action == "appoint":
+                return await lifecycle.appoint(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "renew":
+                return await lifecycle.renew(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "extend":
+                return await lifecycle.request_extension(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "exit":
+                return await lifecycle.exit_pool(uow, actor=SYSTEM_CLI, expert_id=expert_id,
+                                                 reason=ExitReason(args.exit_reason), note=reason)
+            return await lifecycle.remove(uow, actor=SYSTEM_CLI, expert_id=expert_id, reason=reason)
+
+    expert: Expert = await _with_uow(settings, work)
+    term = f", term {expert.term_start} - {expert.term_end}" if expert.term_end else ""
+    print(f"expert {expert.person_id}: {expert.state}{term}")
+    return 0
