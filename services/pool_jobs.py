@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from services import audit, lifecycle, notify
+from services.eligibility import AGE_LIMIT
 from services.lifecycle import REVIEW_NOTICE_DAYS, ExitReason, ExpertState
 from services.orgs import TERM_YEARS, add_years
 from services.roles import SCHEDULER
@@ -27,8 +28,6 @@ from storage.models import Expert, Person
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
-
-AGE_LIMIT = 65
 
 
 @dataclass
@@ -50,7 +49,7 @@ async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
                                 col(Expert.term_end) <= today + timedelta(days=REVIEW_NOTICE_DAYS),
                                 col(Expert.term_end) > today)
         term_over = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value, col(Expert.term_end) <= today)
-        sixty_five = _birthday_limit(today)
+        sixty_five = add_years(today, -AGE_LIMIT)  # born on or before: 65 or older today
         aged = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value, col(Expert.birth_date) <= sixty_five,
                           col(Expert.extension_requested).is_(False))
         notice_over = await _ids(uow, col(Expert.state) == ExpertState.PUBLIC_NOTICE.value,
@@ -65,14 +64,6 @@ async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
     for expert_id in notice_over:
         report.appointments += await _guarded(uow_factory, expert_id, _appoint)
     return report
-
-
-def _birthday_limit(today: date) -> date:
-    """Whoever was born on or before this date is 65 or older today."""
-    try:
-        return today.replace(year=today.year - AGE_LIMIT)
-    except ValueError:  # 29 February: the 65th birthday is on 1 March of a common year
-        return today.replace(year=today.year - AGE_LIMIT, day=28)
 
 
 async def _ids(uow: UnitOfWork, *conditions: ColumnElement[bool]) -> list[int]:
