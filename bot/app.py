@@ -85,6 +85,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("quit", interests.quit_pool))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
+    application.add_handler(CommandHandler("suspend", pool_staff.suspend))
     application.add_handler(CommandHandler("experts", pool.search))
     application.add_handler(CommandHandler("expert", pool.show))
     application.add_handler(CommandHandler("changes", pool.changes))

@@ -44,6 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("changes", STAFF),
     Command("due", STAFF),
     Command("pool", STAFF),
+    Command("suspend", STAFF),
     Command("invite", STAFF),
     Command("unbind", STAFF),
     Command("alerts", STAFF),

@@ -46,6 +46,7 @@ CHANGEABLE = ("mobile", "email", "employer", "title", "exit")
 INTEREST_KINDS = ("interest", "dispute", "worked", "other")  # 000 §15(一)-(四)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 SEARCH_LIMIT = 10
+STATES = frozenset({"applicant", "under_review", "public_notice", "active", "exited", "removed"})
 
 
 @dataclass(frozen=True)
@@ -126,16 +127,19 @@ async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
 async def search_experts(
     uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
 ) -> Sequence[ExpertSummary]:
-    """Experts of the actor's org subtree whose name, specialty, category or employer matches every word."""
+    """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
+    a word naming a state (``active``, ``exited``...) filters by state instead."""
     if actor.staff_org_unit_id is None and actor.person_id is not None:
         raise PermissionDenied("only staff search experts")
     query = select(Expert, Person).join(Person, col(Person.id) == col(Expert.person_id)).outerjoin(
         Institution, col(Institution.id) == col(Expert.employer_id))
     if actor.staff_org_unit_id is not None:
         query = query.where(col(Expert.org_unit_id).in_(await subtree(uow, actor.staff_org_unit_id)))
-    if state:
-        query = query.where(Expert.state == state)
-    for word in text.split():
+    words = text.split()
+    states = {w.lower() for w in words} & STATES
+    if state or states:
+        query = query.where(col(Expert.state).in_({state} if state else states))
+    for word in (w for w in words if w.lower() not in STATES):
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(
             col(Person.name).like(like, escape="\\"),

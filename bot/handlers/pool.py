@@ -16,7 +16,8 @@ from services.errors import InvalidInput
 from services.experts import ExpertCard
 
 
-def _day(raw: str, field: str) -> date:
+def parse_day(raw: str, field: str) -> date:
+    """A date typed as 2026-04-01 (or 2026/04/01)."""
     try:
         return date.fromisoformat(raw.strip().replace("/", "-"))
     except ValueError:
@@ -76,7 +77,7 @@ async def leave(update: Update, context: BotContext) -> None:
     if len(args) < 2:
         await message.reply_text(context.t(update, "pool.leave_usage"))
         return
-    start, end = _day(args[0], "start"), _day(args[1], "end")
+    start, end = parse_day(args[0], "start"), parse_day(args[1], "end")
     async with context.services.uow() as uow:
         await lifecycle.add_period(uow, actor=actor, expert_id=actor.person_id, kind="leave", start=start, end=end,
                                    reason=" ".join(args[2:]))

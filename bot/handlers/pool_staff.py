@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot.auth import STAFF, serves
 from bot.context import BotContext
+from bot.handlers.pool import parse_day
 from services import experts, lifecycle
 from services.errors import InvalidInput
 from services.lifecycle import ExitReason
@@ -67,3 +68,19 @@ async def move(update: Update, context: BotContext) -> None:
         expert = await MOVES[action](uow, actor, int(args[0]), reason)
     await message.reply_text(context.t(update, "move.done", person_id=expert.person_id,
                                        state_key=f"lifecycle.state.{expert.state}"))
+
+
+@serves(STAFF, private_only=True)
+async def suspend(update: Update, context: BotContext) -> None:
+    """/suspend <expert id> <start> <end> <reason>: not drawn over that period (a period, not a state)."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    args = context.args or []
+    if len(args) < 4 or not args[0].isdigit():
+        await message.reply_text(context.t(update, "suspend.usage"))
+        return
+    start, end = parse_day(args[1], "start"), parse_day(args[2], "end")
+    async with context.services.uow() as uow:
+        period = await lifecycle.add_period(uow, actor=actor, expert_id=int(args[0]), kind="suspension",
+                                            start=start, end=end, reason=" ".join(args[3:]))
+    await message.reply_text(context.t(update, "suspend.done", person_id=period.expert_id, start=start, end=end))

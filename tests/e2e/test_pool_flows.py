@@ -85,3 +85,47 @@ async def test_an_expert_declares_leave_and_staff_see_it_on_the_card(
         assert "不符合" in shown and "000 §8(四)" in shown  # over 65 today
         await staff.send_command("/expert", str(org.div2_expert_id))
         assert (await emulator.wait_for_messages(81, 4))[-1].text == translate("zh", "error.permission_denied")
+
+
+async def test_staff_approve_an_employer_change_and_the_work_history_follows(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    from sqlmodel import select
+
+    from services import institutions
+    from storage.pool import ExpertEmployment
+
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        async with bot.uow() as u:
+            old = await institutions.add_institution(u, actor=SYSTEM_CLI, name="第一师医院", kind="hospital")
+        async with bot.uow() as u:
+            new = await institutions.add_institution(u, actor=SYSTEM_CLI, name="石河子大学", kind="university")
+        async with bot.uow() as u:
+            record = await u.session.get(Expert, org.expert_id)
+            assert record is not None
+            record.employer_id = old.id
+            u.session.add(record)
+            await u.commit()
+        await _bind(bot, emulator, "expert", org.expert_id, 120)
+        await _bind(bot, emulator, "staff", org.div1_staff_id, 121)
+        await emulator.user(120).send_command("/change", f"employer {new.id}")
+        await emulator.wait_for_messages(120, 2)
+        await emulator.user(121).send_command("/changes")
+        item = (await emulator.wait_for_messages(121, 2))[-1]
+        assert "石河子大学" in (item.text or "")
+        await emulator.user(121).press(item.message_id, buttons(item)[0][0][1])
+        await emulator.wait_for_messages(120, 3)
+        async with bot.uow() as u:
+            record = await u.session.get(Expert, org.expert_id)
+            history = (await u.session.exec(select(ExpertEmployment).where(
+                ExpertEmployment.expert_id == org.expert_id))).all()
+        assert record is not None and record.employer_id == new.id
+        assert [(h.institution_id, h.end_date is None) for h in history] == [(new.id, True)]
+
+        await emulator.user(121).send_command("/suspend", f"{org.expert_id} 2099-01-01 2099-02-01 待核查举报")
+        assert "暂停" in ((await emulator.wait_for_messages(121, 3))[-1].text or "")
+        await emulator.user(121).send_command("/experts", "active 张")
+        assert "张专家" in ((await emulator.wait_for_messages(121, 4))[-1].text or "")
+        await emulator.user(121).send_command("/experts", "exited")
+        assert (await emulator.wait_for_messages(121, 5))[-1].text == translate("zh", "pool.search_empty")
