@@ -1,5 +1,7 @@
 """Expert-pool commands of the command line: ``import experts FILE`` and ``export experts FILE``
-(see :mod:`services.expert_io` for the columns and rules). Wired into :mod:`bot.cli` by :func:`register`.
+(see :mod:`services.expert_io` for the columns and rules), and ``import institutions FILE`` and
+``export institutions FILE`` for the institution directory (:mod:`services.institution_io`).
+Wired into :mod:`bot.cli` by :func:`register`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import asyncio
 from pathlib import Path
 
 from bot.settings import Settings
-from services import expert_io
+from services import expert_io, institution_io
 from services.lifecycle import ExpertState
 from services.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
@@ -29,6 +31,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     experts_in.add_argument("--rejections", metavar="OUT", help="write the rejected rows with a 原因 column to "
                                                                 "OUT (.xlsx or .csv) to fix and import again")
     experts_in.set_defaults(handler=_import_experts)
+    institutions_in = imports.add_parser(
+        "institutions", help="import the institution directory from XLSX or CSV (机构名称, 统一社会信用代码, ...)")
+    institutions_in.add_argument("file", help="the .xlsx or .csv file (UTF-8 or GB18030)")
+    institutions_in.add_argument("--strict", action="store_true", help="import nothing if any row is rejected")
+    institutions_in.add_argument("--rejections", metavar="OUT", help="write the rejected rows with a 原因 column "
+                                                                     "to OUT (.xlsx or .csv) to fix and import again")
+    institutions_in.set_defaults(handler=_import_institutions)
 
     exports = commands.add_parser("export", help="export records to a file").add_subparsers(
         dest="export_command", required=True)
@@ -38,6 +47,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     experts_out.add_argument("--state", action="append", choices=[*(s.value for s in ExpertState), "all"],
                              help="states to export, repeatable (default: active)")
     experts_out.set_defaults(handler=_export_experts)
+    institutions_out = exports.add_parser("institutions", help="export the institution directory (XLSX or CSV)")
+    institutions_out.add_argument("file", help="the .xlsx or .csv file to write")
+    institutions_out.add_argument("--org", help="org unit code (its subtree's institutions; default: all)")
+    institutions_out.set_defaults(handler=_export_institutions)
 
 
 def describe(report: expert_io.ImportReport) -> str:
@@ -51,7 +64,16 @@ def describe(report: expert_io.ImportReport) -> str:
             f"{report.updated} updated, {report.unchanged} unchanged, {len(report.rejected)} rejected{made}.")
 
 
-def _issue_lines(report: expert_io.ImportReport) -> list[str]:
+def describe_institutions(report: institution_io.InstitutionImportReport) -> str:
+    """The one-paragraph summary of an institution import."""
+    if report.refused:
+        return (f"{report.source}: strict mode, {len(report.rejected)} of {report.total} rows rejected; "
+                "nothing was imported.")
+    return (f"{report.source}: {report.total} institution rows: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len(report.rejected)} rejected.")
+
+
+def _issue_lines(report: expert_io.ImportReport | institution_io.InstitutionImportReport) -> list[str]:
     lines = [f"  rejected row {row.row}: " + "; ".join(f"{i.column}: {i.message}" for i in row.reasons)
              for row in report.rejected]
     lines += [f"  note row {note.row}, {note.column}: {note.message}" for note in report.notes]
@@ -98,4 +120,42 @@ async def _export_experts(args: argparse.Namespace, settings: Settings) -> int:
     result: expert_io.ExportResult = await _with_uow(settings, work)
     shown = "in full" if result.full_id_numbers else "masked"
     print(f"{result.count} expert(s) ({', '.join(states)}) written to {result.path}; ID numbers {shown}")
+    return 0
+
+
+async def _import_institutions(args: argparse.Namespace, settings: Settings) -> int:
+    """import institutions FILE: apply the valid rows (or, --strict, all or nothing) and report."""
+    from bot.cli import CliError, _with_uow
+
+    path = Path(args.file)
+    rejections = Path(args.rejections) if args.rejections else None
+    if rejections is not None and rejections.suffix.lower() not in (".xlsx", ".csv"):
+        raise CliError("--rejections must name a .xlsx or .csv file")
+
+    async def work(uow_factory: UnitOfWorkFactory) -> institution_io.InstitutionImportReport:
+        async with uow_factory() as uow:
+            return await institution_io.import_institutions(uow, actor=SYSTEM_CLI, source=path, strict=args.strict)
+
+    report: institution_io.InstitutionImportReport = await _with_uow(settings, work)
+    print(describe_institutions(report))
+    for line in _issue_lines(report):
+        print(line)
+    if rejections is not None and report.rejected:
+        count = await asyncio.to_thread(institution_io.write_rejections, report, rejections)
+        print(f"{count} rejected row(s) written to {rejections}")
+    return 1 if report.refused else 0
+
+
+async def _export_institutions(args: argparse.Namespace, settings: Settings) -> int:
+    """export institutions FILE: write the directory (or an org unit's part of it)."""
+    from bot.cli import _with_uow
+
+    path = Path(args.file)
+
+    async def work(uow_factory: UnitOfWorkFactory) -> int:
+        async with uow_factory() as uow:
+            return await institution_io.export_institutions(uow, actor=SYSTEM_CLI, path=path, org=args.org)
+
+    count: int = await _with_uow(settings, work)
+    print(f"{count} institution(s) written to {path}")
     return 0
