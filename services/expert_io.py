@@ -64,20 +64,15 @@ with full ID numbers for admins and the system, masked otherwise, and records th
 from __future__ import annotations
 
 import asyncio
-import csv
 import inspect
-import io
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from sqlmodel import col, select
 
@@ -95,6 +90,10 @@ from services.identifiers import (
 from services.lifecycle import NOTICE_WORKING_DAYS, ExpertState
 from services.orgs import TERM_YEARS, add_years, get_unit, require_scope_over_units, subtree
 from services.roles import Actor, Role
+from services.tables import Cell
+from services.tables import read_cells as _read_cells
+from services.tables import text_of as _text_of
+from services.tables import write_table as _write_table
 from services.workdays import default_calendar
 from storage.models import Expert, OrgUnit, Person
 from storage.pool import ExpertEmployment, Institution
@@ -106,7 +105,6 @@ SOURCE_ROW_HEADER = "原行号"
 MAX_ROWS = 10_000
 HEADER_SEARCH_ROWS = 20
 
-Cell = str | int | float | bool | date | datetime | time | None
 ProgressCallback = Callable[[int, int], Awaitable[None] | None]
 _T = TypeVar("_T")
 
@@ -177,20 +175,6 @@ class _CellError(Exception):
 
 
 # --- parsers: a non-empty cell in, the stored value out (or _CellError) --------------------------------------
-
-
-def _text_of(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _key(value: Cell) -> str:
@@ -495,49 +479,6 @@ class Sheet:
     header_row: int
     rows: tuple[tuple[int, tuple[Cell, ...]], ...]
     default_recommending: str | None = None
-
-
-def _detect_format(data: bytes, filename: str) -> str:
-    suffix = Path(filename).suffix.lower()
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
-        raise InvalidInput("the old .xls format is not supported: save the file as .xlsx or CSV", field="file")
-    if suffix in (".xlsx", ".xlsm"):
-        raise InvalidInput(f"{filename} is not a valid XLSX file", field="file")
-    return "csv"
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text", field="file") from None
-
-
-def _read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
-    if _detect_format(data, filename) == "xlsx":
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a damaged archive
-            raise InvalidInput(f"{filename} cannot be read as XLSX: {error}", field="file") from None
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            return [(number, tuple(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            workbook.close()
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(number, tuple(row)) for number, row in enumerate(reader, start=1)]
 
 
 def _header_key(value: Cell) -> str:
@@ -1155,40 +1096,6 @@ def write_rejections(report: ImportReport, path: Path, *, describe: Callable[[Is
     ]
     _write_table(path, headers, rows, title=None)
     return len(rows)
-
-
-def _write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None) -> None:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(headers)
-            writer.writerows([_text_of(cell) for cell in row] for row in rows)
-        return
-    if suffix != ".xlsx":
-        raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    if title is not None:
-        sheet.append([title])
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-        sheet.cell(1, 1).font = Font(bold=True, size=14)
-        sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    sheet.append(list(headers))
-    header_row = sheet.max_row
-    for index in range(1, len(headers) + 1):
-        sheet.cell(header_row, index).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(index)].width = max(8, min(40, 2 * len(headers[index - 1]) + 2))
-    for row in rows:
-        sheet.append([cell.replace(tzinfo=None) if isinstance(cell, datetime) else cell for cell in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.number_format = "@"
-            elif isinstance(cell.value, date | datetime):
-                cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
-    workbook.save(path)
 
 
 # --- export -------------------------------------------------------------------------------------------------

@@ -30,18 +30,12 @@ Export writes the same columns (labels in Chinese, 所属单位 as the org unit'
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlmodel import col, select
 
 from services import audit
@@ -50,6 +44,9 @@ from services.expert_io import REASON_HEADER, SOURCE_ROW_HEADER, Issue, Rejected
 from services.institutions import InstitutionKind, clean_credit_code
 from services.orgs import get_unit, require_scope_over_units, subtree
 from services.roles import Actor
+from services.tables import Cell, write_table
+from services.tables import read_cells as _read_cells
+from services.tables import text_of as _text_of
 from storage.models import OrgUnit
 from storage.pool import Institution
 from storage.uow import UnitOfWork
@@ -60,7 +57,6 @@ NAME_LIMIT = 200
 LEVEL_LIMIT = 32
 SOURCE = "institution_import"
 
-Cell = str | int | float | bool | date | datetime | time | None
 
 KIND_LABELS: dict[InstitutionKind, str] = {
     InstitutionKind.HOSPITAL: "医院", InstitutionKind.PHARMACY: "药店", InstitutionKind.CLINIC: "诊所",
@@ -99,21 +95,6 @@ COLUMNS: tuple[Column, ...] = (
 _IGNORED = ("序号", "seq", "no", REASON_HEADER, "reason", SOURCE_ROW_HEADER, "source_row")
 
 
-def _text_of(value: Cell) -> str:
-    # Same as services.expert_io._text_of (private there).
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _key(value: Cell) -> str:
     return "".join(unicodedata.normalize("NFKC", _text_of(value)).split()).lower().strip("*:")
 
@@ -123,40 +104,6 @@ _HEADER_OF = {column.field: column.header for column in COLUMNS}
 _IGNORED_KEYS = frozenset(_key(name) for name in _IGNORED)
 
 
-# --- reading (copied, minimal, from services.expert_io's private _detect_format/_decode/_read_cells) ----------
-
-
-def _read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
-    suffix = Path(filename).suffix.lower()
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a damaged archive
-            raise InvalidInput(f"{filename} cannot be read as XLSX: {error}", field="file") from None
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            return [(number, tuple(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            workbook.close()
-    if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
-        raise InvalidInput("the old .xls format is not supported: save the file as .xlsx or CSV", field="file")
-    if suffix in (".xlsx", ".xlsm"):
-        raise InvalidInput(f"{filename} is not a valid XLSX file", field="file")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text", field="file") from None
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(number, tuple(row)) for number, row in enumerate(reader, start=1)]
 
 
 @dataclass(frozen=True)
@@ -454,33 +401,6 @@ async def _apply(uow: UnitOfWork, actor: Actor, report: InstitutionImportReport,
 # --- writing ------------------------------------------------------------------------------------------------
 
 
-def _write_table(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    # A minimal copy of services.expert_io._write_table (private there), without the title row.
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(headers)
-            writer.writerows([_text_of(cell) for cell in row] for row in rows)
-        return
-    if suffix != ".xlsx":
-        raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(list(headers))
-    for index, header in enumerate(headers, start=1):
-        sheet.cell(1, index).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(50, 2 * len(header) + 4))
-    for row in rows:
-        sheet.append(list(row))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.number_format = "@"
-    sheet.freeze_panes = "A2"
-    workbook.save(path)
-
-
 def write_rejections(report: InstitutionImportReport, path: Path) -> int:
     """Write the rejected rows as read, after a 原因 column and a 原行号 column (XLSX or CSV by extension), so the
     file can be fixed and imported again. Returns the row count."""
@@ -489,7 +409,7 @@ def write_rejections(report: InstitutionImportReport, path: Path) -> int:
         ["；".join(f"{issue.column}：{issue.message}" for issue in rejected.reasons), rejected.row, *rejected.cells]
         for rejected in report.rejected
     ]
-    _write_table(path, headers, rows)
+    write_table(path, headers, rows)
     return len(rows)
 
 
@@ -516,5 +436,5 @@ async def export_institutions(uow: UnitOfWork, *, actor: Actor, path: Path, org:
             units.get(institution.org_unit_id) if institution.org_unit_id is not None else None,
             "是" if institution.designated else "否",
         ])
-    await asyncio.to_thread(_write_table, path, [column.header for column in COLUMNS], rows)
+    await asyncio.to_thread(write_table, path, [column.header for column in COLUMNS], rows)
     return len(rows)
