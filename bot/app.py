@@ -83,6 +83,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("interests", interests.list_interests))
     application.add_handler(CommandHandler("withdraw", interests.withdraw))
     application.add_handler(CommandHandler("quit", interests.quit_pool))
+    application.add_handler(CommandHandler("extend", interests.extend))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("suspend", pool_staff.suspend))

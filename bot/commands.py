@@ -39,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("interests", EXPERT),
     Command("withdraw", EXPERT),
     Command("quit", EXPERT),
+    Command("extend", EXPERT),
     Command("experts", STAFF),
     Command("expert", STAFF),
     Command("changes", STAFF),

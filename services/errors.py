@@ -17,7 +17,8 @@ shows for it, with the parameters that key needs.
     │   ├── RoleMissing
     │   ├── DuplicateCode
     │   ├── DuplicateCreditCode
-    │   └── InvalidTransition
+    │   ├── InvalidTransition
+    │   └── NotEligible
     └── InviteError
         ├── InviteInvalid
         ├── InviteUsed
@@ -124,6 +125,12 @@ class InvalidTransition(Conflict):
     """The record's current state does not allow this step (e.g. appointing before the notice ends)."""
 
     message_key = "error.invalid_transition"
+
+
+class NotEligible(Conflict):
+    """The expert does not meet the admission conditions (000 §7-§9, §22; 001 §22); ``articles`` lists them."""
+
+    message_key = "error.not_eligible"
 
 
 class InviteError(DomainError):

@@ -21,8 +21,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from services import audit, notify
-from services.eligibility import barred_until_for
-from services.errors import InvalidInput, InvalidTransition, PersonNotFound
+from services.eligibility import barred_until_for, check_eligibility
+from services.errors import InvalidInput, InvalidTransition, NotEligible, PersonNotFound
+from services.experts import profile_of
 from services.orgs import TERM_YEARS, add_years, require_scope_over_person
 from services.roles import Actor
 from services.workdays import default_calendar
@@ -106,6 +107,7 @@ async def approve(uow: UnitOfWork, *, actor: Actor, expert_id: int, notice_ends_
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "approve", ExpertState.UNDER_REVIEW)
     today = uow.today()
+    _require_eligible(expert, today)
     ends = notice_ends_on or default_calendar().add_working_days(today, NOTICE_WORKING_DAYS)
     if ends <= today:
         raise InvalidInput("the public notice must end after today", field="notice_ends_on")
@@ -153,6 +155,7 @@ async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "renew", ExpertState.ACTIVE)
     today = uow.today()
+    _require_eligible(expert, today)
     if expert.term_end is None or expert.term_end - today > timedelta(days=REVIEW_NOTICE_DAYS):
         raise InvalidTransition("renewal is decided in the month before the term ends",
                                 action_key="lifecycle.action.renew", state_key="lifecycle.state.active")
@@ -163,8 +166,11 @@ async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
 
 
 async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
-    """The expert asks to stay past 65 (000 §22); staff decide at review."""
-    expert = await _expert(uow, actor, expert_id)
+    """The expert (or staff for them) asks to stay past 65 (000 §22); staff decide at review."""
+    expert = await uow.people.expert(expert_id) if actor.person_id == expert_id else await _expert(
+        uow, actor, expert_id)
+    if expert is None:
+        raise PersonNotFound(str(expert_id), person_id=expert_id)
     _require(expert, "request_extension", ExpertState.ACTIVE)
     expert.extension_requested = True
     return await _save(uow, actor, expert, "extension_requested", {}, tell=None)
@@ -192,6 +198,14 @@ async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) 
     return await _save(uow, actor, expert, "removed",
                        {"reason": expert.end_reason, "barred_until": expert.barred_until.isoformat()},
                        tell="lifecycle.removed")
+
+
+def _require_eligible(expert: Expert, today: date) -> None:
+    """Admission and review check the conditions of 000 §7-§9, §22 and 001 §22 (warnings do not block)."""
+    verdict = check_eligibility(profile_of(expert), today)
+    if not verdict.eligible:
+        raise NotEligible("admission conditions not met", articles="; ".join(
+            dict.fromkeys(f"{reason.article} {reason.code}" for reason in verdict.failures)))
 
 
 def _end(expert: Expert, today: date, reason: str) -> None:

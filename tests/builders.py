@@ -49,3 +49,24 @@ async def build_org(uow: UnitOfWorkFactory) -> Org:
     ids = [bureau.id, div1.id, div2.id, admin.id, staff.id, div1_staff.id, expert.id, supervisor.id, div2_expert.id]
     assert all(i is not None for i in ids)
     return Org(*[int(i) for i in ids if i is not None])
+
+
+async def make_eligible(uow: UnitOfWorkFactory, expert_id: int, **overrides: object) -> None:
+    """Give an expert a complete record that meets every admission condition (a clinical senior doctor)."""
+    from datetime import date
+
+    from storage.models import Expert
+
+    values: dict[str, object] = dict(
+        birth_date=date(1975, 3, 4), work_start_date=date(1998, 7, 1), highest_degree="master",
+        title="主任医师", title_level="senior", post_level="none", categories=["clinical"],
+        clinical_subcategories=["medicine"],
+    )
+    values.update(overrides)
+    async with uow() as u:
+        expert = await u.session.get(Expert, expert_id)
+        assert expert is not None
+        for name, value in values.items():
+            setattr(expert, name, value)
+        u.session.add(expert)
+        await u.commit()

@@ -1,5 +1,5 @@
-"""Expert self-service beyond the profile: the institution directory, declared interests (000 §15)
-and the request to leave the pool (000 §21)."""
+"""Expert self-service beyond the profile: the institution directory, declared interests (000 §15),
+the request to leave the pool (000 §21) and to stay past 65 (000 §22)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.auth import BOUND, EXPERT, serves
 from bot.context import BotContext
-from services import experts, institutions
+from services import experts, institutions, lifecycle
 from services.errors import InvalidInput
 
 
@@ -94,3 +94,13 @@ async def quit_pool(update: Update, context: BotContext) -> None:
     async with context.services.uow() as uow:
         await experts.request_change(uow, actor=actor, field_name="exit", value=reason)
     await message.reply_text(context.t(update, "pool.quit_requested"))
+
+
+@serves(EXPERT, private_only=True)
+async def extend(update: Update, context: BotContext) -> None:
+    """/extend: ask to stay in the pool past 65 (000 §22); staff decide at the review."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None and actor.person_id is not None
+    async with context.services.uow() as uow:
+        await lifecycle.request_extension(uow, actor=actor, expert_id=actor.person_id)
+    await message.reply_text(context.t(update, "pool.extension_requested"))

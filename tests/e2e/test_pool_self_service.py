@@ -11,7 +11,7 @@ from messages import translate
 from services import accounts, institutions
 from services.roles import SYSTEM_CLI
 from storage.models import Expert
-from tests.builders import build_org
+from tests.builders import build_org, make_eligible
 from tests.e2e.harness import BotHarness, running_bot
 
 
@@ -49,13 +49,18 @@ async def test_an_expert_declares_and_withdraws_an_interest_and_leaves_the_pool_
         await expert.send_command("/withdraw", "1")
         assert "不能执行" in await _last(emulator, 100, 6)
 
+        await expert.send_command("/extend")
+        assert await _last(emulator, 100, 7) == translate("zh", "pool.extension_requested")
+        async with bot.uow() as u:
+            extended = await u.session.get(Expert, org.expert_id)
+        assert extended is not None and extended.extension_requested
         await expert.send_command("/quit", "工作调动，无法继续参加")
-        assert await _last(emulator, 100, 7) == translate("zh", "pool.quit_requested")
+        assert await _last(emulator, 100, 8) == translate("zh", "pool.quit_requested")
         await admin.send_command("/changes")
         item = (await emulator.wait_for_messages(101, 3))[-1]
         assert "退出专家库" in (item.text or "")
         await admin.press(item.message_id, buttons(item)[0][0][1])
-        assert await _last(emulator, 100, 8) == translate("zh", "pool.change_approved", field_key="pool.field.exit")
+        assert await _last(emulator, 100, 9) == translate("zh", "pool.change_approved", field_key="pool.field.exit")
         async with bot.uow() as u:
             record = await u.session.get(Expert, org.expert_id)
         assert record is not None and record.state == "exited" and record.end_reason is not None
@@ -67,6 +72,7 @@ async def test_staff_see_who_is_due_and_move_an_expert_with_refusals_explained(
 ) -> None:
     async with running_bot(emulator, database_url) as bot:
         org = await build_org(bot.uow)
+        await make_eligible(bot.uow, org.expert_id)
         await _bind(bot, emulator, "staff", org.div1_staff_id, 110)
         staff = emulator.user(110)
         await staff.send_command("/due")

@@ -15,12 +15,14 @@ from services.lifecycle import ExitReason, ExpertState
 from services.roles import SYSTEM_CLI, Actor, Role
 from storage.models import Expert, OutboxMessage
 from storage.uow import UnitOfWorkFactory
-from tests.builders import Org, build_org
+from tests.builders import Org, build_org, make_eligible
 
 
 @pytest.fixture
 async def org(uow_factory: UnitOfWorkFactory) -> Org:
-    return await build_org(uow_factory)
+    built = await build_org(uow_factory)
+    await make_eligible(uow_factory, built.expert_id)
+    return built
 
 
 async def _set(uow: UnitOfWorkFactory, expert_id: int, **values: object) -> None:
@@ -193,3 +195,31 @@ async def test_the_daily_sweep_appoints_when_the_notice_ends_without_objection(
     clock.advance(timedelta(days=3))
     assert (await pool_jobs.daily_sweep(uow_factory)).appointments == 1
     assert (await _get(uow_factory, org.expert_id)).term_end == date(2029, 3, 5)
+
+
+async def test_admission_and_renewal_check_the_conditions_and_name_the_articles(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, org: Org
+) -> None:
+    from services.errors import NotEligible
+
+    await _set(uow_factory, org.div2_expert_id, state="under_review")
+    with pytest.raises(NotEligible) as refused:
+        async with uow_factory() as u:
+            await lifecycle.approve(u, actor=SYSTEM_CLI, expert_id=org.div2_expert_id)
+    assert "000 §7 categories_count" in refused.value.params["articles"]
+    await make_eligible(uow_factory, org.div2_expert_id, criminal_record=True)
+    with pytest.raises(NotEligible) as refused:
+        async with uow_factory() as u:
+            await lifecycle.approve(u, actor=SYSTEM_CLI, expert_id=org.div2_expert_id)
+    assert refused.value.params["articles"] == "000 §9(二) criminal_or_penalty"
+    clock.advance(timedelta(days=3 * 365 - 20))
+    await make_eligible(uow_factory, org.expert_id, birth_date=date(1961, 1, 1))  # 65 before the renewal
+    with pytest.raises(NotEligible):
+        async with uow_factory() as u:
+            await lifecycle.renew(u, actor=SYSTEM_CLI, expert_id=org.expert_id)
+    expert = Actor(label="person:e", person_id=org.expert_id, roles=frozenset({Role.EXPERT}))
+    async with uow_factory() as u:
+        await lifecycle.request_extension(u, actor=expert, expert_id=org.expert_id)  # 000 §22
+    async with uow_factory() as u:
+        renewed = await lifecycle.renew(u, actor=SYSTEM_CLI, expert_id=org.expert_id)
+    assert renewed.term_end == date(2032, 3, 2)
