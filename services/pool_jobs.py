@@ -43,7 +43,7 @@ class SweepReport:
 async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
     """Run every daily rule of the pool once."""
     report = SweepReport()
-    async with uow_factory() as uow:
+    async with uow_factory(readonly=True) as uow:
         today = uow.today()
         due_review = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value,
                                 col(Expert.term_end) <= today + timedelta(days=REVIEW_NOTICE_DAYS),
