@@ -90,7 +90,7 @@ from services.identifiers import (
 from services.lifecycle import NOTICE_WORKING_DAYS, ExpertState
 from services.orgs import TERM_YEARS, add_years, get_unit, require_scope_over_units, subtree
 from services.roles import Actor, Role
-from services.tables import Cell
+from services.tables import Cell, Issue, RejectedRow, TableImportReport
 from services.tables import read_cells as _read_cells
 from services.tables import text_of as _text_of
 from services.tables import write_table as _write_table
@@ -420,52 +420,13 @@ _DIRECT = ("gender", "ethnicity", "political_status", "work_start_date", "school
 # --- the report ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Issue:
-    """A reason a row was rejected, or a note on what the import did: ``row`` as numbered in the file, the
-    ``column`` header concerned (as written in the file when it has it), a stable ``code`` and an English
-    ``message``."""
-
-    row: int
-    column: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A rejected row: its cells as read (aligned with :attr:`ImportReport.headers`) and every reason."""
-
-    row: int
-    cells: tuple[Cell, ...]
-    reasons: tuple[Issue, ...]
-
-
 @dataclass
-class ImportReport:
-    """What an import found and did. ``applied`` is false when strict mode refused the file (nothing was
-    written; ``created``/``updated``/``unchanged`` are then 0 and ``valid`` says how many rows passed)."""
+class ImportReport(TableImportReport):
+    """What an expert import found and did (see :class:`services.tables.TableImportReport`), plus the pool it went
+    into and the institutions it added to the directory."""
 
-    source: str
-    org_code: str
-    strict: bool
-    headers: tuple[str, ...] = ()
-    total: int = 0
-    valid: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    org_code: str = ""
     institutions_created: int = 0
-    applied: bool = True
-    rejected: list[RejectedRow] = field(default_factory=list)
-    notes: list[Issue] = field(default_factory=list)
-    created_ids: list[int] = field(default_factory=list)
-    updated_ids: list[int] = field(default_factory=list)
-
-    @property
-    def refused(self) -> bool:
-        """Strict mode found a bad row, so nothing was imported."""
-        return not self.applied
 
 
 # --- reading a file -----------------------------------------------------------------------------------------

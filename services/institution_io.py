@@ -40,11 +40,11 @@ from sqlmodel import col, select
 
 from services import audit
 from services.errors import InvalidInput
-from services.expert_io import REASON_HEADER, SOURCE_ROW_HEADER, Issue, RejectedRow
+from services.expert_io import REASON_HEADER, SOURCE_ROW_HEADER
 from services.institutions import InstitutionKind, clean_credit_code
 from services.orgs import get_unit, require_scope_over_units, subtree
 from services.roles import Actor
-from services.tables import Cell, write_table
+from services.tables import Cell, Issue, RejectedRow, TableImportReport, write_table
 from services.tables import read_cells as _read_cells
 from services.tables import text_of as _text_of
 from storage.models import OrgUnit
@@ -132,29 +132,8 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
 # --- the report ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class InstitutionImportReport:
-    """What an import found and did. ``applied`` is false when strict mode refused the file (nothing was
-    written; ``created``/``updated``/``unchanged`` are then 0 and ``valid`` says how many rows passed)."""
-
-    source: str
-    strict: bool
-    headers: tuple[str, ...] = ()
-    total: int = 0
-    valid: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    applied: bool = True
-    rejected: list[RejectedRow] = field(default_factory=list)
-    notes: list[Issue] = field(default_factory=list)
-    created_ids: list[int] = field(default_factory=list)
-    updated_ids: list[int] = field(default_factory=list)
-
-    @property
-    def refused(self) -> bool:
-        """Strict mode found a bad row, so nothing was imported."""
-        return not self.applied
+class InstitutionImportReport(TableImportReport):
+    """What an institution import found and did (see :class:`services.tables.TableImportReport`)."""
 
 
 # --- checking rows ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -22,6 +23,52 @@ from services.errors import InvalidInput
 
 Cell = str | int | float | bool | date | datetime | time | None
 """A cell as read from a sheet or written to one."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A reason a row was rejected, or a note on what the import did: ``row`` as numbered in the file, the
+    ``column`` header concerned (as written in the file when it has it), a stable ``code`` and an English
+    ``message``."""
+
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A rejected row: its cells as read (aligned with :attr:`ImportReport.headers`) and every reason."""
+
+    row: int
+    cells: tuple[Cell, ...]
+    reasons: tuple[Issue, ...]
+
+
+@dataclass
+class TableImportReport:
+    """What an import found and did. ``applied`` is false when strict mode refused the file (nothing was
+    written; ``created``/``updated``/``unchanged`` are then 0 and ``valid`` says how many rows passed)."""
+
+    source: str
+    strict: bool
+    headers: tuple[str, ...] = ()
+    total: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    applied: bool = True
+    rejected: list[RejectedRow] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """Strict mode found a bad row, so nothing was imported."""
+        return not self.applied
 
 def text_of(value: Cell) -> str:
     """A cell as text: dates in ISO form, booleans as 是/否, whole floats without ".0"."""

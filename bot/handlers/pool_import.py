@@ -18,7 +18,8 @@ from bot.auth import STAFF, serves
 from bot.context import BotContext
 from messages import catalog
 from services import expert_io
-from services.expert_io import ImportReport, Issue
+from services.expert_io import ImportReport
+from services.tables import Issue
 
 logger = logging.getLogger(__name__)
 
