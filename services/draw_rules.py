@@ -44,18 +44,27 @@ Interpretations
    request breaking it is an error (:class:`DrawRequestError`), not a shortfall: it does not depend on the pool.
 10. **Leader** (000 §18(四)): exactly one chief expert among the principals leads; several → the organizer names
     one (``needs_leader_choice``); none → no leader is implied by the draw. Backups do not count.
-11. **The draw, v1**: requirements are filled one by one in the order given. For each, the eligible candidates (not
-    excluded, matching, not drawn for an earlier requirement) are sorted by ``person_id`` (so the input order does
-    not matter), shuffled by Fisher–Yates with :class:`_Stream` (SHA-256 over the seed, the requirement key and a
-    counter; uniform integers by rejection sampling, no modulo bias), and taken in shuffled order, skipping anyone
-    who would break point 8: the first ``count`` are principals, the next ``backups`` backups, in order. Within one
-    requirement this greedy pass is optimal (it takes one per employer); across requirements of the same category an
-    earlier requirement may use up an employer a later one needed, so the organizer may reorder requirements or relax
-    them (001 §11(二)) and draw again.
+11. **The draw, v1**: requirements are filled one by one in the order given. For each, the ids of the experts
+    that may match are sorted (so the input order does not matter) and visited in the order of a Fisher–Yates
+    shuffle done lazily from the front with :class:`_Stream` (SHA-256 over the seed, the requirement key and a
+    counter; uniform integers by rejection sampling, no modulo bias). A visited candidate that does not match, is
+    excluded, was drawn for an earlier requirement (or is on the roster already, when topping up) or would break
+    point 8 is skipped; the first ``count`` taken are principals, the next ``backups`` backups, in order. Skipping
+    the ineligible in a uniformly random order of everyone is a uniformly random order of the eligible, and only
+    the candidates visited need to be loaded, so a draw costs what it takes, not the size of the pool. Within one
+    requirement this greedy pass is optimal (it takes one per employer); across requirements of the same category
+    an earlier requirement may use up an employer a later one needed, so the organizer may reorder requirements or
+    relax them (001 §11(二)) and draw again.
 12. **Shortfall** (001 §11(二)): if any requirement cannot be met, nothing is drawn (``ok`` is false, no picks) and
-    each short requirement gets a :class:`Shortfall`: how many are missing, how many candidates matched, and a
+    each short requirement gets a :class:`Shortfall`: how many are missing, how many candidates matched (all were
+    visited, so the counts are complete), and a
     ``Counter`` of the reasons that removed matching candidates (every exclusion code a candidate has, plus
     ``already_drawn`` and ``same_employer_field`` for the draw's own rules).
+13. **Top-up** (001 §11(二) "进行增补"): with ``existing`` members (the activity's roster), they are not drawn again and
+    count for point 8; group size (point 9) and leader (point 10) are judged on the whole roster by the caller.
+14. **Record**: :func:`draw_recorded` also returns the :class:`DrawInputs` it read (matching ids per requirement,
+    the facts of every visited candidate, the request); :func:`canonical_snapshot` / :func:`parse_snapshot` store
+    and rebuild them, and :func:`verify` recomputes the draw from them with the stored algorithm version.
 """
 
 from __future__ import annotations
@@ -63,10 +72,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from services.eligibility import Category, ClinicalSubcategory
 from services.identifiers import age_on
@@ -76,21 +86,29 @@ __all__ = [
     "ActivityKind",
     "ActivitySpec",
     "Candidate",
+    "CandidatePool",
+    "DrawInputs",
     "DrawRequestError",
     "DrawResult",
     "DrawSettings",
     "Exclusion",
     "ExclusionCode",
+    "ListPool",
+    "Member",
+    "MissingCandidate",
     "Pick",
     "Requirement",
     "Role",
     "Shortfall",
     "canonical_snapshot",
     "draw",
+    "draw_recorded",
     "exclusions",
     "matches",
+    "parse_snapshot",
     "snapshot_hash",
     "verify",
+    "visit_order",
 ]
 
 ALGORITHM_VERSION = "v1"
@@ -368,20 +386,144 @@ class _Stream:
             if value < limit:
                 return value % n
 
-    def shuffle(self, items: list[Candidate]) -> None:
-        """Fisher–Yates, in place."""
-        for i in range(len(items) - 1, 0, -1):
-            j = self.below(i + 1)
-            items[i], items[j] = items[j], items[i]
+
+class _Shuffle:
+    """A lazy Fisher–Yates shuffle from the front: ``next()`` fixes one more position of a uniformly random
+    permutation of ``ids``, so visiting k candidates costs k steps whatever the size of the pool."""
+
+    def __init__(self, ids: Sequence[int], seed: bytes, key: str) -> None:
+        self._order = list(ids)
+        self._stream = _Stream(seed, key)
+        self._i = 0
+
+    def __iter__(self) -> Iterator[int]:
+        order, n = self._order, len(self._order)
+        while self._i < n:
+            i = self._i
+            j = i + self._stream.below(n - i)
+            order[i], order[j] = order[j], order[i]
+            self._i += 1
+            yield order[i]
+
+
+def visit_order(ids: Sequence[int], seed: bytes, key: str, upto: int) -> list[int]:
+    """The first ``upto`` ids in the order the draw visits them for the requirement ``key`` (for prefetching)."""
+    out: list[int] = []
+    for person_id in _Shuffle(ids, seed, key):
+        if len(out) >= upto:
+            break
+        out.append(person_id)
+    return out
+
+
+# --- where candidates come from -------------------------------------------------------------------
+
+
+class MissingCandidate(LookupError):
+    """The draw needs a candidate the pool has not loaded; the caller loads more and draws again."""
+
+    def __init__(self, person_id: int) -> None:
+        super().__init__(f"candidate {person_id} is not loaded")
+        self.person_id = person_id
+
+
+class CandidatePool(Protocol):
+    """What the draw reads: for a requirement, the sorted ids of the experts that may match it (a superset is
+    fine: :func:`matches` is checked again for each one visited), and a candidate's facts by id."""
+
+    def matching(self, requirement: Requirement) -> Sequence[int]: ...
+
+    def get(self, person_id: int) -> Candidate: ...
+
+
+class ListPool:
+    """A pool over candidates held in memory (tests, the frequency benchmark)."""
+
+    def __init__(self, candidates: Iterable[Candidate]) -> None:
+        self._by_id: dict[int, Candidate] = {}
+        for c in candidates:
+            if c.person_id in self._by_id:
+                raise DrawRequestError("duplicate_candidate", "", "a person appears twice among the candidates")
+            self._by_id[c.person_id] = c
+        self._ids = sorted(self._by_id)
+
+    def matching(self, requirement: Requirement) -> Sequence[int]:
+        return [i for i in self._ids if matches(self._by_id[i], requirement)]
+
+    def get(self, person_id: int) -> Candidate:
+        try:
+            return self._by_id[person_id]
+        except KeyError:
+            raise MissingCandidate(person_id) from None
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone already on the activity's roster when topping up: they count for 000 §18(三) and are not drawn
+    again. ``field`` is the category of the requirement they were drawn for."""
+
+    person_id: int
+    employer_id: int | None
+    field: Category
+
+
+@dataclass(frozen=True)
+class DrawInputs:
+    """Everything a draw read, canonically: per requirement the sorted ids that may match, the facts of every
+    candidate the draw visited (the others cannot change the result), the requests, the activity, the settings
+    and the existing roster. Stored with the record, it lets anyone recompute the draw (:func:`verify`)."""
+
+    matching: dict[str, tuple[int, ...]]
+    candidates: tuple[Candidate, ...]
+    requirements: tuple[Requirement, ...]
+    activity: ActivitySpec
+    settings: DrawSettings
+    existing: tuple[Member, ...] = ()
+
+    def pool(self) -> CandidatePool:
+        """The pool these inputs describe."""
+        return _SnapshotPool(self)
+
+
+class _SnapshotPool:
+    def __init__(self, inputs: DrawInputs) -> None:
+        self._matching = inputs.matching
+        self._by_id = {c.person_id: c for c in inputs.candidates}
+
+    def matching(self, requirement: Requirement) -> Sequence[int]:
+        return self._matching.get(requirement.key, ())
+
+    def get(self, person_id: int) -> Candidate:
+        try:
+            return self._by_id[person_id]
+        except KeyError:
+            raise MissingCandidate(person_id) from None
+
+
+class _Recorder:
+    """Wraps a pool and remembers what the draw read, to build :class:`DrawInputs`."""
+
+    def __init__(self, pool: CandidatePool) -> None:
+        self._pool = pool
+        self.matching: dict[str, tuple[int, ...]] = {}
+        self.visited: dict[int, Candidate] = {}
+
+    def matching_ids(self, requirement: Requirement) -> tuple[int, ...]:
+        ids = tuple(sorted(set(self._pool.matching(requirement))))
+        self.matching[requirement.key] = ids
+        return ids
+
+    def get(self, person_id: int) -> Candidate:
+        found = self.visited.get(person_id)
+        if found is None:
+            found = self.visited[person_id] = self._pool.get(person_id)
+        return found
 
 
 # --- the draw -------------------------------------------------------------------------------------
 
 
-def _validate(candidates: Sequence[Candidate], requirements: Sequence[Requirement], activity: ActivitySpec) -> None:
-    ids = [c.person_id for c in candidates]
-    if len(set(ids)) != len(ids):
-        raise DrawRequestError("duplicate_candidate", "", "a person appears twice among the candidates")
+def _validate(requirements: Sequence[Requirement], activity: ActivitySpec, top_up: bool) -> None:
     keys = [r.key for r in requirements]
     if not requirements or len(set(keys)) != len(keys):
         raise DrawRequestError("bad_requirements", "000 §17", "requirements must be non-empty with unique keys")
@@ -392,47 +534,52 @@ def _validate(candidates: Sequence[Candidate], requirements: Sequence[Requiremen
     if activity.end < activity.start:
         raise DrawRequestError("bad_dates", "", "the activity ends before it starts")
     total = sum(r.count for r in requirements)
+    if top_up:  # the group was checked when it was first drawn; a top-up fills places in it
+        if total + sum(r.backups for r in requirements) < 1:
+            raise DrawRequestError("bad_requirements", "001 §11(二)", "a top-up draws at least one expert")
+        return
     if total < 1:
         raise DrawRequestError("group_size", "000 §18(一)", "at least one principal is needed")
     if not activity.allow_even_group and (total < MIN_GROUP or total % 2 == 0):
         raise DrawRequestError("group_size", "000 §18(一)", f"a group has an odd number ≥{MIN_GROUP}, not {total}")
 
 
-def _draw_v1(candidates: Sequence[Candidate], requirements: Sequence[Requirement], activity: ActivitySpec,
-             settings: DrawSettings, seed: bytes) -> DrawResult:
-    _validate(candidates, requirements, activity)
-    pool = sorted(candidates, key=lambda c: c.person_id)
-    excluded = {c.person_id: [e.code for e in exclusions(c, activity, settings)] for c in pool}
-    chosen: set[int] = set()
-    taken: set[tuple[int, Category]] = set()  # (employer, field) already in the drawn set
+def _draw_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+             settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    top_up = bool(existing)
+    _validate(requirements, activity, top_up)
+    chosen: set[int] = {m.person_id for m in existing}
+    taken: set[tuple[int, Category]] = {(m.employer_id, m.field) for m in existing if m.employer_id is not None}
     picks: list[Pick] = []
     shortfalls: list[Shortfall] = []
+    drawn: dict[int, Candidate] = {}
     for requirement in requirements:
-        matching = [c for c in pool if matches(c, requirement)]
         removed: Counter[str] = Counter()
-        eligible: list[Candidate] = []
-        for c in matching:
-            if excluded[c.person_id]:
-                removed.update(excluded[c.person_id])
-            elif c.person_id in chosen:
-                removed[ALREADY_DRAWN] += 1
-            else:
-                eligible.append(c)
-        _Stream(seed, requirement.key).shuffle(eligible)
+        matched = 0
         needed = requirement.count + requirement.backups
         got: list[int] = []
-        for c in eligible:
+        for person_id in _Shuffle(pool.matching_ids(requirement), seed, requirement.key):
             if len(got) == needed:
                 break
-            if c.employer_id is not None and (c.employer_id, requirement.category) in taken:
-                removed[SAME_EMPLOYER_FIELD] += 1
+            c = pool.get(person_id)
+            if not matches(c, requirement):
                 continue
-            got.append(c.person_id)
-            chosen.add(c.person_id)
-            if c.employer_id is not None:
-                taken.add((c.employer_id, requirement.category))
-        if len(got) < needed:
-            shortfalls.append(Shortfall(requirement.key, needed, needed - len(got), len(matching), removed))
+            matched += 1
+            codes = [e.code for e in exclusions(c, activity, settings)]
+            if codes:
+                removed.update(codes)
+            elif person_id in chosen:
+                removed[ALREADY_DRAWN] += 1
+            elif c.employer_id is not None and (c.employer_id, requirement.category) in taken:
+                removed[SAME_EMPLOYER_FIELD] += 1
+            else:
+                got.append(person_id)
+                chosen.add(person_id)
+                drawn[person_id] = c
+                if c.employer_id is not None:
+                    taken.add((c.employer_id, requirement.category))
+        if len(got) < needed:  # every matching candidate was visited, so the counts are complete
+            shortfalls.append(Shortfall(requirement.key, needed, needed - len(got), matched, removed))
             continue
         for order, person_id in enumerate(got[: requirement.count], start=1):
             picks.append(Pick(requirement.key, person_id, Role.PRINCIPAL, order))
@@ -440,42 +587,72 @@ def _draw_v1(candidates: Sequence[Candidate], requirements: Sequence[Requirement
             picks.append(Pick(requirement.key, person_id, Role.BACKUP, order))
     if shortfalls:
         return DrawResult(ALGORITHM_VERSION, shortfalls=tuple(shortfalls))
-    by_id = {c.person_id: c for c in pool}
-    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and by_id[p.person_id].is_chief]
+    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and drawn[p.person_id].is_chief]
     return DrawResult(
         ALGORITHM_VERSION,
         picks=tuple(picks),
-        leader=chiefs[0] if len(chiefs) == 1 else None,
-        needs_leader_choice=len(chiefs) > 1,
+        leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
+        needs_leader_choice=len(chiefs) > 1 and not top_up,
     )
 
 
-_ALGORITHMS: dict[str, Callable[[Sequence[Candidate], Sequence[Requirement], ActivitySpec, DrawSettings, bytes],
-                                DrawResult]] = {"v1": _draw_v1}
+class _Algorithm(Protocol):
+    def __call__(self, pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+                 settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult: ...
+
+_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1}
 
 
-def draw(candidates: Sequence[Candidate], requirements: Sequence[Requirement], activity: ActivitySpec,
-         settings: DrawSettings, seed: bytes) -> DrawResult:
+def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
+    if isinstance(candidates, Sequence):
+        return ListPool(candidates)
+    return candidates
+
+
+def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
+                  activity: ActivitySpec, settings: DrawSettings, seed: bytes, *,
+                  existing: Sequence[Member] = ()) -> tuple[DrawResult, DrawInputs]:
+    """Draw with the current algorithm and return the :class:`DrawInputs` it read (to store with the record).
+    Raises :class:`DrawRequestError` for an invalid request, :class:`MissingCandidate` when the pool has not
+    loaded a candidate the draw visits (load more and call again: the draw is deterministic)."""
+    recorder = _Recorder(_as_pool(candidates))
+    result = _ALGORITHMS[ALGORITHM_VERSION](recorder, requirements, activity, settings, seed, existing=existing)
+    inputs = DrawInputs(
+        matching=dict(recorder.matching),
+        candidates=tuple(sorted(recorder.visited.values(), key=lambda c: c.person_id)),
+        requirements=tuple(requirements),
+        activity=activity,
+        settings=settings,
+        existing=tuple(existing),
+    )
+    return result, inputs
+
+
+def draw(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
+         activity: ActivitySpec, settings: DrawSettings, seed: bytes, *, existing: Sequence[Member] = (),
+         ) -> DrawResult:
     """Draw experts with the current algorithm (``ALGORITHM_VERSION``); deterministic from ``seed``.
     Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
-    return _ALGORITHMS[ALGORITHM_VERSION](candidates, requirements, activity, settings, seed)
+    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing)[0]
 
 
-def verify(candidates: Sequence[Candidate], requirements: Sequence[Requirement], activity: ActivitySpec,
-           settings: DrawSettings, seed: bytes, *, stored: DrawResult) -> bool:
-    """Recompute the draw with the stored result's algorithm version and compare (order included).
-    Raises ``ValueError`` for an unknown version."""
+def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
+    """Recompute the draw from its recorded inputs with the stored result's algorithm version and compare (order
+    included). Raises ``ValueError`` for an unknown version."""
     algorithm = _ALGORITHMS.get(stored.algorithm_version)
     if algorithm is None:
         raise ValueError(f"unknown draw algorithm {stored.algorithm_version!r}")
     try:
-        recomputed = algorithm(candidates, requirements, activity, settings, seed)
-    except DrawRequestError:
+        recomputed = algorithm(_Recorder(inputs.pool()), inputs.requirements, inputs.activity, inputs.settings,
+                               seed, existing=inputs.existing)
+    except (DrawRequestError, MissingCandidate):
         return False
     return recomputed == stored
 
 
 # --- canonical snapshot ---------------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = "fundwatch-draw-snapshot/1"
 
 
 def _iso(days: Iterable[date]) -> list[str]:
@@ -486,31 +663,33 @@ def _periods(periods: Iterable[tuple[date, date]]) -> list[list[str]]:
     return sorted([s.isoformat(), e.isoformat()] for s, e in periods)
 
 
-def canonical_snapshot(candidates: Sequence[Candidate], requirements: Sequence[Requirement],
-                       activity: ActivitySpec, settings: DrawSettings) -> str:
+def _candidate_json(c: Candidate) -> dict[str, object]:
+    return {
+        "person_id": c.person_id,
+        "categories": sorted(c.categories),
+        "clinical_subcategories": sorted(c.clinical_subcategories),
+        "specialty_tags": sorted(c.specialty_tags),
+        "employer_id": c.employer_id,
+        "past_employers": sorted([inst, left.isoformat()] for inst, left in c.past_employers),
+        "declared_interests": sorted(c.declared_interests),
+        "is_chief": c.is_chief,
+        "birth_date": c.birth_date.isoformat(),
+        "state": c.state,
+        "unavailable": _periods(c.unavailable),
+        "busy": _periods(c.busy),
+        "barred": c.barred,
+        "review_draws": _iso(c.review_draws),
+    }
+
+
+def canonical_snapshot(inputs: DrawInputs) -> str:
     """Canonical JSON of the inputs: candidates by ``person_id``, sets sorted, requirements in the given order
     (it matters to the draw), dates in ISO form, compact separators, sorted keys."""
+    activity, settings = inputs.activity, inputs.settings
     data = {
-        "format": "fundwatch-draw-snapshot/1",
-        "candidates": [
-            {
-                "person_id": c.person_id,
-                "categories": sorted(c.categories),
-                "clinical_subcategories": sorted(c.clinical_subcategories),
-                "specialty_tags": sorted(c.specialty_tags),
-                "employer_id": c.employer_id,
-                "past_employers": sorted([inst, left.isoformat()] for inst, left in c.past_employers),
-                "declared_interests": sorted(c.declared_interests),
-                "is_chief": c.is_chief,
-                "birth_date": c.birth_date.isoformat(),
-                "state": c.state,
-                "unavailable": _periods(c.unavailable),
-                "busy": _periods(c.busy),
-                "barred": c.barred,
-                "review_draws": _iso(c.review_draws),
-            }
-            for c in sorted(candidates, key=lambda c: c.person_id)
-        ],
+        "format": SNAPSHOT_FORMAT,
+        "matching": {key: sorted(ids) for key, ids in inputs.matching.items()},
+        "candidates": [_candidate_json(c) for c in sorted(inputs.candidates, key=lambda c: c.person_id)],
         "requirements": [
             {
                 "key": r.key,
@@ -520,7 +699,7 @@ def canonical_snapshot(candidates: Sequence[Candidate], requirements: Sequence[R
                 "count": r.count,
                 "backups": r.backups,
             }
-            for r in requirements
+            for r in inputs.requirements
         ],
         "activity": {
             "kind": str(activity.kind),
@@ -538,12 +717,74 @@ def canonical_snapshot(candidates: Sequence[Candidate], requirements: Sequence[R
             "age_limit": settings.age_limit,
             "recusal_years": settings.recusal_years,
         },
+        "existing": sorted([m.person_id, m.employer_id, str(m.field)] for m in inputs.existing),
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def snapshot_hash(candidates: Sequence[Candidate], requirements: Sequence[Requirement], activity: ActivitySpec,
-                  settings: DrawSettings) -> str:
+def snapshot_hash(inputs: DrawInputs) -> str:
     """Hex SHA-256 of :func:`canonical_snapshot` (UTF-8)."""
-    text = canonical_snapshot(candidates, requirements, activity, settings)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_snapshot(inputs).encode("utf-8")).hexdigest()
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _span(pair: list[str]) -> tuple[date, date]:
+    return (_day(pair[0]), _day(pair[1]))
+
+
+def parse_snapshot(text: str) -> DrawInputs:
+    """Rebuild :class:`DrawInputs` from :func:`canonical_snapshot` (``ValueError`` for another format)."""
+    data = json.loads(text)
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"unknown snapshot format {data.get('format')!r}")
+    candidates = tuple(
+        Candidate(
+            person_id=c["person_id"],
+            categories=frozenset(Category(x) for x in c["categories"]),
+            birth_date=_day(c["birth_date"]),
+            clinical_subcategories=frozenset(ClinicalSubcategory(x) for x in c["clinical_subcategories"]),
+            specialty_tags=frozenset(c["specialty_tags"]),
+            employer_id=c["employer_id"],
+            past_employers=tuple((inst, _day(left)) for inst, left in c["past_employers"]),
+            declared_interests=frozenset(c["declared_interests"]),
+            is_chief=c["is_chief"],
+            state=c["state"],
+            unavailable=tuple(_span(p) for p in c["unavailable"]),
+            busy=tuple(_span(p) for p in c["busy"]),
+            barred=c["barred"],
+            review_draws=tuple(_day(d) for d in c["review_draws"]),
+        )
+        for c in data["candidates"]
+    )
+    requirements = tuple(
+        Requirement(
+            key=r["key"],
+            category=Category(r["category"]),
+            count=r["count"],
+            backups=r["backups"],
+            subcategory=None if r["subcategory"] is None else ClinicalSubcategory(r["subcategory"]),
+            tags=frozenset(r["tags"]),
+        )
+        for r in data["requirements"]
+    )
+    a = data["activity"]
+    activity = ActivitySpec(
+        kind=ActivityKind(a["kind"]),
+        start=_day(a["start"]),
+        end=_day(a["end"]),
+        inspected=frozenset(a["inspected"]),
+        double_blind=a["double_blind"],
+        required_recusals=frozenset(a["required_recusals"]),
+        allow_even_group=a["allow_even_group"],
+    )
+    return DrawInputs(
+        matching={key: tuple(ids) for key, ids in data["matching"].items()},
+        candidates=candidates,
+        requirements=requirements,
+        activity=activity,
+        settings=DrawSettings(**data["settings"]),
+        existing=tuple(Member(pid, emp, Category(f)) for pid, emp, f in data["existing"]),
+    )

@@ -21,13 +21,20 @@ from services.draw_rules import (
     DrawResult,
     DrawSettings,
     ExclusionCode,
+    ListPool,
+    Member,
+    MissingCandidate,
     Requirement,
     Role,
+    canonical_snapshot,
     draw,
+    draw_recorded,
     exclusions,
     matches,
+    parse_snapshot,
     snapshot_hash,
     verify,
+    visit_order,
 )
 from services.eligibility import Category, ClinicalSubcategory
 
@@ -305,34 +312,84 @@ def test_different_seeds_usually_give_different_results() -> None:
 def test_verify_accepts_the_stored_result_and_rejects_tampering() -> None:
     candidates = pool(10)
     reqs = [requirement(count=3, backups=1)]
-    stored = draw(candidates, reqs, activity(), SETTINGS, SEED)
-    assert verify(candidates, reqs, activity(), SETTINGS, SEED, stored=stored)
+    stored, inputs = draw_recorded(candidates, reqs, activity(), SETTINGS, SEED)
+    assert verify(inputs, SEED, stored=stored)
     swapped = replace(stored, picks=(stored.picks[1], stored.picks[0], *stored.picks[2:]))
-    assert not verify(candidates, reqs, activity(), SETTINGS, SEED, stored=swapped)
-    assert not verify(candidates, reqs, activity(), SETTINGS, b"other", stored=stored)
-    without_first_drawn = [c for c in candidates if c.person_id != stored.picks[0].person_id]
-    assert not verify(without_first_drawn, reqs, activity(), SETTINGS, SEED, stored=stored)
-    assert not verify(candidates, reqs, activity(), SETTINGS, SEED, stored=replace(stored, leader=stored.principals[0]))
+    assert not verify(inputs, SEED, stored=swapped)
+    assert not verify(inputs, b"other", stored=stored)
+    first = stored.picks[0].person_id
+    without_first = replace(inputs, candidates=tuple(c for c in inputs.candidates if c.person_id != first))
+    assert not verify(without_first, SEED, stored=stored)
+    barred_first = replace(inputs, candidates=tuple(replace(c, barred=True) if c.person_id == first else c
+                                                    for c in inputs.candidates))
+    assert not verify(barred_first, SEED, stored=stored)
+    assert not verify(inputs, SEED, stored=replace(stored, leader=stored.principals[0]))
     with pytest.raises(ValueError, match="unknown draw algorithm"):
-        verify(candidates, reqs, activity(), SETTINGS, SEED, stored=replace(stored, algorithm_version="v0"))
+        verify(inputs, SEED, stored=replace(stored, algorithm_version="v0"))
+
+
+def test_the_inputs_survive_the_canonical_snapshot_and_the_draw_recomputes_from_it() -> None:
+    candidates = [*pool(12), candidate(13, employer_id=INSPECTED, is_chief=True,
+                                       past_employers=((7, date(2024, 1, 1)),), unavailable=((START, END),))]
+    reqs = [requirement(count=3, backups=2, tags=frozenset({"审计"}))]
+    candidates = [replace(c, specialty_tags=frozenset({"审计"})) for c in candidates]
+    existing = (Member(99, 1001, Category.SUPERVISION),)
+    stored, inputs = draw_recorded(candidates, reqs, activity(), SETTINGS, SEED, existing=existing)
+    text = canonical_snapshot(inputs)
+    again = parse_snapshot(text)
+    assert canonical_snapshot(again) == text
+    assert verify(again, SEED, stored=stored)
+    assert 1 not in {p.person_id for p in stored.picks}  # employer 1001 is taken by the existing member
+    with pytest.raises(ValueError, match="unknown snapshot format"):
+        parse_snapshot(text.replace("snapshot/1", "snapshot/0"))
+
+
+def test_only_the_candidates_visited_are_recorded_and_needed() -> None:
+    candidates = pool(1000)
+    stored, inputs = draw_recorded(candidates, [requirement(count=3)], activity(), SETTINGS, SEED)
+    assert inputs.matching["sup"] == tuple(range(1, 1001))
+    assert len(inputs.candidates) == 3
+    assert [c.person_id for c in inputs.candidates] == sorted(stored.principals)
+    first_three = visit_order(inputs.matching["sup"], SEED, "sup", 3)
+    assert first_three == list(stored.principals)
+
+
+def test_a_pool_that_has_not_loaded_a_visited_candidate_says_which() -> None:
+    class Partial(ListPool):
+        def matching(self, requirement: Requirement) -> list[int]:
+            return list(range(1, 11))
+
+    with pytest.raises(MissingCandidate) as caught:
+        draw(Partial(pool(1)), [requirement(count=3)], activity(), SETTINGS, SEED)
+    assert caught.value.person_id != 1 or len(visit_order(list(range(1, 11)), SEED, "sup", 2)) == 2
+
+
+def test_a_top_up_does_not_redraw_the_roster_nor_check_the_group_size() -> None:
+    existing = tuple(Member(i, 1000 + i, Category.SUPERVISION) for i in range(1, 4))
+    result = draw(pool(6), [requirement(count=1, backups=0)], activity(), SETTINGS, SEED, existing=existing)
+    assert result.ok and result.principals[0] in {4, 5, 6}
 
 
 def test_snapshot_hash_is_stable_and_sensitive_to_the_inputs() -> None:
     candidates = pool(5)
     reqs = [requirement()]
-    h = snapshot_hash(candidates, reqs, activity(), SETTINGS)
-    assert len(h) == 64
-    assert h == snapshot_hash(list(reversed(candidates)), reqs, activity(), SETTINGS)
-    assert h != snapshot_hash(candidates, [requirement(count=5)], activity(), SETTINGS)
-    assert h != snapshot_hash([*candidates[:-1], replace(candidates[-1], barred=True)], reqs, activity(), SETTINGS)
-    assert h != snapshot_hash(candidates, reqs, activity(double_blind=True), SETTINGS)
-    assert h != snapshot_hash(candidates, reqs, activity(), DrawSettings(rotation_max=3))
+
+    def h(cands: list[Candidate], rs: list[Requirement], act: ActivitySpec, st_: DrawSettings = SETTINGS) -> str:
+        return snapshot_hash(draw_recorded(cands, rs, act, st_, SEED)[1])
+
+    base = h(candidates, reqs, activity())
+    assert len(base) == 64
+    assert base == h(list(reversed(candidates)), reqs, activity())
+    assert base != h(candidates, [requirement(count=5)], activity())
+    assert base != h([*candidates[:-1], replace(candidates[-1], barred=True)], reqs, activity())
+    assert base != h(candidates, reqs, activity(double_blind=True))
+    assert base != h(candidates, reqs, activity(), DrawSettings(rotation_max=3))
 
 
 def test_snapshot_hash_is_pinned_so_old_records_stay_provable() -> None:
-    h = snapshot_hash([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS)
-    assert h == snapshot_hash([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS)
-    assert h == PINNED_SNAPSHOT
+    inputs = draw_recorded([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS,
+                           SEED)[1]
+    assert snapshot_hash(inputs) == PINNED_SNAPSHOT
 
 
 def test_the_draw_is_pinned_so_old_records_stay_verifiable() -> None:
@@ -340,8 +397,8 @@ def test_the_draw_is_pinned_so_old_records_stay_verifiable() -> None:
     assert [p.person_id for p in result.picks] == PINNED_DRAW
 
 
-PINNED_SNAPSHOT = "67184cfaef61be725865fec5d6b11f48bff154f5a2573c6e1e4c48ab21efaf96"
-PINNED_DRAW = [8, 6, 3, 4, 1]
+PINNED_SNAPSHOT = "869f4c39d101726b718798981bd01bc42952554d873750a7d17841f9fc8c9f54"
+PINNED_DRAW = [9, 3, 4, 10, 1]
 
 
 # --- statistics -----------------------------------------------------------------------------------
@@ -441,7 +498,9 @@ def test_a_draw_never_breaks_a_rule(case: tuple[list[Candidate], list[Requiremen
     else:
         assert result.picks == ()
         assert all(s.short > 0 for s in result.shortfalls)
-    assert verify(candidates, reqs, act, SETTINGS, seed, stored=result)
+    stored, inputs = draw_recorded(candidates, reqs, act, SETTINGS, seed)
+    assert stored == result
+    assert verify(parse_snapshot(canonical_snapshot(inputs)), seed, stored=result)
 
 
 def test_a_result_is_a_plain_value() -> None:
