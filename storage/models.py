@@ -32,6 +32,7 @@ class OrgUnit(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: str = Field(max_length=16, description="bureau | division | city")
     parent_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    draw_approval: bool = Field(default=True, description="draws need a second person's approval (000 §17)")
     created_at: datetime = _ts()
 
 
@@ -304,3 +305,4 @@ class ProcessedUpdate(SQLModel, table=True):
 
 
 from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
+from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)
