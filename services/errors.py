@@ -9,16 +9,21 @@ shows for it, with the parameters that key needs.
     │   ├── PersonNotFound
     │   ├── AccountNotFound
     │   ├── InstitutionNotFound
-    │   └── ChangeRequestNotFound
+    │   ├── ChangeRequestNotFound
+    │   ├── ActivityNotFound
+    │   ├── DrawRequestNotFound
+    │   └── DrawNotFound
     ├── PermissionDenied
     ├── InvalidInput
+    │   └── ActivityInvalid
     ├── Conflict
     │   ├── AlreadyBound
     │   ├── RoleMissing
     │   ├── DuplicateCode
     │   ├── DuplicateCreditCode
     │   ├── InvalidTransition
-    │   └── NotEligible
+    │   ├── NotEligible
+    │   └── DrawRefused
     └── InviteError
         ├── InviteInvalid
         ├── InviteUsed
@@ -79,6 +84,24 @@ class ChangeRequestNotFound(NotFound):
     message_key = "error.change_not_found"
 
 
+class ActivityNotFound(NotFound):
+    """No activity with that id (or none the actor may see)."""
+
+    message_key = "error.activity_not_found"
+
+
+class DrawRequestNotFound(NotFound):
+    """No draw request with that id."""
+
+    message_key = "error.draw_request_not_found"
+
+
+class DrawNotFound(NotFound):
+    """No draw record with that id."""
+
+    message_key = "error.draw_not_found"
+
+
 class PermissionDenied(DomainError):
     """The actor's roles do not allow this, or the object is outside their org unit."""
 
@@ -89,6 +112,12 @@ class InvalidInput(DomainError):
     """A value is malformed (the detail says which)."""
 
     message_key = "error.invalid_input"
+
+
+class ActivityInvalid(InvalidInput):
+    """An activity or its composition breaks a rule; ``reason_key`` names it (with its article)."""
+
+    message_key = "error.activity_invalid"
 
 
 class Conflict(DomainError):
@@ -131,6 +160,12 @@ class NotEligible(Conflict):
     """The expert does not meet the admission conditions (000 §7-§9, §22; 001 §22); ``articles`` lists them."""
 
     message_key = "error.not_eligible"
+
+
+class DrawRefused(Conflict):
+    """A draw step is not allowed now (four-eyes, wrong state, no approval rights); ``reason_key`` says why."""
+
+    message_key = "error.draw_refused"
 
 
 class InviteError(DomainError):

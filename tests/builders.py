@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services import orgs
 from services.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from services.roles import Actor
 
 
 @dataclass
@@ -70,3 +74,55 @@ async def make_eligible(uow: UnitOfWorkFactory, expert_id: int, **overrides: obj
             setattr(expert, name, value)
         u.session.add(expert)
         await u.commit()
+
+
+def staff_actor(person_id: int, org_unit_id: int, *, admin: bool = False) -> Actor:
+    """The actor of a bound staff member (as ``services.accounts.identify`` would make it)."""
+    from services.roles import Actor, Role
+
+    roles = {Role.STAFF, Role.ADMIN} if admin else {Role.STAFF}
+    return Actor(label=f"person:{person_id}", person_id=person_id, name=f"staff {person_id}",
+                 roles=frozenset(roles), staff_org_unit_id=org_unit_id)
+
+
+async def add_pool(uow: UnitOfWorkFactory, org_unit_id: int, specs: list[dict[str, object]]) -> list[int]:
+    """Add active experts straight into the pool (fast, for draw tests): each spec overrides the defaults
+    (a 46-year-old supervision expert with no employer)."""
+    from datetime import date
+
+    from storage.models import Expert, Person
+
+    ids: list[int] = []
+    async with uow() as u:
+        now = u.now()
+        for spec in specs:
+            values: dict[str, object] = dict(categories=["supervision"], birth_date=date(1980, 1, 15),
+                                             state="active", term_start=date(2025, 1, 1), term_end=date(2028, 1, 1))
+            values.update(spec)
+            name = str(values.pop("name", "专家"))
+            person = Person(name=name, created_at=now)
+            u.session.add(person)
+            await u.session.flush()
+            assert person.id is not None
+            u.session.add(Expert(person_id=person.id, org_unit_id=org_unit_id, created_at=now, updated_at=now,
+                                 **values))
+            ids.append(person.id)
+        await u.commit()
+    return ids
+
+
+async def add_institutions(uow: UnitOfWorkFactory, names: list[str]) -> list[int]:
+    """Institutions in the directory (no credit code)."""
+    from storage.pool import Institution
+
+    ids: list[int] = []
+    async with uow() as u:
+        now = u.now()
+        for name in names:
+            row = Institution(name=name, kind="hospital", created_at=now, updated_at=now, designated=True)
+            u.session.add(row)
+            await u.session.flush()
+            assert row.id is not None
+            ids.append(row.id)
+        await u.commit()
+    return ids

@@ -1,0 +1,688 @@
+"""Draw requests, their approval, the draw itself and its verification (000 §16–§18, annex 3; 001 §11, §14).
+
+::
+
+    file_request ──▶ pending ──approve (another person with approval rights)──▶ drawn | short
+                        └──reject / withdraw──▶ rejected | withdrawn
+
+- **Four-eyes** (000 §17: the request is approved before the draw): the approver is an admin whose org unit
+  covers the organizer, and not the person who filed the request. An org unit may switch approval off
+  (``OrgUnit.draw_approval``); then filing runs the draw at once, recorded without an approver.
+- **The draw** reads the pool through :class:`_DatabasePool`: the ids of active experts whose categories match a
+  requirement (one indexed query each), then the facts of only the candidates the draw visits, loaded in
+  batches in the order the seeded shuffle will visit them (``draw_rules.visit_order``). Recusal and
+  availability facts are loaded only where they can matter (the inspected institutions, periods overlapping the
+  activity, review draws in the rotation window).
+- **The record** stores the seed (``secrets``), the algorithm version, the zlib-compressed canonical snapshot of
+  every input the draw read and its SHA-256, who requested and who approved, when, and the ordered result; the
+  roster (``activity_member``) is written from it and the audit entry carries the result's hash.
+  :func:`verify_draw` recomputes the draw from the record and also checks the snapshot's hash, the roster and
+  the audit entry against it.
+- **Shortfall** (001 §11(二)): nothing is drawn; the record keeps the explanation; the organizer relaxes a
+  requirement (``services.activities.relax``) and files again.
+- **Top-up**: a request of kind ``top_up`` draws more places for requirements of an activity already drawn,
+  keeping the roster and the group rules (``draw_rules`` point 13).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from services import audit, notify
+from services.activities import (
+    ActivityView,
+    as_rule,
+    local_day,
+    requirement_key,
+    requirements_of,
+    view,
+)
+from services.draw_rules import (
+    ALGORITHM_VERSION,
+    ActivityKind,
+    ActivitySpec,
+    Candidate,
+    DrawInputs,
+    DrawRequestError,
+    DrawResult,
+    DrawSettings,
+    Member,
+    MissingCandidate,
+    Pick,
+    Requirement,
+    Role,
+    Shortfall,
+    canonical_snapshot,
+    draw_recorded,
+    parse_snapshot,
+    verify,
+    visit_order,
+)
+from services.eligibility import Category, ClinicalSubcategory
+from services.errors import ActivityInvalid, DrawNotFound, DrawRefused, DrawRequestNotFound
+from services.notify import Button
+from services.orgs import get_unit, subtree
+from services.roles import Actor
+from services.roles import Role as ActorRole
+from storage.activities import (
+    Activity,
+    ActivityMember,
+    ActivityRequirement,
+    DrawRecord,
+    DrawRequest,
+)
+from storage.models import AuditEntry, Expert
+from storage.pool import ExpertEmployment, ExpertInterest, ExpertPeriod
+from storage.uow import UnitOfWork
+
+# Roster statuses that still hold a place (an expert released from an activity is free for others).
+HOLDING = ("drawn", "invited", "accepted", "signed")
+FIRST_BATCH = 16
+
+
+@dataclass(frozen=True)
+class DrawOutcome:
+    """What a filed or approved request led to: still pending, or the draw record with its result."""
+
+    request: DrawRequest
+    record: DrawRecord | None = None
+    result: DrawResult | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Whether a stored draw is what its inputs and seed give, with what was found wrong."""
+
+    draw_id: int
+    ok: bool
+    problems: tuple[str, ...] = ()
+    algorithm_version: str = ""
+    candidates: int = 0
+    picks: int = 0
+
+
+def _refused(reason: str, **params: object) -> DrawRefused:
+    return DrawRefused(reason, reason_key=f"draw.refused.{reason}", **params)
+
+
+# --- requests and approval ------------------------------------------------------------------------
+
+
+async def _open_request(uow: UnitOfWork, activity_id: int) -> DrawRequest | None:
+    return (await uow.session.exec(select(DrawRequest).where(
+        DrawRequest.activity_id == activity_id, col(DrawRequest.status).in_(("pending", "approved"))))).first()
+
+
+async def _roster(uow: UnitOfWork, activity_id: int) -> list[ActivityMember]:
+    rows = await uow.session.exec(select(ActivityMember).where(
+        ActivityMember.activity_id == activity_id, col(ActivityMember.status).in_(HOLDING)))
+    return list(rows)
+
+
+async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
+                       places: dict[int, tuple[int, int]] | None = None) -> DrawOutcome:
+    """File the draw request for an activity (000 §17, annex 3). ``places`` (requirement id → principals,
+    backups) makes it a top-up of an activity already drawn (001 §11(二)). Without four-eyes for the organizer,
+    the draw runs at once."""
+    if actor.person_id is None:
+        raise _refused("not_staff")
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    activity = info.activity
+    if activity.status == "cancelled":
+        raise _refused("cancelled")
+    if await _open_request(uow, activity_id) is not None:
+        raise _refused("open_request")
+    if activity.starts_at <= uow.now():
+        raise _refused("started")
+    kind = "initial"
+    clean_places: dict[str, list[int]] = {}
+    if places:
+        if activity.status != "drawn":
+            raise _refused("top_up_before_draw")
+        ids = {r.id for r in info.requirements}
+        for requirement_id, (principals, backups) in places.items():
+            if requirement_id not in ids or principals < 0 or backups < 0:
+                raise _refused("bad_places")
+            if principals + backups:
+                clean_places[str(requirement_id)] = [principals, backups]
+        if not clean_places:
+            raise _refused("bad_places")
+        kind = "top_up"
+    elif activity.status != "planned":
+        raise _refused("already_drawn")
+    now = uow.now()
+    request = DrawRequest(activity_id=activity_id, kind=kind, places=clean_places, requested_by=actor.person_id,
+                          requested_at=now)
+    uow.session.add(request)
+    await uow.session.flush()
+    assert request.id is not None
+    await audit.record(uow, at=now, actor=actor.label, action="draw.requested", object_type="draw_request",
+                       object_id=request.id, details={"activity_id": activity_id, "kind": kind,
+                                                      "places": clean_places})
+    if not info.organizer.draw_approval:
+        record, result = await _run(uow, request, info, approver_id=None)
+        await uow.commit()
+        return DrawOutcome(request, record, result)
+    await notify.to_org_unit(
+        uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
+        params={"request_id": request.id, "activity_id": activity_id, "title": activity.title,
+                "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or actor.label},
+        buttons=[[Button("draw.button.approve", f"draw:ok:{request.id}"),
+                  Button("draw.button.reject", f"draw:no:{request.id}")]],
+    )
+    await uow.commit()
+    return DrawOutcome(request)
+
+
+async def _request(uow: UnitOfWork, actor: Actor, request_id: int) -> tuple[DrawRequest, ActivityView]:
+    request = await uow.session.get(DrawRequest, request_id)
+    if request is None:
+        raise DrawRequestNotFound(str(request_id), request_id=request_id)
+    try:
+        info = await view(uow, actor=actor, activity_id=request.activity_id)
+    except Exception:
+        raise DrawRequestNotFound(str(request_id), request_id=request_id) from None
+    return request, info
+
+
+async def may_approve(uow: UnitOfWork, actor: Actor, org_unit_id: int) -> bool:
+    """Approval rights: an admin whose org unit is the organizer or above it."""
+    if ActorRole.ADMIN not in actor.roles or actor.staff_org_unit_id is None:
+        return False
+    return org_unit_id in await subtree(uow, actor.staff_org_unit_id)
+
+
+async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int) -> DrawOutcome:
+    """Approve a pending request (four-eyes: not one's own) and run the draw."""
+    request, info = await _request(uow, actor, request_id)
+    if request.status != "pending":
+        raise _refused("not_pending", status_key=f"draw.status.{request.status}")
+    if not await may_approve(uow, actor, info.activity.org_unit_id):
+        raise _refused("no_approval_rights")
+    if actor.person_id == request.requested_by:
+        raise _refused("four_eyes")
+    if info.activity.starts_at <= uow.now():
+        raise _refused("started")
+    request.status = "approved"
+    request.decided_by = actor.person_id
+    request.decided_at = uow.now()
+    uow.session.add(request)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="draw.approved", object_type="draw_request",
+                       object_id=request_id, details={"activity_id": request.activity_id})
+    record, result = await _run(uow, request, info, approver_id=actor.person_id)
+    await uow.commit()
+    return DrawOutcome(request, record, result)
+
+
+async def reject(uow: UnitOfWork, *, actor: Actor, request_id: int, note: str = "") -> DrawRequest:
+    """Reject a pending request (approval rights needed; the filer withdraws instead)."""
+    request, info = await _request(uow, actor, request_id)
+    if request.status != "pending":
+        raise _refused("not_pending", status_key=f"draw.status.{request.status}")
+    own = actor.person_id == request.requested_by
+    if not own and not await may_approve(uow, actor, info.activity.org_unit_id):
+        raise _refused("no_approval_rights")
+    request.status = "withdrawn" if own else "rejected"
+    request.decided_by = actor.person_id
+    request.decided_at = uow.now()
+    request.decision_note = " ".join(note.split())[:500] or None
+    uow.session.add(request)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action=f"draw.{request.status}",
+                       object_type="draw_request", object_id=request_id,
+                       details={"activity_id": request.activity_id, "note": request.decision_note})
+    if not own:
+        await notify.to_person(uow, person_id=request.requested_by, key="draw.rejected",
+                               params={"request_id": request_id, "title": info.activity.title,
+                                       "note": request.decision_note or "-"})
+    await uow.commit()
+    return request
+
+
+async def pending_requests(uow: UnitOfWork, *, actor: Actor) -> list[tuple[DrawRequest, Activity]]:
+    """Pending requests of the actor's org subtree, oldest first."""
+    if actor.staff_org_unit_id is None:
+        return []
+    units = await subtree(uow, actor.staff_org_unit_id)
+    rows = await uow.session.exec(
+        select(DrawRequest, Activity).join(Activity, col(Activity.id) == DrawRequest.activity_id)
+        .where(DrawRequest.status == "pending", col(Activity.org_unit_id).in_(units))
+        .order_by(col(DrawRequest.id)))
+    return [(r, a) for r, a in rows]
+
+
+# --- the pool as the draw reads it ----------------------------------------------------------------
+
+
+def _contains(column: Any, value: str) -> Any:
+    """The JSON array column contains ``value`` (a superset test on its text; the draw checks exactly)."""
+    return cast(column, String).like(f'%{json.dumps(value)}%')
+
+
+class _DatabasePool:
+    """Matching ids from one query per requirement; candidates' facts loaded by :meth:`load`."""
+
+    def __init__(self, matching: dict[str, list[int]]) -> None:
+        self._matching = matching
+        self.loaded: dict[int, Candidate] = {}
+
+    def matching(self, requirement: Requirement) -> Sequence[int]:
+        return self._matching[requirement.key]
+
+    def get(self, person_id: int) -> Candidate:
+        try:
+            return self.loaded[person_id]
+        except KeyError:
+            raise MissingCandidate(person_id) from None
+
+
+async def _matching_ids(uow: UnitOfWork, requirement: Requirement) -> list[int]:
+    query = select(Expert.person_id).where(Expert.state == "active",
+                                           _contains(Expert.categories, requirement.category.value))
+    if requirement.subcategory is not None:
+        query = query.where(_contains(Expert.clinical_subcategories, requirement.subcategory.value))
+    return sorted((await uow.session.exec(query)).all())
+
+
+async def _rows(uow: UnitOfWork, query: Any) -> list[Any]:
+    """Rows of a Core select of several columns (SQLModel's ``exec`` is typed for at most four)."""
+    return list((await uow.session.exec(query)).all())
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+async def _load(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, settings: DrawSettings,
+                activity_id: int | None) -> dict[int, Candidate]:
+    """The draw's facts about ``ids``, loaded only where they can matter for ``spec``."""
+    zone = uow.zone
+    past: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    interests: dict[int, set[int]] = defaultdict(set)
+    unavailable: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    busy: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    reviews: dict[int, list[date]] = defaultdict(list)
+    experts: list[Any] = []
+    inspected = sorted(spec.inspected)
+    rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
+    window_start = spec.start - timedelta(days=settings.rotation_window_days)
+    for chunk in _chunks(ids):
+        experts += await _rows(uow, sa_select(
+            col(Expert.person_id), col(Expert.categories), col(Expert.clinical_subcategories),
+            col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
+            col(Expert.is_chief), col(Expert.barred_until),
+        ).where(col(Expert.person_id).in_(chunk)))
+        if inspected:
+            for expert_id, institution_id, end in await _rows(uow, sa_select(
+                    col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
+                    col(ExpertEmployment.end_date)).where(
+                    col(ExpertEmployment.expert_id).in_(chunk), col(ExpertEmployment.institution_id).in_(inspected),
+                    col(ExpertEmployment.end_date).is_not(None))):
+                assert institution_id is not None and end is not None
+                past[expert_id].append((institution_id, end))
+            for expert_id, institution_id in await _rows(uow, sa_select(
+                    col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
+                    col(ExpertInterest.expert_id).in_(chunk), col(ExpertInterest.institution_id).in_(inspected),
+                    col(ExpertInterest.withdrawn_at).is_(None))):
+                interests[expert_id].add(institution_id)
+        for expert_id, start, end in await _rows(uow, sa_select(
+                col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
+                col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
+                col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
+            unavailable[expert_id].append((start, end))
+        margin = timedelta(days=1)
+        low = datetime.combine(min(spec.start, window_start) if rotation else spec.start, datetime.min.time(),
+                               zone) - margin
+        high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
+        rows = await _rows(uow, sa_select(
+                col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
+                col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id))
+                .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
+                col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
+                col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
+        for person_id, role, kind, double_blind, starts_at, ends_at, other_id in rows:
+            if other_id == activity_id:
+                continue
+            first, last = local_day(starts_at, zone), local_day(ends_at, zone)
+            if role == Role.PRINCIPAL and first <= spec.end and spec.start <= last:
+                busy[person_id].append((first, last))
+            if (rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
+                    and not double_blind and window_start <= first <= spec.start):
+                reviews[person_id].append(first)
+    out: dict[int, Candidate] = {}
+    for person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until in experts:
+        out[person_id] = Candidate(
+            person_id=person_id,
+            categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
+            # An expert without a birth date in the record is not excluded by age here; import requires it.
+            birth_date=birth or spec.start,
+            clinical_subcategories=frozenset(ClinicalSubcategory(c) for c in subcategories
+                                             if c in ClinicalSubcategory._value2member_map_),
+            specialty_tags=frozenset(tags),
+            employer_id=employer_id,
+            past_employers=tuple(sorted(past.get(person_id, ()))),
+            declared_interests=frozenset(interests.get(person_id, ())),
+            is_chief=chief,
+            state=state,
+            unavailable=tuple(sorted(unavailable.get(person_id, ()))),
+            busy=tuple(sorted(busy.get(person_id, ()))),
+            barred=barred_until is not None and barred_until > spec.start,
+            review_draws=tuple(sorted(reviews.get(person_id, ()))),
+        )
+    return out
+
+
+async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement], spec: ActivitySpec,
+                        settings: DrawSettings, seed: bytes, existing: Sequence[Member] = (),
+                        activity_id: int | None = None) -> tuple[DrawResult, DrawInputs]:
+    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates in
+    the order the draw visits them, in growing batches, until the deterministic draw completes."""
+    matching = {r.key: await _matching_ids(uow, r) for r in requirements}
+    pool = _DatabasePool(matching)
+    upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
+    while True:
+        wanted: list[int] = []
+        for r in requirements:
+            wanted += [i for i in visit_order(matching[r.key], seed, r.key, upto[r.key]) if i not in pool.loaded]
+        if wanted:
+            pool.loaded.update(await _load(uow, sorted(set(wanted)), spec, settings, activity_id))
+        try:
+            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing)
+        except MissingCandidate as missing:
+            grown = False
+            for r in requirements:
+                if missing.person_id in matching[r.key] and upto[r.key] < len(matching[r.key]):
+                    upto[r.key] = min(len(matching[r.key]), upto[r.key] * 4)
+                    grown = True
+            if not grown:  # not in any visit order: load it directly (cannot happen with a consistent pool)
+                pool.loaded.update(await _load(uow, [missing.person_id], spec, settings, activity_id))
+
+
+# --- running and storing --------------------------------------------------------------------------
+
+
+def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
+    """The pure-rule form of an activity."""
+    activity = info.activity
+    return ActivitySpec(
+        kind=ActivityKind(activity.kind),
+        start=local_day(activity.starts_at, zone),
+        end=local_day(activity.ends_at, zone),
+        inspected=frozenset(i.id for i in info.institutions if i.id is not None),
+        double_blind=activity.double_blind,
+        required_recusals=frozenset(r.expert_id for r in info.recusals),
+        allow_even_group=activity.allow_even_group,
+    )
+
+
+def result_json(result: DrawResult) -> dict[str, Any]:
+    """The stored form of a result (exactly what :func:`result_from_json` reads back)."""
+    return {
+        "algorithm_version": result.algorithm_version,
+        "picks": [[p.requirement_key, p.person_id, p.role.value, p.order] for p in result.picks],
+        "leader": result.leader,
+        "needs_leader_choice": result.needs_leader_choice,
+        "shortfalls": [{"requirement_key": s.requirement_key, "needed": s.needed, "short": s.short,
+                        "matched": s.matched, "removed": dict(sorted(s.removed.items()))}
+                       for s in result.shortfalls],
+    }
+
+
+def result_from_json(data: dict[str, Any]) -> DrawResult:
+    """Rebuild a result from :func:`result_json`."""
+    from collections import Counter
+
+    return DrawResult(
+        algorithm_version=data["algorithm_version"],
+        picks=tuple(Pick(key, person_id, Role(role), order) for key, person_id, role, order in data["picks"]),
+        leader=data["leader"],
+        needs_leader_choice=data["needs_leader_choice"],
+        shortfalls=tuple(Shortfall(s["requirement_key"], s["needed"], s["short"], s["matched"],
+                                   Counter(s["removed"])) for s in data["shortfalls"]),
+    )
+
+
+def _result_hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
+               approver_id: int | None) -> tuple[DrawRecord, DrawResult]:
+    """Draw for an approved request, store the record and the roster, tell the organizer."""
+    activity = info.activity
+    assert activity.id is not None and request.id is not None
+    spec = spec_of(info, uow.zone)
+    settings = DrawSettings()
+    by_key = {requirement_key(r): r for r in info.requirements}
+    existing: list[Member] = []
+    if request.kind == "top_up":
+        requirements = [as_rule(by_key[f"r{rid}"], count=p, backups=b) for rid, (p, b) in
+                        sorted(request.places.items(), key=lambda kv: by_key[f"r{kv[0]}"].position)]
+        roster = await _roster(uow, activity.id)
+        employers = dict((await uow.session.exec(select(Expert.person_id, Expert.employer_id).where(
+            col(Expert.person_id).in_([m.person_id for m in roster])))).all())
+        fields = {r.id: r.category for r in info.requirements}
+        existing = [Member(m.person_id, employers.get(m.person_id), Category(fields[m.requirement_id]))
+                    for m in roster]
+    else:
+        requirements = [as_rule(r) for r in info.requirements]
+    seed = secrets.token_bytes(32)
+    try:
+        result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec, settings=settings,
+                                             seed=seed, existing=existing, activity_id=activity.id)
+    except DrawRequestError as error:
+        raise ActivityInvalid(str(error), reason_key=f"activity.invalid.{error.code}", total=0, min=3) from error
+    snapshot = canonical_snapshot(inputs).encode("utf-8")
+    stored = result_json(result)
+    now = uow.now()
+    record = DrawRecord(
+        subject="experts", org_unit_id=activity.org_unit_id, activity_id=activity.id, request_id=request.id,
+        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 9),
+        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=stored,
+        outcome="drawn" if result.ok else "short", operator_id=request.requested_by, approver_id=approver_id,
+        drawn_at=now,
+    )
+    uow.session.add(record)
+    await uow.session.flush()
+    assert record.id is not None
+    request.status = record.outcome
+    request.draw_id = record.id
+    uow.session.add(request)
+    if result.ok:
+        offset: dict[tuple[str, Role], int] = {}
+        if request.kind == "top_up":
+            for m in await _all_members(uow, activity.id):
+                k = (f"r{m.requirement_id}", Role(m.role))
+                offset[k] = max(offset.get(k, 0), m.position)
+        for pick in result.picks:
+            uow.session.add(ActivityMember(
+                activity_id=activity.id, requirement_id=_id(by_key[pick.requirement_key]), draw_id=record.id,
+                person_id=pick.person_id, role=pick.role.value,
+                position=offset.get((pick.requirement_key, pick.role), 0) + pick.order, created_at=now))
+        if request.kind == "initial":
+            activity.status = "drawn"
+            activity.leader_id = result.leader
+        activity.updated_at = now
+        uow.session.add(activity)
+    await audit.record(uow, at=now, actor="system:draw", action=f"draw.{record.outcome}", object_type="draw",
+                       object_id=record.id,
+                       details={"activity_id": activity.id, "request_id": request.id,
+                                "algorithm_version": record.algorithm_version, "seed": record.seed,
+                                "snapshot_hash": record.snapshot_hash, "result_hash": _result_hash(stored),
+                                "operator_id": record.operator_id, "approver_id": approver_id})
+    params = {"draw_id": record.id, "activity_id": activity.id, "title": activity.title}
+    key = "draw.done" if result.ok else "draw.short"
+    buttons = [[Button("draw.button.show", f"draw:show:{record.id}")]]
+    await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key=key, params=params, buttons=buttons)
+    if approver_id is not None:
+        await notify.to_person(uow, person_id=request.requested_by, key=key, params=params, buttons=buttons)
+    return record, result
+
+
+def _id(requirement: ActivityRequirement) -> int:
+    assert requirement.id is not None
+    return requirement.id
+
+
+async def _all_members(uow: UnitOfWork, activity_id: int) -> list[ActivityMember]:
+    return list(await uow.session.exec(select(ActivityMember).where(ActivityMember.activity_id == activity_id)))
+
+
+# --- reading and verifying ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrawView:
+    """A draw record for someone allowed to see it, with names and the activity."""
+
+    record: DrawRecord
+    result: DrawResult
+    info: ActivityView | None
+    names: dict[int, str] = field(default_factory=dict)
+    operator: str = ""
+    approver: str | None = None
+
+
+async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
+    """A draw record; only the organizer's line of staff see it (secrecy of the draw)."""
+    record = await uow.session.get(DrawRecord, draw_id)
+    if record is None:
+        raise DrawNotFound(str(draw_id), draw_id=draw_id)
+    if actor.person_id is not None and (actor.staff_org_unit_id is None or record.org_unit_id
+                                        not in await subtree(uow, actor.staff_org_unit_id)):
+        raise DrawNotFound(str(draw_id), draw_id=draw_id)
+    info = None
+    if record.activity_id is not None:
+        info = await view(uow, actor=actor, activity_id=record.activity_id, with_members=True)
+    result = result_from_json(record.result)
+    ids = {p.person_id for p in result.picks} | {record.operator_id} | (
+        {record.approver_id} if record.approver_id else set())
+    from storage.models import Person
+
+    names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all())
+    return DrawView(record, result, info, {k: v for k, v in names.items() if k is not None},
+                    names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None)
+
+
+async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> DrawRecord | None:
+    """The newest draw record of an activity the actor may see."""
+    await view(uow, actor=actor, activity_id=activity_id)
+    return (await uow.session.exec(select(DrawRecord).where(DrawRecord.activity_id == activity_id)
+                                   .order_by(col(DrawRecord.id).desc()))).first()
+
+
+async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
+    """Recompute a stored draw from its record: the snapshot's hash, the draw from the snapshot and seed with the
+    recorded algorithm version, the roster written from it, and the audit entry made when it ran."""
+    record = await uow.session.get(DrawRecord, draw_id)
+    if record is None:
+        raise DrawNotFound(str(draw_id), draw_id=draw_id)
+    problems: list[str] = []
+    try:
+        snapshot = zlib.decompress(record.snapshot)
+    except zlib.error:
+        return VerifyReport(draw_id, False, ("snapshot_unreadable",), record.algorithm_version)
+    if hashlib.sha256(snapshot).hexdigest() != record.snapshot_hash:
+        problems.append("snapshot_hash")
+    try:
+        inputs = parse_snapshot(snapshot.decode("utf-8"))
+        stored = result_from_json(record.result)
+    except (ValueError, KeyError, TypeError) as error:
+        return VerifyReport(draw_id, False, (*problems, f"unreadable: {error}"), record.algorithm_version)
+    if stored.algorithm_version != record.algorithm_version:
+        problems.append("algorithm_version")
+    try:
+        same = verify(inputs, bytes.fromhex(record.seed), stored=stored)
+    except ValueError:
+        same = False
+        problems.append("unknown_algorithm")
+    if not same:
+        problems.append("result")
+    entry = (await uow.session.exec(select(AuditEntry).where(
+        AuditEntry.object_type == "draw", AuditEntry.object_id == str(draw_id),
+        col(AuditEntry.action).in_(("draw.drawn", "draw.short"))))).first()
+    if entry is None:
+        problems.append("audit_missing")
+    else:
+        if entry.details.get("result_hash") != _result_hash(record.result):
+            problems.append("audit_result")
+        if entry.details.get("snapshot_hash") != record.snapshot_hash or entry.details.get("seed") != record.seed:
+            problems.append("audit_inputs")
+    if record.subject == "experts" and record.activity_id is not None and record.outcome == "drawn":
+        members = await uow.session.exec(select(ActivityMember, ActivityRequirement).join(
+            ActivityRequirement, col(ActivityRequirement.id) == ActivityMember.requirement_id).where(
+            ActivityMember.draw_id == draw_id))
+        roster = sorted((f"r{req.id}", m.person_id, m.role) for m, req in members)
+        expected = sorted((p.requirement_key, p.person_id, p.role.value) for p in stored.picks)
+        if roster != expected:
+            problems.append("roster")
+    return VerifyReport(draw_id, not problems, tuple(problems), record.algorithm_version, len(inputs.candidates),
+                        len(stored.picks))
+
+
+async def choose_leader(uow: UnitOfWork, *, actor: Actor, activity_id: int, person_id: int) -> Activity:
+    """The organizer names the leader among several chief experts drawn (000 §18(四))."""
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    roster = await _roster(uow, activity_id)
+    chiefs = set((await uow.session.exec(select(Expert.person_id).where(
+        col(Expert.person_id).in_([m.person_id for m in roster if m.role == Role.PRINCIPAL]),
+        Expert.is_chief == True))).all())  # noqa: E712
+    if person_id not in chiefs:
+        raise _refused("not_a_chief")
+    activity = info.activity
+    activity.leader_id = person_id
+    activity.updated_at = uow.now()
+    uow.session.add(activity)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="activity.leader_named",
+                       object_type="activity", object_id=activity_id, details={"person_id": person_id,
+                                                                               "article": "000 §18(四)"})
+    await uow.commit()
+    return activity
+
+
+async def set_approval(uow: UnitOfWork, *, actor: Actor, org: str, enabled: bool) -> None:
+    """Switch four-eyes approval of draws on or off for an org unit (admins of it or above)."""
+    unit = await get_unit(uow, org)
+    assert unit.id is not None
+    if actor.person_id is not None and not await may_approve(uow, actor, unit.id):
+        raise _refused("no_approval_rights")
+    unit.draw_approval = enabled
+    uow.session.add(unit)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="org_unit.draw_approval",
+                       object_type="org_unit", object_id=unit.id, details={"enabled": enabled})
+    await uow.commit()
+
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "DrawOutcome",
+    "DrawView",
+    "VerifyReport",
+    "approve",
+    "choose_leader",
+    "file_request",
+    "get_draw",
+    "latest_draw",
+    "may_approve",
+    "pending_requests",
+    "reject",
+    "requirements_of",
+    "result_from_json",
+    "result_json",
+    "run_pool_draw",
+    "set_approval",
+    "spec_of",
+    "verify_draw",
+]
