@@ -304,5 +304,5 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = _ts(index=True)
 
 
-from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
 from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)
+from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
