@@ -1,4 +1,6 @@
-"""Every user-facing text, one catalog per language (``zh.toml`` first, ``en.toml`` second).
+"""Every user-facing text, one catalog per language (``zh.toml`` first, ``en.toml`` second), each
+optionally continued by the files of a directory of the same name (``zh/activities.toml``...), one
+per capability; a key defined twice is an error.
 
 Keys are dotted (``binding.welcome``), placeholders are named (``{name}``). A parameter whose
 name ends in ``_key`` holds another message key and is translated before it is inserted.
@@ -29,9 +31,18 @@ def _flatten(prefix: str, table: dict[str, Any], into: dict[str, str]) -> None:
 @cache
 def catalog(language: str) -> dict[str, str]:
     """The flat key → text mapping of one language."""
-    raw = resources.files(__name__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
+    root = resources.files(__name__)
     flat: dict[str, str] = {}
-    _flatten("", tomllib.loads(raw), flat)
+    _flatten("", tomllib.loads(root.joinpath(f"{language}.toml").read_text(encoding="utf-8")), flat)
+    part_dir = root.joinpath(language)
+    if part_dir.is_dir():
+        for part in sorted((p for p in part_dir.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name):
+            more: dict[str, str] = {}
+            _flatten("", tomllib.loads(part.read_text(encoding="utf-8")), more)
+            clash = sorted(set(more) & set(flat))
+            if clash:
+                raise ValueError(f"messages/{language}/{part.name} redefines {', '.join(clash[:5])}")
+            flat.update(more)
     return flat
 
 
