@@ -24,7 +24,19 @@ from bot import auth
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
 from bot.errors import on_error
-from bot.handlers import common, fallback, interests, pool, pool_import, pool_staff, staff
+from bot.handlers import (
+    activity_new,
+    common,
+    draw_export,
+    draws,
+    fallback,
+    interests,
+    pool,
+    pool_import,
+    pool_staff,
+    staff,
+    targets,
+)
 from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
@@ -99,6 +111,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
+    for module in (activity_new, draws, draw_export, targets):
+        module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.text_message))

@@ -50,6 +50,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("unbind", STAFF),
     Command("alerts", STAFF),
     Command("bindgroup", ADMIN, in_groups=True),
+    # activities: bot/handlers/activity_new.py
+    # draws: bot/handlers/draws.py
+    # draw records and exports: bot/handlers/draw_export.py
+    # inspection targets (double random): bot/handlers/targets.py
 )
 
 
