@@ -52,6 +52,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("bindgroup", ADMIN, in_groups=True),
     # activities: bot/handlers/activity_new.py
     # draws: bot/handlers/draws.py
+    Command("draw", STAFF),
+    Command("topup", STAFF),
+    Command("requests", STAFF),
+    Command("roster", STAFF),
+    Command("recuse", STAFF),
+    Command("leader", STAFF),
+    Command("drawapproval", ADMIN),
     # draw records and exports: bot/handlers/draw_export.py
     # inspection targets (double random): bot/handlers/targets.py
 )

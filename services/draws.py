@@ -204,7 +204,18 @@ async def may_approve(uow: UnitOfWork, actor: Actor, org_unit_id: int) -> bool:
     return org_unit_id in await subtree(uow, actor.staff_org_unit_id)
 
 
-async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int) -> DrawOutcome:
+async def _replace_buttons(uow: UnitOfWork, shown_in: notify.MessageRef | None, language: str | None,
+                           request: DrawRequest, actor: Actor) -> None:
+    """The message whose button was pressed now shows the decision, without buttons."""
+    if shown_in is not None:
+        await notify.edit(uow, channel=shown_in.channel, address=shown_in.address,
+                          external_message_id=shown_in.message_id, key="draw.decided", language=language,
+                          params={"request_id": request.id, "status_key": f"draw.status.{request.status}",
+                                  "by": actor.name or actor.label})
+
+
+async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int, shown_in: notify.MessageRef | None = None,
+                  language: str | None = None) -> DrawOutcome:
     """Approve a pending request (four-eyes: not one's own) and run the draw."""
     request, info = await _request(uow, actor, request_id)
     if request.status != "pending":
@@ -222,11 +233,13 @@ async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int) -> DrawOutc
     await audit.record(uow, at=uow.now(), actor=actor.label, action="draw.approved", object_type="draw_request",
                        object_id=request_id, details={"activity_id": request.activity_id})
     record, result = await _run(uow, request, info, approver_id=actor.person_id)
+    await _replace_buttons(uow, shown_in, language, request, actor)
     await uow.commit()
     return DrawOutcome(request, record, result)
 
 
-async def reject(uow: UnitOfWork, *, actor: Actor, request_id: int, note: str = "") -> DrawRequest:
+async def reject(uow: UnitOfWork, *, actor: Actor, request_id: int, note: str = "",
+                 shown_in: notify.MessageRef | None = None, language: str | None = None) -> DrawRequest:
     """Reject a pending request (approval rights needed; the filer withdraws instead)."""
     request, info = await _request(uow, actor, request_id)
     if request.status != "pending":
@@ -246,6 +259,7 @@ async def reject(uow: UnitOfWork, *, actor: Actor, request_id: int, note: str = 
         await notify.to_person(uow, person_id=request.requested_by, key="draw.rejected",
                                params={"request_id": request_id, "title": info.activity.title,
                                        "note": request.decision_note or "-"})
+    await _replace_buttons(uow, shown_in, language, request, actor)
     await uow.commit()
     return request
 
