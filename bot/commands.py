@@ -51,6 +51,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("alerts", STAFF),
     Command("bindgroup", ADMIN, in_groups=True),
     # activities: bot/handlers/activity_new.py
+    Command("newactivity", STAFF),
+    Command("activities", STAFF),
+    Command("activity", STAFF),
+    Command("cancel", BOUND),
     # draws: bot/handlers/draws.py
     Command("draw", STAFF),
     Command("topup", STAFF),
