@@ -65,6 +65,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("drawapproval", ADMIN),
     # draw records and exports: bot/handlers/draw_export.py
     # inspection targets (double random): bot/handlers/targets.py
+    Command("targets", STAFF),
+    Command("targetverify", STAFF),
 )
 
 
