@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_lifecycle, cli_pool
+from bot import cli_draws, cli_lifecycle, cli_pool, cli_targets
 from bot.settings import Settings, SettingsError, load_settings
 from services import accounts, audit, orgs
 from services.clock import SystemClock
@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
     cli_pool.register(commands)
     cli_lifecycle.register(commands)
+    cli_draws.register(commands)
+    cli_targets.register(commands)
     return parser
 
 

@@ -64,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("leader", STAFF),
     Command("drawapproval", ADMIN),
     # draw records and exports: bot/handlers/draw_export.py
+    Command("drawexport", STAFF),
     # inspection targets (double random): bot/handlers/targets.py
     Command("targets", STAFF),
     Command("targetverify", STAFF),
