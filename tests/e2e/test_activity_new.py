@@ -340,3 +340,61 @@ async def test_the_dialog_resumes_after_the_bot_restarts(emulator: BotApiEmulato
             activity = (await u.session.exec(select(Activity))).one()
         assert (activity.title, activity.place, activity.even_group_reason) == (
             "耗材价格咨询", "师医保局三楼会议室", "单人咨询")
+
+
+async def test_an_activity_created_in_the_bot_is_drawn_approved_verified_and_tampering_is_caught(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """The draws issue's "Done when": staff creates an activity in the bot, files the draw, a second staff
+    member approves it, the result card appears; `draw verify` confirms it; tampering makes it fail."""
+    from datetime import date
+
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    from storage.activities import DrawRecord
+    from tests.builders import add_pool
+
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        # the dialog's dates are in 2099: experts young enough then (000 §8(四))
+        await add_pool(bot.uow, org.bureau_id, [{"name": f"专家{i}", "birth_date": date(2050, 1, 1)}
+                                                for i in range(9)])
+        await _bind(bot, emulator, org.staff_id, 95)
+        await _bind(bot, emulator, org.admin_id, 96)
+        staff, admin = Staff(emulator, 95), Staff(emulator, 96)
+        question = await _until_deadline(staff, kind="routine_inspection", title="年度日常检查")
+        question = await staff.press(question, "done")  # no inspected institution
+        question = await staff.press(question, "skip")  # no place
+        question = await staff.press(question, "c:supervision")
+        question = await staff.press(question, "skip")  # no tags
+        question = await staff.press(question, "n:3")
+        question = await staff.press(question, "n:1")
+        summary = await staff.press(question, "done")
+        await staff.press(summary, "ok", expect="已创建活动")
+        async with bot.uow() as u:
+            activity = (await u.session.exec(select(Activity))).one()
+
+        await staff.command("/draw", str(activity.id), expect="已提交抽取申请")
+        await emulator.wait_for(lambda: any("抽取申请" in (m.text or "") for m in emulator.messages(96)))
+        alert = next(m for m in emulator.messages(96) if "抽取申请" in (m.text or ""))
+        (approve, _reject), = buttons(alert)
+        card_link = await staff._after(lambda: admin.user.press(alert.message_id, approve[1]),
+                                       lambda m: "已完成抽取" in (m.text or ""))
+        card = await staff._after(lambda: staff.user.press(card_link.message_id, buttons(card_link)[0][0][1]),
+                                  lambda m: "抽取记录" in (m.text or ""))
+        assert card.text is not None and card.text.count("（#") == 4 and "王管理" in card.text
+
+        async with bot.uow() as u:
+            record = (await u.session.exec(select(DrawRecord))).one()
+        assert record.id is not None
+        code, out, _ = await bot.cli("draw", "verify", str(record.id))
+        assert code == 0, out
+        result = dict(record.result)
+        result["picks"] = list(reversed(result["picks"]))
+        async with bot.uow() as u:
+            await u.session.exec(update(DrawRecord).where(col(DrawRecord.id) == record.id)  # type: ignore[call-overload]
+                                 .values(result=result))
+            await u.commit()
+        code, out, _ = await bot.cli("draw", "verify", str(record.id))
+        assert code == 1 and "result" in out
