@@ -8,11 +8,11 @@
 - **Four-eyes** (000 §17: the request is approved before the draw): the approver is an admin whose org unit
   covers the organizer, and not the person who filed the request. An org unit may switch approval off
   (``OrgUnit.draw_approval``); then filing runs the draw at once, recorded without an approver.
-- **The draw** reads the pool through :class:`_DatabasePool`: the ids of active experts whose categories match a
-  requirement (one indexed query each), then the facts of only the candidates the draw visits, loaded in
-  batches in the order the seeded shuffle will visit them (``draw_rules.visit_order``). Recusal and
-  availability facts are loaded only where they can matter (the inspected institutions, periods overlapping the
-  activity, review draws in the rotation window).
+- **The draw** reads the pool through :class:`_DatabasePool`: the ids of active experts whose categories match
+  each requirement (one scan of the expert table for all of them), then the facts of only the candidates the
+  draw visits, loaded in batches in the order the seeded shuffle will visit them (``draw_rules.visit_order``).
+  Recusal and availability facts are loaded only where they can matter (the inspected institutions, periods
+  overlapping the activity, review draws in the rotation window).
 - **The record** stores the seed (``secrets``), the algorithm version, the zlib-compressed canonical snapshot of
   every input the draw read and its SHA-256, who requested and who approved, when, and the ordered result; the
   roster (``activity_member``) is written from it and the audit entry carries the result's hash.
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, and_, case, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -301,17 +301,32 @@ class _DatabasePool:
             raise MissingCandidate(person_id) from None
 
 
-async def _matching_ids(uow: UnitOfWork, requirement: Requirement) -> list[int]:
-    query = select(Expert.person_id).where(Expert.state == "active",
-                                           _contains(Expert.categories, requirement.category.value))
-    if requirement.subcategory is not None:
-        query = query.where(_contains(Expert.clinical_subcategories, requirement.subcategory.value))
-    return sorted((await uow.session.exec(query)).all())
+async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) -> dict[str, list[int]]:
+    """Per requirement key, the sorted ids of the active experts whose categories (and sub-category) may match.
 
-
-async def _rows(uow: UnitOfWork, query: Any) -> list[Any]:
-    """Rows of a Core select of several columns (SQLModel's ``exec`` is typed for at most four)."""
-    return list((await uow.session.exec(query)).all())
+    One scan of the expert table for all requirements, each set gathered by the database into one string
+    (``group_concat`` / ``string_agg`` of ``CASE WHEN <the requirement's LIKE> THEN id END``): tens of thousands of
+    one-id rows cost more in the driver, SQLAlchemy and the garbage collector than the scan itself, and one scan
+    instead of one per requirement saves the rest (bench/draws.py). Same sets as one query per requirement."""
+    expert = Expert.__table__.c  # type: ignore[attr-defined]
+    filters: dict[tuple[str, str | None], Any] = {}
+    for requirement in requirements:
+        subcategory = None if requirement.subcategory is None else requirement.subcategory.value
+        if (requirement.category.value, subcategory) not in filters:
+            condition = _contains(expert.categories, requirement.category.value)
+            if subcategory is not None:
+                condition = and_(condition, _contains(expert.clinical_subcategories, subcategory))
+            filters[(requirement.category.value, subcategory)] = condition
+    if not filters:
+        return {}
+    query = sa_select(*[func.aggregate_strings(case((condition, cast(expert.person_id, String))), ",")
+                        for condition in filters.values()]).where(expert.state == "active")
+    connection = await uow.session.connection()
+    row = (await connection.execute(query)).one()
+    found = {which: sorted(json.loads(f"[{joined}]")) if joined else []  # "3,1,2": integers, so a JSON array
+             for which, joined in zip(filters, row, strict=True)}
+    return {r.key: list(found[(r.category.value, None if r.subcategory is None else r.subcategory.value)])
+            for r in requirements}
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
@@ -321,8 +336,14 @@ def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
 
 async def _load(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, settings: DrawSettings,
                 activity_id: int | None) -> dict[int, Candidate]:
-    """The draw's facts about ``ids``, loaded only where they can matter for ``spec``."""
+    """The draw's facts about ``ids``, loaded only where they can matter for ``spec`` (Core queries on the
+    session's connection: plain rows, without the ORM's per-statement work)."""
     zone = uow.zone
+    connection = await uow.session.connection()
+
+    async def fetch(query: Any) -> list[Any]:
+        return list((await connection.execute(query)).all())
+
     past: dict[int, list[tuple[int, date]]] = defaultdict(list)
     interests: dict[int, set[int]] = defaultdict(set)
     unavailable: dict[int, list[tuple[date, date]]] = defaultdict(list)
@@ -333,25 +354,28 @@ async def _load(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, setting
     rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
     window_start = spec.start - timedelta(days=settings.rotation_window_days)
     for chunk in _chunks(ids):
-        experts += await _rows(uow, sa_select(
+        experts += await fetch(sa_select(
             col(Expert.person_id), col(Expert.categories), col(Expert.clinical_subcategories),
             col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
             col(Expert.is_chief), col(Expert.barred_until),
         ).where(col(Expert.person_id).in_(chunk)))
         if inspected:
-            for expert_id, institution_id, end in await _rows(uow, sa_select(
+            # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
+            # and a big inspected employer has thousands of rows there (bench/draws.py).
+            for expert_id, institution_id, end in await fetch(sa_select(
                     col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
                     col(ExpertEmployment.end_date)).where(
-                    col(ExpertEmployment.expert_id).in_(chunk), col(ExpertEmployment.institution_id).in_(inspected),
+                    col(ExpertEmployment.expert_id).in_(chunk),
+                    (col(ExpertEmployment.institution_id) + 0).in_(inspected),
                     col(ExpertEmployment.end_date).is_not(None))):
                 assert institution_id is not None and end is not None
                 past[expert_id].append((institution_id, end))
-            for expert_id, institution_id in await _rows(uow, sa_select(
+            for expert_id, institution_id in await fetch(sa_select(
                     col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
-                    col(ExpertInterest.expert_id).in_(chunk), col(ExpertInterest.institution_id).in_(inspected),
+                    col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(inspected),
                     col(ExpertInterest.withdrawn_at).is_(None))):
                 interests[expert_id].add(institution_id)
-        for expert_id, start, end in await _rows(uow, sa_select(
+        for expert_id, start, end in await fetch(sa_select(
                 col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
                 col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
                 col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
@@ -360,7 +384,7 @@ async def _load(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, setting
         low = datetime.combine(min(spec.start, window_start) if rotation else spec.start, datetime.min.time(),
                                zone) - margin
         high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
-        rows = await _rows(uow, sa_select(
+        rows = await fetch(sa_select(
                 col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
                 col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id))
                 .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
@@ -403,7 +427,7 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
                         activity_id: int | None = None) -> tuple[DrawResult, DrawInputs]:
     """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates in
     the order the draw visits them, in growing batches, until the deterministic draw completes."""
-    matching = {r.key: await _matching_ids(uow, r) for r in requirements}
+    matching = await _matching_ids(uow, requirements)
     pool = _DatabasePool(matching)
     upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
     while True:
@@ -572,7 +596,7 @@ class DrawView:
 async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
     """A draw record; only the organizer's line of staff see it (secrecy of the draw)."""
     record = await uow.session.get(DrawRecord, draw_id)
-    if record is None:
+    if record is None or record.subject != "experts":  # target draws: services.target_draws
         raise DrawNotFound(str(draw_id), draw_id=draw_id)
     if actor.person_id is not None and (actor.staff_org_unit_id is None or record.org_unit_id
                                         not in await subtree(uow, actor.staff_org_unit_id)):
@@ -603,6 +627,12 @@ async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
     record = await uow.session.get(DrawRecord, draw_id)
     if record is None:
         raise DrawNotFound(str(draw_id), draw_id=draw_id)
+    if record.subject != "experts":
+        from services import target_draws
+
+        target = await target_draws.verify_target_draw(uow, draw_id)
+        return VerifyReport(draw_id, target.ok, target.problems, target.algorithm_version, target.directory,
+                            target.picks)
     problems: list[str] = []
     try:
         snapshot = zlib.decompress(record.snapshot)
