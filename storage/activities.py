@@ -39,6 +39,9 @@ class Activity(SQLModel, table=True):
     status: str = Field(default="planned", max_length=16, description="planned | drawn | cancelled")
     leader_id: int | None = Field(default=None, foreign_key="person.id")
     target_draw_id: int | None = Field(default=None, description="the draw of inspection targets it came from")
+    roster_messages: list[int] = Field(default_factory=list, sa_type=JSON,
+                                       description="outbox rows of the live roster message in staff chats")
+    roster_closed_at: datetime | None = _ts(nullable=True)
     created_by: int = Field(foreign_key="person.id")
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
@@ -126,12 +129,16 @@ class DrawRecord(SQLModel, table=True):
 
 
 class ActivityMember(SQLModel, table=True):
-    """A drawn expert on the activity's roster: principal or backup of a requirement, in draw order."""
+    """A drawn expert on the activity's roster: principal or backup of a requirement, in draw order, and where
+    their invitation stands (000 §14, §19): ``drawn`` (a backup not yet needed) → ``invited`` → ``accepted`` →
+    ``signed``; or ``declined``, ``recused``, ``expired`` (no answer), ``refused`` (the commitment),
+    ``cancelled`` (by staff). ``due_at`` is when the chasing sweep must next look at the slot (indexed)."""
 
     __tablename__ = "activity_member"
     __table_args__ = (
         UniqueConstraint("activity_id", "person_id"),
         Index("ix_activity_member_person", "person_id", "status"),
+        Index("ix_activity_member_due", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -143,6 +150,20 @@ class ActivityMember(SQLModel, table=True):
     position: int = Field(description="1-based order within the requirement and role")
     status: str = Field(default="drawn", max_length=16)
     created_at: datetime = _ts()
+    invited_at: datetime | None = _ts(nullable=True)
+    respond_by: datetime | None = _ts(nullable=True)
+    answered_at: datetime | None = _ts(nullable=True)
+    reason: str | None = Field(default=None, max_length=32, description="decline reason, recusal ground, ...")
+    reason_text: str | None = Field(default=None, max_length=500)
+    reminders_sent: int = 0
+    due_at: datetime | None = _ts(nullable=True)
+    invitation_message_id: int | None = Field(default=None, description="outbox row of the invitation")
+    commitment_message_id: int | None = Field(default=None, description="outbox row of the commitment")
+    signed_at: datetime | None = _ts(nullable=True)
+    commitment_hash: str | None = Field(default=None, max_length=64, description="SHA-256 of the text signed")
+    employer_informed_at: datetime | None = _ts(nullable=True)
+    attendance: str | None = Field(default=None, max_length=24,
+                                   description="attended | absent_with_notice | absent_without_notice")
 
 
 class Dialog(SQLModel, table=True):
