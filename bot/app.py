@@ -31,6 +31,7 @@ from bot.handlers import (
     draws,
     fallback,
     interests,
+    invitations,
     pool,
     pool_import,
     pool_staff,
@@ -111,7 +112,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
-    for module in (activity_new, draws, draw_export, targets):
+    for module in (activity_new, draws, draw_export, targets, invitations):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

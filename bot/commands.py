@@ -63,6 +63,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("recuse", STAFF),
     Command("leader", STAFF),
     Command("drawapproval", ADMIN),
+    # invitations and the roster: bot/handlers/invitations.py
+    Command("slots", STAFF),
+    Command("cancelinvite", STAFF),
+    Command("requirerecusal", STAFF),
+    Command("nextbackup", STAFF),
+    Command("closeroster", STAFF),
+    Command("attendance", STAFF),
     # draw records and exports: bot/handlers/draw_export.py
     Command("drawexport", STAFF),
     # inspection targets (double random): bot/handlers/targets.py

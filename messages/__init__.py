@@ -3,7 +3,9 @@ optionally continued by the files of a directory of the same name (``zh/activiti
 per capability; a key defined twice is an error.
 
 Keys are dotted (``binding.welcome``), placeholders are named (``{name}``). A parameter whose
-name ends in ``_key`` holds another message key and is translated before it is inserted.
+name ends in ``_key`` holds another message key and is translated before it is inserted; one whose
+name ends in ``_lines`` holds a list of ``[key, params]`` pairs, each translated, joined by newlines
+(a roster, a list of reasons).
 Only the front ends (``bot/``) use this package.
 """
 
@@ -75,6 +77,9 @@ def translate(language: str, key: str, **params: Any) -> str:
     for name, value in params.items():
         if name.endswith("_key") and isinstance(value, str):
             values[name] = translate(lang, value)
+        elif name.endswith("_lines") and isinstance(value, list):
+            values[name] = "\n".join(translate(lang, str(item[0]), **dict(item[1] or {})) for item in value
+                                     if isinstance(item, (list, tuple)) and len(item) == 2)
         else:
             values[name] = value
     return template.format_map(values)

@@ -386,15 +386,17 @@ async def _load(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, setting
         high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
         rows = await fetch(sa_select(
                 col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
-                col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id))
+                col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
+                col(ActivityMember.status))
                 .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
                 col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
                 col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
-        for person_id, role, kind, double_blind, starts_at, ends_at, other_id in rows:
+        for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
             if other_id == activity_id:
                 continue
             first, last = local_day(starts_at, zone), local_day(ends_at, zone)
-            if role == Role.PRINCIPAL and first <= spec.end and spec.start <= last:
+            serving = role == Role.PRINCIPAL or status in ("invited", "accepted", "signed")  # a backup called up
+            if serving and first <= spec.end and spec.start <= last:
                 busy[person_id].append((first, last))
             if (rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
                     and not double_blind and window_start <= first <= spec.start):
@@ -508,12 +510,14 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     if request.kind == "top_up":
         requirements = [as_rule(by_key[f"r{rid}"], count=p, backups=b) for rid, (p, b) in
                         sorted(request.places.items(), key=lambda kv: by_key[f"r{kv[0]}"].position)]
-        roster = await _roster(uow, activity.id)
+        # Everyone ever on the roster is not drawn again (someone who declined or lapsed is not asked twice);
+        # only those still holding a place count for one-per-employer-and-field (000 §18(三)).
+        roster = await _all_members(uow, activity.id)
         employers = dict((await uow.session.exec(select(Expert.person_id, Expert.employer_id).where(
             col(Expert.person_id).in_([m.person_id for m in roster])))).all())
         fields = {r.id: r.category for r in info.requirements}
-        existing = [Member(m.person_id, employers.get(m.person_id), Category(fields[m.requirement_id]))
-                    for m in roster]
+        existing = [Member(m.person_id, employers.get(m.person_id) if m.status in HOLDING else None,
+                           Category(fields[m.requirement_id])) for m in roster]
     else:
         requirements = [as_rule(r) for r in info.requirements]
     seed = secrets.token_bytes(32)
@@ -554,6 +558,10 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
             activity.leader_id = result.leader
         activity.updated_at = now
         uow.session.add(activity)
+        await uow.session.flush()
+        from services.invitations import invite_principals  # 000 §19: the principals are told at once
+
+        await invite_principals(uow, activity.id, record.id)
     await audit.record(uow, at=now, actor="system:draw", action=f"draw.{record.outcome}", object_type="draw",
                        object_id=record.id,
                        details={"activity_id": activity.id, "request_id": request.id,
@@ -567,6 +575,9 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     if approver_id is not None:
         await notify.to_person(uow, person_id=request.requested_by, key=key, params=params, buttons=buttons)
     return record, result
+
+
+load_candidates = _load  # for re-checking a backup when it is called up (services.invitations)
 
 
 def _id(requirement: ActivityRequirement) -> int:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import pool_jobs, updates
+from services import invitations, pool_jobs, updates
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ JOBS: tuple[Job, ...] = (
     Job("expert_pool_daily", timedelta(hours=1), pool_jobs.daily_sweep),
     Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
+    # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
+    Job("invitations_chase", timedelta(minutes=1), invitations.sweep),
 )
 
 

@@ -4,7 +4,8 @@
 
 Callback data (≤64 bytes, trusted for nothing: every press is checked again by the service):
 ``draw:ok:<request>`` approve, ``draw:no:<request>`` reject, ``draw:show:<draw>`` the result card,
-``draw:rx:<requirement>:<tags|subcategory|backups>`` relax a requirement, ``draw:re:<activity>`` file again.
+``draw:rx:<requirement>:<tags|subcategory|backups>`` relax a requirement, ``draw:re:<activity>`` file again,
+``draw:tu:<activity>:<requirement>`` file a top-up of one principal (backups ran out).
 """
 
 from __future__ import annotations
@@ -239,6 +240,13 @@ async def pressed(update: Update, context: BotContext) -> None:
                                              requirement_id=number, what=args[1])
         await query.answer(context.t(update, "draw.relaxed", position=relaxed.position,
                                      activity_id=relaxed.activity_id), show_alert=True)
+    elif verb == "tu" and len(args) == 2 and args[1].isdigit() and len(args[1]) <= 12:
+        async with context.services.uow() as uow:  # one more principal for a line whose backups ran out
+            outcome = await draws.file_request(uow, actor=actor, activity_id=number, places={int(args[1]): (1, 0)})
+        await query.answer()
+        if query.message is not None:
+            await context.bot.send_message(query.message.chat.id, context.t(
+                update, "draw.filed", request_id=outcome.request.id, activity_id=number))
     elif verb == "re" and len(args) == 1:
         async with context.services.uow() as uow:
             outcome = await draws.file_request(uow, actor=actor, activity_id=number)
