@@ -113,6 +113,7 @@ async def _daytime(bot: BotHarness) -> None:
 
 async def _world(bot: BotHarness, emulator: BotApiEmulator, *, principals: int = 3, backups: int = 3,
                  pool: int = 6, inspected: bool = True) -> World:
+    bot.running.scheduler.pause()  # the test runs the sweep itself, after moving the clock
     await _daytime(bot)
     org = await build_org(bot.uow)
     institutions = await add_institutions(bot.uow, ["被检查医院"]) if inspected else []
@@ -203,8 +204,8 @@ async def test_a_full_group_confirms_and_signs_declines_and_recusals_go_to_the_n
         closed2 = world._fresh(world.user_of(p2), invitation2.message_id)
         assert closed2.reply_markup is None and "已拒绝" in (closed2.text or "")
         # staff were told, and the one roster message shows every slot's state
-        texts = world.staff_texts()
-        assert any("时间冲突" in t for t in texts) and any("两年内在被检查机构任职" in t for t in texts)
+        await emulator.wait_for(lambda: any("时间冲突" in t for t in world.staff_texts())
+                                and any("两年内在被检查机构任职" in t for t in world.staff_texts()))
         rosters = [m for m in emulator.messages(ADMIN) if "名单" in (m.text or "") and "席位#" in (m.text or "")]
         assert len(rosters) == 1
 
@@ -238,7 +239,7 @@ async def test_silence_is_reminded_then_expires_the_backup_is_invited_and_when_b
         report = await invitations.sweep(bot.uow)
         assert report.expired == 1
         assert await world.status(p1) == "expired" and await world.status(b1) == "invited"
-        assert any("未在期限内答复" in t for t in world.staff_texts())
+        await emulator.wait_for(lambda: any("未在期限内答复" in t for t in world.staff_texts()))
 
         # the backup stays silent too: expired, no backup left → shortfall alert with a top-up button
         bot.clock.advance(timedelta(days=1, hours=1))
@@ -268,7 +269,7 @@ async def test_refusing_the_commitment_proposes_removal_and_staff_confirm_it(
         assert await world.status(p1) == "accepted"  # nothing happens before the confirmation
         await world.press(p1, paper, f"inv:xx:{slot}")
         assert await world.status(p1) == "refused"
-        await emulator.wait_for(lambda: any("拒绝签署" in t for t in world.staff_texts()))
+        await emulator.wait_for(lambda: any("建议解聘出库" in t for t in world.staff_texts()))
         proposal = next(m for m in emulator.messages(ADMIN) if "建议解聘出库" in (m.text or ""))
         (remove,), = buttons(proposal)
         await world.press(world.org.admin_id, proposal, remove[1])
