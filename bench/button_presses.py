@@ -153,9 +153,13 @@ class Phase:
     cpu_s: float = 0.0
     loop_lag_ms: list[float] = field(default_factory=list)
     others_cpu_s: float = 0.0
+    bot_cpu_s: float | None = None  # with --emulator-process: the bot's process alone
+    emulator_cpu_s: float | None = None  # with --emulator-process: the emulator and load driver's process
 
 
-async def press_phase(emulator: TimedEmulator, keyboards: list[Keyboard], work: Workload) -> Phase:
+async def press_phase(
+    emulator: TimedEmulator, keyboards: list[Keyboard], work: Workload, *, probe_lag: bool = True
+) -> Phase:
     """``work.concurrency`` workers press until ``work.presses`` presses were reflected by an edit.
 
     Worker ``w`` owns the keyboards ``w, w + C, w + 2C, ...`` and presses them in turn, each time
@@ -190,7 +194,7 @@ async def press_phase(emulator: TimedEmulator, keyboards: list[Keyboard], work: 
             latencies.append((received - queued) * 1000.0)
 
     lags: list[float] = []
-    probe = asyncio.create_task(loop_lag_probe(lags))
+    probe = asyncio.create_task(loop_lag_probe(lags) if probe_lag else asyncio.sleep(0))
     started, cpu_started, system_started = time.perf_counter(), time.process_time(), system_busy_seconds()
     try:
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -221,6 +225,25 @@ async def loop_lag_probe(lags: list[float], interval: float = 0.005) -> None:
         before = loop.time()
         await asyncio.sleep(interval)
         lags.append((loop.time() - before - interval) * 1000.0)
+
+
+async def remote_phase(emulator: Any, work: Workload) -> Phase:
+    """The measured phase run by the emulator's own process; this process (the bot) is measured alongside."""
+    lags: list[float] = []
+    probe = asyncio.create_task(loop_lag_probe(lags))
+    cpu_started, system_started = time.process_time(), system_busy_seconds()
+    try:
+        phase: Phase = await emulator.phase(work)
+    finally:
+        bot_cpu, system = time.process_time() - cpu_started, system_busy_seconds() - system_started
+        probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probe
+    phase.bot_cpu_s, phase.emulator_cpu_s = bot_cpu, phase.cpu_s
+    phase.cpu_s = bot_cpu + phase.cpu_s  # both processes, comparable with the one-process set-up
+    phase.others_cpu_s = max(0.0, system - phase.cpu_s)
+    phase.loop_lag_ms = lags  # the bot's event loop
+    return phase
 
 
 def system_busy_seconds() -> float:
@@ -361,7 +384,7 @@ def keyboard_message(emulator: BotApiEmulator, chat_id: int) -> SentMessage | No
     return None
 
 
-async def bind_users(harness: BotHarness, emulator: BotApiEmulator, ids: list[int]) -> None:
+async def bind_users(harness: BotHarness, emulator: BotApiEmulator | None, ids: list[int]) -> None:
     """An org unit and one expert per user, each bound with an invite (as ``/start <code>`` would)."""
     uow = harness.uow
     async with uow() as unit:
@@ -371,7 +394,8 @@ async def bind_users(harness: BotHarness, emulator: BotApiEmulator, ids: list[in
             unit, actor=SYSTEM_CLI, code="div1", name="第一师医保局", kind="division", parent_code="bureau"
         )
     for n, uid in enumerate(ids):
-        emulator.user(uid, first_name=f"Expert{n}", language_code="zh")
+        if emulator is not None:  # with --emulator-process the child has created the users
+            emulator.user(uid, first_name=f"Expert{n}", language_code="zh")
         async with uow() as unit:
             person = await orgs.add_member(unit, actor=SYSTEM_CLI, kind="expert", name=f"专家{n:04d}", org="div1")
         assert person.id is not None
@@ -399,17 +423,30 @@ async def open_keyboards(emulator: BotApiEmulator, ids: list[int]) -> list[Keybo
     return keyboards
 
 
-async def run_product(work: Workload, database_url: str, *, profile_to: Path | None = None) -> dict[str, Any]:
+async def run_product(
+    work: Workload, database_url: str, *, profile_to: Path | None = None, emulator_process: bool = False
+) -> dict[str, Any]:
     """The real bot in webhook mode: bind, open keyboards, then the measured phase."""
-    emulator = TimedEmulator(token=TOKEN)  # default flood limits: edits and answers are not limited
+    from bench.emulator_process import EmulatorProcess
+
+    remote = EmulatorProcess() if emulator_process else None
+    local = None if emulator_process else TimedEmulator(token=TOKEN)  # default flood limits
+    emulator: Any = remote or local
     await emulator.start()
     harness: BotHarness | None = None
+    keyboards: list[Keyboard] = []
     try:
         harness = await start_bot(emulator, database_url, mode=BotMode.WEBHOOK)
         ids = user_ids(work.users)
         setup_started = time.perf_counter()
-        await bind_users(harness, emulator, ids)
-        keyboards = await open_keyboards(emulator, ids)
+        if remote is not None:
+            await remote.users(ids)
+        await bind_users(harness, local, ids)
+        if remote is not None:
+            await remote.open_keyboards(ids)
+        else:
+            assert local is not None
+            keyboards = await open_keyboards(local, ids)
         setup_s = time.perf_counter() - setup_started
         await _settle_outbox(harness)
 
@@ -419,7 +456,7 @@ async def run_product(work: Workload, database_url: str, *, profile_to: Path | N
         if profiler is not None:
             profiler.enable()
         try:
-            phase = await press_phase(emulator, keyboards, work)
+            phase = await (remote_phase(remote, work) if remote is not None else press_phase(emulator, keyboards, work))
         finally:
             if profiler is not None:
                 profiler.disable()
@@ -473,16 +510,21 @@ def _write_profile(profiler: cProfile.Profile, path: Path) -> None:
 # ---- the baseline ----------------------------------------------------------------------------
 
 
-async def run_baseline(work: Workload) -> dict[str, Any]:
+async def run_baseline(work: Workload, *, emulator_process: bool = False) -> dict[str, Any]:
     """A bare PTB bot behind a minimal aiohttp webhook, on a fresh emulator, same presses."""
-    emulator = TimedEmulator(token=TOKEN)
+    from bench.emulator_process import EmulatorProcess
+
+    remote = EmulatorProcess() if emulator_process else None
+    emulator: Any = remote or TimedEmulator(token=TOKEN)
     await emulator.start()
     keyboard = {
         "inline_keyboard": [[{"text": translate("zh", f"language.name.{code}"), "callback_data": f"lang:{code}"}
                              for code in ("zh", "en")]]
     }
     keyboards = []
-    for n, uid in enumerate(user_ids(work.users)):
+    if remote is not None:
+        await remote.baseline_keyboards(user_ids(work.users))
+    for n, uid in enumerate([] if remote is not None else user_ids(work.users)):
         user = emulator.user(uid, first_name=f"Expert{n}", language_code="zh")
         # The keyboard messages are put straight into the fake Telegram (no bot involved).
         msg = emulator.add_bot_message(
@@ -529,7 +571,9 @@ async def run_baseline(work: Workload) -> dict[str, Any]:
                 allowed_updates=Update.ALL_TYPES,
             )
             try:
-                phase = await press_phase(emulator, keyboards, work)
+                phase = await (
+                    remote_phase(remote, work) if remote is not None else press_phase(emulator, keyboards, work)
+                )
             finally:
                 await application.stop()
         return summarize(phase)
@@ -617,6 +661,10 @@ def summarize(phase: Phase) -> dict[str, Any]:
         "mean_ms": round(sum(values) / len(values), 2) if values else math.nan,
         "callback_answers": phase.callback_answers,
         "cpu_ms_per_press": round(phase.cpu_s / n * 1000, 2),
+        **({} if phase.bot_cpu_s is None else {
+            "bot_cpu_ms_per_press": round(phase.bot_cpu_s / n * 1000, 2),
+            "emulator_cpu_ms_per_press": round((phase.emulator_cpu_s or 0.0) / n * 1000, 2),
+        }),
         "cpu_utilisation": round(phase.cpu_s / phase.wall_s, 2) if phase.wall_s > 0 else math.nan,
         "other_processes_cpus": round(phase.others_cpu_s / phase.wall_s, 2) if phase.wall_s > 0 else math.nan,
         "bot_api_requests_per_press": {k: round(v / n, 2) for k, v in phase.requests.items()},
@@ -681,7 +729,9 @@ def render(report: dict[str, Any]) -> str:
         f"## Button presses, end to end ({report['database']})",
         "",
         f"{cfg['users']} users bound, {cfg['concurrency']} pressing at once, {cfg['presses']} presses per bot; "
-        "a press is done when its editMessageText reaches the emulator.",
+        "a press is done when its editMessageText reaches the emulator. "
+        + ("The emulator and the pressing users run in a process of their own (--emulator-process)."
+           if report.get("emulator_process") else "The emulator, the pressing users and the bot share one process."),
         "",
         "| bot | presses | wall s | presses/s | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -719,11 +769,20 @@ def render(report: dict[str, Any]) -> str:
             + ", ".join(f"{k} {v}" for k, v in baseline["bot_api_requests_per_press"].items())
             + ".",
         ]
-    lines.append(
-        f"Process CPU per press (all threads): product {product['cpu_ms_per_press']} ms "
-        f"({product['cpu_utilisation']} CPUs busy), baseline {baseline.get('cpu_ms_per_press', '?')} ms "
-        f"({baseline.get('cpu_utilisation', '?')} CPUs busy); the emulator and the load run in the same process."
-    )
+    if report.get("emulator_process"):
+        lines.append(
+            f"CPU per press (all threads), bot process + emulator process: product "
+            f"{product.get('bot_cpu_ms_per_press', '?')} + {product.get('emulator_cpu_ms_per_press', '?')} = "
+            f"{product['cpu_ms_per_press']} ms ({product['cpu_utilisation']} CPUs busy), baseline "
+            f"{baseline.get('bot_cpu_ms_per_press', '?')} + {baseline.get('emulator_cpu_ms_per_press', '?')} = "
+            f"{baseline.get('cpu_ms_per_press', '?')} ms ({baseline.get('cpu_utilisation', '?')} CPUs busy)."
+        )
+    else:
+        lines.append(
+            f"Process CPU per press (all threads): product {product['cpu_ms_per_press']} ms "
+            f"({product['cpu_utilisation']} CPUs busy), baseline {baseline.get('cpu_ms_per_press', '?')} ms "
+            f"({baseline.get('cpu_utilisation', '?')} CPUs busy); the emulator and the load run in the same process."
+        )
     lag_p, lag_b = product["event_loop_lag_ms"], baseline.get("event_loop_lag_ms", {})
     lines.append(
         f"Event loop lag (a 5 ms timer fires late by), ms: product p50 {lag_p['p50']}, p99 {lag_p['p99']}, "
@@ -813,6 +872,7 @@ def append_history(report: dict[str, Any], path: Path) -> None:
         "finished_at": report["finished_at"],
         "database": report["database"],
         "profiled": report["profiled"],
+        "emulator_process": report.get("emulator_process", False),
         "workload": report["workload"],
         "code": report["code"]["sha256"],
         "machine_busy": report["machine_busy"],
@@ -842,6 +902,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-baseline", action="store_true", help="run the product only (no table ratios)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the product's measured phase (slows it; numbers are marked as profiled)")
+    parser.add_argument("--emulator-process", action="store_true",
+                        help="run the Bot API emulator and the pressing users in a process of their own, so the "
+                             "bot under test has the event loop to itself (see bench/README.md)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before starting, wait up to SECONDS until other processes leave the CPUs alone "
                              "(3 s in a row under 0.2 CPUs)")
@@ -882,14 +945,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         baseline = None
     else:
         print(f"baseline: bare PTB, {work.presses} presses ...", flush=True)
-        baseline = await run_baseline(work)
+        baseline = await run_baseline(work, emulator_process=args.emulator_process)
     async with scratch_database(args.database_url) as (url, kind):
         print(f"product: {kind}, binding {work.users} users, then {work.presses} presses ...", flush=True)
-        product = await run_product(work, url, profile_to=profile_to)
+        product = await run_product(work, url, profile_to=profile_to, emulator_process=args.emulator_process)
     if baseline is None:
         baseline = {k: math.nan for k in ("presses_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms", "wall_s")}
         baseline.update(presses=0, bot_api_requests_per_press={})
     report = build_report(work, kind, product, baseline, profiled=args.profile, others_before=others_before)
+    report["emulator_process"] = args.emulator_process
     report["code"], report["code_at_end"] = code_at_start, report["code"]
     return report
 

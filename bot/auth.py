@@ -36,7 +36,7 @@ async def gate(update: Update, context: BotContext) -> None:
     services = context.services
     kind = _kind(update)
     user = update.effective_user
-    async with services.uow(readonly=True) as uow:
+    async with services.uow(readonly=True, snapshot=False) as uow:  # independent lookups: no transaction needed
         if not await services.ledger.first_delivery(uow, update.update_id):
             services.metrics.updates_duplicate.inc()
             logger.info("update %s delivered again; skipped", update.update_id)

@@ -207,7 +207,7 @@ async def unbind_person(uow: UnitOfWork, *, actor: Actor, person_id: int, reason
 
 async def identify(uow: UnitOfWork, *, channel: str, external_user_id: str) -> Actor:
     """Who is behind a messaging account: a bound person with their roles, or an unbound stranger."""
-    found = await uow.accounts.identity(channel, external_user_id)
+    found = await uow.accounts.identity_core(channel, external_user_id)
     if found is None:
         return Actor(label=f"{channel}:{external_user_id}")
     roles: set[Role] = set()

@@ -3,18 +3,22 @@ the previous one by a SHA-256 hash, so an edited, inserted or deleted row breaks
 
 The hash covers the entry's id, time, actor, action, object and details in a canonical JSON form
 plus the previous entry's hash. Appending locks the chain head row, so concurrent transactions
-append one after the other (PostgreSQL row lock; SQLite's ``BEGIN IMMEDIATE``).
+append one after the other (PostgreSQL row lock; SQLite's ``BEGIN IMMEDIATE``). Appends are Core
+statements, two in the usual case (move the head from where this process last left it, insert
+the entry): every button press writes one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storage.models import AuditEntry
+from storage.repositories import detached_row
 from storage.uow import UnitOfWork
 
 GENESIS_HASH = "0" * 64
@@ -50,6 +54,12 @@ def entry_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# The head each database's chain had after this process's last append: the next append first tries
+# to move the head from there in one statement, and reads the head only when that fails (another
+# process appended, or that transaction rolled back).
+_last_heads: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+
+
 async def record(
     uow: UnitOfWork,
     *,
@@ -60,38 +70,43 @@ async def record(
     object_id: str | int,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry to the chain inside the caller's transaction."""
-    head = await uow.audit.lock_head()
-    entry_id = head.last_entry_id + 1
+    """Append an entry to the chain inside the caller's transaction.
+
+    Changes the caller has pending in the session are flushed first (their rows get ids here, as
+    they always did); the head and the entry are then written with Core statements. The returned
+    entry is a detached copy of what was written.
+    """
+    session = uow.session
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
     # JSON round trip so the hashed details are exactly what the database gives back.
     clean_details: dict[str, Any] = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
-    digest = entry_hash(
-        entry_id=entry_id,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        details=clean_details,
-        prev_hash=head.last_hash,
-    )
-    entry = await uow.audit.add(
-        AuditEntry(
-            id=entry_id,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            details=clean_details,
-            prev_hash=head.last_hash,
-            hash=digest,
-        )
-    )
-    head.last_entry_id = entry_id
-    head.last_hash = digest
-    uow.session.add(head)
-    return entry
+    fields = {"at": at, "actor": actor, "action": action, "object_type": object_type, "object_id": str(object_id),
+              "details": clean_details}
+    database = session.sync_session.get_bind()
+    last = _last_heads.get(database)
+    values: dict[str, Any] | None = None
+    if last is not None:
+        candidate = _entry(last, fields)
+        if await uow.audit.move_head_from(last, candidate["id"], candidate["hash"]):
+            values = candidate
+    if values is None:
+        head = await uow.audit.head_values()
+        if head is None:  # the very first entry: create the head row
+            created = await uow.audit.lock_head()
+            head = (created.last_entry_id, created.last_hash)
+        values = _entry(head, fields)
+        await uow.audit.move_head(values["id"], values["hash"])
+    await uow.audit.insert_entry(values)
+    _last_heads[database] = (values["id"], values["hash"])
+    return detached_row(AuditEntry, values)
+
+
+def _entry(head: tuple[int, str], fields: dict[str, Any]) -> dict[str, Any]:
+    """Every column of the entry that follows ``head`` (its last entry id and hash)."""
+    entry_id, prev_hash = head[0] + 1, head[1]
+    digest = entry_hash(entry_id=entry_id, prev_hash=prev_hash, **fields)
+    return {"id": entry_id, **fields, "prev_hash": prev_hash, "hash": digest}
 
 
 @dataclass(frozen=True)

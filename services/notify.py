@@ -3,6 +3,10 @@
 A notification is a message key with parameters and optional buttons, addressed to a person, to an
 org unit (its staff chats and the staff who opted in) or to a raw chat address. The front end
 renders and sends it later (see ``bot.dispatcher``); if the transaction rolls back, nothing is sent.
+
+Each row is written at once with a Core INSERT (it has its id when the function returns); the
+returned ``OutboxMessage`` is a detached copy of it, not tracked by the session: change a queued
+row through these functions or ``services.outbox``, never by editing the returned object.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from storage.models import OutboxMessage
+from storage.repositories import detached_row
 from storage.uow import UnitOfWork
 
 TELEGRAM = "telegram"
@@ -58,7 +63,7 @@ async def to_person(
     channel: str = TELEGRAM,
 ) -> OutboxMessage:
     """Queue a message to a person, reached through their bound account when it is sent."""
-    return await _add(uow, OutboxMessage(channel=channel, person_id=person_id, message_key=key), key, params, buttons)
+    return await _add(uow, {"channel": channel, "person_id": person_id}, key, params, buttons)
 
 
 async def to_address(
@@ -72,8 +77,7 @@ async def to_address(
     channel: str = TELEGRAM,
 ) -> OutboxMessage:
     """Queue a message to a chat address (e.g. a reply to someone not yet bound)."""
-    row = OutboxMessage(channel=channel, address=address, language=language, message_key=key)
-    return await _add(uow, row, key, params, buttons)
+    return await _add(uow, {"channel": channel, "address": address, "language": language}, key, params, buttons)
 
 
 async def edit(
@@ -91,16 +95,15 @@ async def edit(
     """Queue an edit in place: of a message this outbox sent, or of a known chat message."""
     if original is None and (address is None or external_message_id is None):
         raise ValueError("an edit needs the original outbox row or an address and a message id")
-    row = OutboxMessage(
-        channel=channel,
-        kind="edit",
-        edit_of_id=original.id if original is not None else None,
-        address=address,
-        external_message_id=external_message_id,
-        language=language,
-        message_key=key,
-    )
-    return await _add(uow, row, key, params, buttons)
+    recipient = {
+        "channel": channel,
+        "kind": "edit",
+        "edit_of_id": original.id if original is not None else None,
+        "address": address,
+        "external_message_id": external_message_id,
+        "language": language,
+    }
+    return await _add(uow, recipient, key, params, buttons)
 
 
 async def to_org_unit(
@@ -133,8 +136,8 @@ async def _to_unit_only(
 ) -> list[OutboxMessage]:
     rows: list[OutboxMessage] = []
     for chat in await uow.staff_chats.active_for_unit(unit_id):
-        row = OutboxMessage(channel=chat.channel, staff_chat_id=chat.id, language=chat.language, message_key=key)
-        rows.append(await _add(uow, row, key, params, buttons))
+        recipient = {"channel": chat.channel, "staff_chat_id": chat.id, "language": chat.language}
+        rows.append(await _add(uow, recipient, key, params, buttons))
     staff = await uow.people.staff_of_units([unit_id])
     recipients = [s for s in staff if s.alerts_opt_in] or ([] if rows else [s for s in staff if s.role == "admin"])
     for member in recipients:
@@ -144,15 +147,24 @@ async def _to_unit_only(
 
 async def _add(
     uow: UnitOfWork,
-    row: OutboxMessage,
-    _key: str,
+    recipient: dict[str, Any],
+    key: str,
     params: dict[str, Any] | None,
     buttons: ButtonRows | None,
 ) -> OutboxMessage:
     now = uow.now()
-    row.params = dict(params or {})
-    row.buttons = _buttons_json(buttons)
-    row.created_at = now
-    row.next_attempt_at = now
+    values = {
+        **_NEW_ROW, **recipient, "message_key": key, "params": dict(params or {}), "buttons": _buttons_json(buttons),
+        "created_at": now, "next_attempt_at": now,
+    }
     uow.outbox_written = True
-    return await uow.outbox.add(row)
+    values["id"] = await uow.outbox.insert(values)
+    return detached_row(OutboxMessage, values)
+
+
+# Every column of a new row but the recipient, the content and the times.
+_NEW_ROW: dict[str, Any] = {
+    "kind": "send", "person_id": None, "staff_chat_id": None, "address": None, "language": None, "edit_of_id": None,
+    "status": "pending", "attempts": 0, "claimed_until": None, "sent_at": None, "sent_address": None,
+    "external_message_id": None, "last_error": None,
+}

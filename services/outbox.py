@@ -90,70 +90,95 @@ async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None)
 
     A recipient's messages keep their order: a row waits while an older row to the same
     recipient is backing off after a failure.
+
+    Core statements throughout: one to lease the rows, one for the recipients' backing-off rows,
+    one per kind of lookup (people's accounts, staff chats, originals of edits) for the whole batch.
     """
     now = uow.now()
-    rows = await uow.outbox.claim_due(now=now, lease_until=now + LEASE, limit=limit)
+    leased = await uow.outbox.lease_due(now=now, lease_until=now + LEASE, limit=limit)
+    rows = [row for row in leased if not (exclude and row.id in exclude)]
     result = ClaimResult()
-    held_until: dict[tuple[str, str], datetime | None] = {}
+    holds = await _holds(uow, rows, now)
+    lookups = _Lookups(
+        accounts=await uow.accounts.active_chats_of_people(
+            sorted({r.person_id for r in rows if r.person_id is not None})
+        ),
+        chats=await uow.staff_chats.chats(sorted({r.staff_chat_id for r in rows if r.staff_chat_id is not None})),
+        originals=await uow.outbox.states(
+            sorted({r.edit_of_id for r in rows if r.kind == "edit" and r.edit_of_id is not None})
+        ),
+    )
     for row in rows:
-        assert row.id is not None
-        if exclude and row.id in exclude:
-            continue
-        recipient = _recipient(row)
-        if recipient not in held_until:
-            held_until[recipient] = await uow.outbox.older_backing_off(recipient, before_id=row.id, now=now)
-        hold = held_until[recipient]
+        hold = holds.get(_recipient(row))
         if hold is not None:
-            row.claimed_until = None
-            row.next_attempt_at = hold
-            uow.session.add(row)
+            await uow.outbox.set_fields(row.id, {"claimed_until": None, "next_attempt_at": hold})
             result.deferred += 1
             continue
-        delivery = await _resolve(uow, row, now, result)
+        delivery = await _resolve(uow, row, now, result, lookups)
         if delivery is not None:
             result.deliveries.append(delivery)
     await uow.commit()
     return result
 
 
-async def _resolve(uow: UnitOfWork, row: OutboxMessage, now: datetime, result: ClaimResult) -> Delivery | None:
-    assert row.id is not None
+async def _holds(uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> dict[tuple[str, str], datetime]:
+    """Per recipient: until when its first row here waits behind an older row that is backing off."""
+    first_id: dict[tuple[str, str], int] = {}
+    for row in rows:
+        first_id.setdefault(_recipient(row), row.id)
+    waiting = await uow.outbox.backing_off(
+        person_ids=[int(v) for (kind, v) in first_id if kind == "person_id"],
+        staff_chat_ids=[int(v) for (kind, v) in first_id if kind == "staff_chat_id"],
+        addresses=[v for (kind, v) in first_id if kind == "address"],
+        now=now,
+    )
+    holds: dict[tuple[str, str], datetime] = {}
+    for (kind, value), before_id in first_id.items():
+        times = [
+            w.next_attempt_at for w in waiting
+            if w.id < before_id and getattr(w, kind) is not None and str(getattr(w, kind)) == value
+        ]
+        if times:
+            holds[(kind, value)] = max(times)
+    return holds
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What a batch of claimed rows refers to, read in one query per kind."""
+
+    accounts: dict[tuple[int, str], tuple[str, str | None]]  # (person, channel) -> (chat id, language)
+    chats: dict[int, tuple[str, str | None, bool]]  # staff chat -> (chat id, language, still bound)
+    originals: dict[int, Any]  # original of an edit -> its id, status, sent address, message id
+
+
+async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult, lookups: _Lookups) -> Delivery | None:
     address, language = row.address, row.language
     edit_message_id = row.external_message_id
     if row.person_id is not None:
-        accounts = await uow.accounts.active_for_person(row.person_id, row.channel)
-        if not accounts:
-            _finish(row, "skipped", now, "the person has no bound account")
-            uow.session.add(row)
-            result.skipped += 1
+        account = lookups.accounts.get((row.person_id, row.channel))
+        if account is None:
+            await _skip(uow, row.id, now, "the person has no bound account", result)
             return None
-        address, language = accounts[0].chat_id, language or accounts[0].language
+        address, language = account[0], language or account[1]
     elif row.staff_chat_id is not None:
-        chat = await uow.staff_chats.get(row.staff_chat_id)
-        if chat is None or chat.unbound_at is not None:
-            _finish(row, "skipped", now, "the staff chat is no longer bound")
-            uow.session.add(row)
-            result.skipped += 1
+        chat = lookups.chats.get(row.staff_chat_id)
+        if chat is None or not chat[2]:
+            await _skip(uow, row.id, now, "the staff chat is no longer bound", result)
             return None
-        address, language = chat.chat_id, language or chat.language
+        address, language = chat[0], language or chat[1]
     if row.kind == "edit" and row.edit_of_id is not None:
-        original = await uow.outbox.get(row.edit_of_id)
+        original = lookups.originals.get(row.edit_of_id)
         if original is None or original.status in ("failed", "skipped"):
-            _finish(row, "skipped", now, "the original message was never sent")
-            uow.session.add(row)
-            result.skipped += 1
+            await _skip(uow, row.id, now, "the original message was never sent", result)
             return None
         if original.status != "sent":
-            row.claimed_until = None
-            row.next_attempt_at = now + timedelta(seconds=2)
-            uow.session.add(row)
+            await uow.outbox.set_fields(row.id, {"claimed_until": None, "next_attempt_at": now + timedelta(seconds=2)})
             result.deferred += 1
             return None
         address, edit_message_id = original.sent_address, original.external_message_id
     if address is None:
-        _finish(row, "skipped", now, "no address")
-        uow.session.add(row)
-        result.skipped += 1
+        await _skip(uow, row.id, now, "no address", result)
         return None
     return Delivery(
         outbox_id=row.id,
@@ -169,7 +194,13 @@ async def _resolve(uow: UnitOfWork, row: OutboxMessage, now: datetime, result: C
     )
 
 
-def _recipient(row: OutboxMessage) -> tuple[str, str]:
+async def _skip(uow: UnitOfWork, outbox_id: int, _now: datetime, error: str, result: ClaimResult) -> None:
+    await uow.outbox.set_fields(outbox_id, {"status": "skipped", "claimed_until": None, "last_error": error[:500]})
+    result.skipped += 1
+
+
+def _recipient(row: Any) -> tuple[str, str]:
+    """Whom a row (ORM object or Core row) goes to: the column that names the recipient, and its value."""
     if row.person_id is not None:
         return ("person_id", str(row.person_id))
     if row.staff_chat_id is not None:
@@ -187,8 +218,18 @@ def _finish(row: OutboxMessage, status: str, now: datetime, error: str | None = 
 
 
 async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
-    """Store what happened to each delivery; returns the ids that failed for good."""
+    """Store what happened to each delivery; returns the ids that failed for good.
+
+    A batch of sends only (the usual case) is one executemany UPDATE; any other outcome in the
+    batch takes the row-by-row path, which may alert staff.
+    """
     now = uow.now()
+    if all(outcome.kind is OutcomeKind.SENT for outcome in outcomes):
+        await uow.outbox.mark_sent(
+            [{"id": o.outbox_id, "address": o.address, "message_id": o.external_message_id} for o in outcomes], now=now
+        )
+        await uow.commit()
+        return []
     failed: list[int] = []
     rows = await uow.outbox.many([o.outbox_id for o in outcomes])
     for outcome in outcomes:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import OrderedDict
 from datetime import timedelta
 
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import ProcessedUpdate
@@ -94,15 +96,20 @@ class DeliveryLedger:
             async with self.uow_factory() as uow:
                 now = uow.now()
                 rows = [{"channel": self.channel, "update_id": i, "processed_at": now} for i in batch]
-                dialect = uow.session.get_bind().dialect.name
-                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-                statement = insert(ProcessedUpdate).values(rows).on_conflict_do_nothing()
-                await uow.session.exec(statement)
+                statement = _insert_ignoring_duplicates(uow.session.get_bind().dialect.name)
+                await uow.session.exec(statement, params=rows)  # one executemany; the statement is compiled once
                 await uow.commit()
         except BaseException:
             self._pending = batch + self._pending
             raise
         return len(batch)
+
+
+@functools.cache
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    return insert(table).on_conflict_do_nothing()
 
 
 async def prune(uow: UnitOfWork) -> int:

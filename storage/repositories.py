@@ -6,14 +6,32 @@ Each repository is bound to the unit of work's session; services reach them as `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Insert,
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    or_,
+    update,
+)
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
@@ -151,6 +169,29 @@ class AccountRepository(_Repository):
             is_expert=expert_id is not None, is_supervisor=supervisor_id is not None,
         )
 
+    async def identity_core(self, channel: str, external_user_id: str) -> Identity | None:
+        """:meth:`identity` through a prebuilt Core statement (no ORM compilation per call)."""
+        result = await _core(self.session, _identity_statement(), params={"channel": channel, "user": external_user_id})
+        row = result.first()
+        if row is None:
+            return None
+        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        return Identity(
+            account_id=account_id, person_id=person_id, language=language, name=name,
+            staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
+            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None,
+        )
+
+    async def active_chats_of_people(self, person_ids: Sequence[int]) -> dict[tuple[int, str], tuple[str, str | None]]:
+        """(person, channel) → (chat id, language) of each active account, the oldest when there are several."""
+        if not person_ids:
+            return {}
+        result = await _core(self.session, _active_chats_statement(), params={"people": list(person_ids)})
+        found: dict[tuple[int, str], tuple[str, str | None]] = {}
+        for person_id, channel, chat_id, language in result.all():
+            found.setdefault((person_id, channel), (chat_id, language))
+        return found
+
     async def active_for_person(self, person_id: int, channel: str | None = None) -> Sequence[Account]:
         query = select(Account).where(Account.person_id == person_id, col(Account.unbound_at).is_(None))
         if channel is not None:
@@ -224,6 +265,13 @@ class StaffChatRepository(_Repository):
     async def get(self, staff_chat_id: int) -> StaffChat | None:
         return await self.session.get(StaffChat, staff_chat_id)
 
+    async def chats(self, staff_chat_ids: Sequence[int]) -> dict[int, tuple[str, str | None, bool]]:
+        """Staff chat id → (chat id, language, still bound), in one query."""
+        if not staff_chat_ids:
+            return {}
+        result = await _core(self.session, _staff_chats_statement(), params={"ids": list(staff_chat_ids)})
+        return {row[0]: (row[1], row[2], row[3] is None) for row in result.all()}
+
     async def active_by_chat(self, channel: str, chat_id: str) -> StaffChat | None:
         result = await self.session.exec(
             select(StaffChat).where(
@@ -249,6 +297,62 @@ class OutboxRepository(_Repository):
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
+
+    async def insert(self, values: Mapping[str, Any]) -> int:
+        """Write one row at once with a Core INSERT (no unit-of-work flush); returns its id."""
+        result = await _core(self.session, _outbox_insert_statement(), params=dict(values))
+        new_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        assert isinstance(new_id, int)
+        return new_id
+
+    async def lease_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Row[*tuple[Any, ...]]]:
+        """Lease up to ``limit`` due rows in one statement (``SKIP LOCKED`` on PostgreSQL), oldest first.
+
+        The same rows as :meth:`claim_due`, as Core rows of the columns in :data:`CLAIM_COLUMNS`.
+        """
+        params = {"now": now, "lease_until": lease_until, "limit": limit}
+        result = await _core(self.session, _lease_statement(), params=params)
+        rows = list(result.all())
+        rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+        return rows
+
+    async def backing_off(
+        self, *, person_ids: Sequence[int], staff_chat_ids: Sequence[int], addresses: Sequence[str], now: datetime
+    ) -> list[Row[*tuple[Any, ...]]]:
+        """Pending rows not due yet (backing off after a failure) to any of these recipients, in one query."""
+        if not (person_ids or staff_chat_ids or addresses):
+            return []
+        result = await _core(self.session, _backing_off_statement(),
+            params={
+                "now": now, "people": list(person_ids), "chats": list(staff_chat_ids), "addresses": list(addresses),
+            },
+        )
+        return list(result.all())
+
+    async def states(self, message_ids: Sequence[int]) -> dict[int, Row[*tuple[Any, ...]]]:
+        """Status, sent address and message id of rows, by id, in one query."""
+        if not message_ids:
+            return {}
+        result = await _core(self.session, _outbox_states_statement(), params={"ids": list(message_ids)})
+        return {row.id: row for row in result.all()}
+
+    async def set_fields(self, message_id: int, values: Mapping[str, Any]) -> None:
+        """Change some columns of one row with a Core UPDATE."""
+        table = _table(OutboxMessage)
+        await self.session.exec(update(table).where(table.c.id == message_id).values(**values))
+
+    async def mark_sent(self, sent: Sequence[Mapping[str, Any]], *, now: datetime) -> None:
+        """Record sends in one executemany UPDATE; rows no longer pending are left alone.
+
+        Each item has ``id``, ``address`` and ``message_id`` (None keeps the stored one).
+        """
+        if not sent:
+            return
+        params = [
+            {"b_id": item["id"], "b_now": now, "b_address": item["address"], "b_message_id": item["message_id"]}
+            for item in sent
+        ]
+        await _core(self.session, _mark_sent_statement(), params=params)
 
     async def many(self, message_ids: Sequence[int]) -> dict[int, OutboxMessage]:
         """Rows by id, in one query."""
@@ -341,6 +445,39 @@ class AuditRepository(_Repository):
         await self.session.flush()
         return entry
 
+    async def head_values(self) -> tuple[int, str] | None:
+        """The chain head's last entry id and hash, locked for the rest of the transaction (Core)."""
+        row = (await _core(self.session, _head_statement())).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def insert_entry(self, values: Mapping[str, Any]) -> None:
+        """Insert an entry (every column given) with a Core statement; the caller holds the head's lock."""
+        await _core(self.session, _audit_insert_statement(), params=dict(values))
+
+    async def move_head(self, entry_id: int, entry_hash: str) -> None:
+        """Point the (locked) head at a new entry."""
+        await _core(self.session, _head_move_statement(), params={"entry_id": entry_id, "hash": entry_hash})
+        self._sync_loaded_head(entry_id, entry_hash)
+
+    async def move_head_from(self, expected: tuple[int, str], entry_id: int, entry_hash: str) -> bool:
+        """Point the head at a new entry if it still points at ``expected`` (id, hash); locks it either way.
+
+        One statement instead of reading the head first: on PostgreSQL a concurrent appender waits
+        for the row lock, then finds the head moved and gets False.
+        """
+        params = {"old_id": expected[0], "old_hash": expected[1], "entry_id": entry_id, "hash": entry_hash}
+        result = await _core(self.session, _head_move_from_statement(), params=params)
+        if result.rowcount != 1:
+            return False
+        self._sync_loaded_head(entry_id, entry_hash)
+        return True
+
+    def _sync_loaded_head(self, entry_id: int, entry_hash: str) -> None:
+        loaded = self.session.sync_session.identity_map.get(identity_key(AuditHead, 1))
+        if loaded is not None:  # a head object read through the ORM in this session: keep it truthful
+            set_committed_value(loaded, "last_entry_id", entry_id)
+            set_committed_value(loaded, "last_hash", entry_hash)
+
     async def in_order(self, *, after_id: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
         result = await self.session.exec(
             select(AuditEntry).where(col(AuditEntry.id) > after_id).order_by(col(AuditEntry.id)).limit(limit)
@@ -379,3 +516,202 @@ class ProcessedUpdateRepository(_Repository):
             delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < before)
         )
         return int(result.rowcount)
+
+
+# ---- rows written with Core, as model objects ----------------------------------------------------
+
+_Model = TypeVar("_Model", bound=SQLModel)
+
+
+def detached_row(model: type[_Model], values: Mapping[str, Any]) -> _Model:
+    """A ``model`` object holding ``values`` (a row written with Core), attached to no session.
+
+    SQLModel's constructor runs pydantic's per-field machinery (a default factory such as ``dict``
+    costs a signature inspection each time): tenths of a millisecond per object. This fills the
+    instance the way ``sqlmodel_table_construct`` does, in microseconds. Fields missing from
+    ``values`` get their defaults.
+    """
+    instance: _Model = manager_of_class(model).new_instance()
+    data = instance.__dict__
+    for name, (factory, default) in _field_defaults(model).items():
+        if name in values:
+            data[name] = values[name]
+        else:
+            data[name] = factory() if factory is not None else default
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values) & set(data))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+@functools.cache
+def _field_defaults(model: type[SQLModel]) -> dict[str, tuple[Any, Any]]:
+    defaults: dict[str, tuple[Any, Any]] = {}
+    for name, field in model.model_fields.items():
+        factory = field.default_factory
+        default = None if field.is_required() else field.default
+        defaults[name] = (factory, default)
+    return defaults
+
+
+# ---- prebuilt Core statements of the hot paths --------------------------------------------------
+# Built once per process (they hold no connection): executing the same statement object lets
+# SQLAlchemy reuse its cache key and compiled form.
+
+
+_AnySelect = Select[Any]
+
+
+async def _core(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+) -> CursorResult[*tuple[Any, ...]]:
+    """Execute a prebuilt Core statement in the session's transaction (no autoflush, no ORM loading)."""
+    result: CursorResult[*tuple[Any, ...]] = await session.exec(statement, params=params)  # type: ignore[call-overload]
+    return result
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+CLAIM_COLUMNS = (
+    "id", "channel", "kind", "person_id", "staff_chat_id", "address", "language", "message_key", "params",
+    "buttons", "edit_of_id", "created_at", "next_attempt_at", "external_message_id",
+)
+
+
+@functools.cache
+def _identity_statement() -> _AnySelect:
+    account, person = _table(Account), _table(Person)
+    staff, expert, supervisor = _table(Staff), _table(Expert), _table(Supervisor)
+    return (
+        sa_select(
+            account.c.id, account.c.person_id, account.c.language, person.c.name, staff.c.role, staff.c.active,
+            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id,
+        )
+        .join(person, person.c.id == account.c.person_id)
+        .outerjoin(staff, staff.c.person_id == account.c.person_id)
+        .outerjoin(expert, expert.c.person_id == account.c.person_id)
+        .outerjoin(supervisor, supervisor.c.person_id == account.c.person_id)
+        .where(
+            account.c.channel == bindparam("channel"),
+            account.c.external_user_id == bindparam("user"),
+            account.c.unbound_at.is_(None),
+        )
+    )
+
+
+@functools.cache
+def _active_chats_statement() -> _AnySelect:
+    account = _table(Account)
+    return (
+        sa_select(account.c.person_id, account.c.channel, account.c.chat_id, account.c.language)
+        .where(account.c.person_id.in_(bindparam("people", expanding=True)), account.c.unbound_at.is_(None))
+        .order_by(account.c.id)
+    )
+
+
+@functools.cache
+def _staff_chats_statement() -> _AnySelect:
+    chat = _table(StaffChat)
+    return sa_select(chat.c.id, chat.c.chat_id, chat.c.language, chat.c.unbound_at).where(
+        chat.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _outbox_insert_statement() -> Insert:
+    return sa_insert(_table(OutboxMessage))
+
+
+@functools.cache
+def _lease_statement() -> Update:
+    table = _table(OutboxMessage)
+    due = (
+        sa_select(table.c.id)
+        .where(
+            table.c.status == "pending",
+            table.c.next_attempt_at <= bindparam("now"),
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < bindparam("now")),
+        )
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(claimed_until=bindparam("lease_until"))
+        .returning(*(table.c[name] for name in CLAIM_COLUMNS))
+    )
+
+
+@functools.cache
+def _backing_off_statement() -> _AnySelect:
+    table = _table(OutboxMessage)
+    return sa_select(
+        table.c.id, table.c.person_id, table.c.staff_chat_id, table.c.address, table.c.next_attempt_at
+    ).where(
+        table.c.status == "pending",
+        table.c.next_attempt_at > bindparam("now"),
+        or_(
+            table.c.person_id.in_(bindparam("people", expanding=True)),
+            table.c.staff_chat_id.in_(bindparam("chats", expanding=True)),
+            table.c.address.in_(bindparam("addresses", expanding=True)),
+        ),
+    )
+
+
+@functools.cache
+def _outbox_states_statement() -> _AnySelect:
+    table = _table(OutboxMessage)
+    return sa_select(table.c.id, table.c.status, table.c.sent_address, table.c.external_message_id).where(
+        table.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _mark_sent_statement() -> Update:
+    table = _table(OutboxMessage)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == "pending")
+        .values(
+            status="sent",
+            claimed_until=None,
+            sent_at=bindparam("b_now", type_=table.c.sent_at.type),
+            sent_address=bindparam("b_address", type_=table.c.sent_address.type),
+            external_message_id=func.coalesce(
+                bindparam("b_message_id", type_=table.c.external_message_id.type), table.c.external_message_id
+            ),
+        )
+    )
+
+
+@functools.cache
+def _head_statement() -> _AnySelect:
+    head = _table(AuditHead)
+    return sa_select(head.c.last_entry_id, head.c.last_hash).where(head.c.id == 1).with_for_update()
+
+
+@functools.cache
+def _audit_insert_statement() -> Insert:
+    return sa_insert(_table(AuditEntry))
+
+
+@functools.cache
+def _head_move_from_statement() -> Update:
+    head = _table(AuditHead)
+    return (
+        update(head)
+        .where(head.c.id == 1, head.c.last_entry_id == bindparam("old_id"), head.c.last_hash == bindparam("old_hash"))
+        .values(last_entry_id=bindparam("entry_id"), last_hash=bindparam("hash"))
+    )
+
+
+@functools.cache
+def _head_move_statement() -> Update:
+    head = _table(AuditHead)
+    return update(head).where(head.c.id == 1).values(last_entry_id=bindparam("entry_id"), last_hash=bindparam("hash"))

@@ -13,7 +13,9 @@ outbox dispatcher).
 On SQLite (one writer at a time) write units of work of this process queue on an asyncio lock
 before ``BEGIN IMMEDIATE``: waiting in the event loop hands the database over at once, where
 SQLite's own busy handler sleeps up to 100 ms between tries. Read-only units of work
-(``uow_factory(readonly=True)``) take no lock and begin a deferred transaction.
+(``uow_factory(readonly=True)``) take no lock and begin a deferred transaction; with
+``snapshot=False`` (for a unit of work whose reads need not see one consistent state, such as the
+gate's single lookup) SQLite runs each read on its own and there is no transaction to begin or end.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import READONLY_OPTION, SessionFactory
+from storage.db import NO_SNAPSHOT_OPTION, READONLY_OPTION, SessionFactory
 from storage.repositories import (
     AccountRepository,
     AuditRepository,
@@ -73,9 +75,11 @@ class UnitOfWork:
         on_outbox_commit: Callable[[], None] | None = None,
         readonly: bool = False,
         write_lock: asyncio.Lock | None = None,
+        snapshot: bool = True,
     ) -> None:
         self._session_factory = session_factory
         self.readonly = readonly
+        self._snapshot = snapshot or not readonly
         self._write_lock = None if readonly else write_lock
         self._holds_lock = False
         self.clock: _Clock = clock or _UTCClock()
@@ -108,7 +112,8 @@ class UnitOfWork:
         try:
             session = self._session_factory()
             if self.readonly:
-                await session.connection(execution_options={READONLY_OPTION: True})
+                options = {READONLY_OPTION: True, NO_SNAPSHOT_OPTION: not self._snapshot}
+                await session.connection(execution_options=options)
         except BaseException:
             self._release()
             raise
@@ -193,8 +198,10 @@ class UnitOfWorkFactory:
         for listener in self._outbox_listeners:
             listener()
 
-    def __call__(self, *, readonly: bool = False) -> UnitOfWork:
+    def __call__(self, *, readonly: bool = False, snapshot: bool = True) -> UnitOfWork:
+        """A unit of work; ``readonly`` ones take no write lock, and with ``snapshot=False`` their
+        reads each stand alone (SQLite: no transaction around them)."""
         return UnitOfWork(
             self.session_factory, clock=self.clock, zone=self.zone, on_outbox_commit=self._notify_outbox,
-            readonly=readonly, write_lock=self._write_lock,
+            readonly=readonly, write_lock=self._write_lock, snapshot=snapshot,
         )
