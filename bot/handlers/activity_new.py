@@ -46,6 +46,7 @@ from telegram.ext import (
 
 from bot.auth import BOUND, STAFF, fit_callback_answer, serves
 from bot.context import BotContext
+from messages import translate
 from services import activities, dialogs, institutions
 from services.activities import (
     MAX_BACKUPS,
@@ -722,10 +723,17 @@ async def show_activity(update: Update, context: BotContext) -> None:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         await message.reply_text(context.t(update, "newact.show_usage"))
         return
+    from services.invitations import roster_lines
+
     async with context.services.uow(readonly=True) as uow:
         shown = await activities.view(uow, actor=actor, activity_id=int(args[0].lstrip("#")))
         zone = uow.zone
-    await message.reply_text(_card(shown, _translator(update, context), zone))
+        lines = await roster_lines(uow, shown) if shown.activity.status == "drawn" else []
+    text = _card(shown, _translator(update, context), zone)
+    if lines:  # the live roster (issue: invitations, "Staff view")
+        text += "\n\n" + context.t(update, "invite.roster.title") + "\n" + translate(
+            context.language_for(update), "invite.roster.only_lines", roster_lines=lines)
+    await message.reply_text(text)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -215,6 +215,10 @@ async def test_a_full_group_confirms_and_signs_declines_and_recusals_go_to_the_n
 
         await emulator.wait_for(roster_done)
 
+        await emulator.user(ADMIN).send_command("/activity", str(world.activity_id))
+        await emulator.wait_for(lambda: "名单：" in (world.staff_texts()[-1]))
+        assert world.staff_texts()[-1].count("已签署") == 3
+
 
 async def test_silence_is_reminded_then_expires_the_backup_is_invited_and_when_backups_run_out_staff_top_up(
     emulator: BotApiEmulator, database_url: str
