@@ -32,6 +32,8 @@ from bot.handlers import (
     fallback,
     interests,
     invitations,
+    lead_report,
+    leads,
     pool,
     pool_import,
     pool_staff,
@@ -112,7 +114,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
-    for module in (activity_new, draws, draw_export, targets, invitations):
+    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

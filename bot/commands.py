@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF
+from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF, SUPERVISOR
 from services.roles import Actor, Role
 
 
@@ -75,6 +75,13 @@ COMMANDS: tuple[Command, ...] = (
     # inspection targets (double random): bot/handlers/targets.py
     Command("targets", STAFF),
     Command("targetverify", STAFF),
+    # supervisors and leads: bot/handlers/leads.py
+    Command("report", SUPERVISOR),
+    Command("myleads", SUPERVISOR),
+    Command("leads", STAFF),
+    Command("lead", STAFF),
+    Command("reveal", STAFF),
+    Command("reveals", ADMIN),
 )
 
 

@@ -24,7 +24,7 @@ from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
 from bot.settings import BotMode, Settings, SettingsError
 from bot.web import build_web_app
-from services import outbox
+from services import outbox, policy
 from services.clock import Clock, SystemClock
 from services.scheduler import Job, build_scheduler
 from services.updates import DeliveryLedger
@@ -71,6 +71,7 @@ async def serve(
     """Run until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
     stop = stop or asyncio.Event()
     settings.token()
+    policy.configure(settings.policy())  # the rule numbers the services read
     webhook_mode = settings.bot_mode is BotMode.WEBHOOK
     webhook_url, webhook_secret = settings.require_webhook() if webhook_mode else (None, None)
     await prepare_database(settings)

@@ -6,12 +6,16 @@ Nothing is read at import time: call :func:`load_settings`. A missing or invalid
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.draw_rules import DrawSettings
+from services.policy import ChaseSettings, Policy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"
 
@@ -52,7 +56,24 @@ class Settings(BaseSettings):
     rate_private_burst: int = Field(default=3, ge=1)
     rate_group_per_minute: float = Field(default=20.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
+    # draws (001 §14) and invitations (000 §19): the tunable rule numbers, see services/policy.py
+    draw_rotation_window_days: int = Field(default=180, ge=1, le=3650)
+    draw_rotation_max: int = Field(default=2, ge=1, le=100)
+    draw_rotation_gap_days: int = Field(default=30, ge=0, le=3650)
+    invite_reminder_hours: str = Field(default="2,6", description="reminders, hours after the invitation")
+    quiet_hours: str = Field(default="22:00-08:00", description="no reminders in this local window")
     log_level: str = "INFO"
+    # supervisors and leads (issue 8): evidence storage and the reporting rules' numbers
+    evidence_dir: Path = Field(default=Path("./var/evidence"), description="where lead evidence files are kept")
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
+    evidence_max_files: int = Field(default=20, ge=1, le=100)
+    lead_accept_working_days: int = Field(default=15, ge=1, le=120)
+    lead_handle_working_days: int = Field(default=30, ge=1, le=250)
+    lead_remind_working_days: int = Field(default=3, ge=0, le=30)
+    lead_duplicate_window_days: int = Field(default=90, ge=0, le=3650)
+    reward_min_yuan: int = Field(default=200, ge=0)
+    reward_max_yuan: int = Field(default=200_000, ge=1)
+    reward_claim_months: int = Field(default=2, ge=1, le=24)
 
     @field_validator("time_zone")
     @classmethod
@@ -89,6 +110,38 @@ class Settings(BaseSettings):
             if not 1 <= len(raw) <= 256 or not all(c.isalnum() or c in "_-" for c in raw):
                 raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
         return value
+
+    @field_validator("invite_reminder_hours")
+    @classmethod
+    def _hours_list(cls, value: str) -> str:
+        try:
+            hours = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("must be hours separated by commas, e.g. 2,6") from None
+        if any(h <= 0 or h > 24 * 30 for h in hours) or hours != sorted(hours):
+            raise ValueError("must be increasing positive hours, e.g. 2,6")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+        except ValueError:
+            raise ValueError("must be HH:MM-HH:MM, e.g. 22:00-08:00") from None
+        if start == end:
+            raise ValueError("start and end must differ")
+        return value
+
+    def policy(self) -> Policy:
+        """The rule numbers for the services (``services.policy``)."""
+        start, end = (time.fromisoformat(part.strip()) for part in self.quiet_hours.split("-"))
+        hours = tuple(timedelta(hours=float(h)) for h in self.invite_reminder_hours.split(",") if h.strip())
+        return Policy(
+            draw=DrawSettings(rotation_window_days=self.draw_rotation_window_days, rotation_max=self.draw_rotation_max,
+                              rotation_gap_days=self.draw_rotation_gap_days),
+            chase=ChaseSettings(reminder_offsets=hours, quiet_start=start, quiet_end=end),
+        )
 
     @property
     def zone(self) -> ZoneInfo:

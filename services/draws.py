@@ -40,7 +40,7 @@ from sqlalchemy import String, and_, case, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from services import audit, notify
+from services import audit, notify, policy
 from services.activities import (
     ActivityView,
     as_rule,
@@ -504,7 +504,7 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     activity = info.activity
     assert activity.id is not None and request.id is not None
     spec = spec_of(info, uow.zone)
-    settings = DrawSettings()
+    settings = policy.current().draw
     by_key = {requirement_key(r): r for r in info.requirements}
     existing: list[Member] = []
     if request.kind == "top_up":

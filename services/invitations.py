@@ -19,25 +19,27 @@ Every answer is checked against the presser (only the invited expert answers the
 state, inside a transaction that locks the row, so a press racing the expiry or a cancellation has one outcome.
 Due times live in ``activity_member.due_at`` (indexed): :func:`sweep` reads only what is due.
 
-Chasing (configurable in :class:`ChaseSettings`): reminders at offsets after the invitation (default 2 h and
-6 h), never in quiet hours (22:00–08:00 local) unless the deadline falls inside them; expiry at the deadline;
-an accepted expert who has not signed is reminded 24 h before the start, and staff are alerted at the start.
+Chasing (configurable: :class:`services.policy.ChaseSettings`): reminders at offsets after the invitation
+(default 2 h and 6 h), never in quiet hours (22:00–08:00 local) unless the deadline falls inside them; expiry at
+the deadline; an accepted expert who has not signed is reminded 24 h before the start, and staff are alerted
+at the start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from services import audit, commitment, notify
+from services import audit, commitment, notify, policy
 from services.activities import ActivityView, local_day, view
-from services.draw_rules import DrawSettings, exclusions
+from services.draw_rules import exclusions
 from services.errors import DomainError
 from services.notify import Button
+from services.policy import ChaseSettings
 from services.roles import Actor
 from storage.activities import Activity, ActivityMember, ActivityRequirement
 from storage.models import Expert, Person
@@ -51,17 +53,6 @@ RECUSAL_GROUNDS = ("worked", "relative", "dispute", "other")  # 000 §15, 001 §
 INTEREST_KIND = {"worked": "worked", "relative": "interest", "dispute": "dispute", "other": "other"}
 PREFIX = "inv:"
 SWEEP_BATCH = 200
-
-
-@dataclass(frozen=True)
-class ChaseSettings:
-    """When to remind and when to stop (issue defaults)."""
-
-    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=2), timedelta(hours=6))
-    quiet_start: time = time(22, 0)
-    quiet_end: time = time(8, 0)
-    late_window: timedelta = timedelta(hours=24)  # a backup invited after the deadline gets this long
-    sign_reminder_before: timedelta = timedelta(hours=24)
 
 
 class AnswerRefused(DomainError):
@@ -192,9 +183,10 @@ async def _audit(uow: UnitOfWork, actor: str, action: str, member: ActivityMembe
 
 
 async def invite(uow: UnitOfWork, member: ActivityMember, info: ActivityView,
-                 settings: ChaseSettings = ChaseSettings()) -> None:
+                 settings: ChaseSettings | None = None) -> None:
     """Send the invitation (000 §19): activity, kind, time, place, inspected institutions, the deadline, and
     Accept / Decline / Recuse. Does not commit."""
+    settings = settings or policy.current().chase
     now = uow.now()
     activity = info.activity
     respond_by = activity.response_deadline
@@ -251,7 +243,7 @@ async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMe
     member.status = "accepted"
     member.answered_at = now
     start = info.activity.starts_at
-    member.due_at = max(now, start - ChaseSettings().sign_reminder_before)
+    member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
     member.reminders_sent = 0
     zone = uow.zone
     await _edit_invitation(uow, member, "invite.answered",
@@ -409,7 +401,7 @@ async def replace(uow: UnitOfWork, closed: ActivityMember, info: ActivityView) -
         ActivityMember.role == "backup", ActivityMember.status == "drawn")
         .order_by(col(ActivityMember.position)))).all()
     spec = spec_of(info, uow.zone)
-    settings = DrawSettings()
+    settings = policy.current().draw
     holders = await _holders(uow, activity.id or 0)
     taken = {(employer, category) for m, employer, category in holders if employer is not None}
     for backup in backups:
@@ -585,9 +577,10 @@ async def update_roster(uow: UnitOfWork, info: ActivityView) -> None:
 # --- the sweep ----------------------------------------------------------------------------------------------
 
 
-async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings = ChaseSettings()) -> SweepReport:
+async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None = None) -> SweepReport:
     """Chase what is due (index on ``due_at``): reminders, expiries, commitment reminders, unsigned alerts.
     Each slot in its own transaction, so one failure does not hold the others back."""
+    settings = settings or policy.current().chase
     report = SweepReport()
     async with uow_factory(readonly=True) as uow:
         due = (await uow.session.exec(select(ActivityMember.id).where(

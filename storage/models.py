@@ -131,13 +131,32 @@ class Expert(SQLModel, table=True):
 
 
 class Supervisor(SQLModel, table=True):
-    """A person's appointment as social supervisor of a division (002 §3)."""
+    """A person's appointment as social supervisor of a division (002 §3–§8).
+
+    Enumerated values are the names of ``services.supervisors`` (source 002 §4, appointment method 002 §6,
+    status, termination ground 002 §8). ``pseudonym`` (S-xxxx) is what staff see on the supervisor's leads.
+    """
 
     __tablename__ = "supervisor"
 
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
     created_at: datetime = _ts()
+    id_number: str | None = Field(default=None, max_length=18, unique=True, description="GB 11643")
+    mobile: str | None = Field(default=None, max_length=11)
+    source: str = Field(default="other", max_length=24, sa_column_kwargs={"server_default": "other"})
+    appointment_method: str = Field(default="open_selection", max_length=24,
+                                    sa_column_kwargs={"server_default": "open_selection"})
+    certificate_number: str | None = Field(default=None, max_length=32)
+    work_id_number: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="active", max_length=16, sa_column_kwargs={"server_default": "active"})
+    term_start: date | None = None
+    term_end: date | None = Field(default=None, index=True)
+    term_notice_for: date | None = Field(default=None, description="term end whose reminder was sent")
+    ended_on: date | None = None
+    end_reason: str | None = Field(default=None, max_length=24, description="002 §8 ground")
+    end_note: str | None = Field(default=None, max_length=500)
+    pseudonym: str | None = Field(default=None, max_length=16, unique=True)
 
 
 class Account(SQLModel, table=True):
@@ -305,4 +324,5 @@ class ProcessedUpdate(SQLModel, table=True):
 
 
 from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)
+from storage import leads as _leads  # noqa: E402,F401  (registers the supervisor lead tables)
 from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)

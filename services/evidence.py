@@ -1,0 +1,97 @@
+"""Evidence files of leads, kept by the product (issue 8: a Telegram file id alone is not the evidence).
+
+Choice: the bytes live on disk under a configurable directory (``EVIDENCE_DIR``), each file named by its SHA-256
+(``ab/cd/abcd…``), and the database row (``lead_evidence``) keeps the hash, size, type and that relative path.
+Why not in the database: files reach 20 MB (the Bot API download limit); keeping them out of SQLite/PostgreSQL keeps
+backups, WAL and row reads small, and content addressing makes a write idempotent (the same photo sent twice is
+stored once) and every read verifiable (:func:`read_verified` recomputes the hash). A file is written (atomically:
+temporary name, then rename) before the transaction that references it commits; a rollback leaves at most an
+unreferenced file, never a row without its bytes.
+
+Limits (explained to the reporter when exceeded): a size limit per file and a list of accepted types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "webp", "gif", "pdf", "doc", "docx", "xls", "xlsx", "txt",
+                       "mp3", "m4a", "amr", "mp4", "mov")
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # what a bot can download through the Bot API
+
+
+class EvidenceRefused(ValueError):
+    """A file cannot be taken as evidence; ``reason`` is ``too_large``, ``type`` or ``too_many``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Where the bytes of a file went and what they hash to."""
+
+    sha256: str
+    size: int
+    stored_path: str
+
+
+def extension(file_name: str) -> str:
+    """The lower-case extension of ``file_name`` ('' without one)."""
+    return file_name.rsplit(".", 1)[1].lower() if "." in file_name else ""
+
+
+def check_file(*, file_name: str, size: int | None, max_bytes: int, count_so_far: int, max_files: int,
+               is_photo: bool = False) -> None:
+    """Refuse a file before downloading it: too many files, too large, or a type not accepted."""
+    if count_so_far >= max_files:
+        raise EvidenceRefused("too_many")
+    if size is not None and size > max_bytes:
+        raise EvidenceRefused("too_large")
+    if not is_photo and extension(file_name) not in ACCEPTED_EXTENSIONS:
+        raise EvidenceRefused("type")
+
+
+def store(root: Path, data: bytes, *, max_bytes: int) -> StoredFile:
+    """Write ``data`` under ``root`` by its SHA-256 (once) and say where."""
+    if len(data) > max_bytes:
+        raise EvidenceRefused("too_large")
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{digest[:2]}/{digest[2:4]}/{digest}"
+    target = root / relative
+    if not (target.exists() and target.stat().st_size == len(data)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return StoredFile(sha256=digest, size=len(data), stored_path=relative)
+
+
+class EvidenceCorrupted(Exception):
+    """A stored file is missing or no longer matches its recorded SHA-256."""
+
+
+def read_verified(root: Path, stored_path: str, sha256: str) -> bytes:
+    """The bytes of a stored file, after checking them against the recorded hash."""
+    path = (root / stored_path).resolve()
+    if root.resolve() not in path.parents:
+        raise EvidenceCorrupted(stored_path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EvidenceCorrupted(stored_path) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise EvidenceCorrupted(stored_path)
+    return data
