@@ -34,6 +34,7 @@ from bot.handlers import (
     invitations,
     lead_report,
     leads,
+    letters,
     pool,
     pool_import,
     pool_staff,
@@ -114,7 +115,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
-    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads):
+    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads, letters):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -70,6 +70,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("nextbackup", STAFF),
     Command("closeroster", STAFF),
     Command("attendance", STAFF),
+    Command("letter", STAFF),
     # draw records and exports: bot/handlers/draw_export.py
     Command("drawexport", STAFF),
     # inspection targets (double random): bot/handlers/targets.py
