@@ -218,7 +218,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self.max_tracked_chats = max_tracked_chats
         self.stats = RateLimiterStats()
         self._overall_interval = 1.0 / (overall_per_second * OVERALL_MARGIN)
-        self._overall_next = 0.0  # loop time of the next free overall slot
+        self._overall_next = 0.0  # loop time before which no message-creating request may go
+        self._overall_lock = asyncio.Lock()
         self._chats: OrderedDict[ChatKey, _ChatState] = OrderedDict()
         self._overall_paused_until = 0.0
         self._recent_retry_after: deque[tuple[float, ChatKey]] = deque()
@@ -282,12 +283,17 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             if limiter is not None:
                 waited = not limiter.has_capacity()
                 await limiter.acquire()
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._overall_next)  # evenly spaced slots, no burst (see the class docstring)
-        self._overall_next = slot + self._overall_interval
-        if slot - now > OVERALL_WAIT_NOTICE:
-            waited = True
-            await asyncio.sleep(slot - now)
+        loop = asyncio.get_running_loop()
+        async with self._overall_lock:  # one at a time, in order: each waits for the previous one's spacing
+            now = loop.time()
+            if self._overall_next - now > OVERALL_WAIT_NOTICE:
+                waited = True
+            if self._overall_next > now:
+                await asyncio.sleep(self._overall_next - now)
+                now = loop.time()
+            # Spaced from when this one really goes: after a stalled event loop, the waiters do not all go at
+            # once (a burst Telegram's 30-per-second window would answer with 429s).
+            self._overall_next = now + self._overall_interval
         return waited
 
     def _record_retry_after(self, key: ChatKey | None, limited: bool, delay: float) -> None:
