@@ -82,6 +82,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("leads", STAFF),
     Command("lead", STAFF),
     Command("reveal", STAFF),
+    Command("assign", STAFF),
     Command("reveals", ADMIN),
 )
 

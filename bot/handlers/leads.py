@@ -291,6 +291,22 @@ async def reveal(update: Update, context: BotContext) -> None:
                                        mobile=shown.mobile or "—"))
 
 
+@serves(STAFF, private_only=True)
+async def assign(update: Update, context: BotContext) -> None:
+    """/assign <no> <staff id>: make a colleague of the lead's line its handler (they are told)."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    args = context.args or []
+    lead_id = parse_number(args[0]) if args else None
+    handler = parse_number(args[1]) if len(args) == 2 else None
+    if lead_id is None or handler is None:
+        await message.reply_text(context.t(update, "leadstaff.assign_usage"))
+        return
+    async with context.services.uow() as uow:
+        lead = await lead_triage.assign(uow, actor=actor, lead_id=lead_id, handler_person_id=handler)
+    await message.reply_text(context.t(update, "leadstaff.assigned", number=lead.number, handler=handler))
+
+
 @serves(ADMIN, private_only=True)
 async def reveals(update: Update, context: BotContext) -> None:
     """/reveals: the reveals of reporters' identities in the admin's line."""
@@ -312,5 +328,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("leads", list_leads))
     application.add_handler(CommandHandler("lead", show_lead))
     application.add_handler(CommandHandler("reveal", reveal))
+    application.add_handler(CommandHandler("assign", assign))
     application.add_handler(CommandHandler("reveals", reveals))
     application.add_handler(CallbackQueryHandler(pressed, pattern=f"^{PREFIX}"))
