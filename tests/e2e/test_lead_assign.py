@@ -1,5 +1,5 @@
-"""Staff assign a lead's handler in the bot (/assign); the colleague is told; someone who is not staff of the lead's line
-cannot be assigned (issue 8, "a handler is assigned")."""
+"""Staff assign a lead's handler in the bot (/assign); the colleague is told; someone who is not staff of the
+lead's line cannot be assigned (issue 8, "a handler is assigned")."""
 
 from __future__ import annotations
 
