@@ -27,11 +27,13 @@ at the start.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services import audit, commitment, notify, policy
@@ -531,21 +533,40 @@ async def confirm_removal(uow: UnitOfWork, *, actor: Actor, member_id: int) -> N
 
 async def roster_lines(uow: UnitOfWork, info: ActivityView) -> list[list[Any]]:
     """The roster as message lines: each slot with requirement, role, expert, state, answered when, reminders."""
-    zone = uow.zone
     rows = await uow.session.exec(
         select(ActivityMember, Person.name).join(Person, col(Person.id) == ActivityMember.person_id)
         .where(ActivityMember.activity_id == info.activity.id))
-    by_requirement: dict[int, list[tuple[ActivityMember, str]]] = {}
-    for member, name in rows.all():
+    return _roster_lines(info, [(member, name) for member, name in rows.all()], uow.zone)
+
+
+class _RosterSlot(NamedTuple):
+    """The columns of a slot the roster shows (read without loading the whole row)."""
+
+    id: int | None
+    requirement_id: int
+    role: str
+    position: int
+    person_id: int
+    status: str
+    answered_at: datetime | None
+    reminders_sent: int
+    attendance: str | None
+
+
+def _roster_lines(info: ActivityView, slots: Sequence[tuple[ActivityMember | _RosterSlot, str]],
+                  zone: ZoneInfo) -> list[list[Any]]:
+    """:func:`roster_lines` from the activity's slots (with names) already loaded."""
+    by_requirement: dict[int, list[tuple[ActivityMember | _RosterSlot, str]]] = {}
+    for member, name in slots:
         by_requirement.setdefault(member.requirement_id, []).append((member, name))
     lines: list[list[Any]] = []
     for requirement in info.requirements:
         lines.append(["invite.roster.requirement", {"position": requirement.position,
                                                     "category_key": f"category.{requirement.category}",
                                                     "count": requirement.count, "backups": requirement.backups}])
-        slots = sorted(by_requirement.get(requirement.id or 0, []),
-                       key=lambda pair: (pair[0].role != "principal", pair[0].position))
-        for member, name in slots:
+        ordered = sorted(by_requirement.get(requirement.id or 0, []),
+                         key=lambda pair: (pair[0].role != "principal", pair[0].position))
+        for member, name in ordered:
             answered = _local(member.answered_at, zone) if member.answered_at else "—"
             lines.append(["invite.roster.slot", {
                 "member_id": member.id, "role_key": f"invite.role.{member.role}", "position": member.position,
@@ -579,25 +600,85 @@ async def update_roster(uow: UnitOfWork, info: ActivityView) -> None:
 
 async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None = None) -> SweepReport:
     """Chase what is due (index on ``due_at``): reminders, expiries, commitment reminders, unsigned alerts.
-    Each slot in its own transaction, so one failure does not hold the others back."""
+
+    One unit of work per run, over at most ``SWEEP_BATCH`` due slots, oldest due first (on PostgreSQL slots
+    locked by a concurrent answer are skipped and picked up next run). Reminders are written together: the
+    activity views are loaded once, the messages and the audit entries in one statement each, the slots
+    flushed together, and each activity's roster edited once per run, not once per slot. Expiries and
+    accepted slots (rare) are handled one by one, in due order, in the same transaction.
+
+    If handling any slot raises, the whole batch rolls back (nothing is sent or recorded) and the next run
+    retries it. The sweep is idempotent: what it does is decided by each slot's state and ``due_at``, which
+    it moves past ``now`` in the same transaction, so a slot is never chased twice for the same step.
+    """
     settings = settings or policy.current().chase
     report = SweepReport()
-    async with uow_factory(readonly=True) as uow:
-        due = (await uow.session.exec(select(ActivityMember.id).where(
-            col(ActivityMember.due_at) <= uow.now()).order_by(col(ActivityMember.due_at)).limit(SWEEP_BATCH))).all()
-    for member_id in due:
-        if member_id is None:
-            continue
-        async with uow_factory() as uow:
-            member = await uow.session.get(ActivityMember, member_id, with_for_update=True)
-            if member is None or member.due_at is None or member.due_at > uow.now():
+    async with uow_factory() as uow:
+        now = uow.now()
+        due = (await uow.session.exec(
+            select(ActivityMember).where(col(ActivityMember.due_at) <= now).order_by(col(ActivityMember.due_at))
+            .limit(SWEEP_BATCH).with_for_update(skip_locked=True))).all()
+        if not due:
+            return report
+        views = await _views(uow, {m.activity_id for m in due if _reminder_due(m, now)})
+        pending = _Reminders()
+        for member in due:
+            if _reminder_due(member, now):
+                _remind(uow, member, views[member.activity_id], settings, pending)
+                report.reminded += 1
                 continue
+            await pending.write(uow)  # the audit chain keeps the order in which the slots were handled
             await _chase(uow, member, settings, report)
-            await uow.commit()
+        await pending.write(uow)
+        await _update_rosters(uow, list(pending.activities.values()))
+        await uow.commit()
     return report
 
 
+def _reminder_due(member: ActivityMember, now: datetime) -> bool:
+    return member.status == "invited" and member.respond_by is not None and now < member.respond_by
+
+
+@dataclass
+class _Reminders:
+    """Reminders decided but not yet written: the messages, the audit entries, the activities whose roster
+    changed (their views, by id)."""
+
+    messages: list[notify.Draft] = field(default_factory=list)
+    entries: list[audit.Pending] = field(default_factory=list)
+    activities: dict[int, ActivityView] = field(default_factory=dict)
+
+    async def write(self, uow: UnitOfWork) -> None:
+        """Queue the messages, then append the audit entries (which flushes the slots); no commit."""
+        await notify.queue_many(uow, self.messages)
+        await audit.record_many(uow, self.entries)
+        self.messages.clear()
+        self.entries.clear()
+
+
+def _remind(uow: UnitOfWork, member: ActivityMember, info: ActivityView, settings: ChaseSettings,
+            pending: _Reminders) -> None:
+    """Decide one reminder of an invited slot: the message, the count, the next due time, the audit entry."""
+    now, zone = uow.now(), uow.zone
+    assert member.respond_by is not None
+    member.reminders_sent += 1
+    pending.messages.append(notify.person_draft(
+        person_id=member.person_id, key="invite.reminder",
+        params={**_facts(info, zone), "respond_by": _local(member.respond_by, zone)},
+        buttons=_answer_buttons(member.id or 0)))
+    member.due_at = next_due(member, zone, settings)
+    if member.due_at is not None and member.due_at <= now:  # offsets already passed: next is the deadline
+        member.due_at = member.respond_by
+    uow.session.add(member)
+    pending.entries.append(audit.Pending(
+        at=uow.now(), actor="system:chase", action="invitation.reminded", object_type="activity_member",
+        object_id=member.id or 0, details={"activity_id": member.activity_id, "person_id": member.person_id,
+                                           "count": member.reminders_sent}))
+    pending.activities[member.activity_id] = info
+
+
 async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSettings, report: SweepReport) -> None:
+    """Handle one due slot on its own (the sweep batches reminders and sends expiries and accepted slots here)."""
     now, zone = uow.now(), uow.zone
     info = await _activity(uow, member.activity_id)
     activity = info.activity
@@ -607,15 +688,9 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
             await _close(uow, member, "expired", "no_response", actor="system:deadline")
             report.expired += 1
             return
-        member.reminders_sent += 1
-        await notify.to_person(uow, person_id=member.person_id, key="invite.reminder",
-                               params={**_facts(info, zone), "respond_by": _local(member.respond_by, zone)},
-                               buttons=_answer_buttons(member.id or 0))
-        member.due_at = next_due(member, zone, settings)
-        if member.due_at is not None and member.due_at <= now:  # offsets already passed: next is the deadline
-            member.due_at = member.respond_by
-        uow.session.add(member)
-        await _audit(uow, "system:chase", "reminded", member, count=member.reminders_sent)
+        pending = _Reminders()
+        _remind(uow, member, info, settings, pending)
+        await pending.write(uow)
         await update_roster(uow, info)
         report.reminded += 1
     elif member.status == "accepted":
@@ -635,6 +710,81 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
     else:
         member.due_at = None
         uow.session.add(member)
+
+
+async def _views(uow: UnitOfWork, activity_ids: Collection[int]) -> dict[int, ActivityView]:
+    """What :func:`_activity` gives, for several activities in five queries."""
+    from storage.activities import ActivityInstitution, ActivityRecusal
+    from storage.models import OrgUnit
+    from storage.pool import Institution
+
+    ids = sorted(activity_ids)
+    if not ids:
+        return {}
+    found = {a.id: a for a in (await uow.session.exec(select(Activity).where(col(Activity.id).in_(ids)))).all()}
+    unit_ids = sorted({a.org_unit_id for a in found.values()})
+    units = {u.id: u for u in (await uow.session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(unit_ids)))).all()}
+    institutions: dict[int, list[Institution]] = {}
+    for activity_id, institution in (await uow.session.exec(
+            select(ActivityInstitution.activity_id, Institution)
+            .join(Institution, col(Institution.id) == ActivityInstitution.institution_id)
+            .where(col(ActivityInstitution.activity_id).in_(ids)).order_by(col(Institution.id)))).all():
+        institutions.setdefault(activity_id, []).append(institution)
+    requirements: dict[int, list[ActivityRequirement]] = {}
+    for requirement in (await uow.session.exec(select(ActivityRequirement).where(
+            col(ActivityRequirement.activity_id).in_(ids)).order_by(col(ActivityRequirement.position)))).all():
+        requirements.setdefault(requirement.activity_id, []).append(requirement)
+    recusals: dict[int, list[ActivityRecusal]] = {}
+    for recusal in (await uow.session.exec(select(ActivityRecusal).where(
+            col(ActivityRecusal.activity_id).in_(ids)).order_by(col(ActivityRecusal.id)))).all():
+        recusals.setdefault(recusal.activity_id, []).append(recusal)
+    views: dict[int, ActivityView] = {}
+    for activity_id in ids:
+        activity = found.get(activity_id)
+        organizer = units.get(activity.org_unit_id) if activity is not None else None
+        if activity is None or organizer is None:  # cannot happen (foreign keys); fail as view() fails
+            views[activity_id] = await _activity(uow, activity_id)
+            continue
+        views[activity_id] = ActivityView(
+            activity=activity, organizer=organizer, institutions=tuple(institutions.get(activity_id, ())),
+            requirements=tuple(requirements.get(activity_id, ())), recusals=tuple(recusals.get(activity_id, ())))
+    return views
+
+
+async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> None:
+    """:func:`update_roster` for several activities: the slots of all of them in one query and the edits of
+    their roster messages in one statement (an activity whose roster was never sent gets it sent, as there)."""
+    from storage.models import OutboxMessage
+
+    for info in infos:
+        if not info.activity.roster_messages:
+            await update_roster(uow, info)
+    shown = [info for info in infos if info.activity.roster_messages and info.activity.id is not None]
+    if not shown:
+        return
+    await uow.session.flush()  # the columns below are read from the database
+    # A Core select of table columns: no ORM loading for what may be thousands of rows.
+    members, people = ActivityMember.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
+    statement = (sa_select(*(members[name] for name in ("activity_id", *_RosterSlot._fields)), people.name)
+                 .join_from(ActivityMember.__table__, Person.__table__,  # type: ignore[attr-defined]
+                            people.id == members.person_id)
+                 .where(members.activity_id.in_([info.activity.id for info in shown])).order_by(members.id))
+    rows = await uow.session.exec(statement)  # type: ignore[call-overload]
+    slots: dict[int, list[tuple[_RosterSlot, str]]] = {}
+    for row in rows.all():
+        slots.setdefault(row[0], []).append((_RosterSlot(*row[1:-1]), row[-1]))
+    wanted = [outbox_id for info in shown for outbox_id in info.activity.roster_messages]
+    existing = set((await uow.session.exec(
+        select(OutboxMessage.id).where(col(OutboxMessage.id).in_(wanted)))).all())
+    edits: list[notify.Draft] = []
+    for info in shown:
+        activity = info.activity
+        params = {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots.get(activity.id or 0, []),
+                                                                          uow.zone),
+                  "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
+        edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
+                     for outbox_id in activity.roster_messages if outbox_id in existing)
+    await notify.queue_many(uow, edits)
 
 
 def local_start_day(activity: Activity, zone: ZoneInfo) -> Any:

@@ -168,3 +168,44 @@ _NEW_ROW: dict[str, Any] = {
     "status": "pending", "attempts": 0, "claimed_until": None, "sent_at": None, "sent_address": None,
     "external_message_id": None, "last_error": None,
 }
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to queue with :func:`queue_many`: the recipient columns (as :func:`to_person` or :func:`edit`
+    set them), the key, the parameters and the buttons."""
+
+    recipient: dict[str, Any]
+    key: str
+    params: dict[str, Any] | None = None
+    buttons: ButtonRows | None = None
+
+
+def person_draft(
+    *, person_id: int, key: str, params: dict[str, Any] | None = None, buttons: ButtonRows | None = None,
+    channel: str = TELEGRAM,
+) -> Draft:
+    """What :func:`to_person` would queue, to be written by :func:`queue_many`."""
+    return Draft({"channel": channel, "person_id": person_id}, key, params, buttons)
+
+
+def edit_draft(*, original_id: int, key: str, params: dict[str, Any] | None = None,
+               buttons: ButtonRows | None = None, channel: str = TELEGRAM) -> Draft:
+    """What :func:`edit` of an outbox row would queue, to be written by :func:`queue_many`."""
+    recipient = {"channel": channel, "kind": "edit", "edit_of_id": original_id, "address": None,
+                 "external_message_id": None, "language": None}
+    return Draft(recipient, key, params, buttons)
+
+
+async def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> int:
+    """Write several messages at once (one Core executemany): the same rows, in the same order, as calling
+    :func:`to_person` / :func:`edit` for each. Returns how many; the rows' ids are not read back (for that,
+    use the single-row functions)."""
+    if not drafts:
+        return 0
+    now = uow.now()
+    rows = [{**_NEW_ROW, **d.recipient, "message_key": d.key, "params": dict(d.params or {}),
+             "buttons": _buttons_json(d.buttons), "created_at": now, "next_attempt_at": now} for d in drafts]
+    uow.outbox_written = True
+    await uow.outbox.insert_many(rows)
+    return len(rows)

@@ -305,6 +305,12 @@ class OutboxRepository(_Repository):
         assert isinstance(new_id, int)
         return new_id
 
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write several rows (every row the same columns) with one Core executemany (no ids read back:
+        asking for them in order makes SQLite insert row by row)."""
+        if rows:
+            await _core(self.session, _outbox_insert_statement(), params=[dict(r) for r in rows])
+
     async def lease_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Row[*tuple[Any, ...]]]:
         """Lease up to ``limit`` due rows in one statement (``SKIP LOCKED`` on PostgreSQL), oldest first.
 
@@ -453,6 +459,11 @@ class AuditRepository(_Repository):
     async def insert_entry(self, values: Mapping[str, Any]) -> None:
         """Insert an entry (every column given) with a Core statement; the caller holds the head's lock."""
         await _core(self.session, _audit_insert_statement(), params=dict(values))
+
+    async def insert_entries(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert several entries (every column given) with one Core executemany; the caller holds the head."""
+        if rows:
+            await _core(self.session, _audit_insert_statement(), params=[dict(r) for r in rows])
 
     async def move_head(self, entry_id: int, entry_hash: str) -> None:
         """Point the (locked) head at a new entry."""

@@ -5,21 +5,22 @@ recusal, foreign and stale presses, the live roster, and an API outage (issue: i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
 from messages import translate
-from services import accounts, activities, draws, invitations
+from services import accounts, activities, audit, draws, invitations
 from services.activities import ActivityInput, RequirementInput
 from services.roles import SYSTEM_CLI
-from storage.activities import ActivityMember
-from storage.models import AuditEntry, Expert
+from storage.activities import Activity, ActivityMember
+from storage.models import AuditEntry, Expert, OutboxMessage
 from storage.pool import ExpertInterest
 from tests.builders import Org, add_institutions, add_pool, build_org, staff_actor
 from tests.e2e.harness import TOKEN, BotHarness
@@ -255,6 +256,39 @@ async def test_silence_is_reminded_then_expires_the_backup_is_invited_and_when_b
         slots = await world.slots()
         new = [m for m in slots if m.person_id not in (p1, p2, b1)]
         assert len(new) == 1 and new[0].status == "invited" and new[0].role == "principal"
+
+
+async def test_one_sweep_reminds_every_due_slot_and_edits_the_activity_roster_once(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        world = await _world(bot, emulator, principals=3, backups=1, pool=4, inspected=False)
+        principals = await _principals(world)
+        for person in principals:
+            await world.invitation(person)
+        async with bot.uow() as u:
+            before = (await u.session.exec(select(func.max(OutboxMessage.id)))).one() or 0
+            activity = await u.session.get(Activity, world.activity_id)
+            assert activity is not None and activity.roster_messages
+            roster_messages = len(activity.roster_messages)
+        bot.clock.advance(timedelta(hours=2, minutes=1))
+        report = await invitations.sweep(bot.uow)
+        assert report.reminded == 3 and report.expired == 0
+        async with bot.uow() as u:
+            written = Counter((key, kind) for key, kind in (await u.session.exec(
+                select(OutboxMessage.message_key, OutboxMessage.kind).where(OutboxMessage.id > before))).all())
+            reminded = (await u.session.exec(select(AuditEntry).where(
+                AuditEntry.action == "invitation.reminded"))).all()
+            assert (await audit.verify_chain(u)).ok
+        assert written == {("invite.reminder", "send"): 3, ("invite.roster.message", "edit"): roster_messages}
+        slots = {m.id: m for m in await world.slots() if m.person_id in principals}
+        assert sorted(int(e.object_id) for e in reminded) == sorted(slots)
+        assert all(m.reminders_sent == 1 and m.due_at is not None and m.due_at > bot.clock.now()
+                   for m in slots.values())
+        assert (await invitations.sweep(bot.uow)).reminded == 0  # nothing is due twice
+        for person in principals:
+            user = world.user_of(person)
+            await emulator.wait_for(lambda u=user: any("提醒" in (m.text or "") for m in emulator.messages(u)))
 
 
 async def test_refusing_the_commitment_proposes_removal_and_staff_confirm_it(

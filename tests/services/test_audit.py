@@ -61,3 +61,20 @@ async def test_a_rolled_back_change_leaves_no_entry(uow_factory: UnitOfWorkFacto
         await orgs.add_org_unit(u, actor=SYSTEM_CLI, code="b", name="B", kind="bureau")
     report = await _verify(uow_factory)
     assert report.ok and report.checked == 1
+
+
+async def test_a_batch_append_chains_exactly_like_one_append_after_another(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as u:
+        at = u.now()
+        await audit.record(u, at=at, actor="cli", action="first", object_type="t", object_id=1)
+        written = await audit.record_many(u, [audit.Pending(at=at, actor="cli", action=f"batch.{n}", object_type="t",
+                                                            object_id=n, details={"n": n}) for n in range(3)])
+        await audit.record(u, at=at, actor="cli", action="after", object_type="t", object_id=9)
+        await u.commit()
+    assert [e.id for e in written] == [2, 3, 4]
+    async with uow_factory() as u:
+        entries = await u.audit.in_order()
+    assert [e.action for e in entries] == ["first", "batch.0", "batch.1", "batch.2", "after"]
+    assert [e.hash for e in entries[1:4]] == [e.hash for e in written]
+    report = await _verify(uow_factory)
+    assert report.ok and report.checked == 5
