@@ -607,17 +607,23 @@ def _in_dialog_only(callback: Callable[[Update, BotContext], Any]) -> Callable[[
 
 @_in_dialog_only
 async def cancel_dialog(update: Update, context: BotContext) -> None:
-    """/cancel (group -1): end the open dialog and say so; without one, group 0 answers."""
-    account_id = _dialog_account(update, context)
+    """/cancel (group -1): end the open dialog (of any flow, for any bound account) and say so; without one,
+    group 0 answers."""
+    actor, chat = context.actor, update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    account_id = actor.account_id if actor is not None and private else None
     message = update.effective_message
     if account_id is None or message is None:
         return
     async with context.services.uow() as uow:
-        if await dialogs.get(uow, account_id, idle_limit=None) is None:
+        dialog = await dialogs.get(uow, account_id, idle_limit=None)
+        if dialog is None:
             return
+        flow = dialog.flow
         await dialogs.clear(uow, account_id)
         await uow.commit()
-    await message.reply_text(context.t(update, "newact.cancelled"))
+    # Any other flow's question (e.g. an invitation's "other" reason) is simply dropped.
+    await message.reply_text(context.t(update, "newact.cancelled" if flow == FLOW else "newact.cancelled_other"))
     raise ApplicationHandlerStop
 
 

@@ -388,3 +388,30 @@ async def _expert_actor(bot: BotHarness, person_id: int) -> Any:
     from services.roles import Actor, Role
 
     return Actor(label=f"person:{person_id}", person_id=person_id, roles=frozenset({Role.EXPERT}))
+
+
+async def test_other_reasons_are_typed_and_cancel_drops_the_question(emulator: BotApiEmulator,
+                                                                       database_url: str) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        world = await _world(bot, emulator, principals=3, backups=2, pool=5, inspected=False)
+        p1, p2, _ = await _principals(world)
+        slot1 = (await world.slot_of(p1)).id
+        invitation = await world.invitation(p1)
+        await world.press(p1, invitation, f"inv:d:{slot1}")
+        await world.press(p1, invitation, f"inv:dr:{slot1}:other")
+        user1 = world.user_of(p1)
+        await emulator.wait_for(lambda: emulator.messages(user1)[-1].text == zh("invite.ask_text"))
+        await emulator.user(user1).send_command("/cancel")
+        await emulator.wait_for(lambda: emulator.messages(user1)[-1].text == zh("newact.cancelled_other"))
+        assert await world.status(p1) == "invited"  # the question was dropped, the invitation stays open
+
+        slot2 = (await world.slot_of(p2)).id
+        invitation2 = await world.invitation(p2)
+        await world.press(p2, invitation2, f"inv:r:{slot2}")
+        await world.press(p2, invitation2, f"inv:rg:{slot2}:other")
+        user2 = world.user_of(p2)
+        await emulator.wait_for(lambda: emulator.messages(user2)[-1].text == zh("invite.ask_text"))
+        await emulator.user(user2).send_text("我爱人在该机构担任院长")
+        await emulator.wait_for(lambda: emulator.messages(user2)[-1].text == zh("invite.done_recusal"))
+        closed = await world.slot_of(p2)
+        assert (closed.status, closed.reason, closed.reason_text) == ("recused", "other", "我爱人在该机构担任院长")
