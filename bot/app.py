@@ -58,7 +58,7 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
         settings.token(),
         base_url=settings.telegram_api_base_url,
         base_file_url=settings.telegram_file_base_url,
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
+        request=HTTPXRequest(connection_pool_size=256, read_timeout=timeout, write_timeout=timeout,
                              connect_timeout=timeout, pool_timeout=timeout),
         get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30),
         rate_limiter=TelegramRateLimiter(

@@ -241,11 +241,9 @@ async def set_language(
         raise InvalidInput("unsupported language", field="language")
     if actor.account_id is None:
         raise AccountNotFound("not bound")
-    account = await uow.session.get(Account, actor.account_id)
-    if account is None:
+    person_id = await uow.accounts.set_language(actor.account_id, language)
+    if person_id is None:
         raise AccountNotFound("not bound")
-    account.language = language
-    uow.session.add(account)
     await audit.record(
         uow, at=uow.now(), actor=actor.label, action="account.language", object_type="account",
         object_id=actor.account_id, details={"language": language},
@@ -256,6 +254,6 @@ async def set_language(
             key="language.set", language=language,
         )
     else:
-        await notify.to_person(uow, person_id=account.person_id, key="language.set")
+        await notify.to_person(uow, person_id=person_id, key="language.set")
     await uow.commit()
     return language

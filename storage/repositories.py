@@ -125,6 +125,15 @@ class PersonRepository(_Repository):
 class AccountRepository(_Repository):
     """Channel accounts bound to people."""
 
+    async def set_language(self, account_id: int, language: str) -> int | None:
+        """Set an active account's language in one statement (a button press is the hot path); its person id,
+        or ``None`` when there is no such active account."""
+        result = await self.session.exec(
+            update(Account).where(col(Account.id) == account_id, col(Account.unbound_at).is_(None))
+            .values(language=language).returning(col(Account.person_id)))
+        person_id: int | None = result.scalar_one_or_none()
+        return person_id
+
     async def add(self, account: Account) -> Account:
         self.session.add(account)
         await self.session.flush()
