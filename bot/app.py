@@ -38,6 +38,7 @@ from bot.handlers import (
     pool,
     pool_import,
     pool_staff,
+    records,
     staff,
     targets,
 )
@@ -115,7 +116,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
-    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads, letters):
+    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads, letters,
+                   records):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_draws, cli_lifecycle, cli_pool, cli_supervisors, cli_targets
+from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets
 from bot.settings import Settings, SettingsError, load_settings
 from services import accounts, audit, orgs
 from services.clock import SystemClock
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_draws.register(commands)
     cli_targets.register(commands)
     cli_supervisors.register(commands)
+    cli_records.register(commands)
     return parser
 
 

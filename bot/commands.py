@@ -84,6 +84,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("reveal", STAFF),
     Command("assign", STAFF),
     Command("reveals", ADMIN),
+    # work records and credit: bot/handlers/records.py
+    Command("workrecord", STAFF),
+    Command("workrecordexport", STAFF),
+    Command("record", EXPERT | STAFF),
+    Command("credit", STAFF),
+    Command("sanctions", STAFF),
+    Command("sanctiondismiss", STAFF),
+    Command("reprimandletter", STAFF),
+    Command("excellence", STAFF),
+    Command("excellencepublish", STAFF),
 )
 
 

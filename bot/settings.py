@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.draw_rules import DrawSettings
-from services.policy import ChaseSettings, Policy
+from services.policy import DEFAULT_CREDIT_POINTS, ChaseSettings, Policy, RecordSettings, parse_credit_points
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"
 
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     reward_min_yuan: int = Field(default=200, ge=0)
     reward_max_yuan: int = Field(default=200_000, ge=1)
     reward_claim_months: int = Field(default=2, ge=1, le=24)
+    # work records and credit (issue 7): see services/policy.py RecordSettings and services/credit.py
+    work_record_working_days: int = Field(default=5, ge=1, le=60, description="000 §25: 5 working days")
+    credit_points: str = Field(default="", description="overrides of the credit points table, e.g. late=-5,praise=8")
+    absence_removal_count: int = Field(default=3, ge=1, le=20, description="001 §22(三)")
+    absence_window_days: int = Field(default=365, ge=30, le=3650, description="001 §22(三): within 1 year")
 
     @field_validator("time_zone")
     @classmethod
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
             raise ValueError("must be increasing positive hours, e.g. 2,6")
         return value
 
+    @field_validator("credit_points")
+    @classmethod
+    def _credit_points(cls, value: str) -> str:
+        parse_credit_points(value)
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_window(cls, value: str) -> str:
@@ -141,6 +152,10 @@ class Settings(BaseSettings):
             draw=DrawSettings(rotation_window_days=self.draw_rotation_window_days, rotation_max=self.draw_rotation_max,
                               rotation_gap_days=self.draw_rotation_gap_days),
             chase=ChaseSettings(reminder_offsets=hours, quiet_start=start, quiet_end=end),
+            records=RecordSettings(work_record_working_days=self.work_record_working_days,
+                                   credit_points={**DEFAULT_CREDIT_POINTS, **parse_credit_points(self.credit_points)},
+                                   absence_removal_count=self.absence_removal_count,
+                                   absence_window_days=self.absence_window_days),
         )
 
     @property

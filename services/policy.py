@@ -22,12 +22,58 @@ class ChaseSettings:
     sign_reminder_before: timedelta = timedelta(hours=24)
 
 
+# Points per credit-file event (000 §25). Defaults from provincial practice (the issue's examples: absent without
+# notice −20, failure to recuse −20, late −10); the others are this project's defaults, documented in
+# services/credit.py. Override with the setting ``credit_points`` ("kind=points,kind=points").
+DEFAULT_CREDIT_POINTS: dict[str, int] = {
+    "no_response": -5,  # invitation left unanswered until the deadline (slot expired)
+    "decline_after_accept": -10,  # withdrew after accepting
+    "absent_without_notice": -20,  # 000 §27(一)
+    "late": -10,
+    "failure_to_recuse": -20,  # 000 §27(四), 001 §22(七)
+    "refusal_to_sign": -10,  # the commitment (000 §14)
+    "discipline_breach": -20,  # 000 §27(五)(七)
+    "poor_performance": -10,  # 000 §27(二)
+    "reprimand": -10,  # 通报批评 confirmed by staff (000 §27)
+    "attended": 2,  # took part (000 §20 evaluation)
+    "excellent_performance": 5,  # rated excellent in the work record (000 §20)
+    "praise": 10,
+}
+
+
+def parse_credit_points(text: str) -> dict[str, int]:
+    """``"late=-5, praise=8"`` → ``{"late": -5, "praise": 8}``; only known kinds (ValueError otherwise)."""
+    table: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        kind, sep, value = part.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in DEFAULT_CREDIT_POINTS:
+            raise ValueError(f"unknown credit event kind in {part!r}; known: {', '.join(DEFAULT_CREDIT_POINTS)}")
+        table[kind] = int(value.strip())
+    return table
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """After the activity: the work record's deadline (000 §25), the credit points table, the removal rule's
+    numbers (001 §22(三): 3 unexcused absences within 1 year) and when reminders go out (local hour)."""
+
+    work_record_working_days: int = 5
+    credit_points: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CREDIT_POINTS))
+    absence_removal_count: int = 3
+    absence_window_days: int = 365
+    reminder_hour: int = 9
+
+
 @dataclass(frozen=True)
 class Policy:
     """Every tunable rule number in one value."""
 
     draw: DrawSettings = field(default_factory=DrawSettings)
     chase: ChaseSettings = field(default_factory=ChaseSettings)
+    records: RecordSettings = field(default_factory=RecordSettings)
 
 
 _current: list[Policy] = [Policy()]

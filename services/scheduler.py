@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import invitations, lead_triage, pool_jobs, supervisors, updates
+from services import credit, invitations, lead_triage, pool_jobs, supervisors, updates, work_records
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ JOBS: tuple[Job, ...] = (
     # Lead deadlines (reminder before, escalation after, reward claim window) and supervisor terms.
     Job("lead_deadlines", timedelta(minutes=15), lead_triage.sweep),
     Job("supervisor_terms", timedelta(hours=1), supervisors.term_sweep),
+    # After the activity (000 §25): work records opened, reminded daily, escalated after 5 working days; credit
+    # events of expired and refused slots.
+    Job("work_records", timedelta(minutes=15), work_records.sweep),
+    Job("credit_slots", timedelta(minutes=15), credit.sweep_slots),
 )
 
 

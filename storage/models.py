@@ -326,3 +326,4 @@ class ProcessedUpdate(SQLModel, table=True):
 from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)
 from storage import leads as _leads  # noqa: E402,F401  (registers the supervisor lead tables)
 from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
+from storage import records as _records  # noqa: E402,F401  (registers the work record and credit tables)
