@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import credit, invitations, lead_triage, pool_jobs, supervisors, updates, work_records
+from services import calendar_watch, credit, invitations, lead_triage, pool_jobs, supervisors, updates, work_records
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ JOBS: tuple[Job, ...] = (
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
     # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
     Job("invitations_chase", timedelta(minutes=1), invitations.sweep),
+    Job("calendar_fallback_warning", timedelta(hours=6), calendar_watch.warn_uncovered_years),
     # Lead deadlines (reminder before, escalation after, reward claim window) and supervisor terms.
     Job("lead_deadlines", timedelta(minutes=15), lead_triage.sweep),
     Job("supervisor_terms", timedelta(hours=1), supervisors.term_sweep),
