@@ -13,6 +13,7 @@ kind                          source                                            
 ``failure_to_recuse``         the work record's recusal "failed" (000 §27(四), 001 §22(七))        −20
 ``refusal_to_sign``           a slot whose commitment was refused (000 §14, :func:`sweep_slots`)   −10
 ``discipline_breach``         the work record's discipline "breach" (000 §27(五)(七))              −20
+``serious_violation``         recorded by staff: a ground of removal of 000 §23                    −50
 ``poor_performance``          the work record's rating "poor" (000 §27(二))                        −10
 ``reprimand``                 a reprimand confirmed by staff (``services.sanctions``, 000 §27)     −10
 ``attended``                  the work record's attendance "attended" (000 §20)                    +2
@@ -43,7 +44,7 @@ from storage.records import CreditEvent
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 STAFF_KINDS = ("decline_after_accept", "late", "discipline_breach", "failure_to_recuse", "praise",
-               "absent_without_notice")
+               "absent_without_notice", "serious_violation")
 SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign"}
 
 

@@ -31,6 +31,7 @@ DEFAULT_CREDIT_POINTS: dict[str, int] = {
     "absent_without_notice": -20,  # 000 §27(一)
     "late": -10,
     "failure_to_recuse": -20,  # 000 §27(四), 001 §22(七)
+    "serious_violation": -50,  # 000 §23: false application, leaks, corruption, other serious violations
     "refusal_to_sign": -10,  # the commitment (000 §14)
     "discipline_breach": -20,  # 000 §27(五)(七)
     "poor_performance": -10,  # 000 §27(二)

@@ -5,6 +5,9 @@ The rules (pure, :func:`propose`) read an expert's credit events:
 - ``absences`` — removal after ``absence_removal_count`` (3) unexcused absences (``absent_without_notice``) within
   ``absence_window_days`` (365) (001 §22(三): "1年内3次以上（含）无故不参加"); the evidence is those absences.
 - ``failed_recusal`` — removal for failing to recuse (001 §22(七) "应当回避，却没有主动申请回避的"; also 000 §23(六)).
+- ``serious_violation`` — removal for a ground of 000 §23 recorded by staff (false application materials, leaking
+  secrets, seeking improper benefits, other serious violations): staff record the event with its facts, the rule
+  proposes the removal, staff of the line decide.
 - ``reprimand_absence`` / ``reprimand_performance`` / ``reprimand_discipline`` — reprimand (通报批评) fed back to
   the employer for the cases of 000 §27: accepted but absent without notice (一), improper performance (二),
   discipline breaches (五)(七).
@@ -37,6 +40,7 @@ PREFIX = "sc:"
 ARTICLES = {
     "absences": "001 §22(三)",
     "failed_recusal": "001 §22(七)",
+    "serious_violation": "000 §23",
     "reprimand_absence": "000 §27(一)",
     "reprimand_performance": "000 §27(二)",
     "reprimand_discipline": "000 §27(五)(七)",
@@ -88,6 +92,8 @@ def propose(person_id: int, events: Sequence[EventFact], *, now: datetime, count
     for event in events:
         if event.kind == "failure_to_recuse":
             found.append(Proposal("removal", "failed_recusal", f"failed_recusal:{event.id}", (event.id,)))
+        if event.kind == "serious_violation":  # 000 §23: staff recorded a ground of removal
+            found.append(Proposal("removal", "serious_violation", f"serious_violation:{event.id}", (event.id,)))
         rule = REPRIMANDS.get(event.kind)
         if rule is not None:
             found.append(Proposal("reprimand", rule, f"{rule}:{event.id}", (event.id,)))

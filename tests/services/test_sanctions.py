@@ -51,6 +51,12 @@ def test_a_failure_to_recuse_proposes_removal_001_22_7() -> None:
     assert found == [sanctions.Proposal("removal", "failed_recusal", "failed_recusal:5", (5,))]
 
 
+def test_a_ground_of_000_23_recorded_by_staff_proposes_removal() -> None:
+    found = propose(7, [EventFact(6, "serious_violation", NOW)], now=NOW)
+    assert found == [sanctions.Proposal("removal", "serious_violation", "serious_violation:6", (6,))]
+    assert sanctions.ARTICLES["serious_violation"] == "000 §23"
+
+
 @pytest.mark.parametrize(("kind", "rule"), [("absent_without_notice", "reprimand_absence"),  # 000 §27(一)
                                             ("poor_performance", "reprimand_performance"),  # 000 §27(二)
                                             ("discipline_breach", "reprimand_discipline")])  # 000 §27(五)(七)
