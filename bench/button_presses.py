@@ -45,7 +45,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +61,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.emulator import BotApiEmulator, FakeUser, SentMessage, buttons
 from bot.emulator.server import Params
+from bot.loop import CHOICES, UVLOOP, loop_name, run
 from bot.settings import BotMode
 from messages import translate
 from services import accounts, orgs
@@ -139,6 +140,7 @@ class Workload:
     concurrency: int
     presses: int
     timeout: float = 30.0
+    rate: float | None = None  # open loop: presses started at this rate (per second), whatever the answers
 
 
 @dataclass
@@ -172,32 +174,64 @@ async def press_phase(
     before = dict(emulator.stats.by_method)
     answers_before = len(emulator.callback_answers)
 
+    async def press(keyboard: Keyboard, n: int, since: float | None = None) -> None:
+        """One press, done when its edit arrives; latency from ``since`` (default: when it was queued)."""
+        choice = keyboard.next_choice
+        keyboard.next_choice = "zh" if choice == "en" else "en"
+        user, message_id = keyboard.user, keyboard.message_id
+        waiter = emulator.expect_edit(user.id, message_id)
+        await user.press(message_id, f"lang:{choice}")  # queues the update; never yields
+        queued = time.perf_counter()
+        try:
+            received, new_text = await asyncio.wait_for(waiter, work.timeout)
+        except TimeoutError:
+            raise BenchError(
+                f"press {n + 1} of user {user.id} (lang:{choice}) was not reflected within {work.timeout} s"
+            ) from None
+        if new_text != expected[choice]:
+            raise BenchError(f"user {user.id} pressed lang:{choice} but the message became {new_text!r}")
+        latencies.append((received - (queued if since is None else since)) * 1000.0)
+
+    async def open_loop(rate: float) -> None:
+        """Press ``n`` is due ``n / rate`` s after the start, answered or not; latency counts from when it was
+        due, so a press the driver could only start late (every user busy) is not flattered."""
+        idle, free = deque(keyboards), asyncio.Event()
+        pending: set[asyncio.Task[None]] = set()
+
+        async def one(keyboard: Keyboard, n: int, due: float) -> None:
+            try:
+                await press(keyboard, n, since=due)
+            finally:
+                idle.append(keyboard)
+                free.set()
+
+        start = time.perf_counter()
+        for n in range(work.presses):
+            due = start + n / rate
+            if (delay := due - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            while not idle:
+                free.clear()
+                await free.wait()
+            task = asyncio.create_task(one(idle.popleft(), n, due))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending)
+
     async def worker(index: int) -> None:
         mine = keyboards[index::concurrency]
         count = work.presses // concurrency + (1 if index < work.presses % concurrency else 0)
         for n in range(count):
-            keyboard = mine[n % len(mine)]
-            choice = keyboard.next_choice
-            keyboard.next_choice = "zh" if choice == "en" else "en"
-            user, message_id = keyboard.user, keyboard.message_id
-            waiter = emulator.expect_edit(user.id, message_id)
-            await user.press(message_id, f"lang:{choice}")  # queues the update; never yields
-            queued = time.perf_counter()
-            try:
-                received, new_text = await asyncio.wait_for(waiter, work.timeout)
-            except TimeoutError:
-                raise BenchError(
-                    f"press {n + 1} of user {user.id} (lang:{choice}) was not reflected within {work.timeout} s"
-                ) from None
-            if new_text != expected[choice]:
-                raise BenchError(f"user {user.id} pressed lang:{choice} but the message became {new_text!r}")
-            latencies.append((received - queued) * 1000.0)
+            await press(mine[n % len(mine)], n)
 
     lags: list[float] = []
     probe = asyncio.create_task(loop_lag_probe(lags) if probe_lag else asyncio.sleep(0))
     started, cpu_started, system_started = time.perf_counter(), time.process_time(), system_busy_seconds()
     try:
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        if work.rate is not None:
+            await open_loop(work.rate)
+        else:
+            await asyncio.gather(*(worker(i) for i in range(concurrency)))
     finally:
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         others = max(0.0, system_busy_seconds() - system_started - cpu)
@@ -685,7 +719,7 @@ def machine_info() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for package in ("python-telegram-bot", "aiohttp", "SQLAlchemy", "aiosqlite", "asyncpg", "httpx"):
+    for package in ("python-telegram-bot", "aiohttp", "uvloop", "SQLAlchemy", "aiosqlite", "asyncpg", "httpx"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[package] = importlib.metadata.version(package)
     return {
@@ -728,10 +762,14 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"## Button presses, end to end ({report['database']})",
         "",
-        f"{cfg['users']} users bound, {cfg['concurrency']} pressing at once, {cfg['presses']} presses per bot; "
+        f"{cfg['users']} users bound, "
+        + (f"presses started at {cfg['rate']:g}/s whatever the answers (open loop; latency from when each was due), "
+           if cfg.get("rate") else f"{cfg['concurrency']} pressing at once, ")
+        + f"{cfg['presses']} presses per bot; "
         "a press is done when its editMessageText reaches the emulator. "
         + ("The emulator and the pressing users run in a process of their own (--emulator-process)."
-           if report.get("emulator_process") else "The emulator, the pressing users and the bot share one process."),
+           if report.get("emulator_process") else "The emulator, the pressing users and the bot share one process.")
+        + f" Event loop: {report.get('event_loop', 'asyncio')}.",
         "",
         "| bot | presses | wall s | presses/s | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -838,7 +876,8 @@ def build_report(
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": database,
         "profiled": profiled,
-        "workload": {"users": work.users, "concurrency": min(work.concurrency, work.users), "presses": work.presses},
+        "workload": {"users": work.users, "concurrency": min(work.concurrency, work.users), "presses": work.presses,
+                     "rate": work.rate},
         "machine": machine_info(),
         "others_busy_before": round(others_before, 2),
         "machine_busy": max(others_before, product.get("other_processes_cpus") or 0.0,
@@ -873,6 +912,7 @@ def append_history(report: dict[str, Any], path: Path) -> None:
         "database": report["database"],
         "profiled": report["profiled"],
         "emulator_process": report.get("emulator_process", False),
+        "event_loop": report.get("event_loop", "asyncio"),
         "workload": report["workload"],
         "code": report["code"]["sha256"],
         "machine_busy": report["machine_busy"],
@@ -893,6 +933,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--users", type=int, default=None, help="users bound to the product (default 100)")
     parser.add_argument("--concurrency", type=int, default=None, help="users pressing at once (default 50)")
+    parser.add_argument("--rate", type=float, default=None, metavar="PER_SECOND",
+                        help="open loop instead: start presses at this rate whatever the answers (a user never has "
+                             "two in flight; --concurrency is then ignored)")
     parser.add_argument("--presses", type=int, default=None, help="presses per bot in all (default 2000)")
     parser.add_argument("--database-url", default=None,
                         help="sqlite:///FILE, or postgresql://USER@HOST/DB: a scratch database is created on that "
@@ -908,6 +951,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before starting, wait up to SECONDS until other processes leave the CPUs alone "
                              "(3 s in a row under 0.2 CPUs)")
+    parser.add_argument("--event-loop", choices=CHOICES, default=UVLOOP,
+                        help="the event loop both bots run on (default uvloop, as `python -m bot run`)")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON result file (default bench/results/button_presses.json, "
                              "or button_presses-quick.json with --quick)")
@@ -918,6 +963,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.presses = args.presses if args.presses is not None else defaults[2]
     if args.users < 1 or args.concurrency < 1 or args.presses < 1:
         parser.error("--users, --concurrency and --presses must be positive")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     if args.concurrency > args.users:
         parser.error("--concurrency cannot exceed --users (a user never has two presses in flight)")
     if args.output is None:
@@ -927,7 +974,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Run both bots and return the report."""
-    work = Workload(users=args.users, concurrency=args.concurrency, presses=args.presses)
+    work = Workload(users=args.users, concurrency=args.concurrency, presses=args.presses, rate=args.rate)
     code_at_start = code_fingerprint()
     others_before = await others_busy()
     if args.wait_quiet > 0 and others_before > BUSY_OTHERS:
@@ -954,6 +1001,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         baseline.update(presses=0, bot_api_requests_per_press={})
     report = build_report(work, kind, product, baseline, profiled=args.profile, others_before=others_before)
     report["emulator_process"] = args.emulator_process
+    report["event_loop"] = loop_name(asyncio.get_running_loop())
     report["code"], report["code_at_end"] = code_at_start, report["code"]
     return report
 
@@ -964,7 +1012,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        report = asyncio.run(main_async(args))
+        report = run(main_async(args), choice=args.event_loop)
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ from bench.button_presses import (
     press_phase,
 )
 from bot.emulator import SentMessage
+from bot.loop import UVLOOP, loop_name, run
 from messages import translate
 
 
@@ -44,7 +45,7 @@ class EmulatorProcess:
     async def start(self) -> None:
         """Start the child and wait until its emulator listens."""
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.emulator_process",
+            sys.executable, "-m", "bench.emulator_process", loop_name(asyncio.get_running_loop()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26,
         )
         hello = await self._answer()
@@ -159,4 +160,4 @@ def _baseline_keyboards(emulator: TimedEmulator, ids: list[int]) -> list[Keyboar
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    run(serve(), choice=sys.argv[1] if len(sys.argv) > 1 else UVLOOP)  # the parent's kind of loop

@@ -18,7 +18,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot import auth
 from bot.commands import public_commands
@@ -42,6 +41,7 @@ from bot.handlers import (
     staff,
     targets,
 )
+from bot.http import AiohttpRequest
 from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
@@ -59,9 +59,10 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
         settings.token(),
         base_url=settings.telegram_api_base_url,
         base_file_url=settings.telegram_file_base_url,
-        request=HTTPXRequest(connection_pool_size=256, read_timeout=timeout, write_timeout=timeout,
-                             connect_timeout=timeout, pool_timeout=timeout),
-        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=timeout + 30),
+        request=AiohttpRequest(connection_pool_size=256, read_timeout=timeout, write_timeout=timeout,
+                               connect_timeout=timeout, pool_timeout=timeout),
+        get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=timeout + 30, write_timeout=timeout,
+                                           connect_timeout=timeout, pool_timeout=timeout),
         rate_limiter=TelegramRateLimiter(
             overall_per_second=settings.rate_overall_per_second,
             private_per_second=settings.rate_private_per_second,

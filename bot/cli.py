@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets
+from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
 from bot.settings import Settings, SettingsError, load_settings
 from services import accounts, audit, orgs
 from services.clock import SystemClock
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         handler: Handler = args.handler
-        return asyncio.run(handler(args, settings))
+        return loop.run(handler(args, settings), choice=settings.event_loop.value)
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,13 @@ from services.policy import DEFAULT_CREDIT_POINTS, ChaseSettings, Policy, Record
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"
 
 
+class EventLoop(StrEnum):
+    """Which event loop runs the bot (see bot/loop.py)."""
+
+    UVLOOP = "uvloop"
+    ASYNCIO = "asyncio"
+
+
 class BotMode(StrEnum):
     """How updates arrive."""
 
@@ -56,6 +63,7 @@ class Settings(BaseSettings):
     rate_private_burst: int = Field(default=3, ge=1)
     rate_group_per_minute: float = Field(default=20.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
+    event_loop: EventLoop = Field(default=EventLoop.UVLOOP, description="uvloop (if installed) or asyncio")
     # draws (001 §14) and invitations (000 §19): the tunable rule numbers, see services/policy.py
     draw_rotation_window_days: int = Field(default=180, ge=1, le=3650)
     draw_rotation_max: int = Field(default=2, ge=1, le=100)

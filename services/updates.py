@@ -37,33 +37,39 @@ class DeliveryLedger:
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._capacity = recent
         self._pending: list[int] = []
-        self._highest: int | None = None
+        self._stored_highest: int | None = None  # the highest id in the database when first asked
+        self._loaded = False
+        self._evicted_highest: int | None = None  # the highest id ever dropped from ``_recent``
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def first_delivery(self, uow: UnitOfWork, update_id: int) -> bool:
         """Take an update id in; False when it was seen before (a duplicate delivery).
 
-        Telegram's update ids increase, so an id above the highest one seen is new without asking
-        the database; only an id at or below it (a redelivery, or one overtaken) is looked up.
+        Every id taken in since start stays in memory until it is dropped from the recent set, so an id
+        above both the database's highest id at start and the highest id ever dropped is new unless it
+        is in the recent set; only an id at or below that floor (a redelivery after a restart, or a very
+        late one) is looked up in the database. Ids that overtake each other (updates of different
+        chats run concurrently) are therefore answered from memory.
         """
         if update_id in self._recent:
             return False
         self._remember(update_id)  # before any await: a concurrent duplicate sees it at once
-        if self._highest is None:
-            self._highest = await uow.updates.highest(self.channel)
-        if self._highest is not None and update_id <= self._highest:
-            if await uow.updates.exists(self.channel, update_id):
-                return False
-        else:
-            self._highest = update_id
+        if not self._loaded:
+            self._stored_highest = await uow.updates.highest(self.channel)
+            self._loaded = True
+        floor = max(self._stored_highest or -1, self._evicted_highest or -1)
+        if update_id <= floor and await uow.updates.exists(self.channel, update_id):
+            return False
         self._pending.append(update_id)
         return True
 
     def _remember(self, update_id: int) -> None:
         self._recent[update_id] = None
         while len(self._recent) > self._capacity:
-            self._recent.popitem(last=False)
+            evicted, _ = self._recent.popitem(last=False)
+            if self._evicted_highest is None or evicted > self._evicted_highest:
+                self._evicted_highest = evicted
 
     def start(self) -> None:
         """Begin writing taken-in ids to the database in the background."""

@@ -126,11 +126,9 @@ class AccountRepository(_Repository):
     """Channel accounts bound to people."""
 
     async def set_language(self, account_id: int, language: str) -> int | None:
-        """Set an active account's language in one statement (a button press is the hot path); its person id,
-        or ``None`` when there is no such active account."""
-        result = await self.session.exec(
-            update(Account).where(col(Account.id) == account_id, col(Account.unbound_at).is_(None))
-            .values(language=language).returning(col(Account.person_id)))
+        """Set an active account's language in one prebuilt statement (a button press is the hot path); its
+        person id, or ``None`` when there is no such active account."""
+        result = await _core(self.session, _set_language_statement(), params={"account": account_id, "lang": language})
         person_id: int | None = result.scalar_one_or_none()
         return person_id
 
@@ -620,6 +618,17 @@ def _identity_statement() -> _AnySelect:
             account.c.external_user_id == bindparam("user"),
             account.c.unbound_at.is_(None),
         )
+    )
+
+
+@functools.cache
+def _set_language_statement() -> Update:
+    account = _table(Account)
+    return (
+        update(account)
+        .where(account.c.id == bindparam("account"), account.c.unbound_at.is_(None))
+        .values(language=bindparam("lang"))
+        .returning(account.c.person_id)
     )
 
 

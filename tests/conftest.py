@@ -7,7 +7,7 @@ import asyncio
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,13 +18,23 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+from bot import loop
 from services.clock import FixedClock
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWorkFactory
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# The loop the tests run on: the bot's own default (uvloop), or TEST_EVENT_LOOP=asyncio.
+TEST_EVENT_LOOP = os.environ.get("TEST_EVENT_LOOP", loop.UVLOOP)
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, LoopFactory] | None:
+    """Every async test and fixture runs on the event loop ``python -m bot run`` uses."""
+    factory = loop.loop_factory(TEST_EVENT_LOOP)
+    return None if factory is None else {TEST_EVENT_LOOP: factory}
 
 
 def _async_url(url: str) -> str:

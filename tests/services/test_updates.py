@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
 from services.updates import DeliveryLedger
 from storage.models import ProcessedUpdate
+from storage.repositories import ProcessedUpdateRepository
 from storage.uow import UnitOfWorkFactory
 
 
@@ -56,3 +58,27 @@ async def test_an_id_below_the_highest_seen_is_checked_against_the_database(uow_
     assert await _first(restarted, uow_factory, 11)  # overtaken, never seen: new
     assert not await _first(restarted, uow_factory, 12)  # redelivered after the restart
     assert await _first(restarted, uow_factory, 13)
+
+
+
+async def test_ids_overtaking_each_other_are_answered_from_memory(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[int] = []
+    original = ProcessedUpdateRepository.exists
+
+    async def counted(self: ProcessedUpdateRepository, channel: str, update_id: int) -> bool:
+        lookups.append(update_id)
+        return await original(self, channel, update_id)
+
+    monkeypatch.setattr(ProcessedUpdateRepository, "exists", counted)
+    ledger = DeliveryLedger(uow_factory, channel="telegram", recent=3)
+    for update_id in (5, 7, 6):  # 6 runs after 7: chats are handled concurrently
+        assert await _first(ledger, uow_factory, update_id)
+    assert not await _first(ledger, uow_factory, 6)
+    assert lookups == []
+    await ledger.flush()
+    assert await _first(ledger, uow_factory, 9)  # 5 is dropped from memory: the floor is now 5
+    assert not await _first(ledger, uow_factory, 5)  # at the floor: asked of the database, which has it
+    assert await _first(ledger, uow_factory, 8)  # above the floor, never seen
+    assert lookups == [5]
