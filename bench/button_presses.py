@@ -62,6 +62,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from bot.emulator import BotApiEmulator, FakeUser, SentMessage, buttons
 from bot.emulator.server import Params
 from bot.loop import CHOICES, UVLOOP, loop_name, run
+from bot.runtime import settle_heap
 from bot.settings import BotMode
 from messages import translate
 from services import accounts, orgs
@@ -470,7 +471,7 @@ async def run_product(
     harness: BotHarness | None = None
     keyboards: list[Keyboard] = []
     try:
-        harness = await start_bot(emulator, database_url, mode=BotMode.WEBHOOK)
+        harness = await start_bot(emulator, database_url, mode=BotMode.WEBHOOK, freeze_heap=True)
         ids = user_ids(work.users)
         setup_started = time.perf_counter()
         if remote is not None:
@@ -604,6 +605,7 @@ async def run_baseline(work: Workload, *, emulator_process: bool = False) -> dic
                 f"http://127.0.0.1:{port}{WEBHOOK_PATH}", secret_token=WEBHOOK_SECRET,
                 allowed_updates=Update.ALL_TYPES,
             )
+            settle_heap()  # as the product does once it runs (bot/runtime.py)
             try:
                 phase = await (
                     remote_phase(remote, work) if remote is not None else press_phase(emulator, keyboards, work)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -67,8 +68,14 @@ async def serve(
     clock: Clock | None = None,
     started: asyncio.Future[Running] | None = None,
     handle_signals: bool = True,
+    freeze_heap: bool = True,
 ) -> None:
-    """Run until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
+    """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
+
+    With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
+    collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
+    leave it off.
+    """
     stop = stop or asyncio.Event()
     settings.token()
     policy.configure(settings.policy())  # the rule numbers the services read
@@ -133,6 +140,8 @@ async def serve(
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
             logger.info("bot @%s running in %s mode; HTTP on %s:%s",
                         services.bot_username, settings.bot_mode.value, settings.listen_host, port)
+            if freeze_heap:
+                settle_heap()
             if started is not None and not started.done():
                 started.set_result(Running(services, application, dispatcher, port, scheduler))
             await stop.wait()
@@ -157,6 +166,18 @@ async def serve(
                 loop.remove_signal_handler(signum)
         await engine.dispose()
     logger.info("stopped")
+
+
+def settle_heap() -> None:
+    """Collect start-up's garbage, then freeze what is left (modules, handlers, compiled statements,
+    catalogs) into the collector's permanent generation.
+
+    A full collection walks every tracked object; without this, each one walked the whole start-up heap
+    and stalled the event loop for about 130 ms (a p99 of every press in flight at that moment). After
+    it, full collections only walk what the running bot itself keeps (README, "Benchmarks").
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

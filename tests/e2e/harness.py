@@ -94,9 +94,15 @@ def make_settings(emulator: BotApiEmulator, database_url: str, **overrides: Any)
 
 
 async def start_bot(
-    emulator: BotApiEmulator, database_url: str, *, mode: BotMode = BotMode.POLLING, **overrides: Any
+    emulator: BotApiEmulator,
+    database_url: str,
+    *,
+    mode: BotMode = BotMode.POLLING,
+    freeze_heap: bool = False,
+    **overrides: Any,
 ) -> BotHarness:
-    """Start the bot and wait until it is taking updates."""
+    """Start the bot and wait until it is taking updates (``freeze_heap``: as ``python -m bot run`` does, for
+    a process that runs one bot, like a benchmark)."""
     if mode is BotMode.WEBHOOK:
         port = free_port()
         overrides.setdefault("listen_port", port)
@@ -106,7 +112,9 @@ async def start_bot(
     clock = OffsetClock()
     stop = asyncio.Event()
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop=stop, clock=clock, started=started, handle_signals=False))
+    task = asyncio.create_task(
+        serve(settings, stop=stop, clock=clock, started=started, handle_signals=False, freeze_heap=freeze_heap)
+    )
     done, _ = await asyncio.wait({task, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if started not in done:
         if task.done():

@@ -126,3 +126,18 @@ async def test_notifications_queued_during_a_bot_api_outage_are_delivered_afterw
                 break
             await asyncio.sleep(0.05)
         assert await counts() == {"sent": 6}
+
+
+async def test_a_bot_running_alone_freezes_its_start_up_heap_out_of_the_collectors_way(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    import gc
+
+    frozen_before = gc.get_freeze_count()
+    try:
+        async with running_bot(emulator, database_url, freeze_heap=True) as bot:
+            assert gc.get_freeze_count() > frozen_before  # modules, handlers, catalogs: never walked again
+            org = await build_org(bot.uow)
+            await _bind(bot, emulator, "expert", org.expert_id, 32)  # and it still works
+    finally:
+        gc.unfreeze()  # the other tests' bots share this process
