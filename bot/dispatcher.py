@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from typing import Any
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -68,6 +69,7 @@ class OutboxDispatcher:
         self._queues: dict[str, deque[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._held: dict[str, float] = {}  # chat -> loop time until which it waits behind a message to retry
 
     def wake(self) -> None:
         """Look for due rows now (called after a commit that wrote to the outbox)."""
@@ -80,12 +82,14 @@ class OutboxDispatcher:
         if released:
             logger.info("released %s outbox claims left by a previous run", released)
         self._running = True
+        self.uow.accept_handoffs(self.take)
         self._recorder_task = asyncio.create_task(self._record_loop(), name="outbox-recorder")
         self._loop_task = asyncio.create_task(self._claim_loop(), name="outbox-claimer")
 
     async def stop(self, flush_timeout: float = 10.0) -> None:
         """Stop claiming, let in-flight sends finish (up to ``flush_timeout``), record their outcomes."""
         self._running = False
+        self.uow.accept_handoffs(None)
         self._wakeup.set()
         if self._loop_task is not None:
             await self._loop_task
@@ -123,6 +127,28 @@ class OutboxDispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_poll)
 
+    def take(self, deliveries: list[Any]) -> None:
+        """Rows a committed unit of work handed off (written leased, address known): send them without a claim.
+
+        A chat that is waiting behind a message to retry keeps its order: the row goes back to the outbox
+        with the same wait, as the rows queued behind that message do. Stopped, the rows stay leased and the
+        next start releases them.
+        """
+        if not self._running:
+            return
+        now = asyncio.get_running_loop().time()
+        for delivery in deliveries:
+            assert isinstance(delivery, Delivery)
+            key = f"{delivery.channel}:{delivery.address}"
+            until = self._held.get(key, 0.0)
+            if until > now:
+                self._in_flight.add(delivery.outbox_id)
+                self._outcomes.put_nowait(Outcome(delivery.outbox_id, OutcomeKind.THROTTLED,
+                                                  error="held behind an earlier message", retry_after=until - now))
+                continue
+            self._held.pop(key, None)
+            self._enqueue(delivery)
+
     def _enqueue(self, delivery: Delivery) -> None:
         self._in_flight.add(delivery.outbox_id)
         key = f"{delivery.channel}:{delivery.address}"
@@ -141,6 +167,7 @@ class OutboxDispatcher:
                 if outcome.kind in (OutcomeKind.RETRY, OutcomeKind.THROTTLED):
                     # Keep the chat's order: what follows waits behind the message that must be retried.
                     wait = max(outcome.retry_after, 1.0)
+                    self._held[key] = asyncio.get_running_loop().time() + wait
                     while queue:
                         later = queue.popleft()
                         self._outcomes.put_nowait(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services import outbox
 from storage.models import OutboxMessage
 from storage.repositories import detached_row
 from storage.uow import UnitOfWork
@@ -157,9 +158,31 @@ async def _add(
         **_NEW_ROW, **recipient, "message_key": key, "params": dict(params or {}), "buttons": _buttons_json(buttons),
         "created_at": now, "next_attempt_at": now,
     }
-    uow.outbox_written = True
+    handed = await _can_hand_off(uow, values)
+    if handed:
+        values["claimed_until"] = now + outbox.LEASE  # leased by this process, as a claim would
+    else:
+        uow.outbox_written = True  # the dispatcher is woken to claim it
     values["id"] = await uow.outbox.insert(values)
+    if handed:
+        uow.hand_off(outbox.delivery_of(values))
     return detached_row(OutboxMessage, values)
+
+
+async def _can_hand_off(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Whether a new row can skip the dispatcher's claim and go to it straight after commit.
+
+    Only a row whose chat address is already known (a reply to a chat, an edit of a known message: the
+    press of a button), while the dispatcher runs in this process, and when no older row to the same
+    address waits unclaimed: messages to a chat keep their order (a waiting one is backing off or not
+    yet claimed; the claimed ones are already in the dispatcher's per-chat queue, which this joins at
+    the end). The row is written leased, so a crash before it is sent leaves it to the next start.
+    """
+    if not uow.accepts_handoff or values["address"] is None:
+        return False
+    if values["kind"] == "edit" and values["external_message_id"] is None:
+        return False
+    return not await uow.outbox.waiting_to_address(values["channel"], values["address"])
 
 
 # Every column of a new row but the recipient, the content and the times.

@@ -10,7 +10,7 @@ may repeat a message, never lose one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -191,6 +191,18 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
         buttons=list(row.buttons),
         edit_message_id=edit_message_id,
         created_at=row.created_at,
+    )
+
+
+def delivery_of(row: Mapping[str, Any]) -> Delivery:
+    """The delivery of a row (its column values) written with its chat address, handed off to the dispatcher
+    without a claim."""
+    if row.get("id") is None or row.get("address") is None:
+        raise ValueError("only a stored row with an address can be handed off")
+    return Delivery(
+        outbox_id=row["id"], channel=row["channel"], kind=row["kind"], address=row["address"],
+        language=row["language"], message_key=row["message_key"], params=dict(row["params"]),
+        buttons=list(row["buttons"]), edit_message_id=row["external_message_id"], created_at=row["created_at"],
     )
 
 

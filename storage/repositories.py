@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import SQLModel, col, select
@@ -342,6 +343,13 @@ class OutboxRepository(_Repository):
         )
         return list(result.all())
 
+    async def waiting_to_address(self, channel: str, address: str) -> bool:
+        """Whether a pending row to this chat address waits unclaimed (not yet due, or not yet claimed): a
+        newer message to the address must then queue behind it rather than be handed off."""
+        result = await _core(self.session, _waiting_to_address_statement(),
+                             params={"channel": channel, "address": address})
+        return result.first() is not None
+
     async def states(self, message_ids: Sequence[int]) -> dict[int, Row[*tuple[Any, ...]]]:
         """Status, sent address and message id of rows, by id, in one query."""
         if not message_ids:
@@ -564,6 +572,7 @@ def detached_row(model: type[_Model], values: Mapping[str, Any]) -> _Model:
 
 @functools.cache
 def _field_defaults(model: type[SQLModel]) -> dict[str, tuple[Any, Any]]:
+    configure_mappers()  # a detached row may be the first ORM object of the process: attributes need their mapper
     defaults: dict[str, tuple[Any, Any]] = {}
     for name, field in model.model_fields.items():
         factory = field.default_factory
@@ -675,6 +684,17 @@ def _lease_statement() -> Update:
         .values(claimed_until=bindparam("lease_until"))
         .returning(*(table.c[name] for name in CLAIM_COLUMNS))
     )
+
+
+@functools.cache
+def _waiting_to_address_statement() -> _AnySelect:
+    table = _table(OutboxMessage)
+    return sa_select(table.c.id).where(
+        table.c.address == bindparam("address"),
+        table.c.status == "pending",
+        table.c.channel == bindparam("channel"),
+        table.c.claimed_until.is_(None),
+    ).limit(1)
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,6 +73,7 @@ class UnitOfWork:
         clock: _Clock | None = None,
         zone: ZoneInfo | None = None,
         on_outbox_commit: Callable[[], None] | None = None,
+        handoff: Callable[[list[Any]], None] | None = None,
         readonly: bool = False,
         write_lock: asyncio.Lock | None = None,
         snapshot: bool = True,
@@ -85,6 +86,8 @@ class UnitOfWork:
         self.clock: _Clock = clock or _UTCClock()
         self.zone = zone or DEFAULT_ZONE
         self._on_outbox_commit = on_outbox_commit
+        self._handoff = handoff
+        self._handed: list[Any] = []
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], None]] = []
         self.committed = False
@@ -121,6 +124,7 @@ class UnitOfWork:
         self.committed = False
         self.outbox_written = False
         self._after_commit = []
+        self._handed = []
         self.org_units = OrgUnitRepository(session)
         self.people = PersonRepository(session)
         self.accounts = AccountRepository(session)
@@ -158,12 +162,26 @@ class UnitOfWork:
         if self.outbox_written and self._on_outbox_commit is not None:
             callbacks.append(self._on_outbox_commit)
         self._after_commit = []
+        handed, self._handed = self._handed, []
         for callback in callbacks:
             callback()
+        if handed and self._handoff is not None:
+            self._handoff(handed)
 
     async def rollback(self) -> None:
         """Discard everything done in this transaction so far."""
         await self.session.rollback()
+
+    @property
+    def accepts_handoff(self) -> bool:
+        """Whether rows written here may go straight to the running dispatcher after commit (see
+        :meth:`hand_off`) instead of waiting for it to claim them."""
+        return self._handoff is not None and not self.readonly
+
+    def hand_off(self, item: Any) -> None:
+        """Give ``item`` (a leased outbox row, ready to send) to the dispatcher once this transaction has
+        committed; a rollback drops it with the row."""
+        self._handed.append(item)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed (never if it rolls back)."""
@@ -189,6 +207,12 @@ class UnitOfWorkFactory:
         self.clock: _Clock = clock or _UTCClock()
         self.zone = zone or DEFAULT_ZONE
         self._outbox_listeners: list[Callable[[], None]] = []
+        self._handoff_listener: Callable[[list[Any]], None] | None = None
+
+    def accept_handoffs(self, listener: Callable[[list[Any]], None] | None) -> None:
+        """Route rows that units of work hand off (:meth:`UnitOfWork.hand_off`) to ``listener`` (the running
+        dispatcher); ``None`` stops it (rows are then claimed as usual)."""
+        self._handoff_listener = listener
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit that wrote to the outbox."""
@@ -203,5 +227,5 @@ class UnitOfWorkFactory:
         reads each stand alone (SQLite: no transaction around them)."""
         return UnitOfWork(
             self.session_factory, clock=self.clock, zone=self.zone, on_outbox_commit=self._notify_outbox,
-            readonly=readonly, write_lock=self._write_lock, snapshot=snapshot,
+            handoff=self._handoff_listener, readonly=readonly, write_lock=self._write_lock, snapshot=snapshot,
         )

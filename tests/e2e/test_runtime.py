@@ -141,3 +141,34 @@ async def test_a_bot_running_alone_freezes_its_start_up_heap_out_of_the_collecto
             await _bind(bot, emulator, "expert", org.expert_id, 32)  # and it still works
     finally:
         gc.unfreeze()  # the other tests' bots share this process
+
+
+async def test_replies_to_a_chat_keep_their_order_behind_one_that_must_be_retried(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        await _bind(bot, emulator, "expert", org.expert_id, 61)
+        chat = str(61)
+        emulator.fail_next(1, 502)  # the first reply fails once: that chat waits for its retry
+        async with bot.uow() as u:
+            await notify.to_address(u, address=chat, key="start.bound", params={"name": "#1"})
+            await u.commit()
+        await asyncio.sleep(0.3)  # the first has failed and waits; the next is handed off straight away
+        async with bot.uow() as u:
+            await notify.to_address(u, address=chat, key="start.bound", params={"name": "#2"})
+            await u.commit()
+        await emulator.wait_for_messages(61, 3, timeout=30)
+        assert [m.text for m in emulator.messages(61)[1:]] == ["#1，您好！", "#2，您好！"]
+
+
+async def test_a_handed_off_reply_lost_with_its_process_is_sent_after_the_restart(
+    emulator: BotApiEmulator, database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    emulator.user(62)
+    uow_factory.accept_handoffs(lambda deliveries: None)  # a dispatcher that dies before sending them
+    async with uow_factory() as u:
+        await notify.to_address(u, address="62", key="language.set", language="en")
+        await u.commit()
+    async with running_bot(emulator, database_url):
+        await emulator.wait_for(lambda: [m.text for m in emulator.messages(62)] == [translate("en", "language.set")])

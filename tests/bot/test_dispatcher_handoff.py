@@ -1,0 +1,38 @@
+"""The dispatcher's side of a hand-off (bot/dispatcher.py: take): a chat waiting behind a message to retry
+keeps its order even in the moment before that wait is written to the outbox (issue 2, outbox order)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from telegram import Bot
+
+from bot.dispatcher import OutboxDispatcher
+from bot.metrics import Metrics
+from services.outbox import Delivery, OutcomeKind
+from storage.uow import UnitOfWorkFactory
+
+
+def _delivery(outbox_id: int, address: str) -> Delivery:
+    return Delivery(outbox_id=outbox_id, channel="telegram", kind="send", address=address, language="zh",
+                    message_key="language.set", params={}, buttons=[])
+
+
+async def test_a_held_chat_sends_its_handed_off_row_back_with_the_same_wait() -> None:
+    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics())
+    dispatcher._running = True
+    sent: list[Any] = []
+    dispatcher._enqueue = sent.append  # type: ignore[method-assign]
+    dispatcher._held["telegram:42"] = asyncio.get_running_loop().time() + 5.0
+    dispatcher.take([_delivery(1, "42"), _delivery(2, "43")])
+    assert [d.outbox_id for d in sent] == [2]  # another chat goes on
+    outcome = dispatcher._outcomes.get_nowait()
+    assert (outcome.outbox_id, outcome.kind) == (1, OutcomeKind.THROTTLED) and 4.0 < outcome.retry_after <= 5.0
+    assert dispatcher.in_flight == 1  # until the outcome is recorded
+
+
+async def test_a_stopped_dispatcher_takes_nothing() -> None:
+    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics())
+    dispatcher.take([_delivery(1, "42")])  # the rows stay leased; the next start releases them
+    assert dispatcher.in_flight == 0 and dispatcher._outcomes.empty()
