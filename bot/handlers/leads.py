@@ -8,6 +8,7 @@ extend, conclude, reward) open a short staff dialog (flow ``lead_staff``) whose 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 from bot.auth import ADMIN, STAFF, fit_callback_answer, serves
 from bot.context import BotContext
 from bot.handlers.lead_report import lead_rules
-from services import dialogs, evidence, lead_privacy, lead_triage, leads
+from services import dialogs, evidence, evidence_scrub, lead_privacy, lead_triage, leads
 from services.errors import DomainError
 from services.lead_rules import LeadState, parse_amount, parse_number
 from services.roles import Actor
@@ -268,10 +269,19 @@ async def _send_files(update: Update, context: BotContext, lead_id: int) -> None
         except evidence.EvidenceCorrupted:
             await context.bot.send_message(chat.id, context.t(update, "leadstaff.file_broken", number=lead.number, n=n))
             continue
-        # renamed: an original file name may identify the reporter
-        await context.bot.send_document(chat.id, data, filename=f"{lead.number}-{n}.{_ext(item.file_name)}",
-                                        caption=context.t(update, "leadstaff.file_caption", number=lead.number, n=n,
-                                                          total=len(files), sha=item.sha256))
+        # renamed, and sent without its embedded metadata: either may identify the reporter (003 三(四));
+        # the caption keeps the stored original's SHA-256, the evidence
+        copy = await asyncio.to_thread(evidence_scrub.scrub, item.file_name, data)
+        if copy.status == "scrubbed":
+            note = context.t(update, "evidence.scrub.scrubbed", removed=", ".join(copy.removed))
+        elif copy.status == "clean":
+            note = context.t(update, "evidence.scrub.clean")
+        else:
+            note = context.t(update, "evidence.scrub.unsupported")
+        caption = context.t(update, "leadstaff.file_caption", number=lead.number, n=n, total=len(files),
+                            sha=item.sha256)
+        await context.bot.send_document(chat.id, copy.data, filename=f"{lead.number}-{n}.{_ext(item.file_name)}",
+                                        caption=f"{caption}\n{note}")
 
 
 @serves(STAFF, private_only=True)
