@@ -8,6 +8,8 @@ these flows (``lead`` to report, ``lead_more`` to add to a lead) and otherwise l
 
 Evidence files are downloaded at once and kept by the product (``services.evidence``: bytes on disk named by
 SHA-256); the dialog remembers only their hash, size, type and path. Limits are explained when exceeded.
+An album (items sharing a ``media_group_id``) gets one acknowledgement, edited as its items arrive; the dialog keeps
+the album's group id, message id and files (``album``), so a restart between two items still edits the same message.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ Translate = Callable[..., str]
 FLOW, MORE, STAFF_FLOW = "lead", "lead_more", "lead_staff"
 PREFIX, MORE_PREFIX = "lr:", "lx:"
 MAX_MATCHES = 6
+ALBUM = "album"  # dialog data: {"group": media_group_id, "message_id": acknowledgement or None, "files": [[name, kb]]}
+ALBUM_LISTED, ALBUM_NAME_CHARS, MAX_TEXT = 10, 60, 4096  # names listed in an album acknowledgement; Telegram's limit
 TARGET, INSURED, CATEGORY, WHAT, WHEN, WHERE, EVIDENCE, INTEREST, INTEREST_NOTE, REVIEW = (
     "target", "insured", "category", "what", "when", "where", "evidence", "interest", "interest_note", "review")
 QUESTIONS = {TARGET: "report.ask_target", INSURED: "report.ask_insured", CATEGORY: "report.ask_category",
@@ -348,16 +352,100 @@ async def dialog_file(update: Update, context: BotContext) -> None:
             raise ApplicationHandlerStop
         data = dict(dialog.data)
         data["evidence"] = [*data.get("evidence", []), item]
+        album = album_with(data.get(ALBUM), message.media_group_id, item)
+        if album is not None:
+            data[ALBUM] = album
         await dialogs.save(uow, dialog, data=data)
         stamp = dialogs.stamp(dialog)
         await uow.commit()
 
     def t(key: str, **params: Any) -> str:
         return context.t(update, key, **params)
-    await message.reply_text(t("report.file_received", n=len(data["evidence"]), name=item["file_name"],
-                               size=max(1, int(item["size"]) // 1024)),
-                             reply_markup=InlineKeyboardMarkup([[_button(t("lead.button.done"), stamp, "done")]]))
+    done = InlineKeyboardMarkup([[_button(t("lead.button.done"), stamp, "done")]])
+    total = len(data["evidence"])
+    if album is None or len(album["files"]) == 1:  # a single file, or an album's first: as a single file
+        text = t("report.file_received", n=total, name=item["file_name"], size=file_kb(int(item["size"])))
+    else:
+        text = album_text(t, album["files"], total=total)
+    if album is None:
+        await message.reply_text(text, reply_markup=done)
+        raise ApplicationHandlerStop
+    shown = await _acknowledge_album(context, message, album.get("message_id"), text, done)
+    if shown != album.get("message_id"):
+        await _remember_album_message(context, account_id, str(album["group"]), shown)
     raise ApplicationHandlerStop
+
+
+def file_kb(size: int) -> int:
+    """A file's size in whole KB as the acknowledgements show it (at least 1)."""
+    return max(1, size // 1024)
+
+
+def album_with(album: Any, group: str | None, item: dict[str, Any]) -> dict[str, Any] | None:
+    """The album state after ``item`` arrived: None for a single file; the same album with one more file when
+    ``group`` is the remembered album's; else a new album (no acknowledgement yet)."""
+    if group is None:
+        return None
+    entry = [str(item["file_name"]), file_kb(int(item["size"]))]
+    if isinstance(album, dict) and album.get("group") == group:
+        return {"group": group, "message_id": album.get("message_id"), "files": [*album.get("files", []), entry]}
+    return {"group": group, "message_id": None, "files": [entry]}
+
+
+def _short_name(name: str) -> str:
+    if len(name) <= ALBUM_NAME_CHARS:
+        return name
+    tail = name[-8:]  # keep the extension in sight
+    return name[: ALBUM_NAME_CHARS - len(tail) - 1] + "…" + tail
+
+
+def _telegram_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units; never fewer than len(text)
+
+
+def album_text(t: Translate, files: list[Any], *, total: int) -> str:
+    """The album's acknowledgement: how many files it brought, their names and sizes (the first
+    ``ALBUM_LISTED``, then "and N more"), the dialog's total when earlier files were sent; under 4,096 characters."""
+    count = len(files)
+    shown = min(count, ALBUM_LISTED)
+    while True:
+        listed = t("report.album_separator").join(
+            t("report.album_file", name=_short_name(str(name)), size=f"{int(size):,}") for name, size in files[:shown])
+        if shown < count:
+            listed = t("report.album_more", files=listed, more=count - shown)
+        key = "report.album_received" if total == count else "report.album_received_total"
+        text = t(key, count=count, files=listed, total=total)
+        if _telegram_length(text) <= MAX_TEXT or shown <= 1:
+            return text
+        shown -= 1
+
+
+async def _acknowledge_album(context: BotContext, message: Message, message_id: Any, text: str,
+                             markup: InlineKeyboardMarkup) -> int:
+    """Edit the album's acknowledgement to ``text``, or send a new one when there is none yet or the edit fails
+    (deleted, too old, not modified...); the id of the acknowledgement now showing."""
+    if isinstance(message_id, int):
+        try:
+            await context.bot.edit_message_text(text, chat_id=message.chat_id, message_id=message_id,
+                                                reply_markup=markup)
+            return message_id
+        except TelegramError as error:
+            logger.info("album acknowledgement %s not edited (%s); sending a new one", message_id, error)
+    sent = await message.reply_text(text, reply_markup=markup)
+    return sent.message_id
+
+
+async def _remember_album_message(context: BotContext, account_id: int, group: str, message_id: int) -> None:
+    """Keep the album's acknowledgement id in the dialog, so its next item (even after a restart) edits it."""
+    async with context.services.uow() as uow:
+        dialog = await dialogs.get(uow, account_id, flow=FLOW)
+        album = dialog.data.get(ALBUM) if dialog is not None else None
+        if dialog is None or not isinstance(album, dict) or album.get("group") != group:
+            return
+        data = dict(dialog.data)
+        data[ALBUM] = {**album, "message_id": message_id}
+        await dialogs.save(uow, dialog, data=data)
+        await uow.commit()
 
 
 def _no_actor() -> Any:
