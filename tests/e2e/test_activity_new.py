@@ -4,36 +4,23 @@ and continue a conversation after the bot restarts (issue "Activities and draws"
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
-from messages import translate
+from bot.emulator import BotApiEmulator, SentMessage, buttons
 from services import accounts
 from services.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityInstitution, ActivityRequirement, Dialog
 from storage.pool import Institution
 from tests.builders import add_institutions, build_org
-from tests.e2e.harness import TOKEN, BotHarness
+from tests.e2e.harness import BotHarness
 from tests.e2e.harness import running_bot as _running_bot
 from tests.e2e.harness import start_bot as _start_bot
+from tests.e2e.talk import FAST, emulator_without_limits, zh  # noqa: F401 - emulator_without_limits: this module's emulator
 
 # A conversation is many short messages; Telegram's per-chat pace (tested elsewhere) would only slow these down.
-FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    """A Bot API emulator without flood limits."""
-    server = BotApiEmulator(token=TOKEN, limits=Limits(enabled=False))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def running_bot(emulator: BotApiEmulator, database_url: str) -> Any:
@@ -103,10 +90,6 @@ def action_data(message: SentMessage, action: str) -> str:
             if data.split(":", 3)[3:] == [action]:
                 return data
     raise AssertionError(f"no button {action!r} in {buttons(message)!r}")
-
-
-def zh(key: str, **params: Any) -> str:
-    return translate("zh", key, **params)
 
 
 async def _until_deadline(staff: Staff, *, kind: str, title: str) -> SentMessage:

@@ -6,16 +6,13 @@ recusal, foreign and stale presses, the live roster, and an API outage (issue: i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import col, func, select
 
-from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
-from messages import translate
+from bot.emulator import BotApiEmulator, SentMessage, buttons
 from services import accounts, activities, audit, draws, invitations
 from services.activities import ActivityInput, RequirementInput
 from services.roles import SYSTEM_CLI
@@ -23,25 +20,11 @@ from storage.activities import Activity, ActivityMember
 from storage.models import AuditEntry, Expert, OutboxMessage
 from storage.pool import ExpertInterest
 from tests.builders import Org, add_institutions, add_pool, build_org, staff_actor
-from tests.e2e.harness import TOKEN, BotHarness
+from tests.e2e.harness import BotHarness
 from tests.e2e.harness import running_bot as _running_bot
+from tests.e2e.talk import FAST, emulator_without_limits, zh  # noqa: F401 - emulator_without_limits: this module's emulator
 
-FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}
 ADMIN = 500
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    server = BotApiEmulator(token=TOKEN, limits=Limits(enabled=False))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def zh(key: str, **params: Any) -> str:
-    return translate("zh", key, **params)
 
 
 @dataclass

@@ -6,69 +6,42 @@ its items, and a deleted acknowledgement is replaced by a new one."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
-from messages import translate
-from services import accounts
-from services.roles import SYSTEM_CLI
+from bot.emulator import BotApiEmulator, SentMessage, buttons
 from storage.leads import LeadEvidence
 from tests.builders import build_org
-from tests.e2e.harness import TOKEN, BotHarness, start_bot
+from tests.e2e.harness import BotHarness, start_bot
+from tests.e2e.talk import (
+    FAST,
+    Chat,
+    bind,
+    emulator_without_limits,  # noqa: F401 - this module's emulator fixture
+    zh,
+)
 
-FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}
 REPORTER = 73201
 PHOTOS = [b"\xff\xd8\xff\xe0 album photo %d " % i * (40 + 10 * i) for i in range(1, 5)]
 PDF_A, PDF_C = b"%PDF-1.4 bill A " * 80, b"%PDF-1.4 bill C " * 90
 ACK = "个文件"  # in every acknowledgement of received files (zh), never in a refusal
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    server = BotApiEmulator(token=TOKEN, limits=Limits(enabled=False))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def zh(key: str, **params: Any) -> str:
-    return translate("zh", key, **params)
-
-
 async def _start(emulator: BotApiEmulator, database_url: str, evidence_dir: Path) -> BotHarness:
     return await start_bot(emulator, database_url, evidence_dir=evidence_dir, evidence_max_bytes=100_000, **FAST)
 
 
-class Reporter:
+class Reporter(Chat):
     """The supervisor's chat with the bot; each step waits for what the bot answers."""
 
     def __init__(self, emulator: BotApiEmulator) -> None:
-        self.emulator, self.user = emulator, emulator.user(REPORTER)
-
-    def messages(self) -> list[SentMessage]:
-        return self.emulator.messages(REPORTER)
-
-    async def until(self, act: Any, expect: str) -> SentMessage:
-        before = len(self.messages())
-        await act()
-        await self.emulator.wait_for(lambda: any(expect in (m.text or "") for m in self.messages()[before:]))
-        return [m for m in self.messages()[before:] if expect in (m.text or "")][-1]
-
-    async def press(self, message: SentMessage, ending: str, expect: str) -> SentMessage:
-        data = next(d for row in buttons(message) for _, d in row if d.endswith(ending))
-        return await self.until(lambda: self.user.press(message.message_id, data), expect)
+        super().__init__(emulator, REPORTER)
 
     async def showing(self, expect: str) -> SentMessage:
         """Wait until some message (new or edited) shows ``expect``; the last such."""
-        await self.emulator.wait_for(lambda: any(expect in (m.text or "") for m in self.messages()))
-        return [m for m in self.messages() if expect in (m.text or "")][-1]
+        return await self.received(expect)
 
     def acknowledgements(self, after: int) -> list[SentMessage]:
         return [m for m in self.messages()[after:] if ACK in (m.text or "")]
@@ -80,11 +53,7 @@ class Reporter:
 async def _reporter_at_evidence(bot: BotHarness, emulator: BotApiEmulator) -> tuple[Reporter, int]:
     """Bind a supervisor and walk /report to the evidence step; the reporter and the message count there."""
     org = await build_org(bot.uow)
-    async with bot.uow() as u:
-        issued = await accounts.create_invite(u, actor=SYSTEM_CLI, role="supervisor", person_id=org.supervisor_id)
-    emulator.user(REPORTER, language_code="zh", first_name="陈")
-    await emulator.user(REPORTER).send_command("/start", issued.code)
-    await emulator.wait_for_messages(REPORTER, 1)
+    await bind(bot, emulator, org.supervisor_id, REPORTER, "supervisor", first_name="陈")
     reporter = Reporter(emulator)
     await reporter.until(lambda: reporter.user.send_command("/report"), zh("report.ask_target"))
     results = await reporter.until(lambda: reporter.user.send_text("城南诊所"), "城南诊所")

@@ -8,86 +8,27 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import docx
-import pytest
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
-from messages import translate
-from services import accounts
-from services.roles import SYSTEM_CLI
+from bot.emulator import BotApiEmulator, SentMessage
 from storage.leads import Lead, LeadEvidence
 from tests.builders import add_institutions, build_org
-from tests.e2e.harness import TOKEN, BotHarness, start_bot
+from tests.e2e.harness import start_bot
+from tests.e2e.talk import (
+    FAST,
+    Chat,
+    data_of,
+    emulator_without_limits,  # noqa: F401 - this module's emulator fixture
+    zh,
+)
+from tests.e2e.talk import bind as _bind
 from tests.services.test_evidence_scrub import EXIF_APP1, PHONE, docx_by_reporter, jpeg
 
-FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}
 REPORTER, STAFF_ADMIN = 73201, 73202
 SUPERVISOR_NAME = "陈监督"  # the supervisor build_org creates
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    server = BotApiEmulator(token=TOKEN, limits=Limits(enabled=False))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def zh(key: str, **params: Any) -> str:
-    return translate("zh", key, **params)
-
-
-async def _bind(bot: BotHarness, emulator: BotApiEmulator, person_id: int, user_id: int, role: str,
-                **user: Any) -> None:
-    async with bot.uow() as u:
-        issued = await accounts.create_invite(u, actor=SYSTEM_CLI, role=role, person_id=person_id)
-    emulator.user(user_id, language_code="zh", **user)
-    await emulator.user(user_id).send_command("/start", issued.code)
-    await emulator.wait_for_messages(user_id, 1)
-
-
-class Chat:
-    """One person talking to the bot; each call waits for what the bot answers."""
-
-    def __init__(self, emulator: BotApiEmulator, user_id: int) -> None:
-        self.emulator, self.user_id, self.user = emulator, user_id, emulator.user(user_id)
-
-    async def until(self, act: Any, expect: str) -> SentMessage:
-        before = len(self.emulator.messages(self.user_id))
-        await act()
-
-        def arrived() -> bool:
-            return any(expect in (m.text or "") for m in self.emulator.messages(self.user_id)[before:])
-
-        await self.emulator.wait_for(arrived)
-        return [m for m in self.emulator.messages(self.user_id)[before:] if expect in (m.text or "")][-1]
-
-    async def text(self, text: str, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.send_text(text), expect)
-
-    async def command(self, command: str, args: str = "", *, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.send_command(command, args), expect)
-
-    async def press(self, message: SentMessage, ending: str, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.press(message.message_id, data_of(message, ending)), expect)
-
-    def last(self, expect: str) -> SentMessage:
-        return [m for m in self.emulator.messages(self.user_id) if expect in (m.text or "")][-1]
-
-
-def data_of(message: SentMessage, ending: str) -> str:
-    for row in buttons(message):
-        for _, data in row:
-            if data.endswith(ending):
-                return data
-    raise AssertionError(f"no button ending {ending!r} in {buttons(message)!r}")
 
 
 async def test_staff_receive_a_leads_photo_and_document_without_the_metadata_naming_or_locating_the_reporter(

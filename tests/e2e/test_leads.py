@@ -8,102 +8,32 @@ supervisor cannot see or act on the lead."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
-from messages import translate
-from services import accounts, lead_privacy, orgs
+from bot.emulator import BotApiEmulator
+from services import lead_privacy, orgs
 from services.roles import SYSTEM_CLI
 from storage.leads import IdentityReveal, Lead, LeadEvidence
 from storage.models import AuditEntry
 from tests.builders import add_institutions, build_org
-from tests.e2e.harness import TOKEN, BotHarness, start_bot
+from tests.e2e.harness import BotHarness, start_bot
+from tests.e2e.talk import (
+    FAST,
+    Chat,
+    emulator_without_limits,  # noqa: F401 - this module's emulator fixture
+    zh,
+)
+from tests.e2e.talk import bind as _bind
 
-FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}
 REPORTER, STAFF_ADMIN, OTHER = 73101, 73102, 73103
 PHOTO_1, PHOTO_2 = b"\xff\xd8\xff\xe0 first photo " * 50, b"\xff\xd8\xff\xe0 second photo " * 60
 PDF = b"%PDF-1.4 hospital bill " * 100
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    server = BotApiEmulator(token=TOKEN, limits=Limits(enabled=False))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def zh(key: str, **params: Any) -> str:
-    return translate("zh", key, **params)
-
-
 async def _start(emulator: BotApiEmulator, database_url: str, evidence_dir: Path) -> BotHarness:
     return await start_bot(emulator, database_url, evidence_dir=evidence_dir, evidence_max_bytes=100_000, **FAST)
-
-
-async def _bind(bot: BotHarness, emulator: BotApiEmulator, person_id: int, user_id: int, role: str,
-                **user: Any) -> None:
-    async with bot.uow() as u:
-        issued = await accounts.create_invite(u, actor=SYSTEM_CLI, role=role, person_id=person_id)
-    emulator.user(user_id, language_code="zh", **user)
-    await emulator.user(user_id).send_command("/start", issued.code)
-    await emulator.wait_for_messages(user_id, 1)
-
-
-class Chat:
-    """One person talking to the bot; each call waits for what the bot answers."""
-
-    def __init__(self, emulator: BotApiEmulator, user_id: int) -> None:
-        self.emulator, self.user_id, self.user = emulator, user_id, emulator.user(user_id)
-
-    async def until(self, act: Any, expect: str) -> SentMessage:
-        before = len(self.emulator.messages(self.user_id))
-        await act()
-
-        def arrived() -> bool:
-            return any(expect in (m.text or "") for m in self.emulator.messages(self.user_id)[before:])
-
-        await self.emulator.wait_for(arrived)
-        return [m for m in self.emulator.messages(self.user_id)[before:] if expect in (m.text or "")][-1]
-
-    async def text(self, text: str, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.send_text(text), expect)
-
-    async def command(self, command: str, args: str = "", *, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.send_command(command, args), expect)
-
-    async def press(self, message: SentMessage, ending: str, expect: str) -> SentMessage:
-        return await self.until(lambda: self.user.press(message.message_id, data_of(message, ending)), expect)
-
-    async def alert(self, message_id: int, data: str) -> str:
-        update = await self.user.press(message_id, data)
-        query_id = update["callback_query"]["id"]
-        await self.emulator.wait_for(lambda: query_id in self.emulator.callback_answers)
-        return str(self.emulator.callback_answers[query_id].get("text", ""))
-
-    async def received(self, expect: str) -> SentMessage:
-        """Wait for a message containing ``expect`` (e.g. one delivered through the outbox) and return it."""
-        messages = self.emulator.messages
-        await self.emulator.wait_for(lambda: any(expect in (m.text or "") for m in messages(self.user_id)))
-        return self.last(expect)
-
-    def last(self, expect: str) -> SentMessage:
-        return [m for m in self.emulator.messages(self.user_id) if expect in (m.text or "")][-1]
-
-
-def data_of(message: SentMessage, ending: str) -> str:
-    for row in buttons(message):
-        for _, data in row:
-            if data.endswith(ending):
-                return data
-    raise AssertionError(f"no button ending {ending!r} in {buttons(message)!r}")
 
 
 async def test_a_supervisor_reports_a_lead_that_staff_handle_to_a_reward_without_learning_who_reported_it(
