@@ -117,6 +117,14 @@ def as_rule(requirement: ActivityRequirement, *, count: int | None = None, backu
     )
 
 
+def clean_kind(raw: str) -> ActivityKind:
+    """The kind of activity named ``raw`` (:class:`services.draw_rules.ActivityKind`)."""
+    try:
+        return ActivityKind(raw)
+    except ValueError:
+        raise _invalid("kind", value=raw) from None
+
+
 def clean_requirement(raw: RequirementInput) -> RequirementInput:
     """Check one composition line (000 §7, §17, annex 3) and normalise it."""
     try:
@@ -155,15 +163,36 @@ def check_group_size(total: int, *, allow_even_group: bool, reason: str | None) 
         raise _invalid("group_size", total=total, min=MIN_GROUP)
 
 
-def _check_times(data: ActivityInput, now: datetime) -> None:
-    for moment in (data.starts_at, data.ends_at, data.response_deadline):
+def clean_composition(requirements: Sequence[RequirementInput], *, allow_even_group: bool,
+                      reason: str | None) -> list[RequirementInput]:
+    """Check and normalise a whole composition: 1 to :data:`MAX_REQUIREMENTS` lines, each by
+    :func:`clean_requirement`, and the group size over all of them (:func:`check_group_size`)."""
+    if not requirements or len(requirements) > MAX_REQUIREMENTS:
+        raise _invalid("requirements", max=MAX_REQUIREMENTS)
+    lines = [clean_requirement(r) for r in requirements]
+    check_group_size(sum(r.count for r in lines), allow_even_group=allow_even_group, reason=reason)
+    return lines
+
+
+def add_requirements(uow: UnitOfWork, *, activity_id: int, lines: Sequence[RequirementInput]) -> None:
+    """Add the composition rows of a new activity, in order (positions from 1)."""
+    for position, line in enumerate(lines, start=1):
+        uow.session.add(ActivityRequirement(
+            activity_id=activity_id, position=position, category=line.category, subcategory=line.subcategory,
+            tags=list(line.tags), count=line.count, backups=line.backups))
+
+
+def check_times(*, starts_at: datetime, ends_at: datetime, response_deadline: datetime, now: datetime) -> None:
+    """000 §19: an activity starts after now, ends after it starts, and invitations are due after now and no
+    later than the start. Times must be timezone-aware (``ValueError`` otherwise)."""
+    for moment in (starts_at, ends_at, response_deadline):
         if moment.tzinfo is None:
             raise ValueError("activity times must be timezone-aware")
-    if data.starts_at <= now:
+    if starts_at <= now:
         raise _invalid("starts_in_past")
-    if data.ends_at < data.starts_at:
+    if ends_at < starts_at:
         raise _invalid("ends_before_start")
-    if not now < data.response_deadline <= data.starts_at:
+    if not now < response_deadline <= starts_at:
         raise _invalid("deadline")
 
 
@@ -185,10 +214,7 @@ async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput)
     unit = await get_unit(uow, data.org)
     assert unit.id is not None
     await require_scope_over_units(uow, actor, {unit.id})
-    try:
-        kind = ActivityKind(data.kind)
-    except ValueError:
-        raise _invalid("kind", value=data.kind) from None
+    kind = clean_kind(data.kind)
     title = " ".join(data.title.split())
     if not 1 <= len(title) <= 200:
         raise _invalid("title")
@@ -197,12 +223,10 @@ async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput)
     if data.double_blind and kind != ActivityKind.PROJECT_REVIEW:
         raise _invalid("double_blind")
     now = uow.now()
-    _check_times(data, now)
-    if not data.requirements or len(data.requirements) > MAX_REQUIREMENTS:
-        raise _invalid("requirements", max=MAX_REQUIREMENTS)
-    lines = [clean_requirement(r) for r in data.requirements]
-    check_group_size(sum(r.count for r in lines), allow_even_group=data.allow_even_group,
-                     reason=data.even_group_reason)
+    check_times(starts_at=data.starts_at, ends_at=data.ends_at, response_deadline=data.response_deadline,
+                now=now)
+    lines = clean_composition(data.requirements, allow_even_group=data.allow_even_group,
+                              reason=data.even_group_reason)
     institutions = await _institutions(uow, data.institution_ids)
     activity = Activity(
         org_unit_id=unit.id, kind=kind.value, title=title, place=data.place.strip(), starts_at=data.starts_at,
@@ -217,10 +241,7 @@ async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput)
     for institution in institutions:
         assert institution.id is not None
         uow.session.add(ActivityInstitution(activity_id=activity.id, institution_id=institution.id))
-    for position, line in enumerate(lines, start=1):
-        uow.session.add(ActivityRequirement(
-            activity_id=activity.id, position=position, category=line.category, subcategory=line.subcategory,
-            tags=list(line.tags), count=line.count, backups=line.backups))
+    add_requirements(uow, activity_id=activity.id, lines=lines)
     await audit.record(
         uow, at=now, actor=actor.label, action="activity.created", object_type="activity", object_id=activity.id,
         details={"org_unit_id": unit.id, "kind": kind.value, "title": title, "starts_at": data.starts_at.isoformat(),

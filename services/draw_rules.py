@@ -46,8 +46,8 @@ Interpretations
     one (``needs_leader_choice``); none → no leader is implied by the draw. Backups do not count.
 11. **The draw, v1**: requirements are filled one by one in the order given. For each, the ids of the experts
     that may match are sorted (so the input order does not matter) and visited in the order of a Fisher–Yates
-    shuffle done lazily from the front with :class:`_Stream` (SHA-256 over the seed, the requirement key and a
-    counter; uniform integers by rejection sampling, no modulo bias). A visited candidate that does not match, is
+    shuffle done lazily from the front with :class:`SeededStream` (SHA-256 over the seed, the requirement key
+    and a counter; uniform integers by rejection sampling, no modulo bias). A visited candidate that does not match, is
     excluded, was drawn for an earlier requirement (or is on the roster already, when topping up) or would break
     point 8 is skipped; the first ``count`` taken are principals, the next ``backups`` backups, in order. Skipping
     the ineligible in a uniformly random order of everyone is a uniformly random order of the eligible, and only
@@ -99,6 +99,7 @@ __all__ = [
     "Pick",
     "Requirement",
     "Role",
+    "SeededStream",
     "Shortfall",
     "canonical_snapshot",
     "draw",
@@ -360,14 +361,19 @@ def matches(candidate: Candidate, requirement: Requirement) -> bool:
 # --- deterministic randomness ---------------------------------------------------------------------
 
 
-class _Stream:
-    """Uniform integers from SHA-256(domain, seed, key, counter); independent of Python's ``random``."""
+_STREAM_DOMAIN = b"fundwatch/draw/v1\x00"
 
-    _DOMAIN = b"fundwatch/draw/v1\x00"
 
-    def __init__(self, seed: bytes, key: str) -> None:
+class SeededStream:
+    """Uniform integers from SHA-256(domain, seed, key, counter); independent of Python's ``random``.
+
+    Each draw algorithm passes a ``domain`` of its own (this module's for the expert draw v1,
+    ``services.target_rules``'s for the target draw t1), so the same seed gives each its own sequence. Stored
+    draws verify only while the sequences stay the same: change nothing here, add a new algorithm version."""
+
+    def __init__(self, seed: bytes, key: str, *, domain: bytes) -> None:
         encoded = key.encode("utf-8")
-        self._prefix = (self._DOMAIN + len(seed).to_bytes(8, "big") + seed
+        self._prefix = (domain + len(seed).to_bytes(8, "big") + seed
                         + len(encoded).to_bytes(8, "big") + encoded)
         self._counter = 0
 
@@ -393,7 +399,7 @@ class _Shuffle:
 
     def __init__(self, ids: Sequence[int], seed: bytes, key: str) -> None:
         self._order = list(ids)
-        self._stream = _Stream(seed, key)
+        self._stream = SeededStream(seed, key, domain=_STREAM_DOMAIN)
         self._i = 0
 
     def __iter__(self) -> Iterator[int]:

@@ -40,7 +40,7 @@ from sqlalchemy import String, and_, case, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from services import audit, notify, policy
+from services import audit, draw_verify, notify, policy
 from services.activities import (
     ActivityView,
     as_rule,
@@ -83,7 +83,7 @@ from storage.activities import (
     DrawRecord,
     DrawRequest,
 )
-from storage.models import AuditEntry, Expert
+from storage.models import Expert
 from storage.pool import ExpertEmployment, ExpertInterest, ExpertPeriod
 from storage.uow import UnitOfWork
 
@@ -494,10 +494,6 @@ def result_from_json(data: dict[str, Any]) -> DrawResult:
     )
 
 
-def _result_hash(data: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
                approver_id: int | None) -> tuple[DrawRecord, DrawResult]:
     """Draw for an approved request, store the record and the roster, tell the organizer."""
@@ -566,7 +562,7 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
                        object_id=record.id,
                        details={"activity_id": activity.id, "request_id": request.id,
                                 "algorithm_version": record.algorithm_version, "seed": record.seed,
-                                "snapshot_hash": record.snapshot_hash, "result_hash": _result_hash(stored),
+                                "snapshot_hash": record.snapshot_hash, "result_hash": draw_verify.result_hash(stored),
                                 "operator_id": record.operator_id, "approver_id": approver_id})
     params = {"draw_id": record.id, "activity_id": activity.id, "title": activity.title}
     key = "draw.done" if result.ok else "draw.short"
@@ -634,7 +630,8 @@ async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> Dra
 
 async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
     """Recompute a stored draw from its record: the snapshot's hash, the draw from the snapshot and seed with the
-    recorded algorithm version, the roster written from it, and the audit entry made when it ran."""
+    recorded algorithm version, and the audit entry made when it ran (``draw_verify.check_record``, shared with
+    target draws), then the roster written from it."""
     record = await uow.session.get(DrawRecord, draw_id)
     if record is None:
         raise DrawNotFound(str(draw_id), draw_id=draw_id)
@@ -644,37 +641,11 @@ async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
         target = await target_draws.verify_target_draw(uow, draw_id)
         return VerifyReport(draw_id, target.ok, target.problems, target.algorithm_version, target.directory,
                             target.picks)
-    problems: list[str] = []
-    try:
-        snapshot = zlib.decompress(record.snapshot)
-    except zlib.error:
-        return VerifyReport(draw_id, False, ("snapshot_unreadable",), record.algorithm_version)
-    if hashlib.sha256(snapshot).hexdigest() != record.snapshot_hash:
-        problems.append("snapshot_hash")
-    try:
-        inputs = parse_snapshot(snapshot.decode("utf-8"))
-        stored = result_from_json(record.result)
-    except (ValueError, KeyError, TypeError) as error:
-        return VerifyReport(draw_id, False, (*problems, f"unreadable: {error}"), record.algorithm_version)
-    if stored.algorithm_version != record.algorithm_version:
-        problems.append("algorithm_version")
-    try:
-        same = verify(inputs, bytes.fromhex(record.seed), stored=stored)
-    except ValueError:
-        same = False
-        problems.append("unknown_algorithm")
-    if not same:
-        problems.append("result")
-    entry = (await uow.session.exec(select(AuditEntry).where(
-        AuditEntry.object_type == "draw", AuditEntry.object_id == str(draw_id),
-        col(AuditEntry.action).in_(("draw.drawn", "draw.short"))))).first()
-    if entry is None:
-        problems.append("audit_missing")
-    else:
-        if entry.details.get("result_hash") != _result_hash(record.result):
-            problems.append("audit_result")
-        if entry.details.get("snapshot_hash") != record.snapshot_hash or entry.details.get("seed") != record.seed:
-            problems.append("audit_inputs")
+    check = await draw_verify.check_record(uow, record, parse_snapshot=parse_snapshot,
+                                           result_from_json=result_from_json, verify=verify, check_outcome=True)
+    if check.inputs is None or check.stored is None:
+        return VerifyReport(draw_id, False, check.problems, record.algorithm_version)
+    inputs, stored, problems = check.inputs, check.stored, list(check.problems)
     if record.subject == "experts" and record.activity_id is not None and record.outcome == "drawn":
         members = await uow.session.exec(select(ActivityMember, ActivityRequirement).join(
             ActivityRequirement, col(ActivityRequirement.id) == ActivityMember.requirement_id).where(

@@ -22,7 +22,6 @@ record and verification, and turning the drawn institutions into activities.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import zlib
 from collections.abc import Sequence
@@ -33,9 +32,10 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from services import audit
-from services.activities import RequirementInput, check_group_size, clean_requirement
+from services import audit, draw_verify
+from services.activities import RequirementInput, add_requirements, check_times, clean_composition, clean_kind
 from services.draw_rules import ActivityKind
+from services.draw_verify import result_hash
 from services.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
 from services.institutions import InstitutionKind
 from services.orgs import get_unit, require_scope_over_units, subtree
@@ -54,14 +54,13 @@ from services.target_rules import (
     result_json,
     verify,
 )
-from storage.activities import Activity, ActivityInstitution, ActivityRequirement, DrawRecord
-from storage.models import AuditEntry, OrgUnit, Person
+from storage.activities import Activity, ActivityInstitution, DrawRecord
+from storage.models import OrgUnit, Person
 from storage.pool import Institution
 from storage.uow import UnitOfWork
 
 SUBJECT = "institutions"
 INSPECTION_KINDS = (ActivityKind.ROUTINE_INSPECTION, ActivityKind.SPECIAL_INSPECTION, ActivityKind.FLIGHT_INSPECTION)
-MAX_ACTIVITY_REQUIREMENTS = 10  # as services.activities.MAX_REQUIREMENTS
 
 
 @dataclass(frozen=True)
@@ -114,11 +113,6 @@ def _refused(reason: str, **params: object) -> DrawRefused:
 
 def _invalid(reason: str, **params: object) -> ActivityInvalid:
     return ActivityInvalid(reason, reason_key=f"activity.invalid.{reason}", **params)
-
-
-def result_hash(data: dict[str, Any]) -> str:
-    """The hash of a stored result, as the audit entry carries it (the expert draws' formula)."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
@@ -276,41 +270,14 @@ async def get_target_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> Tar
 
 async def verify_target_draw(uow: UnitOfWork, draw_id: int) -> TargetVerifyReport:
     """Recompute a stored target draw: the snapshot's hash, the draw from the snapshot and seed with the recorded
-    algorithm version, the audit entry made when it ran, and the activities made from it."""
+    algorithm version, its outcome, the audit entry made when it ran (``draw_verify.check_record``, shared with
+    expert draws), and the activities made from it."""
     record = await _record(uow, draw_id)
-    problems: list[str] = []
-    try:
-        snapshot = zlib.decompress(record.snapshot)
-    except zlib.error:
-        return TargetVerifyReport(draw_id, False, ("snapshot_unreadable",), record.algorithm_version)
-    if hashlib.sha256(snapshot).hexdigest() != record.snapshot_hash:
-        problems.append("snapshot_hash")
-    try:
-        inputs = parse_snapshot(snapshot.decode("utf-8"))
-        stored = result_from_json(record.result)
-    except (ValueError, KeyError, TypeError) as error:
-        return TargetVerifyReport(draw_id, False, (*problems, f"unreadable: {error}"), record.algorithm_version)
-    if stored.algorithm_version != record.algorithm_version:
-        problems.append("algorithm_version")
-    try:
-        same = verify(inputs, bytes.fromhex(record.seed), stored=stored)
-    except ValueError:
-        same = False
-        problems.append("unknown_algorithm")
-    if not same:
-        problems.append("result")
-    if record.outcome != ("drawn" if stored.ok else "short"):
-        problems.append("outcome")
-    entry = (await uow.session.exec(select(AuditEntry).where(
-        AuditEntry.object_type == "draw", AuditEntry.object_id == str(draw_id),
-        col(AuditEntry.action).in_(("draw.drawn", "draw.short"))))).first()
-    if entry is None:
-        problems.append("audit_missing")
-    else:
-        if entry.details.get("result_hash") != result_hash(record.result):
-            problems.append("audit_result")
-        if entry.details.get("snapshot_hash") != record.snapshot_hash or entry.details.get("seed") != record.seed:
-            problems.append("audit_inputs")
+    check = await draw_verify.check_record(uow, record, parse_snapshot=parse_snapshot,
+                                           result_from_json=result_from_json, verify=verify, check_outcome=True)
+    if check.inputs is None or check.stored is None:
+        return TargetVerifyReport(draw_id, False, check.problems, record.algorithm_version)
+    inputs, stored, problems = check.inputs, check.stored, list(check.problems)
     made = (await uow.session.exec(select(ActivityInstitution.institution_id).join(
         Activity, col(Activity.id) == ActivityInstitution.activity_id).where(
         Activity.target_draw_id == draw_id))).all()
@@ -321,19 +288,6 @@ async def verify_target_draw(uow: UnitOfWork, draw_id: int) -> TargetVerifyRepor
 
 
 # --- to activities --------------------------------------------------------------------------------
-
-
-def _check_times(template: TargetActivityTemplate, now: datetime) -> None:
-    """As ``services.activities``: starts after now, ends after it starts, invitations due in between."""
-    for moment in (template.starts_at, template.ends_at, template.response_deadline):
-        if moment.tzinfo is None:
-            raise ValueError("activity times must be timezone-aware")
-    if template.starts_at <= now:
-        raise _invalid("starts_in_past")
-    if template.ends_at < template.starts_at:
-        raise _invalid("ends_before_start")
-    if not now < template.response_deadline <= template.starts_at:
-        raise _invalid("deadline")
 
 
 async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
@@ -351,21 +305,16 @@ async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
     unit = await get_unit(uow, view.record.org_unit_id if template.org is None else template.org)
     assert unit.id is not None
     await require_scope_over_units(uow, actor, {unit.id})
-    try:
-        kind = ActivityKind(template.kind)
-    except ValueError:
-        raise _invalid("kind", value=template.kind) from None
+    kind = clean_kind(template.kind)
     if kind not in INSPECTION_KINDS:
         raise _invalid("kind", value=template.kind)
     if len(template.place) > 200 or len(template.notes) > 2000:
         raise _invalid("too_long")
     now = uow.now()
-    _check_times(template, now)
-    if not template.requirements or len(template.requirements) > MAX_ACTIVITY_REQUIREMENTS:
-        raise _invalid("requirements", max=MAX_ACTIVITY_REQUIREMENTS)
-    lines = [clean_requirement(r) for r in template.requirements]
-    check_group_size(sum(r.count for r in lines), allow_even_group=template.allow_even_group,
-                     reason=template.even_group_reason)
+    check_times(starts_at=template.starts_at, ends_at=template.ends_at,
+                response_deadline=template.response_deadline, now=now)
+    lines = clean_composition(template.requirements, allow_even_group=template.allow_even_group,
+                              reason=template.even_group_reason)
     reason = (template.even_group_reason or "").strip() or None if template.allow_even_group else None
     titles = [" ".join(f"{template.title_prefix}{i.name}".split()) for i in view.institutions]
     if len(view.institutions) != len(view.result.picks) or any(not 1 <= len(t) <= 200 for t in titles):
@@ -383,10 +332,7 @@ async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
         await uow.session.flush()
         assert activity.id is not None
         uow.session.add(ActivityInstitution(activity_id=activity.id, institution_id=institution.id))
-        for position, line in enumerate(lines, start=1):
-            uow.session.add(ActivityRequirement(
-                activity_id=activity.id, position=position, category=line.category, subcategory=line.subcategory,
-                tags=list(line.tags), count=line.count, backups=line.backups))
+        add_requirements(uow, activity_id=activity.id, lines=lines)
         await audit.record(
             uow, at=now, actor=actor.label, action="activity.created", object_type="activity",
             object_id=activity.id,

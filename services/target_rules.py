@@ -14,11 +14,11 @@ Interpretations
    already expanded to their subtrees by the caller), then ``excluded`` (ids staff left out, e.g. inspected
    recently). An empty set of kinds, levels or divisions means "any". What is left is the *eligible* list.
 3. **The draw, t1**: the eligible ids are sorted and visited in the order of a Fisher–Yates shuffle done from
-   the front with :class:`_Stream` (SHA-256 over a domain string of its own, the seed, the key ``"targets"``
-   and a counter; uniform integers by rejection sampling, no modulo bias); the first ``count`` are drawn, in
-   that order. Every ``count``-subset of the eligible list is equally likely. The stream is a copy of the
-   expert draw's construction with another domain string, so this version stays fixed whatever happens to
-   ``services.draw_rules``.
+   the front with the expert draw's :class:`services.draw_rules.SeededStream` (SHA-256 over a domain string of
+   this module's own, the seed, the key ``"targets"`` and a counter; uniform integers by rejection sampling, no
+   modulo bias); the first ``count`` are drawn, in that order. Every ``count``-subset of the eligible list is
+   equally likely. The domain string keeps the sequence apart from the expert draw's; the stream itself is
+   frozen for both (stored v1 and t1 draws verify only with it), so this version stays fixed.
 4. **Shortfall**: fewer eligible than ``count`` → nothing is drawn; the result says how many are missing and
    what each filter removed (the counts are there for a successful draw too).
 5. **Record**: :func:`canonical_snapshot` / :func:`parse_snapshot` store and rebuild the :class:`TargetInputs`,
@@ -32,6 +32,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from services.draw_rules import SeededStream
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -129,36 +131,12 @@ class TargetRequestError(ValueError):
 # --- deterministic randomness ---------------------------------------------------------------------
 
 
-class _Stream:
-    """Uniform integers from SHA-256(domain, seed, key, counter); independent of Python's ``random``."""
-
-    _DOMAIN = b"fundwatch/targets/t1\x00"
-
-    def __init__(self, seed: bytes, key: str) -> None:
-        encoded = key.encode("utf-8")
-        self._prefix = (self._DOMAIN + len(seed).to_bytes(8, "big") + seed
-                        + len(encoded).to_bytes(8, "big") + encoded)
-        self._counter = 0
-
-    def _next64(self) -> int:
-        digest = hashlib.sha256(self._prefix + self._counter.to_bytes(8, "big")).digest()
-        self._counter += 1
-        return int.from_bytes(digest[:8], "big")
-
-    def below(self, n: int) -> int:
-        """A uniform integer in ``[0, n)`` by rejection sampling (no modulo bias)."""
-        if n <= 0:
-            raise ValueError("n must be positive")
-        limit = (1 << 64) - (1 << 64) % n
-        while True:
-            value = self._next64()
-            if value < limit:
-                return value % n
+_STREAM_DOMAIN = b"fundwatch/targets/t1\x00"  # not the expert draw's: another sequence from the same seed
 
 
 def _shuffled(ids: Sequence[int], seed: bytes, key: str) -> Iterator[int]:
     """A lazy Fisher–Yates shuffle from the front of ``ids``."""
-    order, stream = list(ids), _Stream(seed, key)
+    order, stream = list(ids), SeededStream(seed, key, domain=_STREAM_DOMAIN)
     n = len(order)
     for i in range(n):
         j = i + stream.below(n - i)

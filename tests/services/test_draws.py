@@ -196,6 +196,15 @@ async def test_tampering_with_the_result_the_roster_or_the_snapshot_fails_verifi
     async with uow_factory() as u:
         report = await draws.verify_draw(u, draw_id)
     assert report.problems == ("roster",)
+    async with uow_factory() as u:  # a full draw recorded as short (or the reverse) is caught too
+        await u.session.exec(update(  # type: ignore[call-overload]
+            DrawRecord).where(col(DrawRecord.id) == draw_id).values(outcome="short"))
+        await u.commit()
+    async with uow_factory() as u:
+        assert "outcome" in (await draws.verify_draw(u, draw_id)).problems
+        await u.session.exec(update(  # type: ignore[call-overload]
+            DrawRecord).where(col(DrawRecord.id) == draw_id).values(outcome="drawn"))
+        await u.commit()
     async with uow_factory() as u:
         await u.session.exec(update(  # type: ignore[call-overload]
             ActivityMember).where(col(ActivityMember.person_id) == outsider)
