@@ -39,6 +39,8 @@ from bot.handlers import (
     pool_staff,
     records,
     staff,
+    supervisor_files,
+    supervisors_staff,
     targets,
 )
 from bot.http import AiohttpRequest
@@ -113,6 +115,13 @@ def register_handlers(application: BotApplication) -> None:
         filters.ChatType.PRIVATE & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv")),
         pool_import.import_file,
     ))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL,
+                                           supervisor_files.document_routed), group=-5)
+    application.add_handler(CommandHandler("supervisors", supervisors_staff.list_registry))
+    application.add_handler(CommandHandler("supervisor", supervisors_staff.show))
+    application.add_handler(CallbackQueryHandler(supervisors_staff.pressed, pattern=f"^{supervisors_staff.PREFIX}"))
+    application.add_handler(CommandHandler("supervisors_import", supervisor_files.start_import))
+    application.add_handler(CommandHandler("supervisors_export", supervisor_files.export_file))
     application.add_handler(CommandHandler("invite", staff.invite))
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))

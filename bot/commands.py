@@ -84,6 +84,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("reveal", STAFF),
     Command("assign", STAFF),
     Command("reveals", ADMIN),
+    # the supervisor registry (002 §3–§8): bot/handlers/supervisors_staff.py, supervisor_files.py
+    Command("supervisors", STAFF),
+    Command("supervisor", STAFF),
+    Command("supervisors_import", ADMIN),
+    Command("supervisors_export", STAFF),
     # work records and credit: bot/handlers/records.py
     Command("workrecord", STAFF),
     Command("workrecordexport", STAFF),

@@ -3,8 +3,9 @@
 uvloop (libuv under asyncio's interface, by the authors of asyncpg) is the default where it is
 installed: the bot is CPU-bound in one loop, and uvloop's sockets, timers and thread wake-ups (every
 SQLite statement comes back from aiosqlite's thread through one) cost less than the pure-Python
-loop's (0-20% of a button press's CPU in interleaved runs). ``EVENT_LOOP=asyncio`` selects the standard loop; so does a platform without uvloop
-(Windows). The README's "Benchmarks" has the measurement.
+loop's (0-20% of a button press's CPU in interleaved runs). ``EVENT_LOOP=asyncio`` selects the
+standard loop; so does a platform without uvloop (Windows). The README's "Benchmarks" has the
+measurement.
 """
 
 from __future__ import annotations

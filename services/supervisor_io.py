@@ -8,6 +8,7 @@ term_start; the export adds 聘期结束, 状态 and 终止原因.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -103,4 +104,29 @@ async def export_supervisors(uow: UnitOfWork, *, actor: Actor, path: Path, org: 
                                v.certificate_number, v.work_id_number, v.term_start, v.term_end, v.status,
                                v.end_reason] for v in found]
     write_table(path, EXPORT_HEADERS, rows, title="医疗保障基金社会监督员名册")
+    return len(rows)
+
+
+# --- the rejected rows, to be fixed and sent again -------------------------------------------------------------
+
+REASON_HEADER, SOURCE_ROW_HEADER = "原因", "原行号"
+_FIELD_ALIASES = {"certificate_number": "certificate", "work_id_number": "work_id", "appointment_method": "method"}
+
+
+def column_header(field: str) -> str:
+    """The Chinese header of the column a rejection names (``clean``'s field names included); else ``field``."""
+    name = _FIELD_ALIASES.get(field, field)
+    return next((zh for zh, en in COLUMNS if en == name), field)
+
+
+def write_rejections(report: TableImportReport, path: Path, *,
+                     describe: Callable[[Issue], str] | None = None) -> int:
+    """Write the rejected rows as read, after a 原因 column and a 原行号 column (XLSX or CSV by ``path``'s
+    extension), so the file can be fixed and imported again. Returns the row count."""
+    explain = describe or (lambda issue: f"{column_header(issue.column)}：{issue.message}")
+    rows: list[list[Cell]] = [
+        ["；".join(explain(issue) for issue in rejected.reasons), rejected.row, *rejected.cells]
+        for rejected in report.rejected
+    ]
+    write_table(path, [REASON_HEADER, SOURCE_ROW_HEADER, *report.headers], rows)
     return len(rows)

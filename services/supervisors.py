@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlmodel import col, select
 
 from services import audit, notify
-from services.errors import InvalidInput, PersonNotFound
+from services.errors import InvalidInput, PermissionDenied, PersonNotFound
 from services.identifiers import InvalidIdentifier, mask_id_number, validate_id_number, validate_mobile
 from services.orgs import TERM_YEARS, add_years, get_unit, require_scope_over_units
 from services.roles import SCHEDULER, Actor, Role
@@ -224,3 +224,57 @@ async def term_sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
                 counts["reminded"] += 1
         await uow.commit()
     return counts
+
+
+# --- the registry as staff browse it in a front end (002 §3: each division's bureau keeps its own registry) -------
+
+LIST_LIMIT = 30  # rows a front end shows at once; the rest are counted, to be narrowed with words
+
+
+@dataclass(frozen=True)
+class RegistryPage:
+    """A cut of the registry: the rows shown, how many matched in all, and the division it was narrowed to."""
+
+    items: Sequence[SupervisorView]
+    total: int
+    org_code: str | None
+
+
+def matches(view: SupervisorView, words: Sequence[str]) -> bool:
+    """Whether every word occurs (case-insensitively) in the row's name, division, source (002 §4), appointment
+    method (002 §6), certificate or work-ID number, state or end reason. Pure."""
+    haystack = " ".join((view.name, view.org_code, view.source, view.appointment_method, view.certificate_number,
+                         view.work_id_number, view.status, view.end_reason)).lower()
+    return all(word.lower() in haystack for word in words)
+
+
+async def search_supervisors(uow: UnitOfWork, *, actor: Actor, words: Sequence[str] = (),
+                             limit: int = LIST_LIMIT) -> RegistryPage:
+    """The registry of the caller's line matching every word, cut to ``limit`` rows (002 §3). A first word that
+    is an org unit's code narrows to that unit's subtree, refused outside the caller's line."""
+    if actor.person_id is not None and (actor.staff_org_unit_id is None
+                                        or not actor.has_any(frozenset({Role.STAFF, Role.ADMIN}))):
+        raise PermissionDenied("only staff browse the supervisor registry")
+    rest = [word for word in words if word.strip()]
+    org = None
+    if rest and await uow.org_units.by_code(rest[0].strip().lower()) is not None:
+        org, rest = rest[0].strip().lower(), rest[1:]
+    found = [view for view in await list_supervisors(uow, actor=actor, org=org) if matches(view, rest)]
+    return RegistryPage(found[:limit], len(found), org)
+
+
+async def get_supervisor(uow: UnitOfWork, *, actor: Actor, person_id: int) -> SupervisorView:
+    """One registry row, for staff whose line covers the supervisor's division (002 §3); the ID number in full for
+    admins and the CLI only, as in :func:`list_supervisors`."""
+    row = await uow.people.supervisor(person_id)
+    person = await uow.people.get(person_id)
+    if row is None or person is None:
+        raise PersonNotFound(str(person_id), person_id=person_id)
+    await require_scope_over_units(uow, actor, {row.org_unit_id})
+    unit = await uow.org_units.get(row.org_unit_id)
+    full = actor.person_id is None or actor.has_any(frozenset({Role.ADMIN}))
+    id_number = (row.id_number if full else mask_id_number(row.id_number)) if row.id_number else ""
+    return SupervisorView(
+        row.person_id, person.name, id_number, row.mobile or "", unit.code if unit else "", row.source,
+        row.appointment_method, row.certificate_number or "", row.work_id_number or "", row.term_start, row.term_end,
+        row.status, row.end_reason or "")
