@@ -173,7 +173,7 @@ async def test_an_admin_ends_an_appointment_on_a_ground_and_the_supervisor_can_n
             row = await uow.people.supervisor(person_id)
             assert row is not None and row.status == "ended" and row.end_reason == "resigned"
             entries = (await uow.session.exec(select(AuditEntry).where(
-                AuditEntry.action == "supervisor.terminated", AuditEntry.object_id == person_id))).all()
+                AuditEntry.action == "supervisor.terminated", AuditEntry.object_id == str(person_id)))).all()
             assert len(entries) == 1 and entries[0].actor == f"person:{org.admin_id}"
 
         assert await admin.alert(card.message_id, f"sv:ok:{person_id}:resigned") == zh("button.stale")
