@@ -169,8 +169,9 @@ class UnitOfWork:
             self._handoff(handed)
 
     async def rollback(self) -> None:
-        """Discard everything done in this transaction so far."""
+        """Discard everything done in this transaction so far, with what was to follow its commit."""
         await self.session.rollback()
+        self._handed, self._after_commit, self.outbox_written = [], [], False
 
     @property
     def accepts_handoff(self) -> bool:

@@ -50,6 +50,12 @@ async def test_a_rollback_hands_off_nothing(uow_factory: UnitOfWorkFactory) -> N
         await notify.to_address(u, address="42", key="language.set")
         await u.rollback()
     assert taken == []
+    async with uow_factory() as u:  # rolled back, then the unit of work goes on and commits something else
+        await notify.to_address(u, address="42", key="language.set")
+        await u.rollback()
+        kept = await notify.to_address(u, address="43", key="language.set")
+        await u.commit()
+    assert [d.outbox_id for d in taken] == [kept.id]
 
 
 async def test_without_a_running_dispatcher_or_an_address_rows_wait_for_the_claim(
