@@ -164,6 +164,8 @@ class OutboxDispatcher:
                 outcome = await self._send(delivery)
                 queue.popleft()
                 self._outcomes.put_nowait(outcome)
+                if outcome.kind is OutcomeKind.SENT:
+                    self._held.pop(key, None)  # the chat is moving again
                 if outcome.kind in (OutcomeKind.RETRY, OutcomeKind.THROTTLED):
                     # Keep the chat's order: what follows waits behind the message that must be retried.
                     wait = max(outcome.retry_after, 1.0)
