@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.draw_rules import DrawSettings
+from services.lead_rules import LeadRules
 from services.policy import DEFAULT_CREDIT_POINTS, ChaseSettings, Policy, RecordSettings, parse_credit_points
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     reward_min_yuan: int = Field(default=200, ge=0)
     reward_max_yuan: int = Field(default=200_000, ge=1)
     reward_claim_months: int = Field(default=2, ge=1, le=24)
+    reward_reminder_days: str = Field(default="14,3", description="remind the reporter to claim a reward this many "
+                                      "days before the claim window's last day")
     # work records and credit (issue 7): see services/policy.py RecordSettings and services/credit.py
     work_record_working_days: int = Field(default=5, ge=1, le=60, description="000 §25: 5 working days")
     credit_points: str = Field(default="", description="overrides of the credit points table, e.g. late=-5,praise=8")
@@ -135,6 +138,17 @@ class Settings(BaseSettings):
             raise ValueError("must be increasing positive hours, e.g. 2,6")
         return value
 
+    @field_validator("reward_reminder_days")
+    @classmethod
+    def _days_list(cls, value: str) -> str:
+        try:
+            days = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("must be days separated by commas, e.g. 14,3") from None
+        if any(d < 0 or d > 365 for d in days) or days != sorted(set(days), reverse=True):
+            raise ValueError("must be decreasing days from 0 to 365, e.g. 14,3")
+        return value
+
     @field_validator("credit_points")
     @classmethod
     def _credit_points(cls, value: str) -> str:
@@ -164,6 +178,13 @@ class Settings(BaseSettings):
                                    credit_points={**DEFAULT_CREDIT_POINTS, **parse_credit_points(self.credit_points)},
                                    absence_removal_count=self.absence_removal_count,
                                    absence_window_days=self.absence_window_days),
+            leads=LeadRules(accept_working_days=self.lead_accept_working_days,
+                            handle_working_days=self.lead_handle_working_days,
+                            remind_working_days_before=self.lead_remind_working_days,
+                            duplicate_window_days=self.lead_duplicate_window_days, reward_min=self.reward_min_yuan,
+                            reward_max=self.reward_max_yuan, reward_claim_months=self.reward_claim_months,
+                            reward_reminder_days_before=tuple(
+                                int(d) for d in self.reward_reminder_days.split(",") if d.strip())),
         )
 
     @property

@@ -5,7 +5,8 @@
   substantiated | unsubstantiated → closed (002 §12(二): handle promptly and feed back);
 - deadlines in working days (national reporting rules: decide on acceptance within 15 working days, handle within
   30, extendable with a reason that the reporter is told, 002 §12(二));
-- reward bounds and the claim window (002 §12(四); national rules: 200 to 200,000 yuan, claim within 2 months);
+- reward bounds and the claim window (002 §12(四); national rules: 200 to 200,000 yuan, claim within 2 months),
+  and the days before its last day on which the reporter is reminded to claim (this project's default: 14 and 3);
 - possible duplicates (same institution and category within a window);
 - pseudonyms and masking: staff see "S-xxxx", never the reporter (003 三(四): protect the reporter's privacy).
 """
@@ -82,9 +83,19 @@ class LeadRules:
     reward_max: int = 200_000
     reward_claim_months: int = 2
     max_extension_working_days: int = 30
+    reward_reminder_days_before: tuple[int, ...] = (14, 3)  # calendar days before the claim window's last day
+    reward_reminder_hour: int = 9  # local hour from which a day's claim reminder goes out (not at midnight)
 
 
 DEFAULT_RULES = LeadRules()
+
+
+def reward_reminder_step(days_left: int, days_before: Iterable[int]) -> int:
+    """How many of the claim reminders are due with ``days_left`` days to the claim window's last day: the number
+    of offsets in ``days_before`` that have been reached (0 when none has, nor after the last day)."""
+    if days_left < 0:
+        return 0
+    return sum(1 for offset in set(days_before) if days_left <= offset)
 
 
 def deadline(calendar: WorkingCalendar, start: datetime, working_days: int, zone: ZoneInfo) -> datetime:

@@ -2,19 +2,19 @@
 handler, investigate, conclude (substantiated or not), reward, close, extend a deadline with a reason, link a
 duplicate; each change feeds back to the reporter in plain words (002 §12(二): handle promptly and feed back; when it
 cannot be done in time, tell them why). Also the scheduler's sweep: reminders before a deadline, escalation to admins
-after it, and the reward claim window.
+after it, and the reward claim window (the reporter is reminded to claim before it ends, then the reward lapses).
 
 The reporter's feedback never names the staff member; staff-facing texts never name the reporter.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
-from services import audit, notify
+from services import audit, notify, policy
 from services.errors import InvalidInput, PermissionDenied
 from services.lead_rules import (
     DEFAULT_RULES,
@@ -27,6 +27,7 @@ from services.lead_rules import (
     check_reward,
     deadline,
     reminder_time,
+    reward_reminder_step,
 )
 from services.leads import LeadRefused, staff_lead
 from services.orgs import subtree
@@ -210,11 +211,15 @@ async def reward_claimed(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> Lead
 
 
 async def link(uow: UnitOfWork, *, actor: Actor, lead_id: int, other_id: int) -> Lead:
-    """Link a lead to an earlier one it duplicates. Commits."""
+    """Link a lead to an earlier one flagged as its possible duplicate; both within the caller's scope. Commits."""
     lead = await staff_lead(uow, actor, lead_id)
     other = await staff_lead(uow, actor, other_id)
     if other.id == lead.id:
         raise InvalidInput("same lead", field="other")
+    if lead.linked_to_id is not None:
+        raise LeadRefused("linked", reason_key="lead.invalid.linked")
+    if other_id not in lead.duplicate_candidates:
+        raise LeadRefused("not a candidate", reason_key="lead.invalid.not_duplicate")
     lead.linked_to_id = other.id
     uow.session.add(lead)
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.linked", object_type="lead",
@@ -258,9 +263,13 @@ async def _admins_up(uow: UnitOfWork, unit_id: int) -> list[int]:
     return []
 
 
-async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
-    """Remind handlers before a deadline, escalate to admins after it, lapse unclaimed rewards. Idempotent: each
-    deadline is reminded and escalated once (``reminded_for``/``escalated_for`` hold the due time acted on)."""
+async def sweep(uow_factory: UnitOfWorkFactory, rules: LeadRules | None = None) -> dict[str, int]:
+    """Remind handlers before a deadline, escalate to admins after it, remind reporters to claim a reward before
+    the claim window ends, lapse unclaimed rewards. Idempotent: each deadline is reminded and escalated once
+    (``reminded_for``/``escalated_for`` hold the due time acted on), each claim reminder is sent once
+    (``reward_reminders_sent``). ``rules`` default to the policy in force (``services.policy``)."""
+    if rules is None:
+        rules = policy.current().leads
     counts = {"reminded": 0, "escalated": 0, "lapsed": 0}
     async with uow_factory() as uow:
         now = uow.now()
@@ -293,6 +302,7 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
             await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.escalated", object_type="lead",
                                object_id=int(lead.id or 0), details={"due_at": _iso(lead.due_at)})
             counts["escalated"] += 1
+        await _remind_reward_claims(uow, rules)
         lapsing = (await uow.session.exec(select(Lead).where(col(Lead.reward_claim_until) < uow.today(),
                                                              Lead.reward_state == "offered"))).all()
         for lead in lapsing:
@@ -305,6 +315,35 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
             counts["lapsed"] += 1
         await uow.commit()
     return counts
+
+
+async def _remind_reward_claims(uow: UnitOfWork, rules: LeadRules) -> int:
+    """Remind the reporters of offered rewards whose claim window ends within the rules' reminder days (002 §12(四)),
+    from the reminder hour of the bureau's day on. One message per reminder step reached; a sweep that missed a step
+    (the bot was down) sends only the latest."""
+    days_before = rules.reward_reminder_days_before
+    if not days_before or uow.now().astimezone(uow.zone).hour < rules.reward_reminder_hour:
+        return 0
+    today = uow.today()
+    query = select(Lead).where(Lead.reward_state == "offered", col(Lead.reward_claim_until) >= today,
+                               col(Lead.reward_claim_until) <= today + timedelta(days=max(days_before)),
+                               col(Lead.reward_reminders_sent) < len(set(days_before)))
+    sent = 0
+    for lead in (await uow.session.exec(query)).all():
+        assert lead.reward_claim_until is not None  # selected on it
+        step = reward_reminder_step((lead.reward_claim_until - today).days, days_before)
+        if step <= lead.reward_reminders_sent:
+            continue
+        lead.reward_reminders_sent = step
+        uow.session.add(lead)
+        offset = sorted(set(days_before), reverse=True)[step - 1]
+        await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.feedback.reward_reminder", params={
+            "number": lead.number, "amount": lead.reward_amount, "until": lead.reward_claim_until.isoformat()})
+        await audit.record(uow, at=uow.now(), actor=SCHEDULER.label, action="lead.reward_reminded",
+                           object_type="lead", object_id=int(lead.id or 0),
+                           details={"days_before": offset, "claim_until": lead.reward_claim_until.isoformat()})
+        sent += 1
+    return sent
 
 
 def _due_params(lead: Lead, uow: UnitOfWork) -> dict[str, Any]:

@@ -288,6 +288,7 @@ class LeadCard:
     evidence: Sequence[LeadEvidence]
     thread: Sequence[LeadMessage]
     handler_name: str | None
+    duplicates: Sequence[tuple[int, str]] = ()  # (id, number) of the possible duplicates the caller may link to
 
 
 async def card(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> LeadCard:
@@ -295,7 +296,22 @@ async def card(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> LeadCard:
     lead = await staff_lead(uow, actor, lead_id)
     handler = await uow.people.get(lead.handler_person_id) if lead.handler_person_id is not None else None
     return LeadCard(lead, await target_label(uow, lead), await evidence_of(uow, lead_id), await thread_of(uow, lead_id),
-                    handler.name if handler is not None else None)
+                    handler.name if handler is not None else None, await _linkable(uow, actor, lead))
+
+
+async def _linkable(uow: UnitOfWork, actor: Actor, lead: Lead) -> list[tuple[int, str]]:
+    """The possible duplicates of an unlinked lead that lie within the caller's scope, oldest first."""
+    if lead.linked_to_id is not None or not lead.duplicate_candidates:
+        return []
+    query = select(Lead).where(col(Lead.id).in_(lead.duplicate_candidates)).order_by(col(Lead.id))
+    found: list[tuple[int, str]] = []
+    for other in (await uow.session.exec(query)).all():
+        try:
+            await require_scope_over_units(uow, actor, {other.org_unit_id})
+        except PermissionDenied:
+            continue
+        found.append((int(other.id or 0), other.number))
+    return found
 
 
 # ---- the thread and additions ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The tunable numbers of the rules, set once at start-up from the settings (``bot.settings``) and read by the
 services: the draw's rotation window and limits (001 §14, ``DrawSettings``) and the chasing of invitations
-(reminder offsets, quiet hours; ``ChaseSettings``). Tests and the sandbox may :func:`configure` other values.
+(reminder offsets, quiet hours; ``ChaseSettings``), the numbers of leads that the scheduler's sweep reads (the reward
+claim reminders, ``LeadRules``). Tests and the sandbox may :func:`configure` other values.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 from services.draw_rules import DrawSettings
+from services.lead_rules import LeadRules
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Policy:
     draw: DrawSettings = field(default_factory=DrawSettings)
     chase: ChaseSettings = field(default_factory=ChaseSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
+    leads: LeadRules = field(default_factory=LeadRules)
 
 
 _current: list[Policy] = [Policy()]

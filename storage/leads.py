@@ -57,6 +57,8 @@ class Lead(SQLModel, table=True):
     reward_amount: int | None = Field(default=None, description="yuan (002 §12(四))")
     reward_claim_until: date | None = Field(default=None, index=True)
     reward_state: str | None = Field(default=None, max_length=16, description="offered | claimed | lapsed")
+    reward_reminders_sent: int = Field(default=0, description="how many of the claim reminders (days before "
+                                       "reward_claim_until) are done; the sweep sends each at most once")
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     closed_at: datetime | None = _ts(nullable=True)

@@ -33,7 +33,7 @@ from telegram.ext import (
 
 from bot.auth import BOUND, SUPERVISOR, fit_callback_answer, serves
 from bot.context import BotContext
-from services import dialogs, evidence, institutions, leads
+from services import dialogs, evidence, institutions, leads, policy
 from services.errors import DomainError
 from services.identifiers import InvalidIdentifier, validate_id_number
 from services.lead_rules import LeadCategory, LeadState, mask_name
@@ -313,14 +313,8 @@ async def _submit(update: Update, context: BotContext, uow: Any, dialog: Dialog,
 
 
 def lead_rules(context: BotContext) -> Any:
-    """The reporting rules' numbers from the settings."""
-    from services.lead_rules import LeadRules
-
-    s = context.services.settings
-    return LeadRules(accept_working_days=s.lead_accept_working_days, handle_working_days=s.lead_handle_working_days,
-                     remind_working_days_before=s.lead_remind_working_days,
-                     duplicate_window_days=s.lead_duplicate_window_days, reward_min=s.reward_min_yuan,
-                     reward_max=s.reward_max_yuan, reward_claim_months=s.reward_claim_months)
+    """The reporting rules' numbers in force (from the settings, through ``services.policy``)."""
+    return policy.current().leads
 
 
 # ---- files -----------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ PREFIX = "ld:"
 TEXT_ACTIONS = {"ask": "leadstaff.ask_prompt", "asks": "leadstaff.ask_signed_prompt",
                 "reject": "leadstaff.reject_prompt", "extend": "leadstaff.extend_prompt",
                 "yes": "leadstaff.yes_prompt", "no": "leadstaff.no_prompt", "reward": "leadstaff.reward_prompt"}
+MAX_LINK_BUTTONS = 5
 
 
 def _refusal(context: BotContext, update: Update, error: DomainError) -> str:
@@ -60,11 +61,12 @@ def _actions(card: leads.LeadCard, t: Translate) -> InlineKeyboardMarkup:
         names += ["files"]
     buttons = [InlineKeyboardButton(t(f"leadstaff.act.{'ask_signed' if n == 'asks' else n}"),
                                     callback_data=f"{PREFIX}{n}:{lead.id}") for n in names]
-    if lead.duplicate_candidates and lead.linked_to_id is None:
-        other = lead.duplicate_candidates[0]
-        buttons.append(InlineKeyboardButton(t("leadstaff.act.link", id=other),
-                                            callback_data=f"{PREFIX}link:{lead.id}:{other}"))
-    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    if lead.linked_to_id is None:  # one "duplicate of" button per earlier lead the caller may link to, one a row
+        rows += [[InlineKeyboardButton(t("leadstaff.act.link", number=number),
+                                       callback_data=f"{PREFIX}link:{lead.id}:{other}")]
+                 for other, number in card.duplicates[:MAX_LINK_BUTTONS]]
+    return InlineKeyboardMarkup(rows)
 
 
 def card_text(card: leads.LeadCard, t: Translate, uow_zone: Any) -> str:
@@ -184,7 +186,8 @@ async def pressed(update: Update, context: BotContext) -> None:
         async with context.services.uow() as uow:
             lead = await _act(uow, actor, action, lead_id, parts=parts, context=context)
     except DomainError as error:
-        await query.answer(fit_callback_answer(_refusal(context, update, error)), show_alert=True)
+        answer = context.t(update, "button.stale") if action == "link" else _refusal(context, update, error)
+        await query.answer(fit_callback_answer(answer), show_alert=True)  # a link button no longer offered: stale
         return
     await query.answer()
     await context.bot.send_message(chat.id, context.t(update, "leadstaff.done", number=lead.number,

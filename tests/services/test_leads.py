@@ -5,16 +5,17 @@ escalation after, reward lapse), custodian reveals audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from services import lead_privacy, lead_triage, leads, orgs
 from services.clock import FixedClock
-from services.errors import DomainError, PermissionDenied
+from services.errors import DomainError, InvalidInput, PermissionDenied
 from services.lead_rules import LeadRules
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.roles import SCHEDULER, SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWorkFactory
@@ -170,3 +171,155 @@ async def test_a_reveal_needs_the_custodian_role_and_a_reason_and_is_audited(uow
         entry = (await uow.session.exec(select(AuditEntry).where(AuditEntry.action == "lead.identity_revealed"))).one()
     assert [(r.number, r.reason) for r in rows] == [(lead.number, "核实奖励领取人")]
     assert entry.actor == f"person:{org.div1_staff_id}"
+
+
+# ---- reward claim reminders (002 §12(四): the reporter claims within the window) and duplicate links -------------
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def _rewarded(uow_factory: UnitOfWorkFactory, org_supervisor: int, org_staff: Actor, hospital: int) -> Lead:
+    lead = await _report(uow_factory, org_supervisor, hospital)
+    assert lead.id is not None
+    async with uow_factory() as uow:
+        await lead_triage.accept(uow, actor=org_staff, lead_id=lead.id)
+    async with uow_factory() as uow:
+        await lead_triage.conclude(uow, actor=org_staff, lead_id=lead.id, substantiated=True, summary="追回基金")
+    async with uow_factory() as uow:
+        return await lead_triage.reward(uow, actor=org_staff, lead_id=lead.id, amount=800)
+
+
+def _morning_of(clock: FixedClock, day: date) -> None:
+    clock.advance(datetime(day.year, day.month, day.day, 9, 0, tzinfo=SHANGHAI) - clock.now())
+
+
+async def _claim_reminders(uow_factory: UnitOfWorkFactory) -> list[OutboxMessage]:
+    return [m for m in await _outbox(uow_factory) if m.message_key == "lead.feedback.reward_reminder"]
+
+
+async def test_a_claim_reminder_waits_for_the_morning(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> None:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _rewarded(uow_factory, org.supervisor_id, staff_actor(org.div1_staff_id, org.div1_id), hospital)
+    assert lead.reward_claim_until is not None
+    day = lead.reward_claim_until - timedelta(days=14)
+    clock.advance(datetime(day.year, day.month, day.day, 0, 5, tzinfo=SHANGHAI) - clock.now())
+    await lead_triage.sweep(uow_factory)
+    assert await _claim_reminders(uow_factory) == []  # five past midnight: not yet
+    _morning_of(clock, day)
+    await lead_triage.sweep(uow_factory)
+    assert len(await _claim_reminders(uow_factory)) == 1
+
+
+async def test_the_reporter_is_reminded_to_claim_a_reward_14_and_3_days_before_the_last_day_once_each(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _rewarded(uow_factory, org.supervisor_id, staff_actor(org.div1_staff_id, org.div1_id), hospital)
+    until = lead.reward_claim_until
+    assert until is not None and until == date(2026, 5, 2)
+    reminded_on: list[date] = []
+    day = clock.now().astimezone(SHANGHAI).date()
+    while day <= until + timedelta(days=2):  # every day of the window and past it, each swept twice
+        _morning_of(clock, day)
+        before = len(await _claim_reminders(uow_factory))
+        await lead_triage.sweep(uow_factory)
+        await lead_triage.sweep(uow_factory)
+        reminded_on += [day] * (len(await _claim_reminders(uow_factory)) - before)
+        day += timedelta(days=1)
+    assert reminded_on == [until - timedelta(days=14), until - timedelta(days=3)]
+    reminders = await _claim_reminders(uow_factory)
+    assert {m.person_id for m in reminders} == {org.supervisor_id}  # the reporter, and no one else
+    assert all(m.params == {"number": lead.number, "amount": 800, "until": "2026-05-02"} for m in reminders)
+    async with uow_factory() as uow:
+        stored = await uow.session.get(Lead, lead.id)
+        audited = (await uow.session.exec(select(AuditEntry).where(
+            AuditEntry.action == "lead.reward_reminded").order_by(col(AuditEntry.id)))).all()
+    assert stored is not None and stored.reward_state == "lapsed" and stored.reward_reminders_sent == 2
+    assert [(a.actor, a.object_id, a.details["days_before"]) for a in audited] == [
+        (SCHEDULER.label, str(lead.id), 14), (SCHEDULER.label, str(lead.id), 3)]
+    assert all(set(a.details) == {"days_before", "claim_until"} for a in audited)  # nothing about the reporter
+
+
+async def test_a_claimed_reward_is_not_reminded_again_and_a_late_sweep_sends_one_reminder_not_two(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    org = await build_org(uow_factory)
+    [hospital, other] = await add_institutions(uow_factory, ["第一医院", "第二医院"])
+    staff = staff_actor(org.div1_staff_id, org.div1_id)
+    claimed = await _rewarded(uow_factory, org.supervisor_id, staff, hospital)
+    waiting = await _rewarded(uow_factory, org.supervisor_id, staff, other)
+    assert claimed.id is not None and claimed.reward_claim_until is not None
+    _morning_of(clock, claimed.reward_claim_until - timedelta(days=14))
+    await lead_triage.sweep(uow_factory)
+    assert sorted(m.params["number"] for m in await _claim_reminders(uow_factory)) == sorted(
+        [claimed.number, waiting.number])
+    async with uow_factory() as uow:
+        await lead_triage.reward_claimed(uow, actor=staff, lead_id=claimed.id)
+    _morning_of(clock, claimed.reward_claim_until - timedelta(days=2))  # the bot was down on the -3 day
+    await lead_triage.sweep(uow_factory)
+    await lead_triage.sweep(uow_factory)
+    _morning_of(clock, claimed.reward_claim_until)
+    await lead_triage.sweep(uow_factory)
+    numbers = [m.params["number"] for m in await _claim_reminders(uow_factory)]
+    assert numbers.count(claimed.number) == 1 and numbers.count(waiting.number) == 2
+
+
+async def test_a_late_first_sweep_and_configured_days_still_send_each_reminder_at_most_once(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _rewarded(uow_factory, org.supervisor_id, staff_actor(org.div1_staff_id, org.div1_id), hospital)
+    assert lead.reward_claim_until is not None
+    rules = LeadRules(reward_reminder_days_before=(30, 7, 1))
+    _morning_of(clock, lead.reward_claim_until - timedelta(days=5))  # 30 and 7 both passed unseen
+    await lead_triage.sweep(uow_factory, rules)
+    await lead_triage.sweep(uow_factory, rules)
+    assert len(await _claim_reminders(uow_factory)) == 1
+    _morning_of(clock, lead.reward_claim_until - timedelta(days=1))
+    await lead_triage.sweep(uow_factory, rules)
+    await lead_triage.sweep(uow_factory, rules)
+    assert len(await _claim_reminders(uow_factory)) == 2
+    async with uow_factory() as uow:
+        audited = (await uow.session.exec(select(AuditEntry).where(
+            AuditEntry.action == "lead.reward_reminded").order_by(col(AuditEntry.id)))).all()
+    assert [a.details["days_before"] for a in audited] == [7, 1]
+
+
+async def test_staff_may_link_a_lead_only_to_its_possible_duplicates_within_their_scope(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    async with uow_factory() as uow:
+        div2_supervisor = await orgs.add_member(uow, actor=SYSTEM_CLI, kind="supervisor", name="吴监督", org="div2")
+    assert div2_supervisor.id is not None
+    first = await _report(uow_factory, org.supervisor_id, hospital)
+    elsewhere = await _report(uow_factory, div2_supervisor.id, hospital)
+    unrelated = await _report(uow_factory, org.supervisor_id, hospital, category="swapping")
+    latest = await _report(uow_factory, org.supervisor_id, hospital)
+    assert latest.id is not None and first.id is not None and elsewhere.id is not None and unrelated.id is not None
+    assert latest.duplicate_candidates == [first.id, elsewhere.id]
+    div1_staff = staff_actor(org.div1_staff_id, org.div1_id)
+    admin = staff_actor(org.admin_id, org.bureau_id, admin=True)
+    async with uow_factory() as uow:
+        assert (await leads.card(uow, actor=div1_staff, lead_id=latest.id)).duplicates == [(first.id, first.number)]
+        assert (await leads.card(uow, actor=admin, lead_id=latest.id)).duplicates == [
+            (first.id, first.number), (elsewhere.id, elsewhere.number)]
+    async with uow_factory() as uow:
+        with pytest.raises(leads.LeadNotFound):  # another division's lead: as if missing
+            await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=elsewhere.id)
+        with pytest.raises(InvalidInput):
+            await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=latest.id)
+        with pytest.raises(leads.LeadRefused):
+            await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=unrelated.id)
+    async with uow_factory() as uow:
+        linked = await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=first.id)
+    assert linked.linked_to_id == first.id
+    async with uow_factory() as uow:
+        with pytest.raises(leads.LeadRefused):
+            await lead_triage.link(uow, actor=admin, lead_id=latest.id, other_id=elsewhere.id)
+        assert (await leads.card(uow, actor=admin, lead_id=latest.id)).duplicates == []

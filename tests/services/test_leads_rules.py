@@ -26,6 +26,7 @@ from services.lead_rules import (
     parse_number,
     possible_duplicates,
     reminder_time,
+    reward_reminder_step,
     tracking_number,
 )
 from services.workdays import WorkingCalendar
@@ -124,3 +125,9 @@ def test_files_are_refused_before_download_when_too_large_of_a_wrong_type_or_too
     assert reason(file_name="run.exe") == "type"
     assert reason(count_so_far=3) == "too_many"
     evidence.check_file(file_name="x", size=10, max_bytes=100, count_so_far=0, max_files=3, is_photo=True)
+
+
+def test_the_claim_reminders_are_due_14_then_3_days_before_the_last_day_and_none_after_it() -> None:
+    assert LeadRules().reward_reminder_days_before == (14, 3)
+    steps = [reward_reminder_step(days_left, (14, 3)) for days_left in (30, 15, 14, 10, 4, 3, 1, 0, -1)]
+    assert steps == [0, 0, 1, 1, 1, 2, 2, 2, 0]
