@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
@@ -91,17 +93,28 @@ def describe(language: str, issue: Issue) -> str:
 async def _send_rejections(
     message: Message, context: BotContext, update: Update, report: ImportReport, name: str
 ) -> None:
+    await send_rejections(message, context, update, report.rejected, name, keys="import", describe=describe,
+                          write=lambda path, explain: expert_io.write_rejections(report, path, describe=explain))
+
+
+async def send_rejections(
+    message: Message, context: BotContext, update: Update, rejected: Sequence[Any], name: str, *, keys: str,
+    describe: Callable[[str, Issue], str], write: Callable[[Path, Callable[[Issue], str]], object],
+) -> None:
+    """After an import: the first rejected rows (their ``row`` and ``reasons``) in a message, then every one of
+    them in a file named after the imported one, as written by ``write``, to fix and send again. ``keys`` is the
+    catalog prefix of the texts (``import``: the expert table; ``registry.import``: the supervisor registry)."""
     language = context.language_for(update)
-    lines = [context.t(update, "import.rejections_header", count=len(report.rejected))]
-    for rejected in report.rejected[:SHOWN_REJECTIONS]:
-        reasons = "；".join(describe(language, issue) for issue in rejected.reasons)
-        lines.append(context.t(update, "import.rejection_line", row=rejected.row, reasons=reasons))
-    if len(report.rejected) > SHOWN_REJECTIONS:
-        lines.append(context.t(update, "import.more_in_file", count=len(report.rejected) - SHOWN_REJECTIONS))
+    lines = [context.t(update, f"{keys}.rejections_header", count=len(rejected))]
+    for item in rejected[:SHOWN_REJECTIONS]:
+        reasons = "；".join(describe(language, issue) for issue in item.reasons)
+        lines.append(context.t(update, f"{keys}.rejection_line", row=item.row, reasons=reasons))
+    if len(rejected) > SHOWN_REJECTIONS:
+        lines.append(context.t(update, f"{keys}.more_in_file", count=len(rejected) - SHOWN_REJECTIONS))
     await message.reply_text("\n".join(lines)[:4000])
     suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"rejected{suffix}"
-        expert_io.write_rejections(report, path, describe=lambda issue: describe(language, issue))
+        write(path, lambda issue: describe(language, issue))
         await message.reply_document(path.read_bytes(), filename=f"{Path(name).stem}-rejected{suffix}",
-                                     caption=context.t(update, "import.rejections_caption"))
+                                     caption=context.t(update, f"{keys}.rejections_caption"))

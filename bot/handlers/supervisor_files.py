@@ -24,6 +24,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import BotContext
+from bot.handlers.pool_import import send_rejections
 from messages import translate
 from services import dialogs, supervisor_io
 from services.errors import DomainError
@@ -36,7 +37,6 @@ FLOW = "supervisor_import"
 WAITING = timedelta(hours=1)  # how long the file is awaited after the command
 MAX_BYTES = 5 * 1024 * 1024
 EXTENSIONS = (".xlsx", ".csv")
-SHOWN_REJECTIONS = 10
 STRICT_WORDS = ("strict", "严格")
 
 
@@ -130,20 +130,8 @@ async def _edit(message: Message, text: str) -> None:
 
 async def _send_rejections(message: Message, context: BotContext, update: Update, report: TableImportReport,
                            name: str) -> None:
-    language = context.language_for(update)
-    lines = [context.t(update, "registry.import.rejections_header", count=len(report.rejected))]
-    for rejected in report.rejected[:SHOWN_REJECTIONS]:
-        reasons = "；".join(describe(language, issue) for issue in rejected.reasons)
-        lines.append(context.t(update, "registry.import.rejection_line", row=rejected.row, reasons=reasons))
-    if len(report.rejected) > SHOWN_REJECTIONS:
-        lines.append(context.t(update, "registry.import.more_in_file", count=len(report.rejected) - SHOWN_REJECTIONS))
-    await message.reply_text("\n".join(lines)[:4000])
-    suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"rejected{suffix}"
-        supervisor_io.write_rejections(report, path, describe=lambda issue: describe(language, issue))
-        await message.reply_document(path.read_bytes(), filename=f"{Path(name).stem}-rejected{suffix}",
-                                     caption=context.t(update, "registry.import.rejections_caption"))
+    await send_rejections(message, context, update, report.rejected, name, keys="registry.import", describe=describe,
+                          write=lambda path, explain: supervisor_io.write_rejections(report, path, describe=explain))
 
 
 @serves(STAFF, private_only=True)
