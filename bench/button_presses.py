@@ -65,8 +65,8 @@ from bot.loop import CHOICES, UVLOOP, loop_name, run
 from bot.runtime import settle_heap
 from bot.settings import BotMode
 from messages import translate
-from services import accounts, orgs
-from services.roles import SYSTEM_CLI
+from services.people import accounts, orgs
+from services.platform.roles import SYSTEM_CLI
 from storage import migrate
 from tests.e2e.harness import TOKEN, WEBHOOK_SECRET, BotHarness, free_port, start_bot
 

@@ -1,9 +1,10 @@
 """Drawing experts from a large pool: time of one draw on the database, next to a naive baseline, and how
 evenly the draw selects the eligible experts of a category.
 
-The **product** is ``services.draws.run_pool_draw`` end to end inside a read-only unit of work: one query per
+The **product** is ``services.draws.draws.run_pool_draw`` end to end inside a read-only unit of work: one query per
 requirement for the ids that may match, then the facts of only the candidates the seeded shuffle visits, and
-the pure draw (``services.draw_rules``). The stored form of a draw (canonical snapshot, SHA-256, zlib level 9)
+the pure draw (``services.activities.draw_rules``). The stored form of a draw (canonical snapshot, SHA-256, zlib level
+9)
 is timed separately.
 
 The **baseline**, in the same run on the same database: per requirement ``SELECT ... ORDER BY RANDOM() LIMIT
@@ -54,7 +55,8 @@ from bench.button_presses import (
     scratch_database,
     system_busy_seconds,
 )
-from services.draw_rules import (
+from services.activities.candidates import HOLDING
+from services.activities.draw_rules import (
     ActivityKind,
     ActivitySpec,
     Candidate,
@@ -68,8 +70,8 @@ from services.draw_rules import (
     matches,
     verify,
 )
-from services.draws import HOLDING, run_pool_draw
-from services.eligibility import Category, ClinicalSubcategory
+from services.draws.draws import run_pool_draw
+from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember, ActivityRequirement, DrawRecord
 from storage.db import create_engine, create_session_factory
 from storage.models import Expert, OrgUnit, Person

@@ -5,17 +5,18 @@ when many invitations are open.
 on a temporary SQLite file, talking to the Bot API emulator with its default flood limits (30 messages/s
 overall, a 5-message burst then 1/s per private chat; a 429 with ``retry_after`` beyond them). Setup, not timed:
 1,000 active experts and their bound Telegram accounts are bulk-inserted (Core executemany, as
-``services.demo.bind_demo_account`` would bind them, without 1,000 ``/start`` messages); four activities on the
+``services.demo.demo.bind_demo_account`` would bind them, without 1,000 ``/start`` messages); four activities on the
 same dates, one per category (supervision, clinical, informatics, management), each with 10 requirements of 25
-principals, created with ``services.activities.create_activity``; each category has exactly 250 experts, so the
-four draws invite all 1,000, each exactly once. Timed: from just before the first ``services.draws.file_request``
+principals, created with ``services.activities.activities.create_activity``; each category has exactly 250 experts, so
+the
+four draws invite all 1,000, each exactly once. Timed: from just before the first ``services.draws.draws.file_request``
 (the organizer needs no approval, so the draw runs and ``invite_principals`` writes the invitations to the outbox
 in the same transaction) until the 1,000th invitation's ``sendMessage`` is accepted by the emulator. The
 limit-bound minimum is 1,000 / 30 per second = 33.3 s (every chat gets one message, so the per-chat limit does
 not bind). Reported: wall time, its ratio to the minimum, the emulator's 429 answers, and lost or duplicated
 invitations (every expert's chat must hold exactly one).
 
-**Part 2, the sweep.** ``services.invitations.sweep`` on two SQLite databases built with Core executemany:
+**Part 2, the sweep.** ``services.invitations.invitations.sweep`` on two SQLite databases built with Core executemany:
 100,000 open invitations (10,000 activities of 10 invited slots) and 1,000 (100 activities), with 100 due in
 each (the first slot of the first 100 activities, so the handling is the same work in both). A repetition
 resets the 100 due rows (``due_at`` in the past, no reminder sent) and times: the selection of the due ids
@@ -59,9 +60,11 @@ from bench.button_presses import (
     system_busy_seconds,
 )
 from bot.emulator import BotApiEmulator, Limits
-from services import activities, draws, invitations
-from services.activities import ActivityInput, RequirementInput
-from services.clock import FixedClock
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.invitations import invitations
+from services.platform.clock import FixedClock
 from storage.activities import Activity, ActivityMember, ActivityRequirement, DrawRecord
 from storage.db import create_engine, create_session_factory
 from storage.models import Account, Expert, OrgUnit, OutboxMessage, Person, Staff
@@ -76,7 +79,7 @@ TARGET_SWEEP_MS = 50.0
 TARGET_SWEEP_RATIO = 2.0
 CATEGORIES = ("supervision", "clinical", "informatics", "management")
 REQUIREMENTS_PER_ACTIVITY = 10
-PRINCIPALS_PER_REQUIREMENT = 25  # services.activities.MAX_COUNT
+PRINCIPALS_PER_REQUIREMENT = 25  # services.activities.activities.MAX_COUNT
 FIRST_USER_ID = 20_001
 INVITATION_MARK = "专家邀请"  # in the Chinese invitation text
 ADMIN_ID = 1

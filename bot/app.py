@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import auth
+from bot import auth, buttons, dialogs
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
 from bot.errors import on_error
@@ -44,7 +44,6 @@ from bot.handlers import (
     targets,
 )
 from bot.http import AiohttpRequest
-from bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.tolerant import TolerantBot
@@ -89,12 +88,13 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
 def register_handlers(application: BotApplication) -> None:
     """Every handler of the bot, with the group it runs in."""
     application.add_handler(TypeHandler(Update, auth.gate), group=-10)
+    for handler in dialogs.handlers():
+        application.add_handler(handler, group=dialogs.ROUTER_GROUP)
 
     application.add_handler(CommandHandler("start", common.start))
     application.add_handler(CommandHandler("help", common.help_command))
     application.add_handler(CommandHandler("whoami", common.whoami))
     application.add_handler(CommandHandler("language", common.language_command))
-    application.add_handler(CallbackQueryHandler(common.language_pressed, pattern=f"^{LANGUAGE_PREFIX}"))
     application.add_handler(CommandHandler("profile", pool.profile))
     application.add_handler(CommandHandler("change", pool.change))
     application.add_handler(CommandHandler("leave", pool.leave))
@@ -110,7 +110,6 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("experts", pool.search))
     application.add_handler(CommandHandler("expert", pool.show))
     application.add_handler(CommandHandler("changes", pool.changes))
-    application.add_handler(CallbackQueryHandler(pool.change_pressed, pattern=f"^{CHANGE_PREFIX}"))
     application.add_handler(MessageHandler(
         filters.ChatType.PRIVATE & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv")),
         pool_import.import_file,
@@ -134,7 +133,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.text_message))
     application.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, fallback.other_message),
                             )
-    application.add_handler(CallbackQueryHandler(fallback.stale_button))
+    application.add_handler(CallbackQueryHandler(buttons.pressed))
 
     application.add_error_handler(on_error)
 

@@ -21,10 +21,11 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
 from bot.settings import Settings, SettingsError, load_settings
-from services import accounts, audit, orgs
-from services.clock import SystemClock
-from services.errors import DomainError
-from services.roles import SYSTEM_CLI
+from services.people import accounts, orgs
+from services.platform import audit
+from services.platform.clock import SystemClock
+from services.platform.errors import DomainError
+from services.platform.roles import SYSTEM_CLI
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWorkFactory
 
@@ -263,7 +264,7 @@ async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _demo_data(_args: argparse.Namespace, settings: Settings) -> int:
-    from services import demo
+    from services.demo import demo
 
     async def work(uow_factory: UnitOfWorkFactory) -> demo.DemoData:
         return await demo.generate(uow_factory)

@@ -20,11 +20,12 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.settings import Settings
-from services import activities, draw_export, draws
-from services.activities import ActivityInput, RequirementInput
-from services.draw_rules import ActivityKind
-from services.errors import DrawNotFound
-from services.roles import SYSTEM_CLI, Actor, Role, person_actor_label
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.activities.draw_rules import ActivityKind
+from services.draws import draw_export, draws
+from services.platform.errors import DrawNotFound
+from services.platform.roles import SYSTEM_CLI, Actor, Role, person_actor_label
 from storage.activities import DrawRecord
 from storage.models import Person
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -125,7 +126,7 @@ def register(commands: Any) -> None:
 
 
 async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
-    """The actor of an active staff member, as ``services.accounts.identify`` makes it for a bound account."""
+    """The actor of an active staff member, as ``services.people.accounts.identify`` makes it for a bound account."""
     from bot.cli import CliError
 
     staff = await uow.people.staff(person_id)

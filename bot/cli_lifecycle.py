@@ -7,9 +7,9 @@ import argparse
 from typing import Any
 
 from bot.settings import Settings
-from services import lifecycle
-from services.lifecycle import ExitReason
-from services.roles import SYSTEM_CLI
+from services.platform.roles import SYSTEM_CLI
+from services.pool import lifecycle
+from services.pool.lifecycle import ExitReason
 from storage.models import Expert
 from storage.uow import UnitOfWorkFactory
 

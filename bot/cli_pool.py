@@ -1,6 +1,6 @@
 """Expert-pool commands of the command line: ``import experts FILE`` and ``export experts FILE``
-(see :mod:`services.expert_io` for the columns and rules), and ``import institutions FILE`` and
-``export institutions FILE`` for the institution directory (:mod:`services.institution_io`).
+(see :mod:`services.pool.expert_io` for the columns and rules), and ``import institutions FILE`` and
+``export institutions FILE`` for the institution directory (:mod:`services.institutions.institution_io`).
 Wired into :mod:`bot.cli` by :func:`register`.
 """
 
@@ -11,9 +11,10 @@ import asyncio
 from pathlib import Path
 
 from bot.settings import Settings
-from services import expert_io, institution_io
-from services.lifecycle import ExpertState
-from services.roles import SYSTEM_CLI
+from services.institutions import institution_io
+from services.platform.roles import SYSTEM_CLI
+from services.pool import expert_io
+from services.pool.lifecycle import ExpertState
 from storage.uow import UnitOfWorkFactory
 
 SHOWN_ISSUES = 20

@@ -1,5 +1,6 @@
 """``python -m bot records ...``: work records and the credit file from the command line, the same services as the
-bot's ``/workrecordexport`` and ``/record`` (:mod:`services.work_records`, :mod:`services.credit`). Wired into
+bot's ``/workrecordexport`` and ``/record`` (:mod:`services.records.work_records`, :mod:`services.records.credit`).
+Wired into
 :mod:`bot.cli` by :func:`register`.
 
 - ``records export ACTIVITY --as STAFF --out FILE.docx`` — the work record in the annex-4 layout (000 §25)
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from bot.cli_draws import staff_actor
 from bot.settings import Settings
-from services import credit, work_records
+from services.records import credit, work_records
 from storage.uow import UnitOfWorkFactory
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from services import lead_privacy, lead_triage, supervisor_io, supervisors
-from services.roles import SYSTEM_CLI
-from services.supervisors import AppointmentMethod, EndReason, Source, SupervisorInput
+from services.leads import lead_privacy, lead_triage
+from services.platform.roles import SYSTEM_CLI
+from services.supervisors import supervisor_io, supervisors
+from services.supervisors.supervisors import AppointmentMethod, EndReason, Source, SupervisorInput
 from storage.uow import UnitOfWorkFactory
 
 

@@ -1,5 +1,5 @@
 """``python -m bot targets ...``: drawing inspection targets at random (双随机, 003 三(一)) from the command line,
-the same services as the bot's ``/targets`` (:mod:`services.target_draws`). Wired into :mod:`bot.cli` by
+the same services as the bot's ``/targets`` (:mod:`services.draws.target_draws`). Wired into :mod:`bot.cli` by
 :func:`register`.
 
 - ``targets draw --as STAFF --count N [--kind K ...] [--level L ...] [--division CODE ...] [--exclude ID ...]
@@ -15,10 +15,10 @@ import argparse
 from datetime import datetime
 
 from bot.settings import Settings
-from services import target_draws
-from services.activities import RequirementInput
-from services.institutions import InstitutionKind
-from services.target_draws import TargetActivityTemplate, TargetDrawView, TargetVerifyReport
+from services.activities.activities import RequirementInput
+from services.draws import target_draws
+from services.draws.target_draws import TargetActivityTemplate, TargetDrawView, TargetVerifyReport
+from services.institutions.institutions import InstitutionKind
 from storage.activities import Activity
 from storage.uow import UnitOfWorkFactory
 

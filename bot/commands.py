@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF, SUPERVISOR
-from services.roles import Actor, Role
+from services.platform.roles import Actor, Role
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.metrics import Metrics
 from bot.settings import Settings
 from messages import normalize_language, translate
-from services.clock import Clock
-from services.roles import Actor
-from services.updates import DeliveryLedger
+from services.platform.clock import Clock
+from services.platform.roles import Actor
+from services.platform.updates import DeliveryLedger
 from storage.uow import UnitOfWorkFactory
 
 CHANNEL = "telegram"

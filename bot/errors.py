@@ -11,9 +11,9 @@ from telegram.error import TelegramError
 from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
 from messages import translate
-from services import accounts
-from services.errors import DomainError
-from services.roles import Actor
+from services.people import accounts
+from services.platform.errors import DomainError
+from services.platform.roles import Actor
 
 logger = logging.getLogger(__name__)
 

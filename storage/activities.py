@@ -26,7 +26,7 @@ class Activity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the organizer")
-    kind: str = Field(max_length=24, description="services.draw_rules.ActivityKind")
+    kind: str = Field(max_length=24, description="services.activities.draw_rules.ActivityKind")
     title: str = Field(max_length=200)
     place: str = Field(default="", max_length=200)
     starts_at: datetime = _ts()

@@ -1,6 +1,7 @@
 """Tables of social supervisors' leads (002 §9(二), §11, §12): the lead, its evidence files, the messages
 relayed between staff and the reporter, the identity custodians per org unit and every reveal of a
-reporter's identity. Rules live in ``services/leads.py``; the supervisor registry is ``storage.models.Supervisor``.
+reporter's identity. Rules live in ``services/leads/leads.py``; the supervisor registry is
+``storage.models.Supervisor``.
 
 Due times (``due_at``, ``remind_at``, ``reward_claim_until``) are indexed columns: the scheduler's sweep
 finds what is due through them (``docs/ARCHITECTURE.md``, "How a deadline flows").
@@ -65,7 +66,7 @@ class Lead(SQLModel, table=True):
 
 
 class LeadEvidence(SQLModel, table=True):
-    """A file sent as evidence: the bytes are kept by the product (``services.evidence``), named by SHA-256."""
+    """A file sent as evidence: the bytes are kept by the product (``services.leads.evidence``), named by SHA-256."""
 
     __tablename__ = "lead_evidence"
 

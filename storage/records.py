@@ -57,7 +57,7 @@ class WorkRecordEntry(SQLModel, table=True):
 
 
 class CreditEvent(SQLModel, table=True):
-    """An event in an expert's credit file (000 §25), with its source and points (``services.credit``)."""
+    """An event in an expert's credit file (000 §25), with its source and points (``services.records.credit``)."""
 
     __tablename__ = "credit_event"
     __table_args__ = (Index("ix_credit_event_person_at", "person_id", "occurred_at"),)
@@ -84,7 +84,7 @@ class SanctionProposal(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="who decides")
     sanction: str = Field(max_length=16, description="removal | reprimand")
-    rule: str = Field(max_length=32, description="services.sanctions rule code")
+    rule: str = Field(max_length=32, description="services.records.sanctions rule code")
     key: str = Field(max_length=96, unique=True, description="the rule and its evidence: proposed once")
     evidence: list[int] = Field(default_factory=list, sa_type=JSON, description="credit_event ids")
     status: str = Field(default="proposed", max_length=16, description="proposed | confirmed | dismissed")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from services import orgs
-from services.roles import SYSTEM_CLI
+from services.people import orgs
+from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from services.roles import Actor
+    from services.platform.roles import Actor
 
 
 @dataclass
@@ -77,8 +77,8 @@ async def make_eligible(uow: UnitOfWorkFactory, expert_id: int, **overrides: obj
 
 
 def staff_actor(person_id: int, org_unit_id: int, *, admin: bool = False) -> Actor:
-    """The actor of a bound staff member (as ``services.accounts.identify`` would make it)."""
-    from services.roles import Actor, Role
+    """The actor of a bound staff member (as ``services.people.accounts.identify`` would make it)."""
+    from services.platform.roles import Actor, Role
 
     roles = {Role.STAFF, Role.ADMIN} if admin else {Role.STAFF}
     return Actor(label=f"person:{person_id}", person_id=person_id, name=f"staff {person_id}",

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
 from bot import loop
-from services.clock import FixedClock
+from services.platform.clock import FixedClock
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWorkFactory

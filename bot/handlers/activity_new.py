@@ -6,12 +6,13 @@ start, end and response deadline (typed in the bureau's time zone), inspected in
 the name), place, the composition line by line (category, clinical sub-category, specialty tags, principals,
 backups), the group-size waiver when needed, double blind for project reviews, then a summary to confirm.
 
-Its state lives in the ``dialog`` table (``services.dialogs``), not in PTB's memory, so it survives a restart.
+Its state lives in the ``dialog`` table (``services.platform.dialogs``), not in PTB's memory, so it survives a restart.
 Every button carries the dialog's ``token:seq``; a button from an older step, an earlier dialog or a summary
 already confirmed is refused and changes nothing. Free text reaches the dialog through a handler in group -1
 (after the gate, before the fallbacks of group 0); without an open dialog it falls through untouched.
 
-Rules the flow checks as it goes (``services.activities.create_activity`` checks them all again on confirmation):
+Rules the flow checks as it goes (``services.activities.activities.create_activity`` checks them all again on
+confirmation):
 
 - start after now, end not before start, response deadline after now and no later than the start, so experts
   are told before the activity (000 §19);
@@ -47,8 +48,8 @@ from telegram.ext import (
 from bot.auth import BOUND, STAFF, fit_callback_answer, serves
 from bot.context import BotContext
 from messages import translate
-from services import activities, dialogs, institutions
-from services.activities import (
+from services.activities import activities
+from services.activities.activities import (
     MAX_BACKUPS,
     MAX_COUNT,
     MAX_REQUIREMENTS,
@@ -58,11 +59,19 @@ from services.activities import (
     ActivityView,
     RequirementInput,
 )
-from services.draw_rules import ActivityKind
-from services.eligibility import Category, ClinicalSubcategory
-from services.errors import ActivityInvalid, DomainError, InstitutionNotFound, OrgUnitNotFound, PermissionDenied
-from services.orgs import get_unit, require_scope_over_units
-from services.roles import Actor
+from services.activities.draw_rules import ActivityKind
+from services.institutions import institutions
+from services.people.orgs import get_unit, require_scope_over_units
+from services.platform import dialogs
+from services.platform.errors import (
+    ActivityInvalid,
+    DomainError,
+    InstitutionNotFound,
+    OrgUnitNotFound,
+    PermissionDenied,
+)
+from services.platform.roles import Actor
+from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Dialog
 from storage.uow import UnitOfWork
 
@@ -729,7 +738,7 @@ async def show_activity(update: Update, context: BotContext) -> None:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         await message.reply_text(context.t(update, "newact.show_usage"))
         return
-    from services.invitations import roster_lines
+    from services.invitations.invitations import roster_lines
 
     async with context.services.uow(readonly=True) as uow:
         shown = await activities.view(uow, actor=actor, activity_id=int(args[0].lstrip("#")))

@@ -5,13 +5,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
+from bot import buttons
 from bot.auth import ANYONE, BOUND, serves
+from bot.buttons import Press
 from bot.commands import visible_to
 from bot.context import CHANNEL, BotContext
-from bot.keyboards import LANGUAGE_PREFIX, language_keyboard
+from bot.keyboards import language_keyboard
 from messages import LANGUAGES, translate
-from services import accounts, notify
-from services.roles import Actor, Role
+from services.people import accounts
+from services.people.actions import ChooseLanguage
+from services.platform import notify
+from services.platform.roles import Actor, Role
 
 
 @serves(ANYONE, private_only=True)
@@ -102,20 +106,14 @@ async def language_command(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t(update, "language.choose"), reply_markup=language_keyboard(language))
 
 
-@serves(BOUND)
-async def language_pressed(update: Update, context: BotContext) -> None:
+@buttons.on(ChooseLanguage, audience=BOUND)
+async def language_pressed(press: Press, action: ChooseLanguage) -> None:
     """A language button: remember the choice and replace the buttons with a confirmation."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    choice = query.data.removeprefix(LANGUAGE_PREFIX)
-    if choice not in LANGUAGES:
-        await query.answer(context.t(update, "button.stale"), show_alert=True)
+    if action.language not in LANGUAGES:
+        await press.answer("button.stale", alert=True)
         return
-    shown_in = None
-    if query.message is not None:
-        shown_in = notify.MessageRef(CHANNEL, str(query.message.chat.id), str(query.message.message_id))
-    await _set_language(update, context, choice, shown_in=shown_in)
-    await query.answer()
+    await _set_language(press.update, press.context, action.language, shown_in=press.shown_in)
+    await press.answer()
 
 
 async def _set_language(

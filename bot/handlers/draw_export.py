@@ -1,7 +1,7 @@
 """``/drawexport <draw id> [xlsx|docx]``: a draw record in the annex 3 layout, sent to staff as a document.
 
 The outbox carries text messages only, so the file is sent straight back with ``reply_document``. Only the
-organizer's line of staff get it (``services.draws.get_draw``); anyone else is told the record does not exist.
+organizer's line of staff get it (``services.draws.draws.get_draw``); anyone else is told the record does not exist.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.auth import STAFF, serves
 from bot.context import BotContext
-from services import draw_export
+from services.draws import draw_export
 
 
 @serves(STAFF, private_only=True)

@@ -17,10 +17,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import CHANNEL, BotContext
-from services import activities, draws, notify
-from services.activities import Relaxation
-from services.draw_rules import Role
-from services.errors import InvalidInput
+from services.activities import activities
+from services.activities.activities import Relaxation
+from services.activities.draw_rules import Role
+from services.draws import draws
+from services.platform import notify
+from services.platform.errors import InvalidInput
 from storage.activities import ActivityRequirement
 
 PREFIX = "draw:"

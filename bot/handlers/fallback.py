@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from bot.auth import ANYONE, serves
 from bot.context import BotContext
 from bot.handlers.common import redeem
-from services.accounts import looks_like_code
+from services.people.accounts import looks_like_code
 
 
 def _is_private(update: Update) -> bool:

@@ -7,8 +7,9 @@ from telegram import Update
 
 from bot.auth import BOUND, EXPERT, serves
 from bot.context import BotContext
-from services import experts, institutions, lifecycle
-from services.errors import InvalidInput
+from services.institutions import institutions
+from services.platform.errors import InvalidInput
+from services.pool import experts, lifecycle
 
 
 def _number(raw: str, field: str) -> int:

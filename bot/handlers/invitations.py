@@ -1,6 +1,7 @@
 """The expert's invitation loop on the phone (000 §14, §15, §19; 001 §17, §19) and the staff's roster tools.
 
-Callback data (≤64 bytes; every press is checked again by ``services.invitations`` against the presser and the
+Callback data (≤64 bytes; every press is checked again by ``services.invitations.invitations`` against the presser and
+the
 slot's current state): ``inv:a:<slot>`` accept, ``inv:d:<slot>`` decline → ``inv:dr:<slot>:<reason>``,
 ``inv:r:<slot>`` recuse → ``inv:rg:<slot>:<ground>``, ``inv:b:<slot>`` back to the answers, ``inv:s:<slot>``
 sign, ``inv:x:<slot>`` refuse → ``inv:xx:<slot>`` confirm / ``inv:xb:<slot>`` back, ``inv:rm:<slot>`` staff confirm
@@ -17,9 +18,11 @@ from telegram.ext import filters as tg_filters
 
 from bot.auth import BOUND, STAFF, serves
 from bot.context import BotContext
-from services import activities, dialogs, invitations
-from services.errors import InvalidInput
-from services.roles import Role
+from services.activities import activities
+from services.invitations import invitations
+from services.platform import dialogs
+from services.platform.errors import InvalidInput
+from services.platform.roles import Role
 from storage.activities import ActivityMember
 
 PREFIX = invitations.PREFIX

@@ -1,12 +1,13 @@
 """Social supervisors report a lead on mobile (/report), list their leads (/myleads) and add information, evidence
 or answers later (002 §9(二), §11(四), §12(二)). Issue 8.
 
-The guided conversation keeps its state in the ``dialog`` table (``services.dialogs``), so it survives a restart;
+The guided conversation keeps its state in the ``dialog`` table (``services.platform.dialogs``), so it survives a
+restart;
 buttons carry ``lr:<token>:<seq>:<action>`` and a stale one changes nothing; /cancel or the Cancel button ends it at
 any step. Text and files reach it through handlers in group -3 that act only when the account has an open dialog of
 these flows (``lead`` to report, ``lead_more`` to add to a lead) and otherwise let later groups answer.
 
-Evidence files are downloaded at once and kept by the product (``services.evidence``: bytes on disk named by
+Evidence files are downloaded at once and kept by the product (``services.leads.evidence``: bytes on disk named by
 SHA-256); the dialog remembers only their hash, size, type and path. Limits are explained when exceeded.
 An album (items sharing a ``media_group_id``) gets one acknowledgement, edited as its items arrive; the dialog keeps
 the album's group id, message id and files (``album``), so a restart between two items still edits the same message.
@@ -33,10 +34,12 @@ from telegram.ext import (
 
 from bot.auth import BOUND, SUPERVISOR, fit_callback_answer, serves
 from bot.context import BotContext
-from services import dialogs, evidence, institutions, leads, policy
-from services.errors import DomainError
-from services.identifiers import InvalidIdentifier, validate_id_number
-from services.lead_rules import LeadCategory, LeadState, mask_name
+from services.institutions import institutions
+from services.leads import evidence, leads
+from services.leads.lead_rules import LeadCategory, LeadState, mask_name
+from services.platform import dialogs, policy
+from services.platform.errors import DomainError
+from services.platform.identifiers import InvalidIdentifier, validate_id_number
 from storage.activities import Dialog
 
 logger = logging.getLogger(__name__)
@@ -313,7 +316,7 @@ async def _submit(update: Update, context: BotContext, uow: Any, dialog: Dialog,
 
 
 def lead_rules(context: BotContext) -> Any:
-    """The reporting rules' numbers in force (from the settings, through ``services.policy``)."""
+    """The reporting rules' numbers in force (from the settings, through ``services.platform.policy``)."""
     return policy.current().leads
 
 

@@ -19,10 +19,11 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 from bot.auth import ADMIN, STAFF, fit_callback_answer, serves
 from bot.context import BotContext
 from bot.handlers.lead_report import lead_rules
-from services import dialogs, evidence, evidence_scrub, lead_privacy, lead_triage, leads
-from services.errors import DomainError
-from services.lead_rules import LeadState, parse_amount, parse_number
-from services.roles import Actor
+from services.leads import evidence, evidence_scrub, lead_privacy, lead_triage, leads
+from services.leads.lead_rules import LeadState, parse_amount, parse_number
+from services.platform import dialogs
+from services.platform.errors import DomainError
+from services.platform.roles import Actor
 from storage.uow import UnitOfWork
 
 Translate = Callable[..., str]

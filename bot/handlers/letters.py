@@ -1,5 +1,5 @@
 """``/letter <slot id>``: the letter to an expert's employer (000 §19, 001 §12), sent to staff as a document with a
-button ``ltr:sent:<slot id>`` that records it sent (``services.employer_letters``).
+button ``ltr:sent:<slot id>`` that records it sent (``services.invitations.employer_letters``).
 
 The outbox carries text messages only, so the file goes straight back with ``reply_document``. Only the
 organizer's line of staff get it or record it; to anyone else (a forged or foreign press included) the slot does
@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.auth import STAFF, serves
 from bot.context import BotContext
-from services import employer_letters
+from services.invitations import employer_letters
 from storage.activities import ActivityMember
 
 PREFIX = "ltr:"

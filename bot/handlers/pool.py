@@ -8,12 +8,16 @@ from typing import Any
 
 from telegram import Update
 
+from bot import buttons
 from bot.auth import EXPERT, STAFF, serves
-from bot.context import CHANNEL, BotContext
-from bot.keyboards import CHANGE_PREFIX, change_keyboard
-from services import experts, lifecycle, notify
-from services.errors import InvalidInput
-from services.experts import ExpertCard
+from bot.buttons import Press
+from bot.context import BotContext
+from bot.keyboards import keyboard as buttons_keyboard
+from services.platform.errors import InvalidInput
+from services.platform.notify import Button
+from services.pool import experts, lifecycle
+from services.pool.actions import DecideChange, Verdict
+from services.pool.experts import ExpertCard
 
 
 def parse_day(raw: str, field: str) -> date:
@@ -139,7 +143,9 @@ async def changes(update: Update, context: BotContext) -> None:
         return
     for request, name in pending[:20]:
         assert request.id is not None
-        keyboard = change_keyboard(context.language_for(update), request.id)
+        keyboard = buttons_keyboard(context.language_for(update), [[
+            Button("pool.action.approve", DecideChange(request.id, Verdict.APPROVE)),
+            Button("pool.action.reject", DecideChange(request.id, Verdict.REJECT))]])
         await message.reply_text(context.t(
             update, "pool.change_item", request_id=request.id, name=name, person_id=request.expert_id,
             field_key=f"pool.field.{request.field}", old=_value(request.old_value), new=_value(request.new_value),
@@ -151,20 +157,11 @@ def _value(values: dict[str, Any]) -> str:
     return str(shown) if shown not in (None, "") else "-"
 
 
-@serves(STAFF)
-async def change_pressed(update: Update, context: BotContext) -> None:
+@buttons.on(DecideChange, audience=STAFF)
+async def change_pressed(press: Press, action: DecideChange) -> None:
     """Approve or reject a change request; the buttons give way to the decision."""
-    query, actor = update.callback_query, context.actor
-    assert query is not None and query.data is not None and actor is not None
-    parts = query.data.removeprefix(CHANGE_PREFIX).split(":")
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in ("a", "r"):
-        await query.answer(context.t(update, "button.stale"), show_alert=True)
-        return
-    shown_in = None
-    if query.message is not None:
-        shown_in = notify.MessageRef(CHANNEL, str(query.message.chat.id), str(query.message.message_id))
-    async with context.services.uow() as uow:
-        decided = await experts.decide_change(uow, actor=actor, request_id=int(parts[0]), approve=parts[1] == "a",
-                                              shown_in=shown_in, language=context.language_for(update))
-    await query.answer(context.t(update, "pool.change_decided", request_id=decided.id,
-                                 decision_key=f"pool.decision.{decided.status}"))
+    async with press.context.services.uow() as uow:
+        decided = await experts.decide_change(uow, actor=press.actor, request_id=action.request_id,
+                                              approve=action.verdict is Verdict.APPROVE,
+                                              shown_in=press.shown_in, language=press.language)
+    await press.answer("pool.change_decided", request_id=decided.id, decision_key=f"pool.decision.{decided.status}")

@@ -19,9 +19,9 @@ from telegram.error import TelegramError
 from bot.auth import STAFF, serves
 from bot.context import BotContext
 from messages import catalog
-from services import expert_io
-from services.expert_io import ImportReport
-from services.tables import Issue
+from services.platform.tables import Issue
+from services.pool import expert_io
+from services.pool.expert_io import ImportReport
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Staff moving experts through the life cycle: /due (reviews and notices coming up) and
-/pool <id> <action> [reason] (each action is a service of ``services.lifecycle``)."""
+/pool <id> <action> [reason] (each action is a service of ``services.pool.lifecycle``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from telegram import Update
 from bot.auth import STAFF, serves
 from bot.context import BotContext
 from bot.handlers.pool import parse_day
-from services import experts, lifecycle
-from services.errors import InvalidInput
-from services.lifecycle import ExitReason
-from services.roles import Actor
+from services.platform.errors import InvalidInput
+from services.platform.roles import Actor
+from services.pool import experts, lifecycle
+from services.pool.lifecycle import ExitReason
 from storage.models import Expert
 from storage.uow import UnitOfWork
 

@@ -4,7 +4,8 @@ the sanction proposals.
 - ``/workrecord <activity id>`` (staff): a guided dialog (flow ``workrecord`` in the ``dialog`` table), one expert at
   a time — attendance (prefilled from the roster), performance, recusal statement, discipline (a breach asks for a
   note), credit opinion — then the group's final opinion and consensus or majority (001 §16), then a summary with
-  every answer and buttons to correct any expert or the group before submitting (``services.work_records.submit``).
+  every answer and buttons to correct any expert or the group before submitting
+  (``services.records.work_records.submit``).
   Buttons carry ``wr:<token>:<seq>:<action>``; a press of an older step is stale. Typed answers arrive through a
   text handler in group -4 that acts only when the account's open dialog is of this flow.
 - ``/workrecordexport <activity id>``: the annex-4 DOCX.
@@ -31,8 +32,9 @@ from telegram.ext import (
 
 from bot.auth import EXPERT, STAFF, serves
 from bot.context import BotContext
-from services import credit, dialogs, excellence, sanctions, work_records
-from services.work_records import ATTENDANCE, DECISIONS, DISCIPLINE, PERFORMANCE, RECUSAL, EntryInput
+from services.platform import dialogs
+from services.records import credit, excellence, sanctions, work_records
+from services.records.work_records import ATTENDANCE, DECISIONS, DISCIPLINE, PERFORMANCE, RECUSAL, EntryInput
 
 FLOW = "workrecord"
 PREFIX = "wr:"

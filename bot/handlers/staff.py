@@ -10,8 +10,8 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import CHANNEL, BotContext
-from services import accounts, groups, orgs
-from services.errors import InvalidInput
+from services.people import accounts, groups, orgs
+from services.platform.errors import InvalidInput
 
 
 def _person_id(raw: str) -> int:

@@ -1,4 +1,4 @@
-"""The social supervisor registry as a file (002 §3–§7), over ``services.supervisor_io``:
+"""The social supervisor registry as a file (002 §3–§7), over ``services.supervisors.supervisor_io``:
 
 - an admin sends the registry table (XLSX or CSV, the layout of ``python -m bot supervisor import``) with the caption
   ``/supervisors_import`` (``/supervisors_import strict`` imports nothing unless every row is valid), or sends
@@ -26,9 +26,10 @@ from bot.auth import ADMIN, STAFF, serves
 from bot.context import BotContext
 from bot.handlers.pool_import import send_rejections
 from messages import translate
-from services import dialogs, supervisor_io
-from services.errors import DomainError
-from services.tables import Issue, TableImportReport
+from services.platform import dialogs
+from services.platform.errors import DomainError
+from services.platform.tables import Issue, TableImportReport
+from services.supervisors import supervisor_io
 
 logger = logging.getLogger(__name__)
 

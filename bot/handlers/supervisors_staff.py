@@ -1,6 +1,6 @@
 """Staff browse the social supervisor registry (002 §3–§8): /supervisors [division code] [words] and
 /supervisor <person id> (the card); an admin ends an appointment from the card's buttons, choosing a ground of
-002 §8 and confirming (``services.supervisors.terminate`` does the work and audits it).
+002 §8 and confirming (``services.supervisors.supervisors.terminate`` does the work and audits it).
 
 Buttons carry ``sv:<verb>:<person id>[:<ground>]``: ``end`` shows the grounds, ``g`` asks for confirmation,
 ``ok`` ends the appointment, ``back`` restores the card's button. Anything else, or a button of an appointment
@@ -15,9 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import BotContext
-from services import supervisors
-from services.roles import Role
-from services.supervisors import ARTICLE, EndReason, SupervisorView
+from services.platform.roles import Role
+from services.supervisors import supervisors
+from services.supervisors.supervisors import ARTICLE, EndReason, SupervisorView
 
 PREFIX = "sv:"
 VERBS = ("end", "g", "ok", "back")

@@ -1,6 +1,6 @@
 """Staff drawing inspection targets at random (双随机, 003 三(一)): ``/targets <count> [kind=..] [level=..]
 [division=..] [exclude=..] [designated=all]`` draws and shows the list with a button to verify it;
-``/targetverify <draw id>`` recomputes a stored draw (``services.target_draws``)."""
+``/targetverify <draw id>`` recomputes a stored draw (``services.draws.target_draws``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.auth import STAFF, serves
 from bot.context import BotContext
-from services import target_draws
-from services.errors import DrawRefused
-from services.target_draws import TargetDrawView
+from services.draws import target_draws
+from services.draws.target_draws import TargetDrawView
+from services.platform.errors import DrawRefused
 
 VERIFY_PREFIX = "tgt:v:"  # tgt:v:<draw id>  (verify a target draw)
 SEPARATORS = str.maketrans({"，": ",", "、": ",", "＝": "="})

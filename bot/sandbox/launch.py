@@ -25,9 +25,9 @@ from bot.emulator import BotApiEmulator
 from bot.runtime import Running, prepare_database, serve
 from bot.sandbox.server import HOST, NEW_USER_NAME, SandboxBackend, build_app
 from bot.settings import BotMode, Settings
-from services import demo
-from services.clock import OffsetClock
-from services.errors import Conflict
+from services.demo import demo
+from services.platform.clock import OffsetClock
+from services.platform.errors import Conflict
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWorkFactory
 

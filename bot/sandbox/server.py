@@ -39,8 +39,8 @@ from bot.emulator.limits import ApiError
 from bot.runtime import Running
 from bot.sandbox import views
 from bot.settings import Settings
-from services import demo
-from services.clock import OffsetClock
+from services.demo import demo
+from services.platform.clock import OffsetClock
 from services.scheduler import JOBS
 
 logger = logging.getLogger(__name__)

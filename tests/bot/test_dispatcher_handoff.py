@@ -10,7 +10,7 @@ from telegram import Bot
 
 from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
-from services.outbox import Delivery, OutcomeKind
+from services.platform.outbox import Delivery, OutcomeKind
 from storage.uow import UnitOfWorkFactory
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
-from services.lead_rules import LeadRules
+from services.platform.policy import LeadRules
 
 
 def test_the_reward_reminder_days_and_the_other_lead_numbers_reach_the_policy() -> None:

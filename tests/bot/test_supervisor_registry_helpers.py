@@ -7,9 +7,9 @@ from datetime import date
 
 from bot.handlers.supervisor_files import caption_command, describe
 from bot.handlers.supervisors_staff import parse_button
-from services.supervisor_io import column_header
-from services.supervisors import SupervisorView, matches
-from services.tables import Issue
+from services.platform.tables import Issue
+from services.supervisors.supervisor_io import column_header
+from services.supervisors.supervisors import SupervisorView, matches
 
 
 def _view(**overrides: object) -> SupervisorView:

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from bot.emulator import BotApiEmulator
 from bot.runtime import Running, serve
 from bot.settings import BotMode, Settings
-from services.clock import OffsetClock
+from services.platform.clock import OffsetClock
 from storage.uow import UnitOfWorkFactory
 
 TOKEN = "123456:TEST-TOKEN"

@@ -14,8 +14,8 @@ import pytest
 
 from bot.emulator import BotApiEmulator, Limits, SentMessage, buttons
 from messages import translate
-from services import accounts
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from tests.e2e.harness import TOKEN, BotHarness
 
 FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}  # settings: no waiting

@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage, buttons
-from services import accounts
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityInstitution, ActivityRequirement, Dialog
 from storage.pool import Institution
 from tests.builders import add_institutions, build_org

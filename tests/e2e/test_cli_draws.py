@@ -24,9 +24,11 @@ from sqlmodel import col
 
 from bot.emulator import BotApiEmulator
 from messages import translate
-from services import accounts, activities, draws
-from services.activities import ActivityInput, RequirementInput
-from services.roles import SYSTEM_CLI
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import DrawRecord
 from storage.uow import UnitOfWorkFactory
 from tests.builders import add_pool, build_org, staff_actor

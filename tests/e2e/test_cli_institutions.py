@@ -12,7 +12,7 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from services.identifiers import credit_code_check_char, org_code_check_char
+from services.platform.identifiers import credit_code_check_char, org_code_check_char
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 

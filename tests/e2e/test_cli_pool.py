@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from services.identifiers import id_check_char
+from services.platform.identifiers import id_check_char
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 

@@ -11,9 +11,11 @@ from sqlmodel import col
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts, activities, draws
-from services.activities import ActivityInput, RequirementInput
-from services.roles import SYSTEM_CLI
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import DrawRecord
 from tests.builders import add_institutions, add_pool, build_org, staff_actor
 from tests.e2e.harness import BotHarness, running_bot

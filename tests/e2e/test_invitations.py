@@ -13,9 +13,13 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from bot.emulator import BotApiEmulator, SentMessage, buttons
-from services import accounts, activities, audit, draws, invitations
-from services.activities import ActivityInput, RequirementInput
-from services.roles import SYSTEM_CLI
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.invitations import invitations
+from services.people import accounts
+from services.platform import audit
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityMember
 from storage.models import AuditEntry, Expert, OutboxMessage
 from storage.pool import ExpertInterest
@@ -368,7 +372,7 @@ async def test_a_press_racing_the_expiry_has_exactly_one_outcome(emulator: BotAp
 
 
 async def _expert_actor(bot: BotHarness, person_id: int) -> Any:
-    from services.roles import Actor, Role
+    from services.platform.roles import Actor, Role
 
     return Actor(label=f"person:{person_id}", person_id=person_id, roles=frozenset({Role.EXPERT}))
 

@@ -7,8 +7,9 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from messages import translate
-from services import accounts, leads
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.leads import leads
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
 from tests.builders import add_institutions, build_org
 from tests.e2e.harness import running_bot

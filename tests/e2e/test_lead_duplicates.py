@@ -6,8 +6,9 @@ card after linking gets the standard stale answer and changes nothing."""
 from __future__ import annotations
 
 from bot.emulator import BotApiEmulator, buttons
-from services import leads, orgs
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.leads import leads
+from services.people import orgs
+from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
 from tests.builders import add_institutions, build_org
 from tests.e2e.harness import BotHarness, running_bot

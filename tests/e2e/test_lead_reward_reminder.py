@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
-from services import lead_triage, leads
-from services.roles import Actor, Role
+from services.leads import lead_triage, leads
+from services.platform.roles import Actor, Role
 from storage.leads import Lead
 from storage.models import OutboxMessage
 from tests.builders import add_institutions, build_org

@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
-from services import lead_privacy, orgs
-from services.roles import SYSTEM_CLI
+from services.leads import lead_privacy
+from services.people import orgs
+from services.platform.roles import SYSTEM_CLI
 from storage.leads import IdentityReveal, Lead, LeadEvidence
 from storage.models import AuditEntry
 from tests.builders import add_institutions, build_org

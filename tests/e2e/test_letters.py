@@ -13,9 +13,12 @@ from sqlmodel import col, select
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts, activities, draws, invitations
-from services.activities import ActivityInput, RequirementInput
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.invitations import invitations
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.activities import ActivityMember
 from tests.builders import add_institutions, add_pool, build_org, staff_actor
 from tests.e2e.harness import running_bot

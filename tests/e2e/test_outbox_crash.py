@@ -14,8 +14,9 @@ import signal
 import sys
 
 from bot.emulator import BotApiEmulator, Limits
-from services import accounts, notify
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform import notify
+from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 from tests.e2e.harness import TOKEN
@@ -25,7 +26,7 @@ PER_PERSON = 10
 
 
 async def _seed(uow: UnitOfWorkFactory) -> None:
-    from services import orgs
+    from services.people import orgs
 
     await build_org(uow)
     for n in range(PEOPLE):

@@ -8,8 +8,8 @@ from datetime import date
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.models import Expert
 from tests.builders import build_org
 from tests.e2e.harness import BotHarness, running_bot
@@ -92,7 +92,7 @@ async def test_staff_approve_an_employer_change_and_the_work_history_follows(
 ) -> None:
     from sqlmodel import select
 
-    from services import institutions
+    from services.institutions import institutions
     from storage.pool import ExpertEmployment
 
     async with running_bot(emulator, database_url) as bot:

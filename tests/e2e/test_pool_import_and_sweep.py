@@ -11,9 +11,9 @@ from openpyxl import Workbook, load_workbook
 
 from bot.emulator import BotApiEmulator
 from messages import translate
-from services import accounts
-from services.identifiers import id_check_char
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform.identifiers import id_check_char
+from services.platform.roles import SYSTEM_CLI
 from storage.models import Expert
 from tests.builders import build_org
 from tests.e2e.harness import BotHarness, running_bot

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts, institutions
-from services.roles import SYSTEM_CLI
+from services.institutions import institutions
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.models import Expert
 from tests.builders import build_org, make_eligible
 from tests.e2e.harness import BotHarness, running_bot

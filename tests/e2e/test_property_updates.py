@@ -22,8 +22,9 @@ from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, FakeGroup, FakeUser, Limits
 from bot.settings import BotMode
-from services import accounts, audit
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform import audit
+from services.platform.roles import SYSTEM_CLI
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.builders import build_org
 from tests.e2e.harness import TOKEN, BotHarness, start_bot

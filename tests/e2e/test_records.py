@@ -21,9 +21,12 @@ from sqlmodel import select
 from bot.emulator import BotApiEmulator, buttons
 from bot.emulator.state import SentMessage
 from messages import translate
-from services import accounts, activities, draws, work_records
-from services.activities import ActivityInput, RequirementInput
-from services.roles import SYSTEM_CLI
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
+from services.records import work_records
 from storage.activities import ActivityMember
 from storage.models import Expert
 from storage.records import SanctionProposal

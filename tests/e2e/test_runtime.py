@@ -9,8 +9,9 @@ import aiohttp
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts, notify, outbox
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform import notify, outbox
+from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 from tests.e2e.harness import BotHarness, running_bot

@@ -11,11 +11,11 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage, buttons
-from services import supervisor_io, supervisors
-from services.identifiers import id_check_char, mask_id_number
-from services.roles import SYSTEM_CLI
-from services.supervisors import SupervisorInput
-from services.tables import read_cells, text_of
+from services.platform.identifiers import id_check_char, mask_id_number
+from services.platform.roles import SYSTEM_CLI
+from services.platform.tables import read_cells, text_of
+from services.supervisors import supervisor_io, supervisors
+from services.supervisors.supervisors import SupervisorInput
 from storage.models import AuditEntry, Supervisor
 from tests.builders import Org, build_org
 from tests.e2e.harness import BotHarness, start_bot

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
-from services import accounts
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityInstitution, DrawRecord
 from storage.pool import Institution
 from tests.builders import build_org

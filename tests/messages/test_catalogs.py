@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.commands import COMMANDS
 from messages import LANGUAGES, catalog, normalize_language, placeholders, translate
-from services import errors
+from services.platform import errors
 
 
 def test_every_key_exists_in_every_catalog_with_the_same_placeholders() -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from bot.sandbox import Sandbox, open_sandbox
 from bot.settings import Settings
-from services import demo
+from services.demo import demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from services import audit, demo, orgs
-from services.clock import FixedClock
-from services.errors import Conflict
-from services.roles import SYSTEM_CLI, Role
+from services.demo import demo
+from services.people import orgs
+from services.platform import audit
+from services.platform.clock import FixedClock
+from services.platform.errors import Conflict
+from services.platform.roles import SYSTEM_CLI, Role
 from storage.db import create_engine, create_session_factory
 from storage.models import Account, AuditEntry, Expert, OrgUnit, Person, Staff, StaffChat, Supervisor
 from storage.uow import UnitOfWorkFactory
@@ -117,7 +119,7 @@ async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkF
 async def test_demo_experts_cover_the_categories_employers_chiefs_and_ages(uow_factory: UnitOfWorkFactory) -> None:
     from datetime import date
 
-    from services.identifiers import validate_id_number
+    from services.platform.identifiers import validate_id_number
     from storage.pool import ExpertEmployment, Institution
 
     await demo.generate(uow_factory)

@@ -16,8 +16,9 @@ import pytest_asyncio
 from bot.sandbox import Sandbox, open_sandbox
 from bot.settings import Settings
 from messages import translate
-from services import accounts, demo
-from services.roles import SYSTEM_CLI
+from services.demo import demo
+from services.people import accounts
+from services.platform.roles import SYSTEM_CLI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

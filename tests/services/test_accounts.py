@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from services import accounts
-from services.clock import FixedClock
-from services.errors import (
+from services.people import accounts
+from services.platform.clock import FixedClock
+from services.platform.errors import (
     AlreadyBound,
     InvalidInput,
     InviteExpired,
@@ -21,7 +21,7 @@ from services.errors import (
     RoleMissing,
     TooManyAttempts,
 )
-from services.roles import SYSTEM_CLI, Role
+from services.platform.roles import SYSTEM_CLI, Role
 from storage.models import InviteCode, OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, build_org

@@ -6,8 +6,9 @@ import itertools
 
 from sqlalchemy import delete, update
 
-from services import audit, orgs
-from services.roles import SYSTEM_CLI
+from services.people import orgs
+from services.platform import audit
+from services.platform.roles import SYSTEM_CLI
 from storage.models import AuditEntry
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org

@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlmodel import select
 
-from services import calendar_watch
-from services.workdays import WorkingCalendar
+from services.platform import calendar_watch
+from services.platform.workdays import WorkingCalendar
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from bot.settings import Settings
-from services import credit, policy
-from services.clock import FixedClock
-from services.errors import InvalidInput, PermissionDenied
-from services.policy import DEFAULT_CREDIT_POINTS, Policy, RecordSettings, parse_credit_points
-from services.roles import Actor, Role
+from services.platform import policy
+from services.platform.clock import FixedClock
+from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.policy import DEFAULT_CREDIT_POINTS, Policy, RecordSettings, parse_credit_points
+from services.platform.roles import Actor, Role
+from services.records import credit
 from storage.activities import ActivityMember
 from storage.records import CreditEvent
 from storage.uow import UnitOfWorkFactory

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from services import excellence, work_records
-from services.clock import FixedClock
-from services.excellence import ExcellencePublished, rank
+from services.platform.clock import FixedClock
+from services.records import excellence, work_records
+from services.records.excellence import ExcellencePublished, rank
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.services.test_work_records import START, answers, signed_activity

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services import accounts, dialogs
-from services.clock import FixedClock
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform import dialogs
+from services.platform.clock import FixedClock
+from services.platform.roles import SYSTEM_CLI
 from storage.activities import Dialog
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org

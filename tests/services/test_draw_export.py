@@ -9,10 +9,11 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from services import activities, draw_export, draws
-from services.activities import ActivityInput, RequirementInput
-from services.errors import DrawNotFound, InvalidInput
-from services.roles import Actor
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draw_export, draws
+from services.platform.errors import DrawNotFound, InvalidInput
+from services.platform.roles import Actor
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, add_institutions, add_pool, build_org, staff_actor
 from tests.conftest import T0

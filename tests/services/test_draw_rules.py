@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.draw_rules import (
+from services.activities.draw_rules import (
     ALGORITHM_VERSION,
     ARTICLES,
     ActivityKind,
@@ -36,7 +36,7 @@ from services.draw_rules import (
     verify,
     visit_order,
 )
-from services.eligibility import Category, ClinicalSubcategory
+from services.pool.eligibility import Category, ClinicalSubcategory
 
 START = date(2025, 6, 10)
 END = date(2025, 6, 14)

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from services import activities, draws
-from services.activities import ActivityInput, RequirementInput
-from services.errors import ActivityInvalid, ActivityNotFound, DrawNotFound, DrawRefused
-from services.roles import Actor
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.platform.errors import ActivityInvalid, ActivityNotFound, DrawNotFound, DrawRefused
+from services.platform.roles import Actor
 from storage.activities import ActivityMember, DrawRecord, DrawRequest
 from storage.models import AuditEntry, OrgUnit, OutboxMessage
 from storage.uow import UnitOfWorkFactory

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services import eligibility, identifiers
-from services.eligibility import (
+from services.platform import identifiers
+from services.pool import eligibility
+from services.pool.eligibility import (
     AGE_LIMIT,
     BAR_YEARS,
     INFORMATICS_AGE_LIMIT,

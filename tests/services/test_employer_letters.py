@@ -9,11 +9,13 @@ import pytest
 from docx import Document
 from sqlmodel import col, select
 
-from services import activities, draws, employer_letters, invitations
-from services.activities import ActivityInput, RequirementInput
-from services.clock import FixedClock
-from services.employer_letters import LetterNotReady, SlotNotFound
-from services.roles import Actor, Role
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.invitations import employer_letters, invitations
+from services.invitations.employer_letters import LetterNotReady, SlotNotFound
+from services.platform.clock import FixedClock
+from services.platform.roles import Actor, Role
 from storage.activities import ActivityMember
 from storage.models import AuditEntry
 from storage.uow import UnitOfWorkFactory

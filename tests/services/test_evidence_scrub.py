@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from services.evidence_scrub import Scrubbed, detect, scrub
+from services.leads.evidence_scrub import Scrubbed, detect, scrub
 
 REPORTER = "陈监督"
 PHONE = b"SecretPhone X1"
@@ -306,7 +306,7 @@ def test_a_pdf_loses_its_document_information_and_xmp_and_keeps_its_pages_and_te
 def test_a_malformed_file_comes_back_untouched_as_unsupported_and_is_logged_without_its_content(
     name: str, data: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="services.evidence_scrub"):
+    with caplog.at_level(logging.WARNING, logger="services.leads.evidence_scrub"):
         result = scrub(name, data)
     assert result.status == "unsupported" and result.data == data and result.removed == ()
     for record in caplog.records:

@@ -12,11 +12,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import col, func, select
 
-from services import audit, expert_io
-from services.errors import InvalidInput, PermissionDenied
-from services.identifiers import credit_code_check_char, id_check_char, org_code_check_char
-from services.institutions import add_institution
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.institutions.institutions import add_institution
+from services.platform import audit
+from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.identifiers import credit_code_check_char, id_check_char, org_code_check_char
+from services.platform.roles import SYSTEM_CLI, Actor, Role
+from services.pool import expert_io
 from storage.models import AuditEntry, Expert, Person
 from storage.pool import ExpertEmployment, Institution
 from storage.uow import UnitOfWorkFactory

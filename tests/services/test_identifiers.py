@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.identifiers import (
+from services.platform.identifiers import (
     CREDIT_CODE_ALPHABET,
     IdNumber,
     InvalidIdentifier,

@@ -11,11 +11,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import col, select
 
-from services import audit, institution_io
-from services.errors import InvalidInput, PermissionDenied
-from services.identifiers import credit_code_check_char, org_code_check_char
-from services.institutions import add_institution
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.institutions import institution_io
+from services.institutions.institutions import add_institution
+from services.platform import audit
+from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.identifiers import credit_code_check_char, org_code_check_char
+from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.models import AuditEntry
 from storage.pool import Institution
 from storage.uow import UnitOfWorkFactory

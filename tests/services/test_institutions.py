@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services import institutions
-from services.errors import DuplicateCreditCode, InvalidInput
-from services.roles import SYSTEM_CLI
+from services.institutions import institutions
+from services.platform.errors import DuplicateCreditCode, InvalidInput
+from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.invitations import in_quiet_hours, next_due, quiet_end_after
-from services.policy import ChaseSettings
+from services.invitations.invitations import in_quiet_hours, next_due, quiet_end_after
+from services.platform.policy import ChaseSettings
 from storage.activities import ActivityMember
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from services import lead_privacy, lead_triage, leads, orgs
-from services.clock import FixedClock
-from services.errors import DomainError, InvalidInput, PermissionDenied
-from services.lead_rules import LeadRules
-from services.roles import SCHEDULER, SYSTEM_CLI, Actor, Role
+from services.leads import lead_privacy, lead_triage, leads
+from services.people import orgs
+from services.platform.clock import FixedClock
+from services.platform.errors import DomainError, InvalidInput, PermissionDenied
+from services.platform.policy import LeadRules
+from services.platform.roles import SCHEDULER, SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWorkFactory

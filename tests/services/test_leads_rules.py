@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services import evidence
-from services.lead_rules import (
+from services.leads import evidence
+from services.leads.lead_rules import (
     LeadRules,
     PastLead,
     RewardOutOfBounds,
@@ -29,7 +29,7 @@ from services.lead_rules import (
     reward_reminder_step,
     tracking_number,
 )
-from services.workdays import WorkingCalendar
+from services.platform.workdays import WorkingCalendar
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

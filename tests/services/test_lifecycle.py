@@ -8,11 +8,11 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from services import lifecycle, pool_jobs
-from services.clock import FixedClock
-from services.errors import InvalidInput, InvalidTransition, PermissionDenied
-from services.lifecycle import ExitReason, ExpertState
-from services.roles import SYSTEM_CLI, Actor, Role
+from services.platform.clock import FixedClock
+from services.platform.errors import InvalidInput, InvalidTransition, PermissionDenied
+from services.platform.roles import SYSTEM_CLI, Actor, Role
+from services.pool import lifecycle, pool_jobs
+from services.pool.lifecycle import ExitReason, ExpertState
 from storage.models import Expert, OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, build_org, make_eligible
@@ -200,7 +200,7 @@ async def test_the_daily_sweep_appoints_when_the_notice_ends_without_objection(
 async def test_admission_and_renewal_check_the_conditions_and_name_the_articles(
     uow_factory: UnitOfWorkFactory, clock: FixedClock, org: Org
 ) -> None:
-    from services.errors import NotEligible
+    from services.platform.errors import NotEligible
 
     await _set(uow_factory, org.div2_expert_id, state="under_review")
     with pytest.raises(NotEligible) as refused:

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from services import accounts, groups, notify, outbox
-from services.clock import FixedClock
-from services.outbox import Outcome, OutcomeKind
-from services.roles import SYSTEM_CLI
+from services.people import accounts, groups
+from services.platform import notify, outbox
+from services.platform.clock import FixedClock
+from services.platform.outbox import Outcome, OutcomeKind
+from services.platform.roles import SYSTEM_CLI
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, build_org

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import notify, outbox
-from services.outbox import Delivery, Outcome, OutcomeKind
+from services.platform import notify, outbox
+from services.platform.outbox import Delivery, Outcome, OutcomeKind
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org

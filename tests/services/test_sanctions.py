@@ -11,10 +11,10 @@ import pytest
 from docx import Document
 from sqlmodel import select
 
-from services import credit, sanctions
-from services.clock import FixedClock
-from services.errors import InvalidInput
-from services.sanctions import EventFact, ProposalDecided, ProposalNotFound, propose
+from services.platform.clock import FixedClock
+from services.platform.errors import InvalidInput
+from services.records import credit, sanctions
+from services.records.sanctions import EventFact, ProposalDecided, ProposalNotFound, propose
 from storage.models import Expert, OutboxMessage
 from storage.records import SanctionProposal
 from storage.uow import UnitOfWorkFactory

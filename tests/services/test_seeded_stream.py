@@ -3,8 +3,9 @@ must give the same numbers forever, or stored draws stop verifying. Pinned here,
 
 from __future__ import annotations
 
-from services import draw_rules, target_rules
-from services.draw_rules import SeededStream
+from services.activities import draw_rules
+from services.activities.draw_rules import SeededStream
+from services.draws import target_rules
 
 SEED = b"\x01" * 32
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from services import supervisor_io, supervisors
-from services.clock import FixedClock
-from services.errors import InvalidInput
-from services.roles import SYSTEM_CLI
-from services.supervisors import SupervisorInput
+from services.platform.clock import FixedClock
+from services.platform.errors import InvalidInput
+from services.platform.roles import SYSTEM_CLI
+from services.supervisors import supervisor_io, supervisors
+from services.supervisors.supervisors import SupervisorInput
 from storage.models import AuditEntry, OutboxMessage, Supervisor
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org, staff_actor

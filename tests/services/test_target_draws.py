@@ -1,5 +1,5 @@
 """Drawing inspection targets against the database (双随机, 003 三(一)): the stored, verifiable record, scope and
-secrecy, shortfall, and turning the draw into activities (services/target_draws.py)."""
+secrecy, shortfall, and turning the draw into activities (services/draws/target_draws.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from services import target_draws
-from services.activities import RequirementInput
-from services.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
-from services.roles import Actor
-from services.target_draws import TargetActivityTemplate
+from services.activities.activities import RequirementInput
+from services.draws import target_draws
+from services.draws.target_draws import TargetActivityTemplate
+from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
+from services.platform.roles import Actor
 from storage.activities import Activity, ActivityInstitution, ActivityRequirement, DrawRecord
 from storage.models import AuditEntry
 from storage.pool import Institution
@@ -164,8 +164,8 @@ async def test_a_shortfall_is_recorded_with_what_each_filter_removed_and_cannot_
 
 async def test_the_bureau_draws_from_the_whole_directory_and_a_division_filter_covers_its_subtree(
         uow_factory: UnitOfWorkFactory, org: Org, directory: dict[str, int]) -> None:
-    from services import orgs
-    from services.roles import SYSTEM_CLI
+    from services.people import orgs
+    from services.platform.roles import SYSTEM_CLI
 
     async with uow_factory() as u:
         city = await orgs.add_org_unit(u, actor=SYSTEM_CLI, code="city1", name="石河子市", kind="city",

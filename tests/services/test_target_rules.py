@@ -1,5 +1,5 @@
 """The random draw of inspection targets (双随机, 003 三(一)): filters, exclusions, the seeded draw without
-replacement, shortfall, the canonical snapshot and verification (services/target_rules.py)."""
+replacement, shortfall, the canonical snapshot and verification (services/draws/target_rules.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services import target_rules
-from services.target_rules import (
+from services.draws import target_rules
+from services.draws.target_rules import (
     FILTER_ORDER,
     Target,
     TargetFilters,
@@ -216,7 +216,7 @@ def test_an_unknown_version_or_snapshot_format_is_an_error() -> None:
 
 
 def test_the_target_stream_is_not_the_expert_draws_stream() -> None:
-    from services import draw_rules
+    from services.activities import draw_rules
 
     ids = list(range(1, 30))
     experts = draw_rules.visit_order(ids, SEED, "targets", 5)

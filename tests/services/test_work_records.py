@@ -1,5 +1,6 @@
 """The work record (000 §25, annex 4): opened when an activity ends, due 5 working days later (调休 counted through
-``services.workdays``), reminded daily, escalated to admins after the deadline; submitted answers land in the credit
+``services.platform.workdays``), reminded daily, escalated to admins after the deadline; submitted answers land in the
+credit
 file (000 §25) and the group's decision is consensus or majority (001 §16); exported in the annex-4 layout."""
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import pytest
 from docx import Document
 from sqlmodel import col, select
 
-from services import activities, credit, draws, invitations, work_records
-from services.activities import ActivityInput, RequirementInput
-from services.clock import FixedClock
-from services.errors import ActivityNotFound, InvalidInput
-from services.roles import Actor, Role
-from services.work_records import EntryInput, RecordNotReady, RecordSubmitted
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
+from services.invitations import invitations
+from services.platform.clock import FixedClock
+from services.platform.errors import ActivityNotFound, InvalidInput
+from services.platform.roles import Actor, Role
+from services.records import credit, work_records
+from services.records.work_records import EntryInput, RecordNotReady, RecordSubmitted
 from storage.activities import ActivityMember
 from storage.models import OutboxMessage, Person
 from storage.records import CreditEvent, WorkRecord

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services import workdays
-from services.workdays import COVERED_YEARS, WorkingCalendar, default_calendar
+from services.platform import workdays
+from services.platform.workdays import COVERED_YEARS, WorkingCalendar, default_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = date
@@ -260,7 +260,7 @@ def test_outside_the_covered_years_monday_to_friday_are_working_days(caplog: pyt
     first_monday = next(D(year, 1, d) for d in range(1, 8) if D(year, 1, d).weekday() == 0)
     week = _days(first_monday, first_monday + timedelta(days=6))
     calendar = WorkingCalendar()
-    with caplog.at_level(logging.WARNING, logger="services.workdays"):
+    with caplog.at_level(logging.WARNING, logger="services.platform.workdays"):
         assert [calendar.is_working_day(d) for d in week] == [True] * 5 + [False] * 2
     assert calendar.add_working_days(week[4], 1) == first_monday + timedelta(days=7)
     assert calendar.fallback_years_used() == {year}
@@ -268,12 +268,12 @@ def test_outside_the_covered_years_monday_to_friday_are_working_days(caplog: pyt
 
 def test_the_fallback_is_logged_once_per_year(caplog: pytest.LogCaptureFixture) -> None:
     late, early = COVERED_YEARS.stop + 1, COVERED_YEARS.start - 1
-    with caplog.at_level(logging.WARNING, logger="services.workdays"):
+    with caplog.at_level(logging.WARNING, logger="services.platform.workdays"):
         first = WorkingCalendar()
         first.add_working_days(D(late, 1, 1), 200)
         first.is_working_day(D(early, 6, 1))
         WorkingCalendar().working_days_between(D(late, 1, 1), D(late, 3, 1))
-    messages = [r.getMessage() for r in caplog.records if r.name == "services.workdays"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.platform.workdays"]
     assert len(messages) == 2
     assert any(str(late) in m for m in messages) and any(str(early) in m for m in messages)
     assert first.fallback_years_used() == {late, early}

@@ -1,0 +1,142 @@
+"""The facts the staffing rules read about candidates for an activity: employer, past employers and declared
+interests against the inspected institutions, leave and suspension periods and other activities overlapping the
+dates, review draws in the rotation window (000 §15, §11; 001 §14). Read by the draw (``services.draws``) and when
+a backup is called up (``services.invitations``), so both apply the same rules to the same facts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast
+from sqlalchemy import select as sa_select
+from sqlmodel import col
+
+from services.activities.activities import ActivityView, local_day
+from services.activities.draw_rules import ActivityKind, ActivitySpec, Candidate, DrawSettings, Role
+from services.pool.eligibility import Category, ClinicalSubcategory
+from storage.activities import Activity, ActivityMember
+from storage.models import Expert
+from storage.pool import ExpertEmployment, ExpertInterest, ExpertPeriod
+from storage.uow import UnitOfWork
+
+# Roster statuses that still hold a place (an expert released from an activity is free for others).
+HOLDING = ("drawn", "invited", "accepted", "signed")
+
+
+def contains_json(column: Any, value: str) -> Any:
+    """The JSON array column contains ``value`` (a superset test on its text; the draw checks exactly)."""
+    return cast(column, String).like(f'%{json.dumps(value)}%')
+
+
+def chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+async def load_candidates(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, settings: DrawSettings,
+                activity_id: int | None) -> dict[int, Candidate]:
+    """The draw's facts about ``ids``, loaded only where they can matter for ``spec`` (Core queries on the
+    session's connection: plain rows, without the ORM's per-statement work)."""
+    zone = uow.zone
+    connection = await uow.session.connection()
+
+    async def fetch(query: Any) -> list[Any]:
+        return list((await connection.execute(query)).all())
+
+    past: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    interests: dict[int, set[int]] = defaultdict(set)
+    unavailable: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    busy: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    reviews: dict[int, list[date]] = defaultdict(list)
+    experts: list[Any] = []
+    inspected = sorted(spec.inspected)
+    rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
+    window_start = spec.start - timedelta(days=settings.rotation_window_days)
+    for chunk in chunks(ids):
+        experts += await fetch(sa_select(
+            col(Expert.person_id), col(Expert.categories), col(Expert.clinical_subcategories),
+            col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
+            col(Expert.is_chief), col(Expert.barred_until),
+        ).where(col(Expert.person_id).in_(chunk)))
+        if inspected:
+            # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
+            # and a big inspected employer has thousands of rows there (bench/draws.py).
+            for expert_id, institution_id, end in await fetch(sa_select(
+                    col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
+                    col(ExpertEmployment.end_date)).where(
+                    col(ExpertEmployment.expert_id).in_(chunk),
+                    (col(ExpertEmployment.institution_id) + 0).in_(inspected),
+                    col(ExpertEmployment.end_date).is_not(None))):
+                assert institution_id is not None and end is not None
+                past[expert_id].append((institution_id, end))
+            for expert_id, institution_id in await fetch(sa_select(
+                    col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
+                    col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(inspected),
+                    col(ExpertInterest.withdrawn_at).is_(None))):
+                interests[expert_id].add(institution_id)
+        for expert_id, start, end in await fetch(sa_select(
+                col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
+                col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
+                col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
+            unavailable[expert_id].append((start, end))
+        margin = timedelta(days=1)
+        low = datetime.combine(min(spec.start, window_start) if rotation else spec.start, datetime.min.time(),
+                               zone) - margin
+        high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
+        rows = await fetch(sa_select(
+                col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
+                col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
+                col(ActivityMember.status))
+                .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
+                col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
+                col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
+        for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
+            if other_id == activity_id:
+                continue
+            first, last = local_day(starts_at, zone), local_day(ends_at, zone)
+            serving = role == Role.PRINCIPAL or status in ("invited", "accepted", "signed")  # a backup called up
+            if serving and first <= spec.end and spec.start <= last:
+                busy[person_id].append((first, last))
+            if (rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
+                    and not double_blind and window_start <= first <= spec.start):
+                reviews[person_id].append(first)
+    out: dict[int, Candidate] = {}
+    for person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until in experts:
+        out[person_id] = Candidate(
+            person_id=person_id,
+            categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
+            # An expert without a birth date in the record is not excluded by age here; import requires it.
+            birth_date=birth or spec.start,
+            clinical_subcategories=frozenset(ClinicalSubcategory(c) for c in subcategories
+                                             if c in ClinicalSubcategory._value2member_map_),
+            specialty_tags=frozenset(tags),
+            employer_id=employer_id,
+            past_employers=tuple(sorted(past.get(person_id, ()))),
+            declared_interests=frozenset(interests.get(person_id, ())),
+            is_chief=chief,
+            state=state,
+            unavailable=tuple(sorted(unavailable.get(person_id, ()))),
+            busy=tuple(sorted(busy.get(person_id, ()))),
+            barred=barred_until is not None and barred_until > spec.start,
+            review_draws=tuple(sorted(reviews.get(person_id, ()))),
+        )
+    return out
+
+
+def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
+    """The pure-rule form of an activity."""
+    activity = info.activity
+    return ActivitySpec(
+        kind=ActivityKind(activity.kind),
+        start=local_day(activity.starts_at, zone),
+        end=local_day(activity.ends_at, zone),
+        inspected=frozenset(i.id for i in info.institutions if i.id is not None),
+        double_blind=activity.double_blind,
+        required_recusals=frozenset(r.expert_id for r in info.recusals),
+        allow_even_group=activity.allow_even_group,
+    )

@@ -1,0 +1,2 @@
+"""Demo data for the sandbox (`python -m bot demo-data`).
+"""

@@ -1,0 +1,2 @@
+"""The institution directory (hospitals, pharmacies): validated credit codes, search, import and export.
+"""

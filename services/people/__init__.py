@@ -1,0 +1,2 @@
+"""Org units, staff, people and their channel accounts: invites, binding, identification, staff group chats.
+"""

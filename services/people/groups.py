@@ -1,0 +1,74 @@
+"""Staff group chats: an admin binds a group chat to an org unit so the unit's alerts go there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.people.orgs import get_unit, require_scope_over_units
+from services.platform import audit, notify
+from services.platform.errors import PermissionDenied
+from services.platform.roles import Actor, Role
+from storage.models import StaffChat
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class GroupBinding:
+    """A group chat now receiving an org unit's alerts."""
+
+    staff_chat_id: int
+    org_unit_id: int
+    org_unit_name: str
+    replaced_org_unit_id: int | None
+
+
+async def bind_group(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    channel: str,
+    chat_id: str,
+    title: str | None,
+    org: str,
+    language: str | None = None,
+) -> GroupBinding:
+    """Bind a group chat to an org unit (admins only, within their own unit's subtree).
+
+    A chat serves one org unit: binding it again moves it to the new unit.
+    """
+    if Role.ADMIN not in actor.roles:
+        raise PermissionDenied("only admins bind group chats")
+    unit = await get_unit(uow, org)
+    assert unit.id is not None
+    await require_scope_over_units(uow, actor, {unit.id})
+    now = uow.now()
+    previous = await uow.staff_chats.active_by_chat(channel, chat_id)
+    replaced = None
+    if previous is not None:
+        replaced = previous.org_unit_id
+        previous.unbound_at = now
+        uow.session.add(previous)
+        await uow.session.flush()
+    assert actor.person_id is not None
+    chat = await uow.staff_chats.add(
+        StaffChat(
+            channel=channel,
+            chat_id=chat_id,
+            title=(title or "")[:200] or None,
+            org_unit_id=unit.id,
+            language=language,
+            bound_by_person_id=actor.person_id,
+            bound_at=now,
+        )
+    )
+    assert chat.id is not None
+    await audit.record(
+        uow, at=now, actor=actor.label, action="staff_chat.bound", object_type="staff_chat", object_id=chat.id,
+        details={"org_unit_id": unit.id, "chat_id": chat_id, "replaced_org_unit_id": replaced},
+    )
+    await notify.to_address(
+        uow, address=chat_id, channel=channel, language=language, key="group.bound",
+        params={"org_unit": unit.name},
+    )
+    await uow.commit()
+    return GroupBinding(chat.id, unit.id, unit.name, replaced)

@@ -1,0 +1,242 @@
+"""Writing notifications into the outbox, in the caller's transaction.
+
+A notification is a message key with parameters and optional buttons, addressed to a person, to an
+org unit (its staff chats and the staff who opted in) or to a raw chat address. The front end
+renders and sends it later (see ``bot.dispatcher``); if the transaction rolls back, nothing is sent.
+
+Each row is written at once with a Core INSERT (it has its id when the function returns); the
+returned ``OutboxMessage`` is a detached copy of it, not tracked by the session: change a queued
+row through these functions or ``services.platform.outbox``, never by editing the returned object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.platform import outbox
+from services.platform.actions import Action
+from storage.models import OutboxMessage
+from storage.repositories import detached_row
+from storage.uow import UnitOfWork
+
+TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: the label's message key (with parameters) and the typed action it triggers
+    (:mod:`services.platform.actions`; encoded when stored, at most 64 bytes)."""
+
+    text_key: str
+    action: Action | str  # str: being converted to actions (architecture issue); removed once none is left
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        data = self.action if isinstance(self.action, str) else self.action.encode()
+        if not 1 <= len(data.encode("utf-8")) <= 64:
+            raise ValueError(f"button action must be 1-64 bytes: {data!r}")
+        return {"text_key": self.text_key, "action": data, "params": self.params}
+
+    @property
+    def data(self) -> str:
+        """The callback data."""
+        return self.action if isinstance(self.action, str) else self.action.encode()
+
+
+ButtonRows = Sequence[Sequence[Button]]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message already shown in a chat (e.g. the one whose button was pressed), to edit in place."""
+
+    channel: str
+    address: str
+    message_id: str
+
+
+def _buttons_json(buttons: ButtonRows | None) -> list[Any]:
+    return [[button.to_json() for button in row] for row in (buttons or [])]
+
+
+async def to_person(
+    uow: UnitOfWork,
+    *,
+    person_id: int,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue a message to a person, reached through their bound account when it is sent."""
+    return await _add(uow, {"channel": channel, "person_id": person_id}, key, params, buttons)
+
+
+async def to_address(
+    uow: UnitOfWork,
+    *,
+    address: str,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    language: str | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue a message to a chat address (e.g. a reply to someone not yet bound)."""
+    return await _add(uow, {"channel": channel, "address": address, "language": language}, key, params, buttons)
+
+
+async def edit(
+    uow: UnitOfWork,
+    *,
+    original: OutboxMessage | None = None,
+    address: str | None = None,
+    external_message_id: str | None = None,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    language: str | None = None,
+    channel: str = TELEGRAM,
+) -> OutboxMessage:
+    """Queue an edit in place: of a message this outbox sent, or of a known chat message."""
+    if original is None and (address is None or external_message_id is None):
+        raise ValueError("an edit needs the original outbox row or an address and a message id")
+    recipient = {
+        "channel": channel,
+        "kind": "edit",
+        "edit_of_id": original.id if original is not None else None,
+        "address": address,
+        "external_message_id": external_message_id,
+        "language": language,
+    }
+    return await _add(uow, recipient, key, params, buttons)
+
+
+async def to_org_unit(
+    uow: UnitOfWork,
+    *,
+    org_unit_id: int,
+    key: str,
+    params: dict[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+) -> list[OutboxMessage]:
+    """Alert an org unit: one message per bound staff chat and per staff member who opted in.
+
+    A unit with neither falls back to its admins; a unit with none of these passes the alert up
+    to its parent, so an alert never goes nowhere while anyone above can receive it.
+    """
+    unit_id: int | None = org_unit_id
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        rows = await _to_unit_only(uow, unit_id, key, params, buttons)
+        if rows:
+            return rows
+        unit = await uow.org_units.get(unit_id)
+        unit_id = unit.parent_id if unit is not None else None
+    return []
+
+
+async def _to_unit_only(
+    uow: UnitOfWork, unit_id: int, key: str, params: dict[str, Any] | None, buttons: ButtonRows | None
+) -> list[OutboxMessage]:
+    rows: list[OutboxMessage] = []
+    for chat in await uow.staff_chats.active_for_unit(unit_id):
+        recipient = {"channel": chat.channel, "staff_chat_id": chat.id, "language": chat.language}
+        rows.append(await _add(uow, recipient, key, params, buttons))
+    staff = await uow.people.staff_of_units([unit_id])
+    recipients = [s for s in staff if s.alerts_opt_in] or ([] if rows else [s for s in staff if s.role == "admin"])
+    for member in recipients:
+        rows.append(await to_person(uow, person_id=member.person_id, key=key, params=params, buttons=buttons))
+    return rows
+
+
+async def _add(
+    uow: UnitOfWork,
+    recipient: dict[str, Any],
+    key: str,
+    params: dict[str, Any] | None,
+    buttons: ButtonRows | None,
+) -> OutboxMessage:
+    now = uow.now()
+    values = {
+        **_NEW_ROW, **recipient, "message_key": key, "params": dict(params or {}), "buttons": _buttons_json(buttons),
+        "created_at": now, "next_attempt_at": now,
+    }
+    handed = await _can_hand_off(uow, values)
+    if handed:
+        values["claimed_until"] = now + outbox.LEASE  # leased by this process, as a claim would
+    else:
+        uow.outbox_written = True  # the dispatcher is woken to claim it
+    values["id"] = await uow.outbox.insert(values)
+    if handed:
+        uow.hand_off(outbox.delivery_of(values))
+    return detached_row(OutboxMessage, values)
+
+
+async def _can_hand_off(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Whether a new row can skip the dispatcher's claim and go to it straight after commit.
+
+    Only a row whose chat address is already known (a reply to a chat, an edit of a known message: the
+    press of a button), while the dispatcher runs in this process, and when no older row to the same
+    address waits unclaimed: messages to a chat keep their order (a waiting one is backing off or not
+    yet claimed; the claimed ones are already in the dispatcher's per-chat queue, which this joins at
+    the end). The row is written leased, so a crash before it is sent leaves it to the next start.
+    """
+    if not uow.accepts_handoff or values["address"] is None:
+        return False
+    if values["kind"] == "edit" and values["external_message_id"] is None:
+        return False
+    return not await uow.outbox.waiting_to_address(values["channel"], values["address"])
+
+
+# Every column of a new row but the recipient, the content and the times.
+_NEW_ROW: dict[str, Any] = {
+    "kind": "send", "person_id": None, "staff_chat_id": None, "address": None, "language": None, "edit_of_id": None,
+    "status": "pending", "attempts": 0, "claimed_until": None, "sent_at": None, "sent_address": None,
+    "external_message_id": None, "last_error": None,
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to queue with :func:`queue_many`: the recipient columns (as :func:`to_person` or :func:`edit`
+    set them), the key, the parameters and the buttons."""
+
+    recipient: dict[str, Any]
+    key: str
+    params: dict[str, Any] | None = None
+    buttons: ButtonRows | None = None
+
+
+def person_draft(
+    *, person_id: int, key: str, params: dict[str, Any] | None = None, buttons: ButtonRows | None = None,
+    channel: str = TELEGRAM,
+) -> Draft:
+    """What :func:`to_person` would queue, to be written by :func:`queue_many`."""
+    return Draft({"channel": channel, "person_id": person_id}, key, params, buttons)
+
+
+def edit_draft(*, original_id: int, key: str, params: dict[str, Any] | None = None,
+               buttons: ButtonRows | None = None, channel: str = TELEGRAM) -> Draft:
+    """What :func:`edit` of an outbox row would queue, to be written by :func:`queue_many`."""
+    recipient = {"channel": channel, "kind": "edit", "edit_of_id": original_id, "address": None,
+                 "external_message_id": None, "language": None}
+    return Draft(recipient, key, params, buttons)
+
+
+async def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> int:
+    """Write several messages at once (one Core executemany): the same rows, in the same order, as calling
+    :func:`to_person` / :func:`edit` for each. Returns how many; the rows' ids are not read back (for that,
+    use the single-row functions)."""
+    if not drafts:
+        return 0
+    now = uow.now()
+    rows = [{**_NEW_ROW, **d.recipient, "message_key": d.key, "params": dict(d.params or {}),
+             "buttons": _buttons_json(d.buttons), "created_at": now, "next_attempt_at": now} for d in drafts]
+    uow.outbox_written = True
+    await uow.outbox.insert_many(rows)
+    return len(rows)

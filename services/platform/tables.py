@@ -1,0 +1,173 @@
+"""Reading and writing the tables staff exchange with the bureau: XLSX and CSV.
+
+Reading accepts XLSX (the first sheet) and CSV in UTF-8 (with or without BOM), UTF-16 or GB18030 (what
+Chinese Excel writes), with comma, tab or semicolon separators; the old binary .xls is refused with
+advice. Writing gives XLSX (bold headers, text cells kept as text, optional title row) or UTF-8 CSV
+with a BOM (so Excel opens it as UTF-8). Pure: no database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from services.platform.errors import InvalidInput
+
+REASON_HEADER = "原因"
+"""The first column of a rejected-rows report."""
+SOURCE_ROW_HEADER = "原行号"
+"""The second column: the row number in the file that was read."""
+
+Cell = str | int | float | bool | date | datetime | time | None
+"""A cell as read from a sheet or written to one."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A reason a row was rejected, or a note on what the import did: ``row`` as numbered in the file, the
+    ``column`` header concerned (as written in the file when it has it), a stable ``code`` and an English
+    ``message``."""
+
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A rejected row: its cells as read (aligned with :attr:`ImportReport.headers`) and every reason."""
+
+    row: int
+    cells: tuple[Cell, ...]
+    reasons: tuple[Issue, ...]
+
+
+@dataclass
+class TableImportReport:
+    """What an import found and did. ``applied`` is false when strict mode refused the file (nothing was
+    written; ``created``/``updated``/``unchanged`` are then 0 and ``valid`` says how many rows passed)."""
+
+    source: str
+    strict: bool
+    headers: tuple[str, ...] = ()
+    total: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    applied: bool = True
+    rejected: list[RejectedRow] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """Strict mode found a bad row, so nothing was imported."""
+        return not self.applied
+
+def text_of(value: Cell) -> str:
+    """A cell as text: dates in ISO form, booleans as 是/否, whole floats without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def detect_format(data: bytes, filename: str) -> str:
+    """"xlsx" or "csv" by content (then extension); InvalidInput for .xls or a damaged XLSX."""
+    suffix = Path(filename).suffix.lower()
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
+        raise InvalidInput("the old .xls format is not supported: save the file as .xlsx or CSV", field="file")
+    if suffix in (".xlsx", ".xlsm"):
+        raise InvalidInput(f"{filename} is not a valid XLSX file", field="file")
+    return "csv"
+
+
+def decode(data: bytes) -> str:
+    """CSV bytes as text: UTF-16 by BOM, else UTF-8, else GB18030."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text", field="file") from None
+
+
+def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
+    """Every row of the first sheet (or the CSV), numbered from 1 as in the file."""
+    if detect_format(data, filename) == "xlsx":
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds for a damaged archive
+            raise InvalidInput(f"{filename} cannot be read as XLSX: {error}", field="file") from None
+        try:
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()
+            return [(number, tuple(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            workbook.close()
+    text = decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return [(number, tuple(row)) for number, row in enumerate(reader, start=1)]
+
+
+def write_table(
+    path: Path, headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None = None
+) -> None:
+    """Write a table as XLSX or CSV by ``path``'s extension (a title row only in XLSX)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(headers)
+            writer.writerows([text_of(cell) for cell in row] for row in rows)
+        return
+    if suffix != ".xlsx":
+        raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    if title is not None:
+        sheet.append([title])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+        sheet.cell(1, 1).font = Font(bold=True, size=14)
+        sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+    sheet.append(list(headers))
+    header_row = sheet.max_row
+    for index in range(1, len(headers) + 1):
+        sheet.cell(header_row, index).font = Font(bold=True)
+        sheet.column_dimensions[get_column_letter(index)].width = max(8, min(40, 2 * len(headers[index - 1]) + 2))
+    for row in rows:
+        sheet.append([cell.replace(tzinfo=None) if isinstance(cell, datetime) else cell for cell in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.number_format = "@"
+            elif isinstance(cell.value, date | datetime):
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+    workbook.save(path)

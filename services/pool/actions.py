@@ -1,0 +1,25 @@
+"""Buttons of the expert pool."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+from services.platform.actions import Action
+
+
+class Verdict(enum.StrEnum):
+    """A staff decision on a request."""
+
+    APPROVE = "a"
+    REJECT = "r"
+
+
+@dataclass(frozen=True)
+class DecideChange(Action):
+    """Staff approve or reject an expert's profile change (000 §13(五))."""
+
+    prefix: ClassVar[str] = "chg"
+    request_id: int
+    verdict: Verdict

@@ -1,0 +1,158 @@
+"""The expert's credit file (信用档案, 000 §25): every event that matters, with its source and its points.
+
+Kinds and where they come from (points: ``services.platform.policy.DEFAULT_CREDIT_POINTS``, configurable with the
+setting
+``credit_points``):
+
+============================  ==================================================================  ======
+kind                          source                                                              points
+============================  ==================================================================  ======
+``no_response``               a slot expired unanswered (``slot:<id>:expired``, :func:`sweep_slots`)    −5
+``decline_after_accept``      recorded by staff                                                    −10
+``absent_without_notice``     the submitted work record (000 §27(一), 001 §22(三))                 −20
+``late``                      recorded by staff                                                    −10
+``failure_to_recuse``         the work record's recusal "failed" (000 §27(四), 001 §22(七))        −20
+``refusal_to_sign``           a slot whose commitment was refused (000 §14, :func:`sweep_slots`)   −10
+``discipline_breach``         the work record's discipline "breach" (000 §27(五)(七))              −20
+``serious_violation``         recorded by staff: a ground of removal of 000 §23                    −50
+``poor_performance``          the work record's rating "poor" (000 §27(二))                        −10
+``reprimand``                 a reprimand confirmed by staff (``services.records.sanctions``, 000 §27)     −10
+``attended``                  the work record's attendance "attended" (000 §20)                    +2
+``excellent_performance``     the work record's rating "excellent" (000 §20)                       +5
+``praise``                    recorded by staff                                                    +10
+============================  ==================================================================  ======
+
+Each event's ``source`` is unique, so recording the same fact twice adds nothing. The expert sees their own
+file; staff see the file of experts within their org unit's subtree
+(:func:`services.people.orgs.require_scope_over_person`).
+Recording an event asks :mod:`services.records.sanctions` whether a sanction should be proposed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, cast, exists, literal
+from sqlmodel import col, select
+
+from services.people.orgs import require_scope_over_person
+from services.platform import audit, policy
+from services.platform.errors import InvalidInput
+from services.platform.roles import Actor
+from storage.activities import Activity, ActivityMember
+from storage.records import CreditEvent
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+STAFF_KINDS = ("decline_after_accept", "late", "discipline_breach", "failure_to_recuse", "praise",
+               "absent_without_notice", "serious_violation")
+SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign"}
+
+
+@dataclass(frozen=True)
+class CreditFile:
+    """An expert's credit file: events newest first and the total of their points."""
+
+    person_id: int
+    events: tuple[CreditEvent, ...]
+    total: int
+
+
+def points_for(kind: str) -> int:
+    """The points of an event kind in the table in force."""
+    table = policy.current().records.credit_points
+    if kind not in table:
+        raise InvalidInput(f"unknown credit event kind {kind}", field="kind")
+    return table[kind]
+
+
+async def record(uow: UnitOfWork, *, person_id: int, kind: str, source: str, recorded_by: str,
+                 occurred_at: datetime | None = None, activity_id: int | None = None,
+                 org_unit_id: int | None = None, note: str = "") -> CreditEvent | None:
+    """Add an event (no commit); None when an event with this source is already on file."""
+    existing = (await uow.session.exec(select(CreditEvent.id).where(CreditEvent.source == source))).first()
+    if existing is not None:
+        return None
+    now = uow.now()
+    event = CreditEvent(person_id=person_id, kind=kind, points=points_for(kind), occurred_at=occurred_at or now,
+                        source=source, activity_id=activity_id, org_unit_id=org_unit_id, note=note[:1000],
+                        recorded_by=recorded_by, created_at=now)
+    uow.session.add(event)
+    await uow.session.flush()
+    await audit.record(uow, at=now, actor=recorded_by, action="credit.event", object_type="person",
+                       object_id=person_id, details={"event_id": event.id, "kind": kind, "points": event.points,
+                                                     "source": source})
+    return event
+
+
+async def add_by_staff(uow: UnitOfWork, *, actor: Actor, person_id: int, kind: str, note: str,
+                       activity_id: int | None = None) -> CreditEvent:
+    """Staff record an event (praise, lateness, a withdrawal after accepting, ...) with a note; commits."""
+    from services.records import sanctions
+
+    if kind not in STAFF_KINDS:
+        raise InvalidInput(f"staff cannot record {kind}", field="kind")
+    if not note.strip():
+        raise InvalidInput("a note is required", field="note")
+    await require_scope_over_person(uow, actor, person_id)
+    event = await record(uow, person_id=person_id, kind=kind, source=f"staff:{secrets.token_hex(8)}",
+                         recorded_by=actor.label, activity_id=activity_id, org_unit_id=actor.staff_org_unit_id,
+                         note=note.strip())
+    assert event is not None
+    await sanctions.evaluate(uow, person_id=person_id, org_unit_id=actor.staff_org_unit_id)
+    await uow.commit()
+    return event
+
+
+async def events_of(uow: UnitOfWork, person_id: int) -> list[CreditEvent]:
+    """Every event of an expert, oldest first."""
+    rows = await uow.session.exec(select(CreditEvent).where(CreditEvent.person_id == person_id)
+                                  .order_by(col(CreditEvent.occurred_at), col(CreditEvent.id)))
+    return list(rows.all())
+
+
+async def credit_file(uow: UnitOfWork, *, actor: Actor, person_id: int) -> CreditFile:
+    """The credit file of ``person_id``: one's own, or (staff) an expert within the org unit's subtree."""
+    if actor.person_id != person_id:
+        await require_scope_over_person(uow, actor, person_id)
+    events = await events_of(uow, person_id)
+    return CreditFile(person_id=person_id, events=tuple(reversed(events)), total=sum(e.points for e in events))
+
+
+async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
+    """Record the events the roster already knows: slots expired unanswered (no response) and commitments refused
+    (refusal to sign). Idempotent (the slot is the source); returns how many events were added."""
+    from services.records import sanctions
+
+    added = 0
+    async with uow_factory() as uow:
+        source_of = (literal("slot:", String).concat(cast(col(ActivityMember.id), String)).concat(":")
+                     .concat(col(ActivityMember.status)))
+        rows = (await uow.session.exec(
+            select(ActivityMember, Activity.org_unit_id).join(Activity, col(Activity.id) == ActivityMember.activity_id)
+            .where(col(ActivityMember.status).in_(tuple(SLOT_KINDS)),
+                   ~exists().where(col(CreditEvent.source) == source_of))
+            .order_by(col(ActivityMember.id)).limit(500))).all()
+        for member, org_unit_id in rows:
+            source = f"slot:{member.id}:{member.status}"
+            event = await record(uow, person_id=member.person_id, kind=SLOT_KINDS[member.status], source=source,
+                                 recorded_by="system:credit", occurred_at=member.answered_at,
+                                 activity_id=member.activity_id, org_unit_id=org_unit_id)
+            if event is not None:
+                added += 1
+                await sanctions.evaluate(uow, person_id=member.person_id, org_unit_id=org_unit_id)
+        await uow.commit()
+    return added
+
+
+__all__ = [
+    "STAFF_KINDS",
+    "CreditFile",
+    "add_by_staff",
+    "credit_file",
+    "events_of",
+    "points_for",
+    "record",
+    "sweep_slots",
+]

@@ -1,0 +1,252 @@
+"""Sanctions proposed to staff with their evidence, never applied by a rule alone (000 §23, §27; 001 §22).
+
+The rules (pure, :func:`propose`) read an expert's credit events:
+
+- ``absences`` — removal after ``absence_removal_count`` (3) unexcused absences (``absent_without_notice``) within
+  ``absence_window_days`` (365) (001 §22(三): "1年内3次以上（含）无故不参加"); the evidence is those absences.
+- ``failed_recusal`` — removal for failing to recuse (001 §22(七) "应当回避，却没有主动申请回避的"; also 000 §23(六)).
+- ``serious_violation`` — removal for a ground of 000 §23 recorded by staff (false application materials, leaking
+  secrets, seeking improper benefits, other serious violations): staff record the event with its facts, the rule
+  proposes the removal, staff of the line decide.
+- ``reprimand_absence`` / ``reprimand_performance`` / ``reprimand_discipline`` — reprimand (通报批评) fed back to
+  the employer for the cases of 000 §27: accepted but absent without notice (一), improper performance (二),
+  discipline breaches (五)(七).
+
+Each proposal has a key made of its rule and evidence, so it is proposed once. Staff of the deciding org unit's
+line confirm or dismiss it with a reason. Confirming a removal calls :func:`services.pool.lifecycle.remove` (removed,
+barred for 5 years: blacklisted experts are never drawn, ``services.activities.draw_rules``); confirming a reprimand
+adds a
+``reprimand`` event to the credit file and tells the expert; the letter to the employer is :func:`reprimand_letter`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from services.people.orgs import require_scope_over_units
+from services.platform import audit, notify, policy
+from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.platform.roles import Actor
+from services.records import credit
+from storage.models import Expert, Person
+from storage.pool import Institution
+from storage.records import CreditEvent, SanctionProposal
+from storage.uow import UnitOfWork
+
+PREFIX = "sc:"
+ARTICLES = {
+    "absences": "001 §22(三)",
+    "failed_recusal": "001 §22(七)",
+    "serious_violation": "000 §23",
+    "reprimand_absence": "000 §27(一)",
+    "reprimand_performance": "000 §27(二)",
+    "reprimand_discipline": "000 §27(五)(七)",
+}
+REPRIMANDS = {"absent_without_notice": "reprimand_absence", "poor_performance": "reprimand_performance",
+              "discipline_breach": "reprimand_discipline"}
+
+
+class ProposalNotFound(NotFound):
+    """No sanction proposal with that id, or none the actor may decide."""
+
+    message_key = "sanction.not_found"
+
+
+class ProposalDecided(Conflict):
+    """The proposal was already confirmed or dismissed."""
+
+    message_key = "sanction.decided"
+
+
+@dataclass(frozen=True)
+class EventFact:
+    """What the rules read of a credit event."""
+
+    id: int
+    kind: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A sanction a rule proposes: removal or reprimand, the rule, its key and the evidence (event ids)."""
+
+    sanction: str
+    rule: str
+    key: str
+    evidence: tuple[int, ...]
+
+
+def propose(person_id: int, events: Sequence[EventFact], *, now: datetime, count: int = 3,
+            window: timedelta = timedelta(days=365)) -> list[Proposal]:
+    """Every sanction the events call for (see the module docstring); pure."""
+    found: list[Proposal] = []
+    absences = sorted((e for e in events if e.kind == "absent_without_notice" and now - window < e.occurred_at <= now),
+                      key=lambda e: (e.occurred_at, e.id))
+    if len(absences) >= count:
+        evidence = tuple(e.id for e in absences)
+        found.append(Proposal("removal", "absences", f"absences:{person_id}:{absences[-1].id}", evidence))
+    for event in events:
+        if event.kind == "failure_to_recuse":
+            found.append(Proposal("removal", "failed_recusal", f"failed_recusal:{event.id}", (event.id,)))
+        if event.kind == "serious_violation":  # 000 §23: staff recorded a ground of removal
+            found.append(Proposal("removal", "serious_violation", f"serious_violation:{event.id}", (event.id,)))
+        rule = REPRIMANDS.get(event.kind)
+        if rule is not None:
+            found.append(Proposal("reprimand", rule, f"{rule}:{event.id}", (event.id,)))
+    return found
+
+
+async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None = None) -> list[SanctionProposal]:
+    """Store and announce the proposals the expert's credit events call for (no commit). The deciding unit is
+    ``org_unit_id`` (the organizer whose record produced the event) or the expert's own unit."""
+    expert = await uow.session.get(Expert, person_id)
+    if expert is None:
+        return []
+    unit = org_unit_id or expert.org_unit_id
+    settings = policy.current().records
+    facts = [EventFact(e.id or 0, e.kind, e.occurred_at) for e in await credit.events_of(uow, person_id)]
+    wanted = propose(person_id, facts, now=uow.now(), count=settings.absence_removal_count,
+                     window=timedelta(days=settings.absence_window_days))
+    if not wanted:
+        return []
+    known = set((await uow.session.exec(select(SanctionProposal.key).where(
+        col(SanctionProposal.key).in_([p.key for p in wanted])))).all())
+    person = await uow.session.get(Person, person_id)
+    added: list[SanctionProposal] = []
+    for proposal in wanted:
+        if proposal.key in known or (proposal.sanction == "removal" and expert.state == "removed"):
+            continue
+        row = SanctionProposal(person_id=person_id, org_unit_id=unit, sanction=proposal.sanction,
+                               rule=proposal.rule, key=proposal.key, evidence=list(proposal.evidence),
+                               created_at=uow.now())
+        uow.session.add(row)
+        await uow.session.flush()
+        await audit.record(uow, at=uow.now(), actor="system:sanctions", action="sanction.proposed",
+                           object_type="person", object_id=person_id,
+                           details={"proposal_id": row.id, "rule": row.rule, "evidence": row.evidence})
+        await notify.to_org_unit(uow, org_unit_id=unit, key="sanction.proposed",
+                                 params=await _params(uow, row, person.name if person else str(person_id)),
+                                 buttons=[[notify.Button("sanction.button.confirm", f"{PREFIX}c:{row.id}")]])
+        added.append(row)
+    return added
+
+
+async def _params(uow: UnitOfWork, row: SanctionProposal, name: str) -> dict[str, object]:
+    events = (await uow.session.exec(select(CreditEvent).where(col(CreditEvent.id).in_(row.evidence))
+                                     .order_by(col(CreditEvent.occurred_at)))).all()
+    lines = [["sanction.evidence_line", {"date": e.occurred_at.astimezone(uow.zone).date().isoformat(),
+                                         "kind_key": f"credit.kind.{e.kind}", "points": e.points,
+                                         "activity_id": e.activity_id or "—", "source": e.source}] for e in events]
+    return {"proposal_id": row.id, "name": name, "person_id": row.person_id,
+            "sanction_key": f"sanction.kind.{row.sanction}", "article": ARTICLES[row.rule], "evidence_lines": lines}
+
+
+async def _decidable(uow: UnitOfWork, actor: Actor, proposal_id: int) -> SanctionProposal:
+    row = await uow.session.get(SanctionProposal, proposal_id, with_for_update=True)
+    if row is None:
+        raise ProposalNotFound(str(proposal_id), proposal_id=proposal_id)
+    try:
+        await require_scope_over_units(uow, actor, {row.org_unit_id})
+    except PermissionDenied as error:  # outside the line the proposal does not exist
+        raise ProposalNotFound(str(proposal_id), proposal_id=proposal_id) from error
+    if row.status != "proposed":
+        raise ProposalDecided(str(proposal_id), proposal_id=proposal_id, status_key=f"sanction.status.{row.status}")
+    return row
+
+
+async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> SanctionProposal:
+    """Staff confirm: a removal removes and bars the expert (000 §23, 001 §22); a reprimand is recorded (000 §27)."""
+    from services.pool import lifecycle
+
+    row = await _decidable(uow, actor, proposal_id)
+    row.status, row.decided_by, row.decided_at = "confirmed", actor.label, uow.now()
+    uow.session.add(row)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="sanction.confirmed", object_type="person",
+                       object_id=row.person_id, details={"proposal_id": row.id, "rule": row.rule})
+    if row.sanction == "removal":
+        await lifecycle.remove(uow, actor=actor, expert_id=row.person_id,
+                               reason=f"{ARTICLES[row.rule]}（处理建议 {row.id}）")  # commits
+        return row
+    await credit.record(uow, person_id=row.person_id, kind="reprimand", source=f"sanction:{row.id}",
+                        recorded_by=actor.label, org_unit_id=row.org_unit_id, note=ARTICLES[row.rule])
+    await notify.to_person(uow, person_id=row.person_id, key="sanction.reprimanded",
+                           params={"article": ARTICLES[row.rule], "proposal_id": row.id})
+    await uow.commit()
+    return row
+
+
+async def dismiss(uow: UnitOfWork, *, actor: Actor, proposal_id: int, reason: str) -> SanctionProposal:
+    """Staff dismiss a proposal, with a reason (kept and audited)."""
+    cleaned = " ".join(reason.split())
+    if not cleaned:
+        raise InvalidInput("a reason is required", field="reason")
+    row = await _decidable(uow, actor, proposal_id)
+    row.status, row.decided_by, row.decided_at, row.reason = "dismissed", actor.label, uow.now(), cleaned[:500]
+    uow.session.add(row)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="sanction.dismissed", object_type="person",
+                       object_id=row.person_id, details={"proposal_id": row.id, "reason": row.reason})
+    await uow.commit()
+    return row
+
+
+async def pending(uow: UnitOfWork, *, actor: Actor) -> list[SanctionProposal]:
+    """Open proposals the actor may decide."""
+    from services.people.orgs import subtree
+
+    if actor.staff_org_unit_id is None:
+        return []
+    units = await subtree(uow, actor.staff_org_unit_id)
+    rows = await uow.session.exec(select(SanctionProposal).where(
+        SanctionProposal.status == "proposed", col(SanctionProposal.org_unit_id).in_(units))
+        .order_by(col(SanctionProposal.id)))
+    return list(rows.all())
+
+
+LETTER_TITLE = "关于医疗保障基金监管专家通报批评情况的函"
+LETTER_BODY = ("贵单位{name}同志系医疗保障基金监管专家。经核实，该同志存在《监管专家管理办法》{article}所列情形，"
+               "依据有关规定，决定给予通报批评，现反馈贵单位，请督促其改正。")
+LETTER_EVIDENCE = "有关情况：{date} {kind}（活动编号 {activity}）"
+KIND_WORDS = {"absent_without_notice": "接受工作后无正当理由未参加且未及时告知",
+              "poor_performance": "未正确履行专家义务", "discipline_breach": "违反工作纪律",
+              "failure_to_recuse": "未按规定主动回避"}
+
+
+async def reprimand_letter(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> tuple[str, bytes]:
+    """The letter feeding a confirmed reprimand back to the employer (000 §27 "反馈其工作单位"), as DOCX."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    row = await uow.session.get(SanctionProposal, proposal_id)
+    if row is None or row.sanction != "reprimand":
+        raise ProposalNotFound(str(proposal_id), proposal_id=proposal_id)
+    await require_scope_over_units(uow, actor, {row.org_unit_id})
+    if row.status != "confirmed":
+        raise ProposalDecided(str(proposal_id), proposal_id=proposal_id, status_key=f"sanction.status.{row.status}")
+    person = await uow.session.get(Person, row.person_id)
+    expert = await uow.session.get(Expert, row.person_id)
+    employer = await uow.session.get(Institution, expert.employer_id) if expert and expert.employer_id else None
+    events = (await uow.session.exec(select(CreditEvent).where(col(CreditEvent.id).in_(row.evidence)))).all()
+    doc = Document()
+    doc.add_heading(LETTER_TITLE, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.add_paragraph(f"{employer.name if employer else '所在单位'}：")
+    doc.add_paragraph(LETTER_BODY.format(name=person.name if person else row.person_id, article=ARTICLES[row.rule]))
+    for event in events:
+        doc.add_paragraph(LETTER_EVIDENCE.format(date=event.occurred_at.astimezone(uow.zone).date().isoformat(),
+                                                 kind=KIND_WORDS.get(event.kind, event.kind),
+                                                 activity=event.activity_id or "—"))
+    local = (row.decided_at or uow.now()).astimezone(uow.zone)
+    doc.add_paragraph("（盖章）").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph(f"{local.year}年{local.month}月{local.day}日").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    out = io.BytesIO()
+    doc.save(out)
+    return f"reprimand-{proposal_id}.docx", out.getvalue()
+
+
+__all__ = ["ARTICLES", "EventFact", "Proposal", "ProposalDecided", "ProposalNotFound", "confirm", "dismiss",
+           "evaluate", "pending", "propose", "reprimand_letter"]

@@ -1,0 +1,101 @@
+"""The claims of docs/ARCHITECTURE.md that a machine can check, read from the source with ``ast``:
+layers import one way, service packages form no import cycle (imports inside functions included)."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """Every module ``path`` imports, at any depth (inside functions too)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def _files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_services_never_import_the_front_end_or_telegram() -> None:
+    offenders = {(str(f.relative_to(ROOT)), m) for f in _files("services") for m in _imports(f)
+                 if _top(m) in {"bot", "telegram", "messages"}}
+    assert not offenders
+
+
+def test_storage_never_imports_services_or_the_front_end() -> None:
+    offenders = {(str(f.relative_to(ROOT)), m) for f in _files("storage") for m in _imports(f)
+                 if _top(m) in {"bot", "services", "telegram", "messages"}}
+    assert not offenders
+
+
+def _package_of(module: str) -> str | None:
+    """``services.draws.draws`` → ``draws``; top-level modules (``services.scheduler``) are their own node."""
+    parts = module.split(".")
+    if parts[0] != "services" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def _service_graph() -> dict[str, set[str]]:
+    packages = {p.name for p in (ROOT / "services").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for path in _files("services"):
+        relative = path.relative_to(ROOT / "services")
+        source = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        for module in _imports(path):
+            target = _package_of(module)
+            if target is not None and target != source and (target in packages or module.count(".") == 1):
+                graph[source].add(target)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_service_packages_form_no_import_cycle() -> None:
+    assert _cycle(_service_graph()) is None
+
+
+def test_the_platform_package_imports_no_topic_package() -> None:
+    assert _service_graph().get("platform", set()) == set()
+
+
+def test_services_are_topic_packages_not_a_flat_folder() -> None:
+    flat = {p.stem for p in (ROOT / "services").glob("*.py")} - {"__init__", "scheduler", "buttons"}
+    assert not flat
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
