@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.models import AuditEntry
+from storage.models import AuditEntry, AuditHead
 from storage.repositories import detached_row
 from storage.uow import UnitOfWork
 
@@ -209,7 +209,20 @@ async def verify_chain(uow: UnitOfWork, *, batch: int = 1000) -> ChainReport:
             expected_id += 1
             checked += 1
             last_id = entry.id
-    head = await uow.audit.head()
-    if head is not None and head.last_entry_id != last_id:
-        return ChainReport(checked, last_id + 1, "entries after the last one were removed")
+    return _check_head(await uow.audit.head(), checked, last_id, expected_prev)
+
+
+def _check_head(head: AuditHead | None, checked: int, last_id: int, last_hash: str) -> ChainReport:
+    """The chain's end against the head row, which every append moves: an entry rewritten at the end (hash and all)
+    no longer matches the head's hash; an entry written past the head was not appended through the chain; an
+    entry removed from the end leaves the head pointing past the last one."""
+    if head is None:
+        return ChainReport(checked, 1, "the chain head is missing") if last_id else ChainReport(checked)
+    if head.last_entry_id < last_id:
+        return ChainReport(checked, head.last_entry_id + 1,
+                           f"entries {head.last_entry_id + 1}–{last_id} were added outside the chain")
+    if head.last_entry_id > last_id:
+        return ChainReport(checked, last_id + 1, f"entries {last_id + 1}–{head.last_entry_id} were removed")
+    if head.last_hash != last_hash:
+        return ChainReport(checked, last_id, "the last entry does not match the chain head (rewritten)")
     return ChainReport(checked)

@@ -79,3 +79,53 @@ async def test_a_batch_append_chains_exactly_like_one_append_after_another(uow_f
     assert [e.hash for e in entries[1:4]] == [e.hash for e in written]
     report = await _verify(uow_factory)
     assert report.ok and report.checked == 5
+
+
+async def _rewrite(uow: UnitOfWorkFactory, entry_id: int, actor: str) -> None:
+    """Rewrite an entry's content and recompute its own hash over the same link (a careful forger)."""
+    async with uow() as u:
+        entry = next(e for e in await u.audit.in_order() if e.id == entry_id)
+        forged = audit.entry_hash(entry_id=entry_id, at=entry.at, actor=actor, action=entry.action,
+                                  object_type=entry.object_type, object_id=entry.object_id, details=entry.details,
+                                  prev_hash=entry.prev_hash)
+        await u.session.exec(update(AuditEntry).where(AuditEntry.id == entry_id)  # type: ignore[call-overload,arg-type]
+                             .values(actor=actor, hash=forged))
+        await u.commit()
+
+
+async def test_a_rewritten_last_entry_with_a_recomputed_hash_is_named(uow_factory: UnitOfWorkFactory) -> None:
+    await build_org(uow_factory)
+    await _rewrite(uow_factory, 9, "someone-else")
+    report = await _verify(uow_factory)
+    assert not report.ok and report.first_bad_id == 9 and "rewritten" in report.reason
+
+
+async def test_a_rewritten_first_entry_with_a_recomputed_hash_is_named(uow_factory: UnitOfWorkFactory) -> None:
+    await build_org(uow_factory)
+    await _rewrite(uow_factory, 1, "someone-else")
+    report = await _verify(uow_factory)
+    assert not report.ok and report.first_bad_id == 2  # entry 2's link no longer matches entry 1's hash
+
+
+async def test_an_entry_appended_outside_the_chain_is_named_at_its_own_id(uow_factory: UnitOfWorkFactory) -> None:
+    await build_org(uow_factory)
+    async with uow_factory() as u:
+        last = (await u.audit.in_order())[-1]
+        assert last.id == 9
+        at = last.at
+        forged = audit.entry_hash(entry_id=10, at=at, actor="x", action="y", object_type="z", object_id="1",
+                                  details={}, prev_hash=last.hash)
+        u.session.add(AuditEntry(id=10, at=at, actor="x", action="y", object_type="z", object_id="1", details={},
+                                 prev_hash=last.hash, hash=forged))
+        await u.commit()
+    report = await _verify(uow_factory)
+    assert not report.ok and report.first_bad_id == 10 and "added" in report.reason and report.checked == 10
+
+
+async def test_removing_only_the_newest_entry_names_it(uow_factory: UnitOfWorkFactory) -> None:
+    await build_org(uow_factory)
+    async with uow_factory() as u:
+        await u.session.exec(delete(AuditEntry).where(AuditEntry.id == 9))  # type: ignore[call-overload,arg-type]
+        await u.commit()
+    report = await _verify(uow_factory)
+    assert report.first_bad_id == 9 and "removed" in report.reason
