@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
@@ -75,6 +76,20 @@ class TableImportReport:
         """Strict mode found a bad row, so nothing was imported."""
         return not self.applied
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell that a spreadsheet would read as a formula starts (OWASP "CSV injection")."""
+
+
+def neutralize(text: str) -> str:
+    """``text`` safe to put into a CSV cell or a document table someone may paste into a spreadsheet: a leading
+    ``'`` when it starts like a formula (OWASP), otherwise unchanged. :func:`read_cells` takes the mark off again."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _unmark(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
+
+
 def text_of(value: Cell) -> str:
     """A cell as text: dates in ISO form, booleans as 是/否, whole floats without ".0"."""
     if value is None:
@@ -133,19 +148,20 @@ def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(number, tuple(row)) for number, row in enumerate(reader, start=1)]
+    return [(number, tuple(_unmark(cell) for cell in row)) for number, row in enumerate(reader, start=1)]
 
 
 def write_table(
     path: Path, headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None = None
 ) -> None:
-    """Write a table as XLSX or CSV by ``path``'s extension (a title row only in XLSX)."""
+    """Write a table as XLSX or CSV by ``path``'s extension (a title row only in XLSX). Text is never a formula:
+    XLSX cells hold it as a string (type ``s``), CSV cells that start like a formula are marked (:func:`neutralize`)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as stream:
             writer = csv.writer(stream)
-            writer.writerow(headers)
-            writer.writerows([text_of(cell) for cell in row] for row in rows)
+            writer.writerow([neutralize(header) for header in headers])
+            writer.writerows([neutralize(text_of(cell)) for cell in row] for row in rows)
         return
     if suffix != ".xlsx":
         raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
@@ -157,17 +173,23 @@ def write_table(
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
         sheet.cell(1, 1).font = Font(bold=True, size=14)
         sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    sheet.append(list(headers))
-    header_row = sheet.max_row
+    header_row = 2 if title is not None else 1
+    _append(sheet, header_row, list(headers))
     for index in range(1, len(headers) + 1):
         sheet.cell(header_row, index).font = Font(bold=True)
         sheet.column_dimensions[get_column_letter(index)].width = max(8, min(40, 2 * len(headers[index - 1]) + 2))
-    for row in rows:
-        sheet.append([cell.replace(tzinfo=None) if isinstance(cell, datetime) else cell for cell in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.number_format = "@"
-            elif isinstance(cell.value, date | datetime):
-                cell.number_format = "yyyy-mm-dd"
+    for number, row in enumerate(rows, start=header_row + 1):
+        _append(sheet, number, [cell.replace(tzinfo=None) if isinstance(cell, datetime) else cell for cell in row])
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
     workbook.save(path)
+
+
+def _append(sheet: Any, number: int, values: Sequence[Cell]) -> None:
+    """Append row ``number`` (kept by the caller: ``max_row`` scans the sheet), text as strings, never formulas."""
+    sheet.append(values)
+    for cell in sheet[number]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # openpyxl makes "=…" a formula; a string cell is shown as written
+            cell.number_format = "@"
+        elif isinstance(cell.value, date | datetime):
+            cell.number_format = "yyyy-mm-dd"
