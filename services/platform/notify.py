@@ -71,8 +71,17 @@ async def to_person(
     buttons: ButtonRows | None = None,
     channel: str = TELEGRAM,
 ) -> OutboxMessage:
-    """Queue a message to a person, reached through their bound account when it is sent."""
-    return await _add(uow, {"channel": channel, "person_id": person_id}, key, params, buttons)
+    """Queue a message to a person, reached through their bound account when it is sent, in the language they had
+    chosen when it was written (a message delayed by an outage reads as it would have read on time)."""
+    languages = await _languages(uow, [person_id], channel)
+    recipient = {"channel": channel, "person_id": person_id, "language": languages.get(person_id)}
+    return await _add(uow, recipient, key, params, buttons)
+
+
+async def _languages(uow: UnitOfWork, person_ids: Sequence[int], channel: str) -> dict[int, str]:
+    """The chosen language of each person with a bound account on ``channel`` (none chosen: left out)."""
+    chats = await uow.accounts.active_chats_of_people(person_ids)
+    return {person: language for (person, on), (_, language) in chats.items() if on == channel and language}
 
 
 async def to_address(
@@ -237,6 +246,13 @@ async def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> int:
     now = uow.now()
     rows = [{**_NEW_ROW, **d.recipient, "message_key": d.key, "params": dict(d.params or {}),
              "buttons": _buttons_json(d.buttons), "created_at": now, "next_attempt_at": now} for d in drafts]
+    for channel in {row["channel"] for row in rows if row["person_id"] is not None}:
+        people = sorted({row["person_id"] for row in rows
+                         if row["person_id"] is not None and row["channel"] == channel})
+        languages = await _languages(uow, people, channel)
+        for row in rows:
+            if row["person_id"] is not None and row["channel"] == channel and row["language"] is None:
+                row["language"] = languages.get(row["person_id"])
     uow.outbox_written = True
     await uow.outbox.insert_many(rows)
     return len(rows)

@@ -147,3 +147,24 @@ async def test_released_claims_become_due_again(uow_factory: UnitOfWorkFactory, 
     async with uow_factory() as u:
         assert await outbox.release_claims(u) == 1
     assert len((await _claim(uow_factory)).deliveries) == 1
+
+
+async def test_a_delayed_message_keeps_the_language_the_person_had_when_it_was_written(
+    uow_factory: UnitOfWorkFactory, org: Org
+) -> None:
+    await _bind(uow_factory, "expert", org.expert_id, "4242")
+    await _claim(uow_factory)  # the welcome
+    async with uow_factory() as u:
+        actor = await accounts.identify(u, channel="telegram", external_user_id="4242")
+        await accounts.set_language(u, actor=actor, language="en")
+    async with uow_factory() as u:
+        await notify.to_person(u, person_id=org.expert_id, key="start.bound", params={"name": "x"})
+        await notify.queue_many(u, [notify.person_draft(person_id=org.expert_id, key="start.bound",
+                                                        params={"name": "y"})])
+        await u.commit()
+    async with uow_factory() as u:  # the person switches language while the Bot API is down
+        actor = await accounts.identify(u, channel="telegram", external_user_id="4242")
+        await accounts.set_language(u, actor=actor, language="zh")
+    claimed = await _claim(uow_factory)
+    languages = [d.language for d in claimed.deliveries if d.message_key == "start.bound"]
+    assert languages == ["en", "en"]
