@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Bot, Message
@@ -54,7 +56,9 @@ class OutboxDispatcher:
         default_language: str = "zh",
         max_in_flight: int = 200,
         idle_poll: float = 0.5,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic``: the clock a chat's hold behind a message to retry is measured on."""
         self.bot = bot
         self.uow = uow
         self.metrics = metrics
@@ -69,7 +73,8 @@ class OutboxDispatcher:
         self._queues: dict[str, deque[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
-        self._held: dict[str, float] = {}  # chat -> loop time until which it waits behind a message to retry
+        self._monotonic = monotonic
+        self._held: dict[str, float] = {}  # chat -> time (on monotonic) until which it waits behind a message to retry
 
     def wake(self) -> None:
         """Look for due rows now (called after a commit that wrote to the outbox)."""
@@ -136,7 +141,7 @@ class OutboxDispatcher:
         """
         if not self._running:
             return
-        now = asyncio.get_running_loop().time()
+        now = self._monotonic()
         for delivery in deliveries:
             assert isinstance(delivery, Delivery)
             key = f"{delivery.channel}:{delivery.address}"
@@ -169,7 +174,7 @@ class OutboxDispatcher:
                 if outcome.kind in (OutcomeKind.RETRY, OutcomeKind.THROTTLED):
                     # Keep the chat's order: what follows waits behind the message that must be retried.
                     wait = max(outcome.retry_after, 1.0)
-                    self._held[key] = asyncio.get_running_loop().time() + wait
+                    self._held[key] = self._monotonic() + wait
                     while queue:
                         later = queue.popleft()
                         self._outcomes.put_nowait(

@@ -18,9 +18,9 @@ others, and button presses (``answerCallbackQuery``, edits) would queue up behin
   ``sendPhoto``, ``copyMessage``, ``forwardMessage``, ...). Everything else — edits,
   ``answerCallbackQuery``, ``deleteMessage``, ``getMe`` ... — passes straight through, because
   Telegram's broadcast limits are about new messages and replies to button presses must stay fast;
-- applies an overall limiter plus one limiter per chat: a 60-second window for groups and channels
-  (negative ``chat_id`` or an ``@username``/``-100…`` string) and a token bucket for private chats
-  (positive ``chat_id``);
+- applies an overall limiter plus one limiter per chat: a bucket of ``group_per_minute`` drained over
+  60 seconds for groups and channels (negative ``chat_id`` or an ``@username``/``-100…`` string) and
+  a token bucket for private chats (positive ``chat_id``);
 - scopes ``RetryAfter`` pauses: a 429 pauses only the chat it came from; if two or more different
   chats get a 429 within one second the bot has hit the overall limit, so all message-creating
   requests are paused. The failed request is retried after ``retry_after`` seconds, up to
@@ -28,6 +28,10 @@ others, and button presses (``answerCallbackQuery``, edits) would queue up behin
 
 Per-chat state is kept in an LRU-bounded :class:`~collections.OrderedDict`, so a bot that talks to
 many users does not grow without bound.
+
+Time comes from two injected callables, ``monotonic`` (default :func:`time.monotonic`) and an async
+``sleep`` (default :func:`asyncio.sleep`), and from nowhere else: tests drive a fake clock and assert on
+the waits it recorded, never on the wall clock.
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
+import time
 import warnings
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
@@ -56,6 +60,12 @@ ApiResult = bool | JSONDict | list[JSONDict]
 
 ChatKey = int | str
 """A normalised ``chat_id``: an ``int``, or a lower-cased ``@username`` string."""
+
+Monotonic = Callable[[], float]
+"""A monotonic clock in seconds, like :func:`time.monotonic`."""
+
+Sleep = Callable[[float], Awaitable[None]]
+"""An async sleep for a number of seconds, like :func:`asyncio.sleep`."""
 
 MESSAGE_ENDPOINTS: Final[frozenset[str]] = frozenset(
     name.lower()
@@ -124,12 +134,52 @@ class RateLimiterStats:
         return asdict(self)
 
 
+class _Bucket:
+    """A leaky bucket on an injected clock: ``capacity`` requests at once, then one per ``1 / per_second``.
+
+    The level rises by one per request and drains at ``per_second``; a request waits until the level
+    leaves room for it. Waiters take turns in arrival order (an :class:`asyncio.Lock` is fair), and only
+    the one at the front sleeps. It is :class:`aiolimiter.AsyncLimiter`'s algorithm, which reads the
+    event loop's clock and so cannot be driven by a test.
+    """
+
+    __slots__ = ("_lock", "_monotonic", "_sleep", "capacity", "level", "per_second", "updated")
+
+    def __init__(self, capacity: float, per_second: float, monotonic: Monotonic, sleep: Sleep) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self.level = 0.0
+        self.updated = monotonic()
+
+    def _leak(self) -> None:
+        now = self._monotonic()
+        self.level = max(self.level - (now - self.updated) * self.per_second, 0.0)
+        self.updated = now
+
+    async def acquire(self) -> bool:
+        """Take room for one request, waiting for it if needed; return whether it waited."""
+        waited = self._lock.locked()  # someone is already waiting for room
+        async with self._lock:
+            self._leak()
+            wait = (self.level + 1 - self.capacity) / self.per_second
+            if wait > 0:
+                waited = True
+                await self._sleep(wait)
+                self._leak()
+            # taken even if the sleep ended a hair early: the next request waits that much longer
+            self.level += 1
+        return waited
+
+
 class _ChatState:
     """Limiter and ``RetryAfter`` pause of one chat."""
 
     __slots__ = ("limiter", "paused_until")
 
-    def __init__(self, limiter: AsyncLimiter | None) -> None:
+    def __init__(self, limiter: _Bucket | None) -> None:
         self.limiter = limiter
         self.paused_until = 0.0
 
@@ -163,19 +213,17 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
     ``ApplicationBuilder().rate_limiter(...)``. The ``rate_limit_args`` of a request (an ``int``)
     overrides ``max_retries`` for that request.
 
-    **Private chats** use :class:`aiolimiter.AsyncLimiter` with ``max_rate=private_burst`` and
-    ``time_period=private_burst / private_per_second``. ``AsyncLimiter`` is a leaky bucket of
-    capacity ``max_rate`` that drains at ``max_rate / time_period`` per second, which is exactly a
-    token bucket of ``private_burst`` tokens refilled at ``private_per_second``: a burst of
-    ``private_burst`` messages goes out at once, later ones are spaced ``1 / private_per_second``
-    apart. So no hand-written bucket is needed.
+    **Private chats** use a leaky bucket of capacity ``private_burst`` that drains at
+    ``private_per_second``, which is exactly a token bucket of ``private_burst`` tokens refilled at
+    ``private_per_second``: a burst of ``private_burst`` messages goes out at once, later ones are
+    spaced ``1 / private_per_second`` apart.
 
-    **Groups** use ``AsyncLimiter(group_per_minute, 60)``. The **overall** limiter has no burst: one
-    message every ``1 / (overall_per_second * OVERALL_MARGIN)`` seconds. A bucket of 30 would let 30 go
-    at once and 30 more within the same second as it drains, which Telegram's 30-per-second window
-    answers with 429s (bench/invitations.py measured 174 of them for 1,000 invitations; none without the
-    burst). A request first takes its chat's limiter, then the overall one, so a request waiting for a
-    busy chat does not hold overall capacity.
+    **Groups** use a bucket of ``group_per_minute`` drained over 60 seconds. The **overall** limiter
+    has no burst: one message every ``1 / (overall_per_second * OVERALL_MARGIN)`` seconds. A bucket of
+    30 would let 30 go at once and 30 more within the same second as it drains, which Telegram's
+    30-per-second window answers with 429s (bench/invitations.py measured 174 of them for 1,000
+    invitations; none without the burst). A request first takes its chat's limiter, then the overall
+    one, so a request waiting for a busy chat does not hold overall capacity.
 
     **RetryAfter**: the chat of the failed request is paused for ``retry_after`` seconds (later
     requests to that chat, of any endpoint, wait until the pause ends); if a different chat also got
@@ -190,6 +238,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         private_burst: capacity of a private chat's token bucket.
         max_retries: retries after a ``RetryAfter`` before it is re-raised (``0``: none).
         max_tracked_chats: per-chat states kept; the least recently used are evicted beyond this.
+        monotonic: the clock every limit and pause is measured on.
+        sleep: how a request waits (tests pass a fake that advances a fake ``monotonic``).
     """
 
     def __init__(
@@ -201,6 +251,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         private_burst: int = 3,
         max_retries: int = 3,
         max_tracked_chats: int = 10_000,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if overall_per_second <= 0 or group_per_minute <= 0 or private_per_second <= 0:
             raise ValueError("rates must be positive")
@@ -216,9 +268,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self.private_burst = private_burst
         self.max_retries = max_retries
         self.max_tracked_chats = max_tracked_chats
+        self._monotonic = monotonic
+        self._sleep = sleep
         self.stats = RateLimiterStats()
         self._overall_interval = 1.0 / (overall_per_second * OVERALL_MARGIN)
-        self._overall_next = 0.0  # loop time before which no message-creating request may go
+        self._overall_next = 0.0  # time (on ``monotonic``) before which no message-creating request may go
         self._overall_lock = asyncio.Lock()
         self._chats: OrderedDict[ChatKey, _ChatState] = OrderedDict()
         self._overall_paused_until = 0.0
@@ -235,12 +289,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         """Number of chats whose limiter or pause is currently kept."""
         return len(self._chats)
 
-    def _new_limiter(self, key: ChatKey) -> AsyncLimiter:
+    def _new_limiter(self, key: ChatKey) -> _Bucket:
         if _is_group(key):
-            return AsyncLimiter(max_rate=self.group_per_minute, time_period=60.0)
-        return AsyncLimiter(
-            max_rate=self.private_burst, time_period=self.private_burst / self.private_per_second
-        )
+            return _Bucket(self.group_per_minute, self.group_per_minute / 60.0, self._monotonic, self._sleep)
+        return _Bucket(self.private_burst, self.private_per_second, self._monotonic, self._sleep)
 
     def _chat_state(self, key: ChatKey, *, with_limiter: bool) -> _ChatState:
         """The state of chat ``key`` (created if missing), marked as most recently used."""
@@ -261,7 +313,6 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
         Returns whether it slept. Pauses can be extended while sleeping, hence the loop.
         """
-        loop = asyncio.get_running_loop()
         waited = False
         while True:
             until = not_before
@@ -269,11 +320,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 until = max(until, self._overall_paused_until)
             if key is not None and (state := self._chats.get(key)) is not None:
                 until = max(until, state.paused_until)
-            delay = until - loop.time()
+            delay = until - self._monotonic()
             if delay <= 0:
                 return waited
             waited = True
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     async def _acquire(self, key: ChatKey | None) -> bool:
         """Take the chat's limiter, then the overall one; return whether either made us wait."""
@@ -281,16 +332,14 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         if key is not None:
             limiter = self._chat_state(key, with_limiter=True).limiter
             if limiter is not None:
-                waited = not limiter.has_capacity()
-                await limiter.acquire()
-        loop = asyncio.get_running_loop()
+                waited = await limiter.acquire()
         async with self._overall_lock:  # one at a time, in order: each waits for the previous one's spacing
-            now = loop.time()
+            now = self._monotonic()
             if self._overall_next - now > OVERALL_WAIT_NOTICE:
                 waited = True
             if self._overall_next > now:
-                await asyncio.sleep(self._overall_next - now)
-                now = loop.time()
+                await self._sleep(self._overall_next - now)
+                now = self._monotonic()
             # Spaced from when this one really goes: after a stalled event loop, the waiters do not all go at
             # once (a burst Telegram's 30-per-second window would answer with 429s).
             self._overall_next = now + self._overall_interval
@@ -300,7 +349,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         """Pause the chat of a failed request, or everything if several chats failed at once."""
         if key is None:
             return
-        now = asyncio.get_running_loop().time()
+        now = self._monotonic()
         state = self._chat_state(key, with_limiter=False)
         state.paused_until = max(state.paused_until, now + delay)
         recent = self._recent_retry_after
@@ -344,7 +393,6 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         max_retries = self.max_retries if rate_limit_args is None else max(rate_limit_args, 0)
         limited = endpoint.lower() in MESSAGE_ENDPOINTS
         key = _chat_key(data.get("chat_id"))
-        loop = asyncio.get_running_loop()
         not_before = 0.0
         attempt = 0
         while True:
@@ -380,4 +428,4 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     attempt,
                     max_retries,
                 )
-                not_before = loop.time() + delay
+                not_before = self._monotonic() + delay

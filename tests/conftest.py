@@ -33,8 +33,8 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, LoopFactory] | None:
     """Every async test and fixture runs on the event loop ``python -m bot run`` uses."""
-    factory = loop.loop_factory(TEST_EVENT_LOOP)
-    return None if factory is None else {TEST_EVENT_LOOP: factory}
+    factory = loop.loop_factory(TEST_EVENT_LOOP)  # None: asyncio's own loop
+    return {TEST_EVENT_LOOP: factory or asyncio.new_event_loop}  # pytest-asyncio wants a non-empty mapping
 
 
 def _async_url(url: str) -> str:

@@ -5,6 +5,10 @@ Telegram does (parameters as query string, form, multipart or JSON; answers ``{"
 Telegram's error texts), applies flood limits and injected failures, delivers updates by
 getUpdates or webhook, and offers a small control API under ``/_emulator/`` for a browser sandbox.
 The in-memory Telegram it serves is :class:`bot.emulator.state.EmulatorState`.
+
+Its flood limits, outages, long polls, hangs and webhook retries measure time with an injected
+``monotonic`` clock and wait with an injected async ``sleep`` (defaults :func:`time.monotonic` and
+:func:`asyncio.sleep`), so a test can hold time still or move it, instead of timing real waits.
 """
 
 from __future__ import annotations
@@ -190,13 +194,21 @@ class BotApiEmulator(EmulatorState):
         bot_id: int = 123456,
         bot_username: str = "fundwatch_bot",
         limits: Limits | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """An emulator for the bot with ``token``; call :meth:`start` or embed :meth:`make_app`."""
+        """An emulator for the bot with ``token``; call :meth:`start` or embed :meth:`make_app`.
+
+        ``monotonic`` and ``sleep`` are the clock and the wait of every time-dependent behaviour (see the
+        module docstring).
+        """
         super().__init__(bot_id=bot_id, bot_username=bot_username)
         self.token = token
+        self._monotonic = monotonic
+        self._sleep = sleep
         self.limits = limits if limits is not None else Limits()
-        self.rate_limiter = RateLimiter(self.limits)
-        self.failures = FailurePlan()
+        self.rate_limiter = RateLimiter(self.limits, clock=monotonic)
+        self.failures = FailurePlan(clock=monotonic)
         self.webhook: Webhook | None = None
         self.allowed_updates: list[str] | None = None
         self._runner: web.AppRunner | None = None
@@ -308,9 +320,20 @@ class BotApiEmulator(EmulatorState):
         if mode is not None:
             self.stats.failures_injected += 1
             if mode == "timeout":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.failures.hang_seconds)
+                await self._wait(self._stopping, self.failures.hang_seconds)
             raise ApiError(502, "Bad Gateway")
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set or ``seconds`` have passed (by the injected ``sleep``)."""
+        if event.is_set():
+            return
+        woken = asyncio.ensure_future(event.wait())
+        timer = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            timer.cancel()
 
     def _check_rate(self, chat_id: int) -> None:
         retry = self.failures.take_429()
@@ -326,12 +349,12 @@ class BotApiEmulator(EmulatorState):
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         raw_name = request.match_info["method"]
         if request.match_info["token"] != self.token:
-            self.request_log.append((raw_name, None, 401, time.monotonic()))
+            self.request_log.append((raw_name, None, 401, self._monotonic()))
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         entry = self._methods.get(raw_name.lower())
         if entry is None:
             logger.info("emulator: unknown Bot API method %s", raw_name)
-            self.request_log.append((raw_name, None, 404, time.monotonic()))
+            self.request_log.append((raw_name, None, 404, self._monotonic()))
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         name, handler = entry
         stats = self.stats
@@ -351,7 +374,7 @@ class BotApiEmulator(EmulatorState):
         except Exception:
             logger.exception("emulator: %s failed", name)
             status, body = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
-        self.request_log.append((name, chat_id, status, time.monotonic()))
+        self.request_log.append((name, chat_id, status, self._monotonic()))
         if status != 200:
             logger.debug("emulator: %s chat=%s -> %s %s", name, chat_id, status, body.get("description"))
         return web.json_response(body, status=status)
@@ -470,7 +493,7 @@ class BotApiEmulator(EmulatorState):
                 error,
             )
             if attempt < WEBHOOK_MAX_TRIES:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 delay = min(delay * 2, WEBHOOK_MAX_DELAY)
         logger.error("giving up webhook delivery of update %s after %s tries", update.get("update_id"), attempt)
         return False
@@ -542,16 +565,13 @@ class BotApiEmulator(EmulatorState):
             self.allowed_updates = [str(kind) for kind in allowed]
         if offset is not None:
             self.confirm_updates(offset)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = self._monotonic() + timeout
         while True:
             updates = self.take_updates(limit)
-            remaining = deadline - loop.time()
+            remaining = deadline - self._monotonic()
             if updates or remaining <= 0 or self._stopping.is_set() or self.webhook is not None:
                 return updates
-            event = self._update_event
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+            await self._wait(self._update_event, remaining)
 
     async def _set_webhook(self, p: Params) -> bool:
         url = p.get_str("url") or ""

@@ -3,7 +3,6 @@ keeps its order even in the moment before that wait is written to the outbox (is
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from telegram import Bot
@@ -20,15 +19,17 @@ def _delivery(outbox_id: int, address: str) -> Delivery:
 
 
 async def test_a_held_chat_sends_its_handed_off_row_back_with_the_same_wait() -> None:
-    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics())
+    now = 1000.0
+    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics(), monotonic=lambda: now)
     dispatcher._running = True
     sent: list[Any] = []
     dispatcher._enqueue = sent.append  # type: ignore[method-assign]
-    dispatcher._held["telegram:42"] = asyncio.get_running_loop().time() + 5.0
+    dispatcher._held["telegram:42"] = now + 5.0
+    now += 1.5
     dispatcher.take([_delivery(1, "42"), _delivery(2, "43")])
     assert [d.outbox_id for d in sent] == [2]  # another chat goes on
     outcome = dispatcher._outcomes.get_nowait()
-    assert (outcome.outbox_id, outcome.kind) == (1, OutcomeKind.THROTTLED) and 4.0 < outcome.retry_after <= 5.0
+    assert (outcome.outbox_id, outcome.kind, outcome.retry_after) == (1, OutcomeKind.THROTTLED, 3.5)
     assert dispatcher.in_flight == 1  # until the outcome is recorded
 
 

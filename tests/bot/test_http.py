@@ -72,8 +72,9 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
 
 @pytest.fixture
 async def request_() -> AsyncIterator[AiohttpRequest]:
-    request = AiohttpRequest(connection_pool_size=4, read_timeout=2, write_timeout=2, connect_timeout=2,
-                             pool_timeout=2)
+    # generous: these only guard against a hang (a test that expects a timeout passes its own, small one)
+    request = AiohttpRequest(connection_pool_size=4, read_timeout=30, write_timeout=30, connect_timeout=30,
+                             pool_timeout=30)
     await request.initialize()
     try:
         yield request
@@ -127,8 +128,11 @@ async def test_a_full_pool_times_out_without_sending(server: tuple[str, Seen]) -
     request = AiohttpRequest(connection_pool_size=1, pool_timeout=0.2, connect_timeout=0.2, read_timeout=5)
     await request.initialize()
     try:
-        busy = asyncio.create_task(request.do_request(f"{url}/slow", "POST"))
+        # the busy request's own connect must not time out on a loaded machine: only the pool wait should
+        busy = asyncio.create_task(request.do_request(f"{url}/slow", "POST", connect_timeout=30, pool_timeout=30))
         while not seen.requests:
+            if busy.done():
+                busy.result()  # it failed: say why rather than wait for ever
             await asyncio.sleep(0.01)
         with pytest.raises(TimedOut, match="not sent"):
             await request.do_request(f"{url}/sendMessage", "POST")

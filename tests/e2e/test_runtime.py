@@ -122,7 +122,7 @@ async def test_notifications_queued_during_a_bot_api_outage_are_delivered_afterw
             async with bot.uow() as u:
                 return await outbox.counts(u)
 
-        for _ in range(100):
+        for _ in range(600):  # up to 30 s: a hang guard, not an expectation
             if await counts() == {"sent": 6}:
                 break
             await asyncio.sleep(0.05)
@@ -155,7 +155,8 @@ async def test_replies_to_a_chat_keep_their_order_behind_one_that_must_be_retrie
         async with bot.uow() as u:
             await notify.to_address(u, address=chat, key="start.bound", params={"name": "#1"})
             await u.commit()
-        await asyncio.sleep(0.3)  # the first has failed and waits; the next is handed off straight away
+        # the first has failed and the chat waits behind it; the next is handed off straight away
+        await emulator.wait_for(lambda: f"telegram:{chat}" in bot.running.dispatcher._held)
         async with bot.uow() as u:
             await notify.to_address(u, address=chat, key="start.bound", params={"name": "#2"})
             await u.commit()

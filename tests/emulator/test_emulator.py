@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,8 +26,10 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, Networ
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.emulator import BotApiEmulator, Limits, RateLimiter, buttons
+from tests.fake_time import FakeTime
 
 USER = 1001
+HANG_GUARD = 30  # seconds: only a hang takes this long; everything it guards is expected at once
 
 
 @pytest.fixture
@@ -44,6 +46,18 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 async def bot(emulator: BotApiEmulator) -> AsyncIterator[Bot]:
     async with Bot(emulator.token, base_url=emulator.base_url, base_file_url=emulator.file_base_url) as tg_bot:
         yield tg_bot
+
+
+@contextlib.asynccontextmanager
+async def on_fake_time(time: FakeTime, **kwargs: Any) -> AsyncIterator[tuple[BotApiEmulator, Bot]]:
+    """A started emulator whose clock and sleep are ``time`` (it stands still unless moved), and a bot."""
+    emulator = BotApiEmulator(monotonic=time.monotonic, sleep=time.sleep, **kwargs)
+    await emulator.start()
+    try:
+        async with Bot(emulator.token, base_url=emulator.base_url) as tg_bot:
+            yield emulator, tg_bot
+    finally:
+        await emulator.stop()
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -270,20 +284,27 @@ async def test_get_updates_offset_confirmation(emulator: BotApiEmulator, bot: Bo
     assert await bot.get_updates() == ()
 
 
-async def test_long_poll_wakes_up(emulator: BotApiEmulator, bot: Bot) -> None:
-    user = emulator.user(USER)
-    started = time.monotonic()
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
-    await user.press(42, "pressed")
-    updates = await asyncio.wait_for(poll, 2)
-    assert time.monotonic() - started < 2
-    [update] = updates
-    assert update.callback_query is not None
-    assert update.callback_query.data == "pressed"
-    started = time.monotonic()
-    assert await bot.get_updates(offset=update.update_id + 1, timeout=dtm.timedelta(seconds=0.3)) == ()
-    assert time.monotonic() - started >= 0.25
+async def test_long_poll_wakes_up_on_an_update_and_otherwise_answers_at_its_timeout() -> None:
+    time = FakeTime()
+    start = time.now
+    async with on_fake_time(time) as (emulator, bot):
+        user = emulator.user(USER)
+        poll = asyncio.create_task(bot.get_updates(timeout=5))
+        await emulator.wait_for(lambda: time.waiting == 1)  # the long poll waits for 5 s or an update
+        assert time.sleeps == [5.0]
+        await user.press(42, "pressed")
+        [update] = await asyncio.wait_for(poll, HANG_GUARD)
+        assert time.now == start  # the update woke it: its 5 s never passed
+        assert update.callback_query is not None
+        assert update.callback_query.data == "pressed"
+
+        poll = asyncio.create_task(bot.get_updates(offset=update.update_id + 1, timeout=dtm.timedelta(seconds=0.3)))
+        await emulator.wait_for(lambda: time.waiting == 1)
+        assert time.sleeps[-1] == pytest.approx(0.3)
+        await time.advance(0.29)
+        assert not poll.done()
+        await time.advance(0.01)
+        assert await asyncio.wait_for(poll, HANG_GUARD) == ()
 
 
 async def test_inject_and_redeliver(emulator: BotApiEmulator, bot: Bot) -> None:
@@ -350,22 +371,20 @@ async def test_my_commands_per_scope(emulator: BotApiEmulator, bot: Bot) -> None
 
 async def test_per_chat_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    emulator = BotApiEmulator(limits=Limits(per_chat_rate=1.0, per_chat_burst=2))
-    await emulator.start()
-    try:
+    time = FakeTime()  # stands still: the bucket does not refill between the sends, however slow they are
+    async with on_fake_time(time, limits=Limits(per_chat_rate=1.0, per_chat_burst=2)) as (emulator, limited):
         emulator.user(USER)
-        async with Bot(emulator.token, base_url=emulator.base_url) as limited:
-            await limited.send_message(USER, "1")
-            await limited.send_message(USER, "2")
-            with pytest.raises(RetryAfter) as caught:
-                await limited.send_message(USER, "3")
-            assert retry_after_seconds(caught.value) >= 1
-            assert emulator.stats.too_many_requests == 1
-            # edits are not counted
-            await limited.edit_message_text("1b", chat_id=USER, message_id=1)
-        assert [status for method, _, status, _ in emulator.request_log if method == "sendMessage"] == [200, 200, 429]
-    finally:
-        await emulator.stop()
+        await limited.send_message(USER, "1")
+        await limited.send_message(USER, "2")
+        with pytest.raises(RetryAfter) as caught:
+            await limited.send_message(USER, "3")
+        assert retry_after_seconds(caught.value) == 1
+        assert emulator.stats.too_many_requests == 1
+        # edits are not counted
+        await limited.edit_message_text("1b", chat_id=USER, message_id=1)
+        await time.advance(1.0)
+        await limited.send_message(USER, "3")
+    assert [status for method, _, status, _ in emulator.request_log if method == "sendMessage"] == [200, 200, 429, 200]
 
 
 def test_rate_limiter_windows() -> None:
@@ -410,24 +429,27 @@ async def test_fail_next(emulator: BotApiEmulator, bot: Bot) -> None:
     assert [m.text for m in emulator.messages(USER)] == ["ok"]
 
 
-async def test_fail_for_timeout_mode(emulator: BotApiEmulator, bot: Bot) -> None:
-    emulator.user(USER)
-    emulator.fail_for(5, "timeout", hang_seconds=0.5)
-    with pytest.raises(TimedOut):
-        await bot.send_message(USER, "x", read_timeout=0.1)
-    emulator.clear_failures()
-    await bot.send_message(USER, "ok")
-    emulator.fail_for(5, "5xx")
-    with pytest.raises(NetworkError):
-        await bot.send_message(USER, "x")
-    emulator.fail_for(5, "timeout")  # a hanging request must not delay stop()
-    hanging = asyncio.create_task(raw(emulator, "getMe"))
-    await asyncio.sleep(0.1)
-    started = time.monotonic()
-    await emulator.stop()
-    assert time.monotonic() - started < 3
-    status, _ = await hanging
-    assert status == 502
+async def test_fail_for_timeout_mode() -> None:
+    time = FakeTime()  # stands still: the outages last, and a hang ends only when stop() wakes it
+    async with on_fake_time(time) as (emulator, bot):
+        emulator.user(USER)
+        emulator.fail_for(5, "timeout", hang_seconds=0.5)
+        with pytest.raises(TimedOut):
+            await bot.send_message(USER, "x", read_timeout=0.1)
+        assert time.sleeps == [0.5]
+        emulator.clear_failures()
+        await bot.send_message(USER, "ok")
+        emulator.fail_for(5, "5xx")
+        with pytest.raises(NetworkError):
+            await bot.send_message(USER, "x")
+        emulator.fail_for(5, "timeout")  # a hanging request must not delay stop()
+        hanging_before = time.waiting
+        hanging = asyncio.create_task(raw(emulator, "getMe"))
+        await emulator.wait_for(lambda: time.waiting == hanging_before + 1)
+        assert time.sleeps[-1] == 30.0
+        await asyncio.wait_for(emulator.stop(), HANG_GUARD)
+        status, _ = await asyncio.wait_for(hanging, HANG_GUARD)
+        assert status == 502  # answered because stop() woke it: its 30 s never passed
 
 
 # ---- webhook ---------------------------------------------------------------------------------
@@ -461,7 +483,7 @@ async def test_webhook_delivery_with_secret_and_retry(emulator: BotApiEmulator, 
         info = await bot.get_webhook_info()
         assert info.url == url
         await user.send_text("after")
-        await emulator.wait_for(lambda: len(emulator.webhook_responses) >= 3, timeout=5)
+        await emulator.wait_for(lambda: len(emulator.webhook_responses) >= 3, timeout=HANG_GUARD)
         assert [secret for secret, _ in received] == ["s3cret"] * 3
         assert [body["update_id"] for _, body in received] == [1, 1, 2]
         assert emulator.webhook_responses == [500, 200, 200]
@@ -489,7 +511,7 @@ async def test_wait_for_messages(emulator: BotApiEmulator, bot: Bot) -> None:
         await bot.send_message(USER, "late")
 
     task = asyncio.create_task(later())
-    [msg] = await emulator.wait_for_messages(USER, 1, timeout=2)
+    [msg] = await emulator.wait_for_messages(USER, 1, timeout=HANG_GUARD)
     await task
     assert msg.text == "late"
     with pytest.raises(TimeoutError, match="'late'"):
@@ -539,10 +561,10 @@ async def test_ptb_application_polling_round_trip(emulator: BotApiEmulator) -> N
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
         await user.send_command("start")
-        [welcome] = await emulator.wait_for_messages(USER, 1, timeout=5)
+        [welcome] = await emulator.wait_for_messages(USER, 1, timeout=HANG_GUARD)
         assert buttons(welcome) == [[("OK", "ok")]]
         update = await user.press(welcome.message_id, "ok")
-        await emulator.wait_for(lambda: welcome.text == "Confirmed", timeout=5)
+        await emulator.wait_for(lambda: welcome.text == "Confirmed", timeout=HANG_GUARD)
         assert emulator.callback_answers[update["callback_query"]["id"]]["text"] == "noted"
         await application.updater.stop()
         await application.stop()
