@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import auth, buttons, dialogs
 from bot.commands import public_commands
 from bot.context import BotContext, BotServices
+from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
 from bot.errors import on_error
 from bot.handlers import (
     activity_new,
@@ -110,15 +111,14 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("experts", pool.search))
     application.add_handler(CommandHandler("expert", pool.show))
     application.add_handler(CommandHandler("changes", pool.changes))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL & supervisor_files.CAPTIONED,
+                                           supervisor_files.import_file))
     application.add_handler(MessageHandler(
         filters.ChatType.PRIVATE & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv")),
         pool_import.import_file,
     ))
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL,
-                                           supervisor_files.document_routed), group=-5)
     application.add_handler(CommandHandler("supervisors", supervisors_staff.list_registry))
     application.add_handler(CommandHandler("supervisor", supervisors_staff.show))
-    application.add_handler(CallbackQueryHandler(supervisors_staff.pressed, pattern=f"^{supervisors_staff.PREFIX}"))
     application.add_handler(CommandHandler("supervisors_import", supervisor_files.start_import))
     application.add_handler(CommandHandler("supervisors_export", supervisor_files.export_file))
     application.add_handler(CommandHandler("invite", staff.invite))

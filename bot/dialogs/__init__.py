@@ -24,8 +24,9 @@ from services.platform import dialogs
 from services.platform.dialogs import DialogState
 from services.platform.roles import Actor
 
-Step = Callable[[Update, BotContext, DialogState], Awaitable[None]]
-"""Handles one message of the flow; returns normally when it consumed the message."""
+Step = Callable[[Update, BotContext, DialogState], Awaitable[bool | None]]
+"""Handles one message of the flow; returns normally when it consumed the message, ``False`` when the message is
+not the flow's after all (it goes on to the commands and the fallbacks)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     flow = _FLOWS.get(state.flow) if state is not None else None
     if state is None or flow is None or flow.on_text is None:
         return
-    await flow.on_text(update, context, state)
+    if await flow.on_text(update, context, state) is False:
+        return
     raise ApplicationHandlerStop
 
 
@@ -90,7 +92,8 @@ async def on_file(update: Update, context: BotContext) -> None:
     flow = _FLOWS.get(state.flow) if state is not None else None
     if state is None or flow is None or flow.on_file is None:
         return
-    await flow.on_file(update, context, state)
+    if await flow.on_file(update, context, state) is False:
+        return
     raise ApplicationHandlerStop
 
 

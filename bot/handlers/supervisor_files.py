@@ -7,20 +7,22 @@
 - ``/supervisors_export [division code] [csv]`` sends the registry of the caller's line (ID numbers masked unless
   admin).
 
-Documents reach :func:`document_routed` in group -5, ahead of the expert import and the lead dialogs: it takes
-only a document meant for the registry and leaves every other one to later groups.
+A document captioned with the command reaches :func:`import_file` through :data:`CAPTIONED` (a filter of the
+document handler, registered ahead of the expert import); an awaited one through the ``supervisor_import`` flow of
+the dialog router (``bot/dialogs/supervisor_import.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import filters
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import BotContext
@@ -39,6 +41,8 @@ WAITING = timedelta(hours=1)  # how long the file is awaited after the command
 MAX_BYTES = 5 * 1024 * 1024
 EXTENSIONS = (".xlsx", ".csv")
 STRICT_WORDS = ("strict", "严格")
+CAPTIONED = filters.CaptionRegex(re.compile(r"^\s*/supervisors_import(?:@\S*)?(?:\s|$)", re.IGNORECASE))
+"""A document whose caption is the import command (as :func:`caption_command` reads it)."""
 
 
 def caption_command(caption: str | None) -> tuple[bool, bool]:
@@ -65,24 +69,6 @@ async def start_import(update: Update, context: BotContext) -> None:
         await dialogs.start(uow, actor.account_id, flow=FLOW, step="file", data={"strict": strict})
         await uow.commit()
     await message.reply_text(context.t(update, "registry.import.send_file"))
-
-
-async def document_routed(update: Update, context: BotContext) -> None:
-    """A document (group -5): imported when captioned with the command or awaited after it; else left alone."""
-    message, actor = update.effective_message, context.actor
-    if message is None or message.document is None or actor is None:
-        return
-    by_caption, _ = caption_command(message.caption)
-    if by_caption and not actor.has_any(STAFF):  # not staff: no registry here; evidence and the rest go on
-        return
-    if not by_caption:
-        if actor.account_id is None:
-            return
-        async with context.services.uow(readonly=True) as reader:
-            if await dialogs.get(reader, actor.account_id, flow=FLOW, idle_limit=WAITING) is None:
-                return
-    await import_file(update, context)
-    raise ApplicationHandlerStop
 
 
 @serves(ADMIN, private_only=True)

@@ -2,43 +2,33 @@
 /supervisor <person id> (the card); an admin ends an appointment from the card's buttons, choosing a ground of
 002 §8 and confirming (``services.supervisors.supervisors.terminate`` does the work and audits it).
 
-Buttons carry ``sv:<verb>:<person id>[:<ground>]``: ``end`` shows the grounds, ``g`` asks for confirmation,
-``ok`` ends the appointment, ``back`` restores the card's button. Anything else, or a button of an appointment
-that has already ended, is stale.
+Buttons (``services.supervisors.actions``): "End appointment" shows the grounds, a ground asks for confirmation,
+"Confirm" ends the appointment, "Back" restores the card's button. A button of an appointment that has already
+ended is stale.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
+from bot import buttons
 from bot.auth import ADMIN, STAFF, serves
+from bot.buttons import Press
 from bot.context import BotContext
-from services.platform.roles import Role
+from bot.keyboards import Row, keyboard
+from services.platform.actions import parse_id
+from services.platform.notify import Button
 from services.supervisors import supervisors
+from services.supervisors.actions import BackToCard, ChooseEndGround, ConfirmEnd, PickEndGround
 from services.supervisors.supervisors import ARTICLE, EndReason, SupervisorView
-
-PREFIX = "sv:"
-VERBS = ("end", "g", "ok", "back")
-GROUNDS = tuple(reason.value for reason in EndReason)
-
-
-def parse_button(data: str) -> tuple[str, int, str] | None:
-    """``sv:<verb>:<person id>[:<ground>]`` as (verb, person id, ground), or None when stale or crafted. Pure."""
-    parts = data.removeprefix(PREFIX).split(":") if data.startswith(PREFIX) else []
-    if len(parts) not in (2, 3) or parts[0] not in VERBS or not parts[1].isdigit() or len(parts[1]) > 12:
-        return None
-    ground = parts[2] if len(parts) == 3 else ""
-    if (parts[0] in ("g", "ok")) != (ground in GROUNDS):
-        return None
-    return parts[0], int(parts[1]), ground
 
 
 def _state(context: BotContext, update: Update, view: SupervisorView) -> str:
     if view.status == "active":
         return context.t(update, "registry.state.active")
-    if view.end_reason in GROUNDS:
+    if view.end_reason in set(EndReason):
         return context.t(update, "registry.state.ended", reason_key=f"registry.reason.{view.end_reason}",
                          article=ARTICLE[EndReason(view.end_reason)])
     return context.t(update, "registry.state.ended_unknown")
@@ -55,29 +45,24 @@ def _card_text(context: BotContext, update: Update, view: SupervisorView) -> str
     return context.t(update, "registry.card", **params)
 
 
-def _card_keyboard(context: BotContext, update: Update, view: SupervisorView,
-                   is_admin: bool) -> InlineKeyboardMarkup | None:
-    if not is_admin or view.status != "active":
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(context.t(update, "registry.button.end"),
-                                                       callback_data=f"{PREFIX}end:{view.person_id}")]])
+def card_rows(person_id: int) -> list[Row]:
+    """The card's "End appointment" button (shown only to whoever may end it)."""
+    return [[Button("registry.button.end", ChooseEndGround(person_id))]]
 
 
-def _grounds_keyboard(context: BotContext, update: Update, person_id: int) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(
-        context.t(update, "registry.ground", reason_key=f"registry.reason.{reason.value}", article=ARTICLE[reason]),
-        callback_data=f"{PREFIX}g:{person_id}:{reason.value}")] for reason in EndReason]
-    rows.append([InlineKeyboardButton(context.t(update, "registry.button.back"),
-                                      callback_data=f"{PREFIX}back:{person_id}")])
-    return InlineKeyboardMarkup(rows)
+def grounds_rows(person_id: int) -> list[Row]:
+    """One button per ground of 002 §8, then "Back"."""
+    rows: list[Row] = [[Button("registry.ground", PickEndGround(person_id, reason),
+                               {"reason_key": f"registry.reason.{reason.value}", "article": ARTICLE[reason]})]
+                       for reason in EndReason]
+    return [*rows, [Button("registry.button.back", BackToCard(person_id))]]
 
 
-def _confirm_keyboard(context: BotContext, update: Update, person_id: int, ground: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(context.t(update, "registry.button.confirm", reason_key=f"registry.reason.{ground}"),
-                              callback_data=f"{PREFIX}ok:{person_id}:{ground}")],
-        [InlineKeyboardButton(context.t(update, "registry.button.back"), callback_data=f"{PREFIX}end:{person_id}")],
-    ])
+def confirm_rows(person_id: int, ground: EndReason) -> list[Row]:
+    """"Confirm" this ground, or back to the grounds."""
+    return [[Button("registry.button.confirm", ConfirmEnd(person_id, ground),
+                    {"reason_key": f"registry.reason.{ground.value}"})],
+            [Button("registry.button.back", ChooseEndGround(person_id))]]
 
 
 @serves(STAFF, private_only=True)
@@ -104,50 +89,65 @@ async def list_registry(update: Update, context: BotContext) -> None:
 
 @serves(STAFF, private_only=True)
 async def show(update: Update, context: BotContext) -> None:
-    """/supervisor <person id>: the registry card; admins get the "End appointment" button."""
+    """/supervisor <person id>: the registry card; whoever may end the appointment gets the button."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 13:
+    person_id = parse_id(args[0].lstrip("#")) if len(args) == 1 else None
+    if person_id is None:
         await message.reply_text(context.t(update, "registry.usage"))
         return
     async with context.services.uow(readonly=True) as uow:
-        view = await supervisors.get_supervisor(uow, actor=actor, person_id=int(args[0].lstrip("#")))
-    await message.reply_text(_card_text(context, update, view),
-                             reply_markup=_card_keyboard(context, update, view, Role.ADMIN in actor.roles))
-
-
-@serves(ADMIN)
-async def pressed(update: Update, context: BotContext) -> None:
-    """An ``sv:`` button: grounds, confirmation, or the end of the appointment (002 §8)."""
-    query, actor = update.callback_query, context.actor
-    assert query is not None and actor is not None
-    parsed = parse_button(query.data or "")
-    if parsed is None:
-        await query.answer(context.t(update, "button.stale"), show_alert=True)
-        return
-    verb, person_id, ground = parsed
-    async with context.services.uow(readonly=True) as uow:
         view = await supervisors.get_supervisor(uow, actor=actor, person_id=person_id)
-    if view.status != "active":
-        await query.answer(context.t(update, "button.stale"), show_alert=True)
+    rows = card_rows(view.person_id) if supervisors.may_end(actor, view) else None
+    await message.reply_text(_card_text(context, update, view),
+                             reply_markup=keyboard(context.language_for(update), rows) if rows else None)
+
+
+async def _endable(press: Press, person_id: int) -> SupervisorView | None:
+    """The supervisor's card when the caller may still end the appointment; else None (answered as stale)."""
+    async with press.context.services.uow(readonly=True) as uow:
+        view = await supervisors.get_supervisor(uow, actor=press.actor, person_id=person_id)
+    if not supervisors.may_end(press.actor, view):
+        await press.answer("button.stale", alert=True)
+        return None
+    return view
+
+
+@buttons.on(ChooseEndGround, audience=ADMIN)
+async def end_pressed(press: Press, action: ChooseEndGround) -> None:
+    """"End appointment" (or back from a confirmation): the grounds of 002 §8."""
+    if await _endable(press, action.person_id) is not None:
+        await press.answer("registry.choose_ground")
+        await press.edit_buttons(grounds_rows(action.person_id))
+
+
+@buttons.on(BackToCard, audience=ADMIN)
+async def back_pressed(press: Press, action: BackToCard) -> None:
+    """"Back" from the grounds: the card's own button."""
+    if await _endable(press, action.person_id) is not None:
+        await press.answer()
+        await press.edit_buttons(card_rows(action.person_id))
+
+
+@buttons.on(PickEndGround, audience=ADMIN)
+async def ground_pressed(press: Press, action: PickEndGround) -> None:
+    """A ground: what it means, and a confirmation button."""
+    view = await _endable(press, action.person_id)
+    if view is not None:
+        await press.answer("registry.confirm_prompt", alert=True, reason_key=f"registry.reason.{action.ground}",
+                           article=ARTICLE[action.ground], name=view.name)
+        await press.edit_buttons(confirm_rows(action.person_id, action.ground))
+
+
+@buttons.on(ConfirmEnd, audience=ADMIN)
+async def confirm_pressed(press: Press, action: ConfirmEnd) -> None:
+    """"Confirm": end the appointment on the chosen ground; the card shows the ended state without buttons."""
+    if await _endable(press, action.person_id) is None:
         return
-    if verb == "end":
-        await query.answer(context.t(update, "registry.choose_ground"))
-        await query.edit_message_reply_markup(_grounds_keyboard(context, update, person_id))
-    elif verb == "back":
-        await query.answer()
-        await query.edit_message_reply_markup(_card_keyboard(context, update, view, True))
-    elif verb == "g":
-        reason = EndReason(ground)
-        await query.answer(context.t(update, "registry.confirm_prompt", reason_key=f"registry.reason.{ground}",
-                                     article=ARTICLE[reason], name=view.name), show_alert=True)
-        await query.edit_message_reply_markup(_confirm_keyboard(context, update, person_id, ground))
-    else:
-        async with context.services.uow() as uow:
-            await supervisors.terminate(uow, actor=actor, person_id=person_id, reason=ground)
-        async with context.services.uow(readonly=True) as uow:
-            view = await supervisors.get_supervisor(uow, actor=actor, person_id=person_id)
-        await query.answer(context.t(update, "registry.ended_done", name=view.name,
-                                     article=ARTICLE[EndReason(ground)]))
-        await query.edit_message_text(_card_text(context, update, view), reply_markup=None)
+    async with press.context.services.uow() as uow:
+        await supervisors.terminate(uow, actor=press.actor, person_id=action.person_id, reason=action.ground)
+    async with press.context.services.uow(readonly=True) as uow:
+        view = await supervisors.get_supervisor(uow, actor=press.actor, person_id=action.person_id)
+    await press.answer("registry.ended_done", name=view.name, article=ARTICLE[action.ground])
+    await press.query.edit_message_text(_card_text(press.context, press.update, view), reply_markup=None)

@@ -2,8 +2,8 @@
 
 Rule: the reporter's identity is kept confidential (003 三(四), reporter privacy, in ``../shared/RULES.md``; the
 national reward rules noted there under 002 §12(四), not yet checked against their source, say the same). Staff
-receive a lead's files renamed (``bot/handlers/leads.py``), but a file's embedded metadata can still name or locate
-the reporter: a phone photo's EXIF GPS position, camera model, owner and date; a Word document's author.
+receive a lead's files renamed (``services/leads/staff_files.py``), but a file's embedded metadata can still name or
+locate the reporter: a phone photo's EXIF GPS position, camera model, owner and date; a Word document's author.
 :func:`scrub` returns a copy without it; the stored original is never changed (it is the evidence, checked by its
 SHA-256 in ``services/leads/evidence.py``).
 

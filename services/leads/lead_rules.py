@@ -64,6 +64,54 @@ TRANSITIONS: dict[LeadState, frozenset[LeadState]] = {
 OPEN_STATES = frozenset({LeadState.RECEIVED, LeadState.ACCEPTED, LeadState.INVESTIGATING})
 
 
+def accepts_additions(state: str) -> bool:
+    """Whether the reporter may still add information or evidence to a lead in ``state`` (002 §12(二)): while open."""
+    return state in {str(s) for s in OPEN_STATES}
+
+
+class StaffVerb(StrEnum):
+    """What staff may do from a lead's card (the card's buttons, in the order shown)."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+    INVESTIGATE = "investigate"
+    SUBSTANTIATED = "yes"
+    UNSUBSTANTIATED = "no"
+    TAKE = "take"
+    ASK = "ask"
+    ASK_SIGNED = "asks"
+    EXTEND = "extend"
+    REWARD = "reward"
+    CLAIMED = "claimed"
+    CLOSE = "close"
+    FILES = "files"
+
+
+def staff_verbs(state: str, *, rewarded: bool, reward_offered: bool, has_evidence: bool) -> tuple[StaffVerb, ...]:
+    """The card actions available to staff of the lead's line for a lead in ``state``, read from
+    :data:`TRANSITIONS`: accept or not while received, investigate once accepted, conclude while accepted or under
+    investigation, take/ask/extend while open, reward a substantiated lead once (002 §12(四)), record an offered
+    reward as claimed, close a decided lead, send the files when there are any (002 §12(二))."""
+    verbs: list[StaffVerb] = []
+    if can_move(state, LeadState.ACCEPTED) and can_move(state, LeadState.NOT_ACCEPTED):
+        verbs += [StaffVerb.ACCEPT, StaffVerb.REJECT]
+    if can_move(state, LeadState.INVESTIGATING):
+        verbs.append(StaffVerb.INVESTIGATE)
+    if can_move(state, LeadState.SUBSTANTIATED):
+        verbs += [StaffVerb.SUBSTANTIATED, StaffVerb.UNSUBSTANTIATED]
+    if accepts_additions(state):
+        verbs += [StaffVerb.TAKE, StaffVerb.ASK, StaffVerb.ASK_SIGNED, StaffVerb.EXTEND]
+    if state == LeadState.SUBSTANTIATED and not rewarded:
+        verbs.append(StaffVerb.REWARD)
+    if reward_offered:
+        verbs.append(StaffVerb.CLAIMED)
+    if can_move(state, LeadState.CLOSED):
+        verbs.append(StaffVerb.CLOSE)
+    if has_evidence:
+        verbs.append(StaffVerb.FILES)
+    return tuple(verbs)
+
+
 def can_move(current: str, target: str) -> bool:
     """Whether a lead in ``current`` may move to ``target``."""
     try:

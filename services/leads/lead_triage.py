@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from services.leads.actions import ShowLeadCard
 from services.leads.lead_rules import (
     DEFAULT_RULES,
     OPEN_STATES,
@@ -139,7 +140,7 @@ async def assign(uow: UnitOfWork, *, actor: Actor, lead_id: int, handler_person_
     if handler_person_id != actor.person_id:
         await notify.to_person(uow, person_id=handler_person_id, key="lead.assigned_to_you",
                                params={"number": lead.number},
-                               buttons=[[notify.Button("lead.button.card", f"ld:card:{lead_id}")]])
+                               buttons=[[notify.Button("lead.button.card", ShowLeadCard(lead_id))]])
     await uow.commit()
     return lead
 
@@ -281,7 +282,7 @@ async def sweep(uow_factory: UnitOfWorkFactory, rules: LeadRules | None = None) 
             lead.reminded_for = lead.due_at
             uow.session.add(lead)
             params = _due_params(lead, uow)
-            buttons = [[notify.Button("lead.button.card", f"ld:card:{lead.id}")]]
+            buttons = [[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]]
             if lead.handler_person_id is not None:
                 await notify.to_person(uow, person_id=lead.handler_person_id, key="lead.reminder", params=params,
                                        buttons=buttons)
@@ -298,7 +299,7 @@ async def sweep(uow_factory: UnitOfWorkFactory, rules: LeadRules | None = None) 
             params = _due_params(lead, uow)
             for admin in await _admins_up(uow, lead.org_unit_id):
                 await notify.to_person(uow, person_id=admin, key="lead.escalation", params=params,
-                                       buttons=[[notify.Button("lead.button.card", f"ld:card:{lead.id}")]])
+                                       buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
             await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.escalated", object_type="lead",
                                object_id=int(lead.id or 0), details={"due_at": _iso(lead.due_at)})
             counts["escalated"] += 1

@@ -17,18 +17,21 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from services.leads.actions import ReplyToStaff, ShowLeadCard
 from services.leads.lead_rules import (
     DEFAULT_RULES,
-    OPEN_STATES,
     LeadCategory,
     LeadState,
     PastLead,
+    StaffVerb,
+    accepts_additions,
     deadline,
     institution_key,
     mask_name,
     new_pseudonym,
     possible_duplicates,
     reminder_time,
+    staff_verbs,
     tracking_number,
 )
 from services.people.orgs import require_scope_over_units
@@ -173,7 +176,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
         "due": _local(lead.due_at, uow),
     })
     await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.alert", params=await _alert_params(uow, lead),
-                             buttons=[[notify.Button("lead.button.card", f"ld:card:{lead.id}")]])
+                             buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
     await uow.commit()
     return lead
 
@@ -260,12 +263,25 @@ async def staff_lead(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
     return lead
 
 
-async def my_leads(uow: UnitOfWork, *, actor: Actor) -> Sequence[Lead]:
+@dataclass(frozen=True)
+class MyLead:
+    """One of the reporter's own leads as /myleads lists it."""
+
+    id: int
+    number: str
+    created_at: datetime
+    category: str
+    state: str
+    open: bool  # the reporter may still add to it (``lead_rules.accepts_additions``)
+
+
+async def my_leads(uow: UnitOfWork, *, actor: Actor) -> list[MyLead]:
     """The caller's leads, newest first."""
     if actor.person_id is None:
         return []
     query = select(Lead).where(Lead.reporter_person_id == actor.person_id).order_by(col(Lead.id).desc())
-    return (await uow.session.exec(query)).all()
+    return [MyLead(int(lead.id or 0), lead.number, lead.created_at, lead.category, lead.state,
+                   accepts_additions(lead.state)) for lead in (await uow.session.exec(query)).all()]
 
 
 async def evidence_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadEvidence]:
@@ -290,14 +306,18 @@ class LeadCard:
     thread: Sequence[LeadMessage]
     handler_name: str | None
     duplicates: Sequence[tuple[int, str]] = ()  # (id, number) of the possible duplicates the caller may link to
+    verbs: tuple[StaffVerb, ...] = ()  # the card's actions available now (``lead_rules.staff_verbs``)
 
 
 async def card(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> LeadCard:
     """The staff card of a lead within the caller's scope."""
     lead = await staff_lead(uow, actor, lead_id)
     handler = await uow.people.get(lead.handler_person_id) if lead.handler_person_id is not None else None
-    return LeadCard(lead, await target_label(uow, lead), await evidence_of(uow, lead_id), await thread_of(uow, lead_id),
-                    handler.name if handler is not None else None, await _linkable(uow, actor, lead))
+    evidence = await evidence_of(uow, lead_id)
+    verbs = staff_verbs(lead.state, rewarded=lead.reward_amount is not None,
+                        reward_offered=lead.reward_state == "offered", has_evidence=bool(evidence))
+    return LeadCard(lead, await target_label(uow, lead), evidence, await thread_of(uow, lead_id),
+                    handler.name if handler is not None else None, await _linkable(uow, actor, lead), verbs)
 
 
 async def _linkable(uow: UnitOfWork, actor: Actor, lead: Lead) -> list[tuple[int, str]]:
@@ -320,7 +340,7 @@ async def _linkable(uow: UnitOfWork, actor: Actor, lead: Lead) -> list[tuple[int
 
 async def staff_recipients(uow: UnitOfWork, lead: Lead, *, key: str, params: dict[str, Any]) -> None:
     """Tell whoever handles the lead: its handler, else the responsible division's staff."""
-    buttons = [[notify.Button("lead.button.card", f"ld:card:{lead.id}")]]
+    buttons = [[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]]
     if lead.handler_person_id is not None:
         await notify.to_person(uow, person_id=lead.handler_person_id, key=key, params=params, buttons=buttons)
     else:
@@ -334,7 +354,7 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     text = text.strip()
     if not text and not evidence:
         raise LeadRefused("empty", reason_key="lead.invalid.empty")
-    if LeadState(lead.state) not in OPEN_STATES:
+    if not accepts_additions(lead.state):
         raise LeadRefused("closed", reason_key="lead.invalid.closed")
     now = uow.now()
     assert lead.id is not None
@@ -370,6 +390,6 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
                        details={"signed": signed})
     await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.to_reporter", params={
         "number": lead.number, "text": text, "signature": f"—— {actor.name}" if signed and actor.name else ""},
-        buttons=[[notify.Button("lead.button.reply", f"lx:reply:{lead.id}")]])
+        buttons=[[notify.Button("lead.button.reply", ReplyToStaff(lead.id))]])
     await uow.commit()
     return lead

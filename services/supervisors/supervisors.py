@@ -97,6 +97,11 @@ class SupervisorView:
     end_reason: str
 
 
+def may_end(actor: Actor, view: SupervisorView) -> bool:
+    """Whether ``actor`` may end this appointment (002 §8): an admin, while the appointment is active."""
+    return actor.has_any(frozenset({Role.ADMIN})) and view.status == "active"
+
+
 def clean(data: SupervisorInput, *, today: date) -> SupervisorInput:
     """Validate a record (refusals are InvalidInput naming the field)."""
     data.name = data.name.strip()

@@ -1,11 +1,11 @@
 """The album acknowledgement of the /report dialog as pure functions: the album state kept in the dialog and the text
-that counts its files (bot/handlers/lead_report.py)."""
+that counts its files (bot/dialogs/lead_evidence.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.handlers.lead_report import ALBUM_LISTED, MAX_TEXT, album_text, album_with, file_kb
+from bot.dialogs.lead_evidence import ALBUM_LISTED, MAX_TEXT, album_text, album_with, file_kb
 from messages import translate
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.handlers.supervisor_files import caption_command, describe
-from bot.handlers.supervisors_staff import parse_button
+from bot.handlers.supervisor_files import CAPTIONED, caption_command, describe
+from services.buttons import parse
+from services.platform.actions import Refusal
 from services.platform.tables import Issue
+from services.supervisors.actions import BackToCard, ChooseEndGround, ConfirmEnd, PickEndGround
 from services.supervisors.supervisor_io import column_header
-from services.supervisors.supervisors import SupervisorView, matches
+from services.supervisors.supervisors import EndReason, SupervisorView, matches
 
 
 def _view(**overrides: object) -> SupervisorView:
@@ -22,16 +24,23 @@ def _view(**overrides: object) -> SupervisorView:
 
 
 def test_well_formed_buttons_are_read_into_verb_person_and_ground() -> None:
-    assert parse_button("sv:end:12") == ("end", 12, "")
-    assert parse_button("sv:back:12") == ("back", 12, "")
-    assert parse_button("sv:g:12:resigned") == ("g", 12, "resigned")
-    assert parse_button("sv:ok:12:duty_breach") == ("ok", 12, "duty_breach")
+    assert parse("sv:end:12") == ChooseEndGround(12)
+    assert parse("sv:back:12") == BackToCard(12)
+    assert parse("sv:g:12:resigned") == PickEndGround(12, EndReason.RESIGNED)
+    assert parse("sv:ok:12:duty_breach") == ConfirmEnd(12, EndReason.DUTY_BREACH)
+
+
+def test_the_registry_buttons_keep_their_wire_format() -> None:
+    assert ChooseEndGround(12).encode() == "sv:end:12"
+    assert BackToCard(12).encode() == "sv:back:12"
+    assert PickEndGround(12, EndReason.RESIGNED).encode() == "sv:g:12:resigned"
+    assert ConfirmEnd(12, EndReason.TERM_EXPIRED).encode() == "sv:ok:12:term_expired"
 
 
 def test_stale_or_crafted_button_data_is_refused() -> None:
     for data in ("", "sv:", "sv:end", "sv:end:x", "sv:drop:12", "sv:g:12", "sv:ok:12:bogus", "sv:end:12:resigned",
-                 "sv:ok:1234567890123:resigned", "chg:12:a", "sv:ok:-1:resigned", "sv:g:12:resigned:more"):
-        assert parse_button(data) is None, data
+                 "sv:ok:1234567890123:resigned", "sv:ok:-1:resigned", "sv:g:12:resigned:more"):
+        assert isinstance(parse(data), Refusal), data
 
 
 def test_the_import_command_is_recognised_in_a_caption_with_strict_mode() -> None:
@@ -41,6 +50,16 @@ def test_the_import_command_is_recognised_in_a_caption_with_strict_mode() -> Non
     assert caption_command("strict") == (False, False)
     assert caption_command(None) == (False, False)
     assert caption_command("/supervisors_importx") == (False, False)
+
+
+def test_the_document_handler_takes_the_captions_the_command_reader_accepts() -> None:
+    for caption in ("/supervisors_import", "/supervisors_import@jiandu_bot 严格", "/SUPERVISORS_IMPORT strict",
+                    "  /supervisors_import"):
+        assert CAPTIONED.pattern.search(caption) is not None, caption
+        assert caption_command(caption)[0], caption
+    for caption in ("strict", "/supervisors_importx", "x /supervisors_import"):
+        assert CAPTIONED.pattern.search(caption) is None, caption
+        assert not caption_command(caption)[0], caption
 
 
 def test_a_rejection_names_the_column_by_its_chinese_header_in_the_readers_language() -> None:

@@ -59,7 +59,7 @@ async def _reporter_at_evidence(bot: BotHarness, emulator: BotApiEmulator) -> tu
     results = await reporter.until(lambda: reporter.user.send_text("城南诊所"), "城南诊所")
     question = await reporter.press(results, ":t", zh("report.ask_insured"))
     question = await reporter.press(question, ":skip", zh("report.ask_category"))
-    await reporter.press(question, ":c:over_charging", zh("report.ask_what"))
+    await reporter.press(question, ":over_charging", zh("report.ask_what"))
     await reporter.until(lambda: reporter.user.send_text("重复收取护理费"), zh("report.ask_when"))
     question = await reporter.until(lambda: reporter.user.send_text("2026年3月上旬"), zh("report.ask_where"))
     await reporter.press(question, ":skip", "4/6")

@@ -47,9 +47,9 @@ async def test_staff_receive_a_leads_photo_and_document_without_the_metadata_nam
 
         await reporter.command("/report", expect=zh("report.ask_target"))
         results = await reporter.text("人民医院", zh("report.matches"))
-        question = await reporter.press(results, f":i:{hospital}", zh("report.ask_insured"))
+        question = await reporter.press(results, f":{hospital}", zh("report.ask_insured"))
         question = await reporter.press(question, ":skip", zh("report.ask_category"))
-        question = await reporter.press(question, ":c:over_charging", zh("report.ask_what"))
+        question = await reporter.press(question, ":over_charging", zh("report.ask_what"))
         await reporter.text("住院病人每天被重复收取护理费", zh("report.ask_when"))
         question = await reporter.text("2026年3月上旬", zh("report.ask_where"))
         await reporter.press(question, ":skip", "4/6")
