@@ -244,7 +244,26 @@ async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, valu
     return request
 
 
-async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[tuple[ExpertChangeRequest, str]]:
+@dataclass(frozen=True)
+class PendingChange:
+    """A change request waiting for staff: the expert, the field, and the value before and after (shown as one
+    text each: the employer's name, else the first value, else ``-``)."""
+
+    request_id: int
+    expert_id: int
+    name: str
+    field: str
+    old: str
+    new: str
+
+
+def shown_value(values: dict[str, Any]) -> str:
+    """A change request's stored value as one text."""
+    shown = values.get("employer_name") or next(iter(values.values()), None)
+    return str(shown) if shown not in (None, "") else "-"
+
+
+async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[PendingChange]:
     """Pending change requests of the actor's org subtree, oldest first, with the expert's name."""
     if actor.staff_org_unit_id is None:
         raise PermissionDenied("only staff decide changes")
@@ -256,7 +275,9 @@ async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[tuple[Ex
         .where(ExpertChangeRequest.status == "pending", col(Expert.org_unit_id).in_(units))
         .order_by(col(ExpertChangeRequest.id))
     )).all()
-    return [(request, person.name) for request, person in rows]
+    return [PendingChange(request_id=request.id or 0, expert_id=request.expert_id, name=person.name,
+                          field=request.field, old=shown_value(request.old_value), new=shown_value(request.new_value))
+            for request, person in rows]
 
 
 async def decide_change(
@@ -367,7 +388,17 @@ async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) 
     return interest
 
 
-async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequence[tuple[ExpertInterest, str]]:
+@dataclass(frozen=True)
+class DeclaredInterest:
+    """One current declaration of interest, with the institution's name."""
+
+    id: int
+    institution: str
+    kind: str
+    declared_on: date
+
+
+async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequence[DeclaredInterest]:
     """An expert's current declarations with the institutions' names (the expert, or staff in scope)."""
     if actor.person_id != expert_id:
         await require_scope_over_person(uow, actor, expert_id)
@@ -376,7 +407,8 @@ async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequenc
         .where(ExpertInterest.expert_id == expert_id, col(ExpertInterest.withdrawn_at).is_(None))
         .order_by(col(ExpertInterest.id))
     )).all()
-    return [(interest, institution.name) for interest, institution in rows]
+    return [DeclaredInterest(id=interest.id or 0, institution=institution.name, kind=interest.kind,
+                             declared_on=interest.declared_on) for interest, institution in rows]
 
 
 @dataclass(frozen=True)
