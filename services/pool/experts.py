@@ -117,6 +117,11 @@ def profile_of(expert: Expert) -> ExpertProfile:
     )
 
 
+def sees_full_id_numbers(actor: Actor) -> bool:
+    """Admins and the system see ID numbers in full; everyone else masked (the expert their own too)."""
+    return actor.person_id is None or Role.ADMIN in actor.roles
+
+
 async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
     if institution_id is None:
         return ""
@@ -164,7 +169,7 @@ async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
     person = await uow.people.get(expert_id)
     if expert is None or person is None:
         raise PersonNotFound(str(expert_id), person_id=expert_id)
-    full = actor.person_id is None or Role.ADMIN in actor.roles
+    full = sees_full_id_numbers(actor)
     today = uow.today()
     periods = (await uow.session.exec(
         select(ExpertPeriod).where(ExpertPeriod.expert_id == expert_id, col(ExpertPeriod.end_date) >= today,

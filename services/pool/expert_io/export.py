@@ -16,7 +16,7 @@ from services.platform.errors import InvalidInput, PermissionDenied
 from services.platform.identifiers import (
     mask_id_number,
 )
-from services.platform.roles import Actor, Role
+from services.platform.roles import Actor
 from services.platform.tables import REASON_HEADER, SOURCE_ROW_HEADER, Cell, Issue
 from services.platform.tables import write_table as _write_table
 from services.pool.expert_io.columns import (
@@ -33,6 +33,7 @@ from services.pool.expert_io.columns import (
 )
 from services.pool.expert_io.importer import chunks, default_unit
 from services.pool.expert_io.sheet import ImportReport
+from services.pool.experts import sees_full_id_numbers
 from services.pool.lifecycle import ExpertState
 from storage.models import Expert, OrgUnit, Person
 from storage.pool import Institution
@@ -137,7 +138,7 @@ async def export_experts(
         found_institutions = await uow.session.exec(select(Institution).where(col(Institution.id).in_(chunk)))
         institutions.update({i.id: i for i in found_institutions if i.id is not None})
     units = {u.id: u for u in await uow.org_units.all() if u.id is not None}
-    full = actor.person_id is None or Role.ADMIN in actor.roles
+    full = sees_full_id_numbers(actor)
     rows: list[list[Cell]] = []
     for number, (expert, person) in enumerate(found, start=1):
         values = _export_values(expert, person, institutions, units, full)
