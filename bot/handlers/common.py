@@ -52,11 +52,15 @@ async def redeem(update: Update, context: BotContext, code: str) -> None:
         )
 
 
-@serves(BOUND)
+@serves(ANYONE)
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: the commands of the caller's roles."""
+    """/help: the commands of the caller's roles (in everyone's menu: someone unbound learns how to bind)."""
     message = update.effective_message
     assert message is not None
+    actor = context.actor
+    if actor is None or not actor.is_bound:
+        await message.reply_text(context.t(update, "auth.unbound"))
+        return
     await message.reply_text(help_text(update, context))
 
 
