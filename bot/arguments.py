@@ -21,7 +21,7 @@ from services.platform.actions import MAX_ID, parse_id
 ECHO_CHARS: Final = 50
 SEARCH_CHARS: Final = 100  # search words, all together
 NOTE_CHARS: Final = 500  # a reason or a note
-VALUE_CHARS: Final = 200  # one value: a phone number, a title, an employer id...
+VALUE_CHARS: Final = 300  # one value: a phone number, an e-mail address, a title, an employer id...
 
 
 class UsageError(Exception):
