@@ -56,6 +56,11 @@ def _kind(update: Update) -> str:
     return "other"
 
 
+def admits(audience: frozenset[Role], actor: Actor) -> bool:
+    """Whether ``actor`` is in ``audience`` (``ANYONE`` admits everyone, even the unbound)."""
+    return not audience or actor.has_any(audience)
+
+
 def serves(audience: frozenset[Role], *, private_only: bool = False) -> Callable[[Callback], Callback]:
     """Declare who a handler serves: ``ANYONE``, ``BOUND`` (any role) or a set of roles, and
     whether it works only in a private chat (anything personal or secret: codes, profiles)."""
@@ -71,7 +76,7 @@ def serves(audience: frozenset[Role], *, private_only: bool = False) -> Callable
             if audience and not actor.is_bound:
                 await deny(update, context, "auth.unbound")
                 return None
-            if audience and not actor.has_any(audience):
+            if not admits(audience, actor):
                 await deny(update, context, "auth.not_permitted")
                 return None
             return await callback(update, context)

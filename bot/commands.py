@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF, SUPERVISOR
+from bot.auth import ADMIN, ANYONE, BOUND, EXPERT, STAFF, SUPERVISOR, admits
 from services.platform.roles import Actor, Role
 
 
@@ -108,7 +108,7 @@ def visible_to(actor: Actor, *, in_group: bool = False) -> list[Command]:
     for command in COMMANDS:
         if in_group and not command.in_groups:
             continue
-        if command.audience and not actor.has_any(command.audience):
+        if not admits(command.audience, actor):
             continue
         result.append(command)
     return result

@@ -1,5 +1,6 @@
-"""The one global error handler: a refused request gets its reason, anything else is logged with
-its traceback and the user is told that something went wrong and nothing they sent was lost."""
+"""The one global error handler: a refused request gets its reason, a command whose arguments do not fit gets
+what was wrong and its usage (:class:`bot.arguments.UsageError`), anything else is logged with its traceback and
+the user is told that something went wrong and nothing they sent was lost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.arguments import UsageError
 from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
 from messages import translate
@@ -24,15 +26,15 @@ async def on_error(update: object, context: BotContext) -> None:
     services = context.services
     if isinstance(error, DomainError):
         logger.info("request refused: %s (%s)", type(error).__name__, error.detail)
-        key, params = error.message_key, error.params
+    elif isinstance(error, UsageError):
+        logger.info("command arguments refused: %s", error)
     else:
         services.metrics.handler_errors.inc()
         logger.error("error while handling update %s", getattr(update, "update_id", update), exc_info=error)
-        key, params = "error.internal", {}
     if not isinstance(update, Update):
         return
     language = language_for(update, await _actor(update, context), services.settings.default_language)
-    text = translate(language, key, **params)
+    text = _explain(language, error)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(fit_callback_answer(text), show_alert=True)
@@ -40,6 +42,17 @@ async def on_error(update: object, context: BotContext) -> None:
             await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
         logger.warning("could not tell the user about the error", exc_info=True)
+
+
+def _explain(language: str, error: BaseException | None) -> str:
+    if isinstance(error, DomainError):
+        return translate(language, error.message_key, **error.params)
+    if isinstance(error, UsageError):
+        usage = translate(language, error.usage_key, **error.usage_params)
+        if error.problem_key is None:
+            return usage
+        return translate(language, error.problem_key, **error.problem_params) + "\n" + usage
+    return translate(language, "error.internal")
 
 
 async def _actor(update: Update, context: BotContext) -> Actor | None:

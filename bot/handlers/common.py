@@ -54,7 +54,7 @@ async def redeem(update: Update, context: BotContext, code: str) -> None:
 
 @serves(ANYONE)
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: the commands of the caller's roles."""
+    """/help: the commands of the caller's roles (in everyone's menu: someone unbound learns how to bind)."""
     message = update.effective_message
     assert message is not None
     actor = context.actor

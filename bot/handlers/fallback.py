@@ -1,5 +1,6 @@
 """What answers when nothing else did: unknown commands, free text (maybe an invite code),
-other kinds of message, and buttons nobody recognises. Every private message gets an answer."""
+and other kinds of message (a button nobody recognises is answered by ``bot.buttons``). Every private message
+gets an answer."""
 
 from __future__ import annotations
 
@@ -58,10 +59,3 @@ async def other_message(update: Update, context: BotContext) -> None:
     key = "fallback.not_expected" if actor is not None and actor.is_bound else "auth.unbound"
     await message.reply_text(context.t(update, key))
 
-
-@serves(ANYONE)
-async def stale_button(update: Update, context: BotContext) -> None:
-    """A button whose data no handler recognises (old, crafted, or from a removed feature)."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer(context.t(update, "button.stale"), show_alert=True)

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.arguments import NOTE_CHARS, SEARCH_CHARS, Arguments, echo
 from bot.auth import BOUND, EXPERT, serves
 from bot.context import BotContext
 from services.institutions import institutions
-from services.platform.errors import InvalidInput
 from services.pool import experts, lifecycle
-
-
-def _number(raw: str, field: str) -> int:
-    if not raw.isdigit():
-        raise InvalidInput(f"{field} must be a number", field=field)
-    return int(raw)
 
 
 @serves(BOUND, private_only=True)
@@ -23,14 +17,11 @@ async def search_institutions(update: Update, context: BotContext) -> None:
     """/institutions <words>: find an institution's id in the directory."""
     message = update.effective_message
     assert message is not None
-    words = " ".join(context.args or [])
-    if not words.strip():
-        await message.reply_text(context.t(update, "directory.usage"))
-        return
+    words = Arguments(context.args, "directory.usage").text(0, SEARCH_CHARS, required=True)
     async with context.services.uow(readonly=True) as uow:
         found = await institutions.search(uow, words)
     if not found:
-        await message.reply_text(context.t(update, "directory.empty"))
+        await message.reply_text(context.t(update, "directory.empty_for", words=echo(words)))
         return
     lines = [context.t(update, "directory.header", count=len(found))]
     lines += [context.t(update, "directory.line", id=i.id, name=i.name, code=i.credit_code or "-") for i in found]
@@ -42,13 +33,13 @@ async def declare(update: Update, context: BotContext) -> None:
     """/interest <institution id> <interest|dispute|worked|other> [note]: declare a conflict of interest."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    args = context.args or []
-    if len(args) < 2:
-        await message.reply_text(context.t(update, "interest.usage"))
-        return
+    args = Arguments(context.args, "interest.usage")
+    args.expect(2)
+    institution_id, kind = args.record_id(0), args.word(1, experts.INTEREST_KINDS)
+    note = args.text(2, NOTE_CHARS)
     async with context.services.uow() as uow:
-        interest = await experts.declare_interest(uow, actor=actor, institution_id=_number(args[0], "institution"),
-                                                  kind=args[1].lower(), note=" ".join(args[2:]))
+        interest = await experts.declare_interest(uow, actor=actor, institution_id=institution_id, kind=kind,
+                                                  note=note)
     await message.reply_text(context.t(update, "interest.declared", id=interest.id,
                                        kind_key=f"interest.kind.{interest.kind}"))
 
@@ -64,8 +55,8 @@ async def list_interests(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t(update, "interest.none"))
         return
     lines = [context.t(update, "interest.header")]
-    lines += [context.t(update, "interest.line", id=i.id, institution=name, kind_key=f"interest.kind.{i.kind}",
-                        on=i.declared_on) for i, name in found]
+    lines += [context.t(update, "interest.line", id=i.id, institution=i.institution,
+                        kind_key=f"interest.kind.{i.kind}", on=i.declared_on) for i in found]
     await message.reply_text("\n".join(lines))
 
 
@@ -74,12 +65,11 @@ async def withdraw(update: Update, context: BotContext) -> None:
     """/withdraw <declaration id>: withdraw a declaration (it stays in the history)."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    args = context.args or []
-    if len(args) != 1:
-        await message.reply_text(context.t(update, "interest.withdraw_usage"))
-        return
+    args = Arguments(context.args, "interest.withdraw_usage")
+    args.expect(1, 1)
+    interest_id = args.record_id(0)
     async with context.services.uow() as uow:
-        interest = await experts.withdraw_interest(uow, actor=actor, interest_id=_number(args[0], "id"))
+        interest = await experts.withdraw_interest(uow, actor=actor, interest_id=interest_id)
     await message.reply_text(context.t(update, "interest.withdrawn", id=interest.id))
 
 
@@ -88,10 +78,7 @@ async def quit_pool(update: Update, context: BotContext) -> None:
     """/quit <reason>: ask to leave the pool (000 §21); staff confirm it under /changes."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    reason = " ".join(context.args or [])
-    if not reason.strip():
-        await message.reply_text(context.t(update, "pool.quit_usage"))
-        return
+    reason = Arguments(context.args, "pool.quit_usage").text(0, NOTE_CHARS, required=True)
     async with context.services.uow() as uow:
         await experts.request_change(uow, actor=actor, field_name="exit", value=reason)
     await message.reply_text(context.t(update, "pool.quit_requested"))

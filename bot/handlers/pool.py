@@ -3,29 +3,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from telegram import Update
 
 from bot import buttons
+from bot.arguments import NOTE_CHARS, SEARCH_CHARS, VALUE_CHARS, Arguments, echo
 from bot.auth import EXPERT, STAFF, serves
 from bot.buttons import Press
 from bot.context import BotContext
 from bot.keyboards import keyboard as buttons_keyboard
-from services.platform.errors import InvalidInput
 from services.platform.notify import Button
 from services.pool import experts, lifecycle
 from services.pool.actions import DecideChange, Verdict
 from services.pool.experts import ExpertCard
-
-
-def parse_day(raw: str, field: str) -> date:
-    """A date typed as 2026-04-01 (or 2026/04/01)."""
-    try:
-        return date.fromisoformat(raw.strip().replace("/", "-"))
-    except ValueError:
-        raise InvalidInput("dates look like 2026-04-01", field=field) from None
 
 
 def _join(context: BotContext, update: Update, values: list[str], prefix: str = "") -> str:
@@ -63,12 +54,11 @@ async def change(update: Update, context: BotContext) -> None:
     """/change <field> <value>: ask staff to update the record (000 §13(五))."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    args = context.args or []
-    if len(args) < 2:
-        await message.reply_text(context.t(update, "pool.change_usage"))
-        return
+    args = Arguments(context.args, "pool.change_usage")
+    args.expect(2)
+    field_name, value = args.values[0].lower(), args.text(1, VALUE_CHARS)
     async with context.services.uow() as uow:
-        request = await experts.request_change(uow, actor=actor, field_name=args[0].lower(), value=" ".join(args[1:]))
+        request = await experts.request_change(uow, actor=actor, field_name=field_name, value=value)
     await message.reply_text(context.t(update, "pool.change_submitted", field_key=f"pool.field.{request.field}"))
 
 
@@ -77,14 +67,12 @@ async def leave(update: Update, context: BotContext) -> None:
     """/leave <start> <end> [reason]: not to be drawn over that period."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None and actor.person_id is not None
-    args = context.args or []
-    if len(args) < 2:
-        await message.reply_text(context.t(update, "pool.leave_usage"))
-        return
-    start, end = parse_day(args[0], "start"), parse_day(args[1], "end")
+    args = Arguments(context.args, "pool.leave_usage")
+    args.expect(2)
+    start, end, reason = args.day(0), args.day(1), args.text(2, NOTE_CHARS)
     async with context.services.uow() as uow:
         await lifecycle.add_period(uow, actor=actor, expert_id=actor.person_id, kind="leave", start=start, end=end,
-                                   reason=" ".join(args[2:]))
+                                   reason=reason)
     await message.reply_text(context.t(update, "pool.leave_recorded", start=start, end=end))
 
 
@@ -93,10 +81,12 @@ async def search(update: Update, context: BotContext) -> None:
     """/experts [words]: experts of the caller's org units matching every word."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
+    words = Arguments(context.args, "pool.experts_usage").text(0, SEARCH_CHARS)
     async with context.services.uow(readonly=True) as uow:
-        found = await experts.search_experts(uow, actor=actor, text=" ".join(context.args or []))
+        found = await experts.search_experts(uow, actor=actor, text=words)
     if not found:
-        await message.reply_text(context.t(update, "pool.search_empty"))
+        empty = "pool.search_empty_for" if words else "pool.search_empty"
+        await message.reply_text(context.t(update, empty, words=echo(words)))
         return
     lines = [context.t(update, "pool.search_header", count=len(found))]
     for item in found:
@@ -113,22 +103,23 @@ async def show(update: Update, context: BotContext) -> None:
     """/expert <id>: the card, with the admission conditions checked today."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
-    args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
-        await message.reply_text(context.t(update, "pool.expert_usage"))
-        return
+    args = Arguments(context.args, "pool.expert_usage")
+    args.expect(1, 1)
+    expert_id = args.record_id(0)
     async with context.services.uow(readonly=True) as uow:
-        card = await experts.card(uow, actor=actor, expert_id=int(args[0]))
+        card = await experts.card(uow, actor=actor, expert_id=expert_id)
     params = _card_params(context, update, card)
+    await message.reply_text(context.t(update, "pool.card", **params, eligibility=_eligibility(context, update, card)))
+
+
+def _eligibility(context: BotContext, update: Update, card: ExpertCard) -> str:
     verdict = card.eligibility
-    if verdict is not None:
-        lines = [context.t(update, "pool.eligible" if verdict.eligible else "pool.not_eligible")]
-        lines += [context.t(update, "pool.reason.line", code_key=f"pool.code.{r.code}", article=r.article)
-                  for r in verdict.reasons]
-        params["eligibility"] = "\n".join(lines)
-    else:
-        params["eligibility"] = "-"
-    await message.reply_text(context.t(update, "pool.card", **params))
+    if verdict is None:
+        return "-"
+    lines = [context.t(update, "pool.eligible" if verdict.eligible else "pool.not_eligible")]
+    lines += [context.t(update, "pool.reason.line", code_key=f"pool.code.{r.code}", article=r.article)
+              for r in verdict.reasons]
+    return "\n".join(lines)
 
 
 @serves(STAFF, private_only=True)
@@ -141,20 +132,14 @@ async def changes(update: Update, context: BotContext) -> None:
     if not pending:
         await message.reply_text(context.t(update, "pool.changes_empty"))
         return
-    for request, name in pending[:20]:
-        assert request.id is not None
+    for item in pending[:20]:
         keyboard = buttons_keyboard(context.language_for(update), [[
-            Button("pool.action.approve", DecideChange(request.id, Verdict.APPROVE)),
-            Button("pool.action.reject", DecideChange(request.id, Verdict.REJECT))]])
+            Button("pool.action.approve", DecideChange(item.request_id, Verdict.APPROVE)),
+            Button("pool.action.reject", DecideChange(item.request_id, Verdict.REJECT))]])
         await message.reply_text(context.t(
-            update, "pool.change_item", request_id=request.id, name=name, person_id=request.expert_id,
-            field_key=f"pool.field.{request.field}", old=_value(request.old_value), new=_value(request.new_value),
+            update, "pool.change_item", request_id=item.request_id, name=item.name, person_id=item.expert_id,
+            field_key=f"pool.field.{item.field}", old=item.old, new=item.new,
         ), reply_markup=keyboard)
-
-
-def _value(values: dict[str, Any]) -> str:
-    shown = values.get("employer_name") or next(iter(values.values()), None)
-    return str(shown) if shown not in (None, "") else "-"
 
 
 @buttons.on(DecideChange, audience=STAFF)

@@ -8,16 +8,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.helpers import create_deep_linked_url
 
+from bot.arguments import NOTE_CHARS, VALUE_CHARS, Arguments
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import CHANNEL, BotContext
 from services.people import accounts, groups, orgs
-from services.platform.errors import InvalidInput
-
-
-def _person_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise InvalidInput("person id must be a number", field="person_id")
-    return int(raw)
+from services.platform.roles import InviteRole
 
 
 @serves(STAFF, private_only=True)
@@ -25,14 +20,13 @@ async def invite(update: Update, context: BotContext) -> None:
     """/invite <expert|supervisor|staff> <person-id>: a one-time code and deep link for that person."""
     message = update.effective_message
     assert message is not None and context.actor is not None
-    args = context.args or []
-    if len(args) != 2:
-        await message.reply_text(context.t(update, "invite.usage"))
-        return
+    args = Arguments(context.args, "invite.usage")
+    args.expect(2, 2)
+    role, person_id = args.word(0, tuple(InviteRole)), args.record_id(1)
     settings = context.services.settings
     async with context.services.uow() as uow:
         issued = await accounts.create_invite(
-            uow, actor=context.actor, role=args[0].lower(), person_id=_person_id(args[1]),
+            uow, actor=context.actor, role=role, person_id=person_id,
             ttl=timedelta(days=settings.invite_ttl_days),
         )
     link = create_deep_linked_url(context.services.bot_username, issued.code)
@@ -47,15 +41,12 @@ async def unbind(update: Update, context: BotContext) -> None:
     """/unbind <person-id> [reason]: detach a lost or replaced account."""
     message = update.effective_message
     assert message is not None and context.actor is not None
-    args = context.args or []
-    if not args:
-        await message.reply_text(context.t(update, "unbind.usage"))
-        return
+    args = Arguments(context.args, "unbind.usage")
+    args.expect(1)
+    person_id, reason = args.record_id(0), args.text(1, NOTE_CHARS)
     async with context.services.uow() as uow:
-        count = await accounts.unbind_person(
-            uow, actor=context.actor, person_id=_person_id(args[0]), reason=" ".join(args[1:])
-        )
-    await message.reply_text(context.t(update, "unbind.done", person_id=args[0], count=count))
+        count = await accounts.unbind_person(uow, actor=context.actor, person_id=person_id, reason=reason)
+    await message.reply_text(context.t(update, "unbind.done", person_id=person_id, count=count))
 
 
 @serves(STAFF, private_only=True)
@@ -80,12 +71,11 @@ async def bindgroup(update: Update, context: BotContext) -> None:
     if chat.type == ChatType.PRIVATE:
         await message.reply_text(context.t(update, "group.groups_only"))
         return
-    args = context.args or []
-    if len(args) != 1:
-        await message.reply_text(context.t(update, "group.usage"))
-        return
+    args = Arguments(context.args, "group.usage")
+    args.expect(1, 1)
+    org = args.text(0, VALUE_CHARS)
     async with context.services.uow() as uow:
         await groups.bind_group(
-            uow, actor=context.actor, channel=CHANNEL, chat_id=str(chat.id), title=chat.title, org=args[0],
+            uow, actor=context.actor, channel=CHANNEL, chat_id=str(chat.id), title=chat.title, org=org,
             language=context.language_for(update),
         )

@@ -117,6 +117,11 @@ def profile_of(expert: Expert) -> ExpertProfile:
     )
 
 
+def sees_full_id_numbers(actor: Actor) -> bool:
+    """Admins and the system see ID numbers in full; everyone else masked (the expert their own too)."""
+    return actor.person_id is None or Role.ADMIN in actor.roles
+
+
 async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
     if institution_id is None:
         return ""
@@ -164,7 +169,7 @@ async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
     person = await uow.people.get(expert_id)
     if expert is None or person is None:
         raise PersonNotFound(str(expert_id), person_id=expert_id)
-    full = actor.person_id is None or Role.ADMIN in actor.roles
+    full = sees_full_id_numbers(actor)
     today = uow.today()
     periods = (await uow.session.exec(
         select(ExpertPeriod).where(ExpertPeriod.expert_id == expert_id, col(ExpertPeriod.end_date) >= today,
@@ -244,7 +249,26 @@ async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, valu
     return request
 
 
-async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[tuple[ExpertChangeRequest, str]]:
+@dataclass(frozen=True)
+class PendingChange:
+    """A change request waiting for staff: the expert, the field, and the value before and after (shown as one
+    text each: the employer's name, else the first value, else ``-``)."""
+
+    request_id: int
+    expert_id: int
+    name: str
+    field: str
+    old: str
+    new: str
+
+
+def shown_value(values: dict[str, Any]) -> str:
+    """A change request's stored value as one text."""
+    shown = values.get("employer_name") or next(iter(values.values()), None)
+    return str(shown) if shown not in (None, "") else "-"
+
+
+async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[PendingChange]:
     """Pending change requests of the actor's org subtree, oldest first, with the expert's name."""
     if actor.staff_org_unit_id is None:
         raise PermissionDenied("only staff decide changes")
@@ -256,7 +280,9 @@ async def pending_changes(uow: UnitOfWork, *, actor: Actor) -> Sequence[tuple[Ex
         .where(ExpertChangeRequest.status == "pending", col(Expert.org_unit_id).in_(units))
         .order_by(col(ExpertChangeRequest.id))
     )).all()
-    return [(request, person.name) for request, person in rows]
+    return [PendingChange(request_id=request.id or 0, expert_id=request.expert_id, name=person.name,
+                          field=request.field, old=shown_value(request.old_value), new=shown_value(request.new_value))
+            for request, person in rows]
 
 
 async def decide_change(
@@ -367,7 +393,17 @@ async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) 
     return interest
 
 
-async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequence[tuple[ExpertInterest, str]]:
+@dataclass(frozen=True)
+class DeclaredInterest:
+    """One current declaration of interest, with the institution's name."""
+
+    id: int
+    institution: str
+    kind: str
+    declared_on: date
+
+
+async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequence[DeclaredInterest]:
     """An expert's current declarations with the institutions' names (the expert, or staff in scope)."""
     if actor.person_id != expert_id:
         await require_scope_over_person(uow, actor, expert_id)
@@ -376,7 +412,8 @@ async def interests(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Sequenc
         .where(ExpertInterest.expert_id == expert_id, col(ExpertInterest.withdrawn_at).is_(None))
         .order_by(col(ExpertInterest.id))
     )).all()
-    return [(interest, institution.name) for interest, institution in rows]
+    return [DeclaredInterest(id=interest.id or 0, institution=institution.name, kind=interest.kind,
+                             declared_on=interest.declared_on) for interest, institution in rows]
 
 
 @dataclass(frozen=True)

@@ -128,4 +128,5 @@ async def test_staff_approve_an_employer_change_and_the_work_history_follows(
         await emulator.user(121).send_command("/experts", "active 张")
         assert "张专家" in ((await emulator.wait_for_messages(121, 4))[-1].text or "")
         await emulator.user(121).send_command("/experts", "exited")
-        assert (await emulator.wait_for_messages(121, 5))[-1].text == translate("zh", "pool.search_empty")
+        assert (await emulator.wait_for_messages(121, 5))[-1].text == translate("zh", "pool.search_empty_for",
+                                                                                  words="exited")

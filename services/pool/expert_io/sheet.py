@@ -1,0 +1,65 @@
+"""Reading an expert table: the header row, the data rows, and the import report."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from services.platform.errors import InvalidInput
+from services.platform.tables import Cell, TableImportReport
+from services.platform.tables import read_cells as _read_cells
+from services.platform.tables import text_of as _text_of
+from services.pool.expert_io.columns import BY_HEADER, cell_key
+
+MAX_ROWS = 10_000
+HEADER_SEARCH_ROWS = 20
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport(TableImportReport):
+    """What an expert import found and did (see :class:`services.platform.tables.TableImportReport`), plus the pool it
+    went
+    into and the institutions it added to the directory."""
+
+    org_code: str = ""
+    institutions_created: int = 0
+
+
+# --- reading a file -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A file's header row (as written, numbered as in the file) and its data rows, padded to the headers."""
+
+    headers: tuple[str, ...]
+    header_row: int
+    rows: tuple[tuple[int, tuple[Cell, ...]], ...]
+    default_recommending: str | None = None
+
+
+def header_key(value: Cell) -> str:
+    return cell_key(value).strip("*:")
+
+
+def read_sheet(data: bytes, filename: str) -> Sheet:
+    """The header and data rows of an XLSX or CSV file (pure; raises InvalidInput for an unusable file)."""
+    rows = _read_cells(data, filename)
+    default_recommending: str | None = None
+    for index, (number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        fields = {spec.field for spec in (BY_HEADER.get(header_key(cell)) for cell in cells) if spec is not None}
+        if len(fields) >= 2 and fields & {"name", "id_number"}:
+            headers = tuple(_text_of(cell) for cell in cells)
+            width = len(headers)
+            body = tuple((n, tuple(c[:width]) + (None,) * (width - len(c))) for n, c in rows[index + 1:])
+            if len(body) > MAX_ROWS:
+                raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
+            return Sheet(headers, number, body, default_recommending)
+        first = next((unicodedata.normalize("NFKC", _text_of(c)) for c in cells if _text_of(c)), "")
+        if first.startswith("推荐单位") and ":" in first:
+            default_recommending = " ".join(first.split(":", 1)[1].split()) or None
+    raise InvalidInput("no header row found: the file needs a row of column headers with 姓名 and 身份证号码",
+                       field="file")
