@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from services.activities import actions as activity_actions
 from services.people import actions as people_actions
 from services.platform.actions import Action, Refusal, parse, registered
 from services.pool import actions as pool_actions
 
-TOPICS = (people_actions, pool_actions)
+TOPICS = (people_actions, pool_actions, activity_actions)
 
 __all__ = ["Action", "Refusal", "parse", "registered"]
