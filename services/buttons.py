@@ -7,7 +7,8 @@ from services.activities import actions as activity_actions
 from services.people import actions as people_actions
 from services.platform.actions import Action, Refusal, parse, registered
 from services.pool import actions as pool_actions
+from services.records import actions as record_actions
 
-TOPICS = (people_actions, pool_actions, activity_actions)
+TOPICS = (people_actions, pool_actions, activity_actions, record_actions)
 
 __all__ = ["Action", "Refusal", "parse", "registered"]

@@ -140,7 +140,7 @@ def _choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
     if step == Step.GROUP:
         params["total"] = new_activity.total_principals(data)
         rows: list[Row] = [[move("newact.button.change", Move.CHANGE)]]
-        return rows + [[move("newact.button.waive", Move.WAIVE)]] if params["total"] > 0 else rows
+        return [*rows, [move("newact.button.waive", Move.WAIVE)]] if params["total"] > 0 else rows
     if step == Step.DOUBLE_BLIND:
         return [[Button("newact.yes", ChooseDoubleBlind(token, seq, True)),
                  Button("newact.no", ChooseDoubleBlind(token, seq, False))]]
