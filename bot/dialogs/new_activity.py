@@ -125,6 +125,24 @@ def _choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
     if step in (Step.PLACE, Step.TAGS):
         params["max"] = MAX_TAGS
         return [[move("newact.button.skip", Move.SKIP)]]
+    if step == Step.DOUBLE_BLIND:
+        return [[Button("newact.yes", ChooseDoubleBlind(token, seq, True)),
+                 Button("newact.no", ChooseDoubleBlind(token, seq, False))]]
+    if step == Step.SUMMARY:
+        edits = [Button(f"newact.button.edit_{s.value}", EditSection(token, seq, s))
+                 for s in new_activity.editable_sections(data)]
+        return [[move("newact.button.confirm", Move.CONFIRM)], *_pairs(edits, 4)]
+    return _composition_choices(turn, params)
+
+
+def _composition_choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
+    """The buttons of the composition's questions (a line's category, sub-category, counts; more lines; the group
+    size)."""
+    token, seq, step, data = turn.token, turn.seq, turn.step, turn.data
+
+    def move(key: str, value: Move) -> Button:
+        return Button(key, NewActivityMove(token, seq, value))
+
     if step == Step.CATEGORY:
         params["n"] = len(data.get("lines") or []) + 1
         return _pairs([Button(f"category.{c}", ChooseCategory(token, seq, c)) for c in Category], 2)
@@ -141,13 +159,6 @@ def _choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
         params["total"] = new_activity.total_principals(data)
         rows: list[Row] = [[move("newact.button.change", Move.CHANGE)]]
         return [*rows, [move("newact.button.waive", Move.WAIVE)]] if params["total"] > 0 else rows
-    if step == Step.DOUBLE_BLIND:
-        return [[Button("newact.yes", ChooseDoubleBlind(token, seq, True)),
-                 Button("newact.no", ChooseDoubleBlind(token, seq, False))]]
-    if step == Step.SUMMARY:
-        edits = [Button(f"newact.button.edit_{s.value}", EditSection(token, seq, s))
-                 for s in new_activity.editable_sections(data)]
-        return [[move("newact.button.confirm", Move.CONFIRM)], *_pairs(edits, 4)]
     return []
 
 

@@ -169,7 +169,7 @@ async def reprimand_letter(update: Update, context: BotContext) -> None:
 
 
 def _year(args: list[str]) -> int | None:
-    return int(args[0]) if len(args) == 1 and args[0].isdigit() and len(args[0]) == 4 else None
+    return int(args[0]) if len(args) == 1 and args[0].isascii() and args[0].isdigit() and len(args[0]) == 4 else None
 
 
 @serves(STAFF, private_only=True)
