@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+from services.activities import actions as activity_actions
 from services.leads import actions as leads_actions
 from services.people import actions as people_actions
 from services.platform.actions import Action, Refusal, parse, registered
 from services.pool import actions as pool_actions
+from services.records import actions as record_actions
 from services.supervisors import actions as supervisors_actions
 
-TOPICS = (people_actions, pool_actions, leads_actions, supervisors_actions)
+TOPICS = (
+    people_actions,
+    pool_actions,
+    activity_actions,
+    record_actions,
+    leads_actions,
+    supervisors_actions,
+)
 
 __all__ = ["Action", "Refusal", "parse", "registered"]

@@ -196,11 +196,20 @@ def check_times(*, starts_at: datetime, ends_at: datetime, response_deadline: da
     for moment in (starts_at, ends_at, response_deadline):
         if moment.tzinfo is None:
             raise ValueError("activity times must be timezone-aware")
-    if starts_at <= now:
+    check_time_answer("starts", starts_at, starts_at=None, now=now)
+    check_time_answer("ends", ends_at, starts_at=starts_at, now=now)
+    check_time_answer("deadline", response_deadline, starts_at=starts_at, now=now)
+
+
+def check_time_answer(which: str, moment: datetime, *, starts_at: datetime | None, now: datetime) -> None:
+    """000 §19 for one time of :func:`check_times` (``starts``, ``ends`` or ``deadline``), as far as the start is
+    known (a dialog asks the three in turn): the start after now, the end not before the start, the response
+    deadline after now and no later than the start."""
+    if which == "starts" and moment <= now:
         raise _invalid("starts_in_past")
-    if ends_at < starts_at:
+    if which == "ends" and starts_at is not None and moment < starts_at:
         raise _invalid("ends_before_start")
-    if not now < response_deadline <= starts_at:
+    if which == "deadline" and (moment <= now or (starts_at is not None and moment > starts_at)):
         raise _invalid("deadline")
 
 
@@ -316,6 +325,70 @@ async def view(uow: UnitOfWork, *, actor: Actor, activity_id: int, with_members:
         recusals=tuple(await recusals_of(uow, activity_id)),
         members=tuple(await members_of(uow, activity_id)) if with_members else (),
     )
+
+
+@dataclass(frozen=True)
+class CompositionLine:
+    """One line of an activity's composition, as shown."""
+
+    category: str
+    subcategory: str | None
+    tags: tuple[str, ...]
+    count: int
+    backups: int
+
+
+@dataclass(frozen=True)
+class ActivityCard:
+    """An activity as its card shows it: plain values, times in UTC."""
+
+    id: int
+    kind: str
+    title: str
+    status: str
+    organizer: str
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    response_deadline: datetime
+    institutions: tuple[str, ...]
+    lines: tuple[CompositionLine, ...]
+    principals: int
+    double_blind: bool
+    allow_even_group: bool
+    even_group_reason: str | None
+
+
+def card_of(shown: ActivityView) -> ActivityCard:
+    """The card of a viewed activity."""
+    a = shown.activity
+    assert a.id is not None
+    return ActivityCard(
+        id=a.id, kind=a.kind, title=a.title, status=a.status,
+        organizer=f"{shown.organizer.name}（{shown.organizer.code}）",
+        place=a.place or "", starts_at=a.starts_at, ends_at=a.ends_at, response_deadline=a.response_deadline,
+        institutions=tuple(i.name for i in shown.institutions),
+        lines=tuple(CompositionLine(r.category, r.subcategory, tuple(r.tags), r.count, r.backups)
+                    for r in shown.requirements),
+        principals=shown.principals, double_blind=a.double_blind, allow_even_group=a.allow_even_group,
+        even_group_reason=a.even_group_reason)
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    """One activity of a list."""
+
+    id: int
+    kind: str
+    title: str
+    status: str
+    starts_at: datetime
+
+
+async def summaries(uow: UnitOfWork, *, actor: Actor) -> list[ActivitySummary]:
+    """:func:`list_activities` as plain values."""
+    return [ActivitySummary(a.id, a.kind, a.title, a.status, a.starts_at)
+            for a in await list_activities(uow, actor=actor) if a.id is not None]
 
 
 async def list_activities(uow: UnitOfWork, *, actor: Actor, include_past: bool = False,

@@ -25,22 +25,23 @@ kind                          source                                            
 Each event's ``source`` is unique, so recording the same fact twice adds nothing. The expert sees their own
 file; staff see the file of experts within their org unit's subtree
 (:func:`services.people.orgs.require_scope_over_person`).
-Recording an event asks :mod:`services.records.sanctions` whether a sanction should be proposed.
+Events are kept by :mod:`services.records.ledger` (below this module and :mod:`services.records.sanctions`);
+recording one here asks :mod:`services.records.sanctions` whether a sanction should be proposed.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import String, cast, exists, literal
 from sqlmodel import col, select
 
 from services.people.orgs import require_scope_over_person
-from services.platform import audit, policy
 from services.platform.errors import InvalidInput
 from services.platform.roles import Actor
+from services.records import sanctions
+from services.records.ledger import events_of, points_for, record
 from storage.activities import Activity, ActivityMember
 from storage.records import CreditEvent
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -59,38 +60,9 @@ class CreditFile:
     total: int
 
 
-def points_for(kind: str) -> int:
-    """The points of an event kind in the table in force."""
-    table = policy.current().records.credit_points
-    if kind not in table:
-        raise InvalidInput(f"unknown credit event kind {kind}", field="kind")
-    return table[kind]
-
-
-async def record(uow: UnitOfWork, *, person_id: int, kind: str, source: str, recorded_by: str,
-                 occurred_at: datetime | None = None, activity_id: int | None = None,
-                 org_unit_id: int | None = None, note: str = "") -> CreditEvent | None:
-    """Add an event (no commit); None when an event with this source is already on file."""
-    existing = (await uow.session.exec(select(CreditEvent.id).where(CreditEvent.source == source))).first()
-    if existing is not None:
-        return None
-    now = uow.now()
-    event = CreditEvent(person_id=person_id, kind=kind, points=points_for(kind), occurred_at=occurred_at or now,
-                        source=source, activity_id=activity_id, org_unit_id=org_unit_id, note=note[:1000],
-                        recorded_by=recorded_by, created_at=now)
-    uow.session.add(event)
-    await uow.session.flush()
-    await audit.record(uow, at=now, actor=recorded_by, action="credit.event", object_type="person",
-                       object_id=person_id, details={"event_id": event.id, "kind": kind, "points": event.points,
-                                                     "source": source})
-    return event
-
-
 async def add_by_staff(uow: UnitOfWork, *, actor: Actor, person_id: int, kind: str, note: str,
                        activity_id: int | None = None) -> CreditEvent:
     """Staff record an event (praise, lateness, a withdrawal after accepting, ...) with a note; commits."""
-    from services.records import sanctions
-
     if kind not in STAFF_KINDS:
         raise InvalidInput(f"staff cannot record {kind}", field="kind")
     if not note.strip():
@@ -105,13 +77,6 @@ async def add_by_staff(uow: UnitOfWork, *, actor: Actor, person_id: int, kind: s
     return event
 
 
-async def events_of(uow: UnitOfWork, person_id: int) -> list[CreditEvent]:
-    """Every event of an expert, oldest first."""
-    rows = await uow.session.exec(select(CreditEvent).where(CreditEvent.person_id == person_id)
-                                  .order_by(col(CreditEvent.occurred_at), col(CreditEvent.id)))
-    return list(rows.all())
-
-
 async def credit_file(uow: UnitOfWork, *, actor: Actor, person_id: int) -> CreditFile:
     """The credit file of ``person_id``: one's own, or (staff) an expert within the org unit's subtree."""
     if actor.person_id != person_id:
@@ -123,8 +88,6 @@ async def credit_file(uow: UnitOfWork, *, actor: Actor, person_id: int) -> Credi
 async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
     """Record the events the roster already knows: slots expired unanswered (no response) and commitments refused
     (refusal to sign). Idempotent (the slot is the source); returns how many events were added."""
-    from services.records import sanctions
-
     added = 0
     async with uow_factory() as uow:
         source_of = (literal("slot:", String).concat(cast(col(ActivityMember.id), String)).concat(":")

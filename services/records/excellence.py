@@ -20,7 +20,7 @@ from services.people.orgs import subtree
 from services.platform import audit, notify
 from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.platform.roles import Actor
-from services.records import credit
+from services.records import ledger
 from storage.models import Person
 from storage.records import CreditEvent, ExcellenceList
 from storage.uow import UnitOfWork
@@ -106,7 +106,7 @@ async def publish(uow: UnitOfWork, *, actor: Actor, year: int) -> ExcellenceList
     for entry in found.entries:
         person_id = int(entry["person_id"])
         await notify.to_person(uow, person_id=person_id, key="excellence.named", params={"year": year})
-        await credit.record(uow, person_id=person_id, kind="praise", source=f"excellence:{found.id}:{person_id}",
+        await ledger.record(uow, person_id=person_id, kind="praise", source=f"excellence:{found.id}:{person_id}",
                             recorded_by=actor.label, org_unit_id=unit, note=f"{year} 年度优秀专家（000 第二十条）")
     await audit.record(uow, at=uow.now(), actor=actor.label, action="excellence.published", object_type="org_unit",
                        object_id=unit, details={"year": year, "list_id": found.id})

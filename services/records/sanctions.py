@@ -21,24 +21,26 @@ adds a
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from services.people.orgs import require_scope_over_units
+from services.documents.reprimand_letter import Evidence, ReprimandLetter
+from services.documents.reprimand_letter import render as render_letter
+from services.people.orgs import require_scope_over_units, subtree
 from services.platform import audit, notify, policy
 from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.platform.roles import Actor
-from services.records import credit
+from services.pool import lifecycle
+from services.records import ledger
+from services.records.actions import ConfirmSanction
 from storage.models import Expert, Person
 from storage.pool import Institution
 from storage.records import CreditEvent, SanctionProposal
 from storage.uow import UnitOfWork
 
-PREFIX = "sc:"
 ARTICLES = {
     "absences": "001 §22(三)",
     "failed_recusal": "001 §22(七)",
@@ -110,7 +112,7 @@ async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None =
         return []
     unit = org_unit_id or expert.org_unit_id
     settings = policy.current().records
-    facts = [EventFact(e.id or 0, e.kind, e.occurred_at) for e in await credit.events_of(uow, person_id)]
+    facts = [EventFact(e.id or 0, e.kind, e.occurred_at) for e in await ledger.events_of(uow, person_id)]
     wanted = propose(person_id, facts, now=uow.now(), count=settings.absence_removal_count,
                      window=timedelta(days=settings.absence_window_days))
     if not wanted:
@@ -127,12 +129,13 @@ async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None =
                                created_at=uow.now())
         uow.session.add(row)
         await uow.session.flush()
+        assert row.id is not None
         await audit.record(uow, at=uow.now(), actor="system:sanctions", action="sanction.proposed",
                            object_type="person", object_id=person_id,
                            details={"proposal_id": row.id, "rule": row.rule, "evidence": row.evidence})
         await notify.to_org_unit(uow, org_unit_id=unit, key="sanction.proposed",
                                  params=await _params(uow, row, person.name if person else str(person_id)),
-                                 buttons=[[notify.Button("sanction.button.confirm", f"{PREFIX}c:{row.id}")]])
+                                 buttons=[[notify.Button("sanction.button.confirm", ConfirmSanction(row.id))]])
         added.append(row)
     return added
 
@@ -162,8 +165,6 @@ async def _decidable(uow: UnitOfWork, actor: Actor, proposal_id: int) -> Sanctio
 
 async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> SanctionProposal:
     """Staff confirm: a removal removes and bars the expert (000 §23, 001 §22); a reprimand is recorded (000 §27)."""
-    from services.pool import lifecycle
-
     row = await _decidable(uow, actor, proposal_id)
     row.status, row.decided_by, row.decided_at = "confirmed", actor.label, uow.now()
     uow.session.add(row)
@@ -173,7 +174,7 @@ async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> Sanctio
         await lifecycle.remove(uow, actor=actor, expert_id=row.person_id,
                                reason=f"{ARTICLES[row.rule]}（处理建议 {row.id}）")  # commits
         return row
-    await credit.record(uow, person_id=row.person_id, kind="reprimand", source=f"sanction:{row.id}",
+    await ledger.record(uow, person_id=row.person_id, kind="reprimand", source=f"sanction:{row.id}",
                         recorded_by=actor.label, org_unit_id=row.org_unit_id, note=ARTICLES[row.rule])
     await notify.to_person(uow, person_id=row.person_id, key="sanction.reprimanded",
                            params={"article": ARTICLES[row.rule], "proposal_id": row.id})
@@ -195,33 +196,33 @@ async def dismiss(uow: UnitOfWork, *, actor: Actor, proposal_id: int, reason: st
     return row
 
 
-async def pending(uow: UnitOfWork, *, actor: Actor) -> list[SanctionProposal]:
-    """Open proposals the actor may decide."""
-    from services.people.orgs import subtree
+@dataclass(frozen=True)
+class ProposalView:
+    """An open proposal as a list shows it."""
 
+    id: int
+    person_id: int
+    sanction: str
+    rule: str
+    article: str
+    evidence: tuple[int, ...]
+
+
+async def pending(uow: UnitOfWork, *, actor: Actor) -> list[ProposalView]:
+    """Open proposals the actor may decide."""
     if actor.staff_org_unit_id is None:
         return []
     units = await subtree(uow, actor.staff_org_unit_id)
     rows = await uow.session.exec(select(SanctionProposal).where(
         SanctionProposal.status == "proposed", col(SanctionProposal.org_unit_id).in_(units))
         .order_by(col(SanctionProposal.id)))
-    return list(rows.all())
-
-
-LETTER_TITLE = "关于医疗保障基金监管专家通报批评情况的函"
-LETTER_BODY = ("贵单位{name}同志系医疗保障基金监管专家。经核实，该同志存在《监管专家管理办法》{article}所列情形，"
-               "依据有关规定，决定给予通报批评，现反馈贵单位，请督促其改正。")
-LETTER_EVIDENCE = "有关情况：{date} {kind}（活动编号 {activity}）"
-KIND_WORDS = {"absent_without_notice": "接受工作后无正当理由未参加且未及时告知",
-              "poor_performance": "未正确履行专家义务", "discipline_breach": "违反工作纪律",
-              "failure_to_recuse": "未按规定主动回避"}
+    return [ProposalView(row.id, row.person_id, row.sanction, row.rule, ARTICLES[row.rule], tuple(row.evidence))
+            for row in rows.all() if row.id is not None]
 
 
 async def reprimand_letter(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> tuple[str, bytes]:
-    """The letter feeding a confirmed reprimand back to the employer (000 §27 "反馈其工作单位"), as DOCX."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
+    """The letter feeding a confirmed reprimand back to the employer (000 §27 "反馈其工作单位"), as DOCX
+    (wording and layout: :mod:`services.documents.reprimand_letter`)."""
     row = await uow.session.get(SanctionProposal, proposal_id)
     if row is None or row.sanction != "reprimand":
         raise ProposalNotFound(str(proposal_id), proposal_id=proposal_id)
@@ -232,21 +233,25 @@ async def reprimand_letter(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -
     expert = await uow.session.get(Expert, row.person_id)
     employer = await uow.session.get(Institution, expert.employer_id) if expert and expert.employer_id else None
     events = (await uow.session.exec(select(CreditEvent).where(col(CreditEvent.id).in_(row.evidence)))).all()
-    doc = Document()
-    doc.add_heading(LETTER_TITLE, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    doc.add_paragraph(f"{employer.name if employer else '所在单位'}：")
-    doc.add_paragraph(LETTER_BODY.format(name=person.name if person else row.person_id, article=ARTICLES[row.rule]))
-    for event in events:
-        doc.add_paragraph(LETTER_EVIDENCE.format(date=event.occurred_at.astimezone(uow.zone).date().isoformat(),
-                                                 kind=KIND_WORDS.get(event.kind, event.kind),
-                                                 activity=event.activity_id or "—"))
-    local = (row.decided_at or uow.now()).astimezone(uow.zone)
-    doc.add_paragraph("（盖章）").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.add_paragraph(f"{local.year}年{local.month}月{local.day}日").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    out = io.BytesIO()
-    doc.save(out)
-    return f"reprimand-{proposal_id}.docx", out.getvalue()
+    letter = ReprimandLetter(
+        employer=employer.name if employer else None, name=person.name if person else str(row.person_id),
+        article=ARTICLES[row.rule],
+        evidence=tuple(Evidence(e.occurred_at.astimezone(uow.zone).date(), e.kind, e.activity_id) for e in events),
+        day=(row.decided_at or uow.now()).astimezone(uow.zone).date())
+    return f"reprimand-{proposal_id}.docx", render_letter(letter)
 
 
-__all__ = ["ARTICLES", "EventFact", "Proposal", "ProposalDecided", "ProposalNotFound", "confirm", "dismiss",
-           "evaluate", "pending", "propose", "reprimand_letter"]
+__all__ = [
+    "ARTICLES",
+    "EventFact",
+    "Proposal",
+    "ProposalDecided",
+    "ProposalNotFound",
+    "ProposalView",
+    "confirm",
+    "dismiss",
+    "evaluate",
+    "pending",
+    "propose",
+    "reprimand_letter",
+]

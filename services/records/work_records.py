@@ -8,7 +8,7 @@
   escalates to the unit's admins (up the tree when it has none) once.
 - :func:`submit` stores, per expert, attendance, performance rating, recusal statement, discipline (with notes) and
   the credit opinion, and for the group the final opinion and whether it was reached by consensus or by majority
-  (001 §16). It records the credit events the answers imply (``services.records.credit``) and asks for sanctions
+  (001 §16). It records the credit events the answers imply (``services.records.ledger``) and asks for sanctions
   (``services.records.sanctions``). Only the organizer's line of staff may see or submit it
   (``services.activities.activities.view``).
 - :func:`export_docx` lays it out like annex 4, ready to print and stamp.
@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -24,11 +23,13 @@ from sqlalchemy import exists
 from sqlmodel import col, select
 
 from services.activities.activities import ActivityView, view
+from services.documents.work_record import SheetEntry, WorkRecordSheet
+from services.documents.work_record import render as render_sheet
 from services.platform import audit, notify, policy
 from services.platform.errors import Conflict, InvalidInput
 from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
-from services.records import credit, sanctions
+from services.records import ledger, sanctions
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert, Person
 from storage.pool import Institution
@@ -161,7 +162,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, activity_id: int, entries: li
                        object_id=activity_id, details={"record_id": record.id, "late": now > record.due_at})
     for row in by_member.values():
         for kind in _kinds(row):
-            await credit.record(uow, person_id=row.person_id, kind=kind, source=f"entry:{row.id}:{kind}",
+            await ledger.record(uow, person_id=row.person_id, kind=kind, source=f"entry:{row.id}:{kind}",
                                 recorded_by=actor.label, occurred_at=activity.ends_at, activity_id=activity_id,
                                 org_unit_id=activity.org_unit_id,
                                 note=row.discipline_note if kind == "discipline_breach" else row.credit_opinion)
@@ -238,62 +239,25 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
 
 # --- the annex-4 document ---------------------------------------------------------------------------------------
 
-TITLE = "兵团医疗保障局监管专家工作登记表"
-ATTENDANCE_WORDS = {"attended": "按时参加", "absent_with_notice": "请假未参加（已告知）",
-                    "absent_without_notice": "无故缺席（未告知）", None: "未记录"}
-PERFORMANCE_WORDS = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差", None: "未评价"}
-RECUSAL_WORDS = {"none_needed": "无需回避", "declared": "已主动申明回避", "failed": "应回避而未主动申请回避", None: "—"}
-DISCIPLINE_WORDS = {"good": "遵守工作纪律", "breach": "有违纪情况", None: "—"}
-DECISION_WORDS = {"consensus": "经合议一致认定", "majority": "按少数服从多数原则表决", None: "—"}
-
-
 async def export_docx(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> tuple[str, bytes]:
-    """The record in the layout of annex 4: activity, organizer, experts and employers, performance, recusal
-    statements, discipline (with credit opinions), recorder, the organizer's opinion, reviewer, seal and date."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
-
+    """The record in the layout of annex 4 (:mod:`services.documents.work_record`): activity, organizer, experts
+    and employers, performance, recusal statements, discipline (with credit opinions), recorder, the organizer's
+    opinion, reviewer, seal and date."""
     current = await record_of(uow, actor=actor, activity_id=activity_id)
-    record, activity = current.record, current.info.activity
-    doc = Document()
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(TITLE)
-    run.bold, run.font.size = True, Pt(18)
-    table = doc.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    names = []
+    record = current.record
+    entries = []
     for entry, name in current.entries:
         expert = await uow.session.get(Expert, entry.person_id)
         employer = await uow.session.get(Institution, expert.employer_id) if expert and expert.employer_id else None
-        names.append(f"{name}（{employer.name}）" if employer is not None else name)
-
-    def row(label: str, text: str) -> None:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, text
-
-    row("活动名称", activity.title)
-    row("承办单位（使用方）", current.info.organizer.name)
-    row("专家名单及其单位", "；".join(names))
-    row("专家履职情况", "\n".join(f"{n}：{ATTENDANCE_WORDS.get(e.attendance, e.attendance)}，"
-                              f"履职评价{PERFORMANCE_WORDS.get(e.performance, e.performance)}"
-                              for e, n in current.entries)
-        + f"\n专家组最终意见（{DECISION_WORDS.get(record.decision, record.decision)}）：{record.final_opinion}")
-    row("回避申明情况", "\n".join(f"{n}：{RECUSAL_WORDS.get(e.recusal, e.recusal)}" for e, n in current.entries))
-    row("工作纪律情况", "\n".join(
-        f"{n}：{DISCIPLINE_WORDS.get(e.discipline, e.discipline)}"
-        + (f"（{e.discipline_note}）" if e.discipline_note else "")
-        + (f"；信用记录意见：{e.credit_opinion}" if e.credit_opinion else "") for e, n in current.entries))
+        entries.append(SheetEntry(name=name, employer=employer.name if employer is not None else None,
+                                  attendance=entry.attendance, performance=entry.performance, recusal=entry.recusal,
+                                  discipline=entry.discipline, discipline_note=entry.discipline_note or "",
+                                  credit_opinion=entry.credit_opinion or ""))
     recorder = await uow.session.get(Person, record.submitted_by) if record.submitted_by else None
-    row("记录员签字", recorder.name if recorder else "")
-    row("承办单位意见", "")
-    doc.add_paragraph("")
-    doc.add_paragraph("审核人：          （公章）")
-    doc.add_paragraph("年    月    日").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    out = io.BytesIO()
-    doc.save(out)
-    return f"work-record-{activity_id}.docx", out.getvalue()
+    sheet = WorkRecordSheet(title=current.info.activity.title, organizer=current.info.organizer.name,
+                            entries=tuple(entries), decision=record.decision, final_opinion=record.final_opinion or "",
+                            recorder=recorder.name if recorder else "")
+    return f"work-record-{activity_id}.docx", render_sheet(sheet)
 
 
 __all__ = [

@@ -84,10 +84,13 @@ class Staff:
 
 
 def action_data(message: SentMessage, action: str) -> str:
-    """The callback data of the button of ``message`` whose action (after ``na:<token>:<seq>:``) is ``action``."""
+    """The callback data of the button of ``message`` whose action is ``action``: the prefix's part after ``na-``
+    and the fields after the dialog's ``token:seq`` (``na-k:<token>:<seq>:consultation`` is ``k:consultation``,
+    ``na:<token>:<seq>:done`` is ``done``)."""
     for row in buttons(message):
         for _, data in row:
-            if data.split(":", 3)[3:] == [action]:
+            prefix, _token, _seq, *fields = data.split(":")
+            if ":".join([*prefix.split("-")[1:], *fields]) == action:
                 return data
     raise AssertionError(f"no button {action!r} in {buttons(message)!r}")
 

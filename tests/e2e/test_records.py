@@ -41,6 +41,13 @@ def zh(key: str, **params: Any) -> str:
     return translate("zh", key, **params)
 
 
+def _short(data: str) -> str:
+    """A work record button without the dialog's stamp: ``wr-v:<token>:<seq>:attended`` is ``v:attended``,
+    ``wr-s:<token>:<seq>`` is ``s``."""
+    prefix, _token, _seq, *fields = data.split(":")
+    return ":".join([*prefix.split("-")[1:], *fields])
+
+
 class Clerk:
     """The organizer's staff member talking to the bot, waiting for each answer."""
 
@@ -59,7 +66,7 @@ class Clerk:
         return [m for m in self.emulator.messages(ADMIN)[before:] if expect in (m.text or m.caption or "")][-1]
 
     async def press(self, message: SentMessage, action: str, expect: str) -> SentMessage:
-        (data,) = [d for row in buttons(message) for _, d in row if d.split(":", 3)[3:] == [action]]
+        (data,) = [d for row in buttons(message) for _, d in row if _short(d) == action]
         return await self.after(lambda: self.user.press(message.message_id, data), expect)
 
 
