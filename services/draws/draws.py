@@ -61,9 +61,10 @@ from services.activities.draw_rules import (
     visit_order,
 )
 from services.draws import draw_verify
+from services.draws.actions import ApproveDrawRequest, RejectDrawRequest, ShowDraw
 from services.people.orgs import get_unit, subtree
 from services.platform import audit, notify, policy
-from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, DrawRequestNotFound
+from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, DrawRequestNotFound, InvalidInput
 from services.platform.notify import Button
 from services.platform.roles import Actor
 from services.platform.roles import Role as ActorRole
@@ -168,11 +169,26 @@ async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
         uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
         params={"request_id": request.id, "activity_id": activity_id, "title": activity.title,
                 "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or actor.label},
-        buttons=[[Button("draw.button.approve", f"draw:ok:{request.id}"),
-                  Button("draw.button.reject", f"draw:no:{request.id}")]],
+        buttons=decision_buttons(request.id),
     )
     await uow.commit()
     return DrawOutcome(request)
+
+
+def decision_buttons(request_id: int) -> list[list[Button]]:
+    """Approve / Reject under a pending draw request (four-eyes, 000 §17)."""
+    return [[Button("draw.button.approve", ApproveDrawRequest(request_id)),
+             Button("draw.button.reject", RejectDrawRequest(request_id))]]
+
+
+async def file_top_up(uow: UnitOfWork, *, actor: Actor, activity_id: int, position: int, principals: int,
+                      backups: int = 0) -> DrawOutcome:
+    """:func:`file_request` for a top-up of the requirement on line ``position`` of the activity (001 §11(二))."""
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    line = next((r for r in info.requirements if r.position == position), None)
+    if line is None or line.id is None:
+        raise InvalidInput("no such line", field="line")
+    return await file_request(uow, actor=actor, activity_id=activity_id, places={line.id: (principals, backups)})
 
 
 async def _request(uow: UnitOfWork, actor: Actor, request_id: int) -> tuple[DrawRequest, ActivityView]:
@@ -441,7 +457,8 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
                                 "operator_id": record.operator_id, "approver_id": approver_id})
     params = {"draw_id": record.id, "activity_id": activity.id, "title": activity.title}
     key = "draw.done" if result.ok else "draw.short"
-    buttons = [[Button("draw.button.show", f"draw:show:{record.id}")]]
+    assert record.id is not None
+    buttons = [[Button("draw.button.show", ShowDraw(record.id))]]
     await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key=key, params=params, buttons=buttons)
     if approver_id is not None:
         await notify.to_person(uow, person_id=request.requested_by, key=key, params=params, buttons=buttons)
@@ -498,6 +515,14 @@ async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> Dra
     await view(uow, actor=actor, activity_id=activity_id)
     return (await uow.session.exec(select(DrawRecord).where(DrawRecord.activity_id == activity_id)
                                    .order_by(col(DrawRecord.id).desc()))).first()
+
+
+async def latest_draw_view(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> DrawView | None:
+    """:func:`get_draw` of the newest draw of an activity, or None when it was never drawn."""
+    record = await latest_draw(uow, actor=actor, activity_id=activity_id)
+    if record is None or record.id is None:
+        return None
+    return await get_draw(uow, actor=actor, draw_id=record.id)
 
 
 async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
