@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from services.activities import actions as activity_actions
+from services.draws import actions as draws_actions
+from services.invitations import actions as invitations_actions
 from services.leads import actions as leads_actions
 from services.people import actions as people_actions
 from services.platform.actions import Action, Refusal, parse, registered
@@ -15,6 +17,8 @@ TOPICS = (
     people_actions,
     pool_actions,
     activity_actions,
+    draws_actions,
+    invitations_actions,
     record_actions,
     leads_actions,
     supervisors_actions,

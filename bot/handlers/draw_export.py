@@ -12,6 +12,7 @@ from telegram.ext import Application, CommandHandler
 from bot.auth import STAFF, serves
 from bot.context import BotContext
 from services.draws import draw_export
+from services.platform.actions import parse_id
 
 
 @serves(STAFF, private_only=True)
@@ -21,10 +22,10 @@ async def export(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     args = [a.strip().lower() for a in context.args or []]
     fmt = args[1].lstrip(".") if len(args) == 2 else "xlsx"
-    if not 1 <= len(args) <= 2 or not args[0].isdigit() or fmt not in draw_export.FORMATS:
+    draw_id = parse_id(args[0]) if 1 <= len(args) <= 2 else None
+    if draw_id is None or fmt not in draw_export.FORMATS:
         await message.reply_text(context.t(update, "draw_export.usage"))
         return
-    draw_id = int(args[0])
     async with context.services.uow(readonly=True) as uow:
         data = await draw_export.export_draw(uow, actor=actor, draw_id=draw_id, fmt=fmt)
     await message.reply_document(data, filename=f"draw-{draw_id}.{fmt}",

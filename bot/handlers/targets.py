@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import Application, CommandHandler
 
+from bot import buttons
 from bot.auth import STAFF, serves
+from bot.buttons import Press
 from bot.context import BotContext
+from bot.keyboards import keyboard
 from services.draws import target_draws
+from services.draws.actions import VerifyTargetDraw
 from services.draws.target_draws import TargetDrawView
+from services.platform.actions import parse_id, parse_index
 from services.platform.errors import DrawRefused
+from services.platform.notify import Button
 
-VERIFY_PREFIX = "tgt:v:"  # tgt:v:<draw id>  (verify a target draw)
 SEPARATORS = str.maketrans({"，": ",", "、": ",", "＝": "="})
 
 
@@ -37,9 +42,10 @@ def _bad() -> DrawRefused:
 
 def parse_args(args: list[str]) -> TargetArgs:
     """``<count> key=value ...`` (values comma-separated); raises ``DrawRefused`` for anything else."""
-    if not args or not args[0].isdigit():
+    count = parse_index(args[0]) if args else None
+    if count is None:
         raise _bad()
-    parsed = TargetArgs(count=int(args[0]))
+    parsed = TargetArgs(count=count)
     for arg in args[1:]:
         key, sep, value = arg.translate(SEPARATORS).partition("=")
         values = [v.strip() for v in value.split(",") if v.strip()]
@@ -52,7 +58,7 @@ def parse_args(args: list[str]) -> TargetArgs:
             parsed.levels += values
         elif key == "division":
             parsed.divisions += values
-        elif key == "exclude" and all(v.isdigit() for v in values):
+        elif key == "exclude" and all(parse_id(v) is not None for v in values):
             parsed.exclude_ids += [int(v) for v in values]
         elif key == "designated" and len(values) == 1 and values[0].lower() in ("all", "yes"):
             parsed.designated_only = values[0].lower() == "yes"
@@ -61,9 +67,9 @@ def parse_args(args: list[str]) -> TargetArgs:
     return parsed
 
 
-def verify_keyboard(text: str, draw_id: int) -> InlineKeyboardMarkup:
+def verify_keyboard(language: str, draw_id: int) -> InlineKeyboardMarkup:
     """The button under a drawn list."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=f"{VERIFY_PREFIX}{draw_id}")]])
+    return keyboard(language, [[Button("targets.button.verify", VerifyTargetDraw(draw_id))]])
 
 
 def render(update: Update, context: BotContext, view: TargetDrawView) -> str:
@@ -99,7 +105,7 @@ async def draw_targets(update: Update, context: BotContext) -> None:
     assert record.id is not None
     async with context.services.uow(readonly=True) as uow:
         view = await target_draws.get_target_draw(uow, actor=actor, draw_id=record.id)
-    markup = verify_keyboard(context.t(update, "targets.button.verify"), record.id) if view.result.ok else None
+    markup = verify_keyboard(context.language_for(update), record.id) if view.result.ok else None
     await message.reply_text(render(update, context, view), reply_markup=markup)
 
 
@@ -121,29 +127,23 @@ async def verify(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
+    draw_id = parse_id(args[0]) if len(args) == 1 else None
+    if draw_id is None:
         await message.reply_text(context.t(update, "targets.verify_usage"))
         return
-    await message.reply_text(await _verify_text(update, context, int(args[0])))
+    await message.reply_text(await _verify_text(update, context, draw_id))
 
 
-@serves(STAFF, private_only=True)
-async def verify_pressed(update: Update, context: BotContext) -> None:
+@buttons.on(VerifyTargetDraw, audience=STAFF, private_only=True)
+async def on_verify(press: Press, action: VerifyTargetDraw) -> None:
     """The verify button under a drawn list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    draw_id = query.data.removeprefix(VERIFY_PREFIX)
-    if not draw_id.isdigit():
-        await query.answer()
-        return
-    text = await _verify_text(update, context, int(draw_id))
-    await query.answer()
-    if query.message is not None:
-        await context.bot.send_message(query.message.chat.id, text)
+    text = await _verify_text(press.update, press.context, action.draw_id)
+    await press.answer()
+    if press.message is not None:
+        await press.context.bot.send_message(press.message.chat_id, text)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add this module's handlers (group 0, before the fallbacks)."""
     application.add_handler(CommandHandler("targets", draw_targets))
     application.add_handler(CommandHandler("targetverify", verify))
-    application.add_handler(CallbackQueryHandler(verify_pressed, pattern=f"^{VERIFY_PREFIX}"))

@@ -20,6 +20,7 @@ Rules checked when an activity is created or its composition changes:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from services.platform.errors import (
     ActivityInvalid,
     ActivityNotFound,
     InstitutionNotFound,
+    NotFound,
     PermissionDenied,
     PersonNotFound,
 )
@@ -430,13 +432,25 @@ async def require_recusal(uow: UnitOfWork, *, actor: Actor, activity_id: int, ex
     return row
 
 
-class Relaxation:
+class Relaxation(enum.StrEnum):
     """The ways a composition may be relaxed after a shortfall (001 §11(二) "重新设定条件")."""
 
     DROP_TAGS = "tags"
     DROP_SUBCATEGORY = "subcategory"
     FEWER_BACKUPS = "backups"
-    ALL = ("tags", "subcategory", "backups")
+
+
+def offered_relaxations(requirement: ActivityRequirement) -> tuple[Relaxation, ...]:
+    """The relaxations that would change ``requirement`` (001 §11(二)): tags to drop, a sub-category to drop,
+    a backup fewer; :func:`relax` refuses the others."""
+    offered = []
+    if requirement.tags:
+        offered.append(Relaxation.DROP_TAGS)
+    if requirement.subcategory is not None:
+        offered.append(Relaxation.DROP_SUBCATEGORY)
+    if requirement.backups > 0:
+        offered.append(Relaxation.FEWER_BACKUPS)
+    return tuple(offered)
 
 
 async def relax(uow: UnitOfWork, *, actor: Actor, activity_id: int, requirement_id: int,
@@ -450,14 +464,14 @@ async def relax(uow: UnitOfWork, *, actor: Actor, activity_id: int, requirement_
     if requirement is None or requirement.activity_id != activity_id:
         raise ActivityNotFound(str(requirement_id), activity_id=activity_id)
     before = {"tags": list(requirement.tags), "subcategory": requirement.subcategory, "backups": requirement.backups}
-    if what == Relaxation.DROP_TAGS and requirement.tags:
-        requirement.tags = []
-    elif what == Relaxation.DROP_SUBCATEGORY and requirement.subcategory is not None:
-        requirement.subcategory = None
-    elif what == Relaxation.FEWER_BACKUPS and requirement.backups > 0:
-        requirement.backups -= 1
-    else:
+    if what not in offered_relaxations(requirement):
         raise _invalid("relaxation")
+    if what == Relaxation.DROP_TAGS:
+        requirement.tags = []
+    elif what == Relaxation.DROP_SUBCATEGORY:
+        requirement.subcategory = None
+    else:
+        requirement.backups -= 1
     uow.session.add(requirement)
     activity.updated_at = uow.now()
     uow.session.add(activity)
@@ -467,3 +481,12 @@ async def relax(uow: UnitOfWork, *, actor: Actor, activity_id: int, requirement_
                                 "article": "001 §11(二)"})
     await uow.commit()
     return requirement
+
+
+async def relax_requirement(uow: UnitOfWork, *, actor: Actor, requirement_id: int, what: str) -> ActivityRequirement:
+    """:func:`relax` for a requirement known by its id alone (a button); an unknown id is not found."""
+    requirement = await uow.session.get(ActivityRequirement, requirement_id)
+    if requirement is None:
+        raise NotFound(str(requirement_id))
+    return await relax(uow, actor=actor, activity_id=requirement.activity_id, requirement_id=requirement_id,
+                       what=what)

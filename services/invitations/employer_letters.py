@@ -52,6 +52,9 @@ CONTACT = "联系单位：{organizer}    联系人：__________    联系电话�
 SEAL = "{organizer}（盖章）"
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
 class SlotNotFound(NotFound):
     """No slot with that id, or none the actor may see (outside the organizer's line it does not exist)."""
 
@@ -151,6 +154,29 @@ async def letter(uow: UnitOfWork, *, actor: Actor, member_id: int) -> tuple[str,
     """The letter to the expert's employer for a slot: its file name and the DOCX bytes."""
     content = await compose(uow, actor=actor, member_id=member_id)
     return f"employer-letter-{member_id}.docx", to_docx(content)
+
+
+@dataclass(frozen=True)
+class LetterFile:
+    """The letter as staff get it: the file, and when it was recorded sent (local time), if it was."""
+
+    file_name: str
+    data: bytes
+    sent_at: str | None
+
+
+async def letter_file(uow: UnitOfWork, *, actor: Actor, member_id: int) -> LetterFile:
+    """:func:`letter` with the time the letter was recorded sent, if it was."""
+    file_name, data = await letter(uow, actor=actor, member_id=member_id)
+    member, _ = await _visible_slot(uow, actor, member_id)
+    informed = member.employer_informed_at
+    return LetterFile(file_name, data, informed.astimezone(uow.zone).strftime(TIME_FORMAT) if informed else None)
+
+
+def sent_time(member: ActivityMember, zone: ZoneInfo) -> str:
+    """When the letter of ``member`` was recorded sent, in local time (after :func:`mark_sent`)."""
+    assert member.employer_informed_at is not None
+    return member.employer_informed_at.astimezone(zone).strftime(TIME_FORMAT)
 
 
 async def mark_sent(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:

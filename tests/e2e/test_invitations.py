@@ -389,7 +389,7 @@ async def test_other_reasons_are_typed_and_cancel_drops_the_question(emulator: B
         user1 = world.user_of(p1)
         await emulator.wait_for(lambda: emulator.messages(user1)[-1].text == zh("invite.ask_text"))
         await emulator.user(user1).send_command("/cancel")
-        await emulator.wait_for(lambda: emulator.messages(user1)[-1].text == zh("newact.cancelled_other"))
+        await emulator.wait_for(lambda: emulator.messages(user1)[-1].text == zh("invite.reason_cancelled"))
         assert await world.status(p1) == "invited"  # the question was dropped, the invitation stays open
 
         slot2 = (await world.slot_of(p2)).id

@@ -1,0 +1,187 @@
+"""Draw requests and their approval (four-eyes, 000 §17): filing (or a top-up, 001 §11(二)), approving, rejecting,
+the pending list."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from services.activities.activities import ActivityView, view
+from services.draws.actions import ApproveDrawRequest, RejectDrawRequest
+from services.draws.outcomes import DrawOutcome, _refused
+from services.draws.running import _run
+from services.people.orgs import subtree
+from services.platform import audit, notify
+from services.platform.errors import DrawRequestNotFound, InvalidInput
+from services.platform.notify import Button
+from services.platform.roles import Actor
+from services.platform.roles import Role as ActorRole
+from storage.activities import (
+    Activity,
+    DrawRequest,
+)
+from storage.uow import UnitOfWork
+
+
+async def _open_request(uow: UnitOfWork, activity_id: int) -> DrawRequest | None:
+    return (await uow.session.exec(select(DrawRequest).where(
+        DrawRequest.activity_id == activity_id, col(DrawRequest.status).in_(("pending", "approved"))))).first()
+
+
+async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
+                       places: dict[int, tuple[int, int]] | None = None) -> DrawOutcome:
+    """File the draw request for an activity (000 §17, annex 3). ``places`` (requirement id → principals,
+    backups) makes it a top-up of an activity already drawn (001 §11(二)). Without four-eyes for the organizer,
+    the draw runs at once."""
+    if actor.person_id is None:
+        raise _refused("not_staff")
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    activity = info.activity
+    if activity.status == "cancelled":
+        raise _refused("cancelled")
+    if await _open_request(uow, activity_id) is not None:
+        raise _refused("open_request")
+    if activity.starts_at <= uow.now():
+        raise _refused("started")
+    kind = "initial"
+    clean_places: dict[str, list[int]] = {}
+    if places:
+        if activity.status != "drawn":
+            raise _refused("top_up_before_draw")
+        ids = {r.id for r in info.requirements}
+        for requirement_id, (principals, backups) in places.items():
+            if requirement_id not in ids or principals < 0 or backups < 0:
+                raise _refused("bad_places")
+            if principals + backups:
+                clean_places[str(requirement_id)] = [principals, backups]
+        if not clean_places:
+            raise _refused("bad_places")
+        kind = "top_up"
+    elif activity.status != "planned":
+        raise _refused("already_drawn")
+    now = uow.now()
+    request = DrawRequest(activity_id=activity_id, kind=kind, places=clean_places, requested_by=actor.person_id,
+                          requested_at=now)
+    uow.session.add(request)
+    await uow.session.flush()
+    assert request.id is not None
+    await audit.record(uow, at=now, actor=actor.label, action="draw.requested", object_type="draw_request",
+                       object_id=request.id, details={"activity_id": activity_id, "kind": kind,
+                                                      "places": clean_places})
+    if not info.organizer.draw_approval:
+        record, result = await _run(uow, request, info, approver_id=None)
+        await uow.commit()
+        return DrawOutcome(request, record, result)
+    await notify.to_org_unit(
+        uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
+        params={"request_id": request.id, "activity_id": activity_id, "title": activity.title,
+                "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or actor.label},
+        buttons=decision_buttons(request.id),
+    )
+    await uow.commit()
+    return DrawOutcome(request)
+
+
+def decision_buttons(request_id: int) -> list[list[Button]]:
+    """Approve / Reject under a pending draw request (four-eyes, 000 §17)."""
+    return [[Button("draw.button.approve", ApproveDrawRequest(request_id)),
+             Button("draw.button.reject", RejectDrawRequest(request_id))]]
+
+
+async def file_top_up(uow: UnitOfWork, *, actor: Actor, activity_id: int, position: int, principals: int,
+                      backups: int = 0) -> DrawOutcome:
+    """:func:`file_request` for a top-up of the requirement on line ``position`` of the activity (001 §11(二))."""
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    line = next((r for r in info.requirements if r.position == position), None)
+    if line is None or line.id is None:
+        raise InvalidInput("no such line", field="line")
+    return await file_request(uow, actor=actor, activity_id=activity_id, places={line.id: (principals, backups)})
+
+
+async def _request(uow: UnitOfWork, actor: Actor, request_id: int) -> tuple[DrawRequest, ActivityView]:
+    request = await uow.session.get(DrawRequest, request_id)
+    if request is None:
+        raise DrawRequestNotFound(str(request_id), request_id=request_id)
+    try:
+        info = await view(uow, actor=actor, activity_id=request.activity_id)
+    except Exception:
+        raise DrawRequestNotFound(str(request_id), request_id=request_id) from None
+    return request, info
+
+
+async def may_approve(uow: UnitOfWork, actor: Actor, org_unit_id: int) -> bool:
+    """Approval rights: an admin whose org unit is the organizer or above it."""
+    if ActorRole.ADMIN not in actor.roles or actor.staff_org_unit_id is None:
+        return False
+    return org_unit_id in await subtree(uow, actor.staff_org_unit_id)
+
+
+async def _replace_buttons(uow: UnitOfWork, shown_in: notify.MessageRef | None, language: str | None,
+                           request: DrawRequest, actor: Actor) -> None:
+    """The message whose button was pressed now shows the decision, without buttons."""
+    if shown_in is not None:
+        await notify.edit(uow, channel=shown_in.channel, address=shown_in.address,
+                          external_message_id=shown_in.message_id, key="draw.decided", language=language,
+                          params={"request_id": request.id, "status_key": f"draw.status.{request.status}",
+                                  "by": actor.name or actor.label})
+
+
+async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int, shown_in: notify.MessageRef | None = None,
+                  language: str | None = None) -> DrawOutcome:
+    """Approve a pending request (four-eyes: not one's own) and run the draw."""
+    request, info = await _request(uow, actor, request_id)
+    if request.status != "pending":
+        raise _refused("not_pending", status_key=f"draw.status.{request.status}")
+    if not await may_approve(uow, actor, info.activity.org_unit_id):
+        raise _refused("no_approval_rights")
+    if actor.person_id == request.requested_by:
+        raise _refused("four_eyes")
+    if info.activity.starts_at <= uow.now():
+        raise _refused("started")
+    request.status = "approved"
+    request.decided_by = actor.person_id
+    request.decided_at = uow.now()
+    uow.session.add(request)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action="draw.approved", object_type="draw_request",
+                       object_id=request_id, details={"activity_id": request.activity_id})
+    record, result = await _run(uow, request, info, approver_id=actor.person_id)
+    await _replace_buttons(uow, shown_in, language, request, actor)
+    await uow.commit()
+    return DrawOutcome(request, record, result)
+
+
+async def reject(uow: UnitOfWork, *, actor: Actor, request_id: int, note: str = "",
+                 shown_in: notify.MessageRef | None = None, language: str | None = None) -> DrawRequest:
+    """Reject a pending request (approval rights needed; the filer withdraws instead)."""
+    request, info = await _request(uow, actor, request_id)
+    if request.status != "pending":
+        raise _refused("not_pending", status_key=f"draw.status.{request.status}")
+    own = actor.person_id == request.requested_by
+    if not own and not await may_approve(uow, actor, info.activity.org_unit_id):
+        raise _refused("no_approval_rights")
+    request.status = "withdrawn" if own else "rejected"
+    request.decided_by = actor.person_id
+    request.decided_at = uow.now()
+    request.decision_note = " ".join(note.split())[:500] or None
+    uow.session.add(request)
+    await audit.record(uow, at=uow.now(), actor=actor.label, action=f"draw.{request.status}",
+                       object_type="draw_request", object_id=request_id,
+                       details={"activity_id": request.activity_id, "note": request.decision_note})
+    if not own:
+        await notify.to_person(uow, person_id=request.requested_by, key="draw.rejected",
+                               params={"request_id": request_id, "title": info.activity.title,
+                                       "note": request.decision_note or "-"})
+    await _replace_buttons(uow, shown_in, language, request, actor)
+    await uow.commit()
+    return request
+
+
+async def pending_requests(uow: UnitOfWork, *, actor: Actor) -> list[tuple[DrawRequest, Activity]]:
+    """Pending requests of the actor's org subtree, oldest first."""
+    if actor.staff_org_unit_id is None:
+        return []
+    units = await subtree(uow, actor.staff_org_unit_id)
+    rows = await uow.session.exec(
+        select(DrawRequest, Activity).join(Activity, col(Activity.id) == DrawRequest.activity_id)
+        .where(DrawRequest.status == "pending", col(Activity.org_unit_id).in_(units))
+        .order_by(col(DrawRequest.id)))
+    return [(r, a) for r, a in rows]

@@ -1,0 +1,147 @@
+"""The expert's answers: accept, decline, recuse, sign or refuse the commitment (000 §14, §15; 001 §17, §19).
+Each is checked against the presser and the slot's state, in a transaction that locks the row."""
+
+from __future__ import annotations
+
+from services.invitations import commitment, keyboards
+from services.invitations.replacement import _close
+from services.invitations.roster import update_roster
+from services.invitations.slots import (
+    DECLINE_REASONS,
+    INTEREST_KIND,
+    RECUSAL_GROUNDS,
+    _activity,
+    _audit,
+    _edit_invitation,
+    _facts,
+    _local,
+    _name,
+    _own,
+    _refused,
+    _slot,
+    _staff,
+)
+from services.platform import notify, policy
+from services.platform.roles import Actor
+from storage.activities import ActivityMember
+from storage.pool import ExpertInterest
+from storage.uow import UnitOfWork
+
+
+async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
+    if member.status == "invited" and member.respond_by is not None and uow.now() >= member.respond_by:
+        await _close(uow, member, "expired", "no_response", actor="system:deadline")
+        await uow.commit()
+        raise _refused("expired")
+
+
+async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
+    """Accept the invitation; the commitment follows (000 §14)."""
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    await _expire_if_late(uow, member)
+    if member.status != "invited":
+        raise _refused("stale")
+    info = await _activity(uow, member.activity_id)
+    now = uow.now()
+    member.status = "accepted"
+    member.answered_at = now
+    start = info.activity.starts_at
+    member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
+    member.reminders_sent = 0
+    zone = uow.zone
+    await _edit_invitation(uow, member, "invite.answered",
+                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"})
+    text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
+                             start=_local(start, zone), end=_local(info.activity.ends_at, zone),
+                             place=info.activity.place)
+    sent = await notify.to_person(uow, person_id=member.person_id, key="invite.commitment", params={"text": text},
+                                  buttons=keyboards.commitment(member_id))
+    member.commitment_message_id = sent.id
+    uow.session.add(member)
+    await _audit(uow, actor.label, "accepted", member)
+    await update_roster(uow, info)
+    await uow.commit()
+    return member
+
+
+async def decline(uow: UnitOfWork, *, actor: Actor, member_id: int, reason: str, text: str = "") -> ActivityMember:
+    """Decline with a reason: busy, outside my field (001 §19(四)), health, other (free text)."""
+    if reason not in DECLINE_REASONS:
+        raise _refused("stale")
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    await _expire_if_late(uow, member)
+    if member.status != "invited":
+        raise _refused("stale")
+    await _close(uow, member, "declined", reason, actor=actor.label, text=text)
+    await uow.commit()
+    return member
+
+
+async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, text: str = "") -> ActivityMember:
+    """Declare a recusal ground (000 §15, 001 §17). It is also recorded as a declared interest in the activity's
+    institutions, so future draws concerning them exclude the expert."""
+    if ground not in RECUSAL_GROUNDS:
+        raise _refused("stale")
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    if member.status not in ("invited", "accepted", "signed"):
+        raise _refused("stale")
+    info = await _activity(uow, member.activity_id)
+    today = uow.today()
+    for institution in info.institutions:
+        assert institution.id is not None
+        note = (text or f"回避：活动 {info.activity.id}")[:500]
+        uow.session.add(ExpertInterest(expert_id=member.person_id, institution_id=institution.id,
+                                       kind=INTEREST_KIND[ground], note=note, declared_on=today,
+                                       declared_at=uow.now()))
+    await _close(uow, member, "recused", ground, actor=actor.label, text=text)
+    await uow.commit()
+    return member
+
+
+async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
+    """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    if member.status != "accepted":
+        raise _refused("signed" if member.status == "signed" else "stale")
+    info = await _activity(uow, member.activity_id)
+    zone = uow.zone
+    text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
+                             start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),
+                             place=info.activity.place)
+    member.status = "signed"
+    member.signed_at = uow.now()
+    member.commitment_hash = commitment.text_hash(text)
+    member.due_at = None
+    uow.session.add(member)
+    if member.commitment_message_id is not None:
+        from storage.models import OutboxMessage
+
+        original = await uow.session.get(OutboxMessage, member.commitment_message_id)
+        if original is not None:
+            await notify.edit(uow, original=original, key="invite.signed",
+                              params={"text": text, "at": _local(member.signed_at, zone)})
+    await _audit(uow, actor.label, "signed", member, commitment_hash=member.commitment_hash,
+                 version=commitment.VERSION, message_id=member.commitment_message_id)
+    await update_roster(uow, info)
+    await uow.commit()
+    return member
+
+
+async def refuse_commitment(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
+    """Refuse to sign (confirmed by the expert): the slot closes and staff are asked to confirm removal from the
+    pool (000 §14: "拒绝签署的，予以解聘出库")."""
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    if member.status != "accepted":
+        raise _refused("stale")
+    await _close(uow, member, "refused", "commitment_refused", actor=actor.label)
+    info = await _activity(uow, member.activity_id)
+    await _staff(uow, info, "invite.staff.removal_proposed",
+                 {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
+                 buttons=keyboards.removal(member_id))
+    await uow.commit()
+    return member

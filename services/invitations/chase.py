@@ -1,0 +1,187 @@
+"""The chasing sweep: reminders, expiries, commitment reminders and unsigned alerts, read from the indexed due
+time (``activity_member.due_at``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from services.activities.activities import ActivityView
+from services.invitations import keyboards
+from services.invitations.replacement import _close
+from services.invitations.roster import _update_rosters, update_roster
+from services.invitations.slots import _activity, _facts, _local, _name, _staff
+from services.invitations.timing import next_due
+from services.platform import audit, notify, policy
+from services.platform.policy import ChaseSettings
+from storage.activities import Activity, ActivityMember, ActivityRequirement
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+SWEEP_BATCH = 200
+
+
+@dataclass
+class SweepReport:
+    """What one run of the sweep did."""
+
+    reminded: int = 0
+    expired: int = 0
+    sign_reminded: int = 0
+    unsigned_alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None = None) -> SweepReport:
+    """Chase what is due (index on ``due_at``): reminders, expiries, commitment reminders, unsigned alerts.
+
+    One unit of work per run, over at most ``SWEEP_BATCH`` due slots, oldest due first (on PostgreSQL slots
+    locked by a concurrent answer are skipped and picked up next run). Reminders are written together: the
+    activity views are loaded once, the messages and the audit entries in one statement each, the slots
+    flushed together, and each activity's roster edited once per run, not once per slot. Expiries and
+    accepted slots (rare) are handled one by one, in due order, in the same transaction.
+
+    If handling any slot raises, the whole batch rolls back (nothing is sent or recorded) and the next run
+    retries it. The sweep is idempotent: what it does is decided by each slot's state and ``due_at``, which
+    it moves past ``now`` in the same transaction, so a slot is never chased twice for the same step.
+    """
+    settings = settings or policy.current().chase
+    report = SweepReport()
+    async with uow_factory() as uow:
+        now = uow.now()
+        due = (await uow.session.exec(
+            select(ActivityMember).where(col(ActivityMember.due_at) <= now).order_by(col(ActivityMember.due_at))
+            .limit(SWEEP_BATCH).with_for_update(skip_locked=True))).all()
+        if not due:
+            return report
+        views = await _views(uow, {m.activity_id for m in due if _reminder_due(m, now)})
+        pending = _Reminders()
+        for member in due:
+            if _reminder_due(member, now):
+                _remind(uow, member, views[member.activity_id], settings, pending)
+                report.reminded += 1
+                continue
+            await pending.write(uow)  # the audit chain keeps the order in which the slots were handled
+            await _chase(uow, member, settings, report)
+        await pending.write(uow)
+        await _update_rosters(uow, list(pending.activities.values()))
+        await uow.commit()
+    return report
+
+
+def _reminder_due(member: ActivityMember, now: datetime) -> bool:
+    return member.status == "invited" and member.respond_by is not None and now < member.respond_by
+
+
+@dataclass
+class _Reminders:
+    """Reminders decided but not yet written: the messages, the audit entries, the activities whose roster
+    changed (their views, by id)."""
+
+    messages: list[notify.Draft] = field(default_factory=list)
+    entries: list[audit.Pending] = field(default_factory=list)
+    activities: dict[int, ActivityView] = field(default_factory=dict)
+
+    async def write(self, uow: UnitOfWork) -> None:
+        """Queue the messages, then append the audit entries (which flushes the slots); no commit."""
+        await notify.queue_many(uow, self.messages)
+        await audit.record_many(uow, self.entries)
+        self.messages.clear()
+        self.entries.clear()
+
+
+def _remind(uow: UnitOfWork, member: ActivityMember, info: ActivityView, settings: ChaseSettings,
+            pending: _Reminders) -> None:
+    """Decide one reminder of an invited slot: the message, the count, the next due time, the audit entry."""
+    now, zone = uow.now(), uow.zone
+    assert member.respond_by is not None
+    member.reminders_sent += 1
+    pending.messages.append(notify.person_draft(
+        person_id=member.person_id, key="invite.reminder",
+        params={**_facts(info, zone), "respond_by": _local(member.respond_by, zone)},
+        buttons=keyboards.answers(member.id or 0)))
+    member.due_at = next_due(member, zone, settings)
+    if member.due_at is not None and member.due_at <= now:  # offsets already passed: next is the deadline
+        member.due_at = member.respond_by
+    uow.session.add(member)
+    pending.entries.append(audit.Pending(
+        at=uow.now(), actor="system:chase", action="invitation.reminded", object_type="activity_member",
+        object_id=member.id or 0, details={"activity_id": member.activity_id, "person_id": member.person_id,
+                                           "count": member.reminders_sent}))
+    pending.activities[member.activity_id] = info
+
+
+async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSettings, report: SweepReport) -> None:
+    """Handle one due slot on its own (the sweep batches reminders and sends expiries and accepted slots here)."""
+    now, zone = uow.now(), uow.zone
+    info = await _activity(uow, member.activity_id)
+    activity = info.activity
+    if member.status == "invited":
+        assert member.respond_by is not None
+        if now >= member.respond_by:
+            await _close(uow, member, "expired", "no_response", actor="system:deadline")
+            report.expired += 1
+            return
+        pending = _Reminders()
+        _remind(uow, member, info, settings, pending)
+        await pending.write(uow)
+        await update_roster(uow, info)
+        report.reminded += 1
+    elif member.status == "accepted":
+        if now >= activity.starts_at:
+            member.due_at = None
+            uow.session.add(member)
+            await _staff(uow, info, "invite.staff.unsigned_at_start",
+                         {**_facts(info, zone), "name": await _name(uow, member.person_id),
+                          "person_id": member.person_id})
+            report.unsigned_alerts += 1
+            return
+        await notify.to_person(uow, person_id=member.person_id, key="invite.sign_reminder", params=_facts(info, zone))
+        member.reminders_sent += 1
+        member.due_at = activity.starts_at
+        uow.session.add(member)
+        report.sign_reminded += 1
+    else:
+        member.due_at = None
+        uow.session.add(member)
+
+
+async def _views(uow: UnitOfWork, activity_ids: Collection[int]) -> dict[int, ActivityView]:
+    """What :func:`_activity` gives, for several activities in five queries."""
+    from storage.activities import ActivityInstitution, ActivityRecusal
+    from storage.models import OrgUnit
+    from storage.pool import Institution
+
+    ids = sorted(activity_ids)
+    if not ids:
+        return {}
+    found = {a.id: a for a in (await uow.session.exec(select(Activity).where(col(Activity.id).in_(ids)))).all()}
+    unit_ids = sorted({a.org_unit_id for a in found.values()})
+    units = {u.id: u for u in (await uow.session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(unit_ids)))).all()}
+    institutions: dict[int, list[Institution]] = {}
+    for activity_id, institution in (await uow.session.exec(
+            select(ActivityInstitution.activity_id, Institution)
+            .join(Institution, col(Institution.id) == ActivityInstitution.institution_id)
+            .where(col(ActivityInstitution.activity_id).in_(ids)).order_by(col(Institution.id)))).all():
+        institutions.setdefault(activity_id, []).append(institution)
+    requirements: dict[int, list[ActivityRequirement]] = {}
+    for requirement in (await uow.session.exec(select(ActivityRequirement).where(
+            col(ActivityRequirement.activity_id).in_(ids)).order_by(col(ActivityRequirement.position)))).all():
+        requirements.setdefault(requirement.activity_id, []).append(requirement)
+    recusals: dict[int, list[ActivityRecusal]] = {}
+    for recusal in (await uow.session.exec(select(ActivityRecusal).where(
+            col(ActivityRecusal.activity_id).in_(ids)).order_by(col(ActivityRecusal.id)))).all():
+        recusals.setdefault(recusal.activity_id, []).append(recusal)
+    views: dict[int, ActivityView] = {}
+    for activity_id in ids:
+        activity = found.get(activity_id)
+        organizer = units.get(activity.org_unit_id) if activity is not None else None
+        if activity is None or organizer is None:  # cannot happen (foreign keys); fail as view() fails
+            views[activity_id] = await _activity(uow, activity_id)
+            continue
+        views[activity_id] = ActivityView(
+            activity=activity, organizer=organizer, institutions=tuple(institutions.get(activity_id, ())),
+            requirements=tuple(requirements.get(activity_id, ())), recusals=tuple(recusals.get(activity_id, ())))
+    return views

@@ -1,0 +1,139 @@
+"""The live roster of an activity: one message per staff chat, sent once and then edited in place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from services.activities.activities import ActivityView, view
+from services.invitations.slots import _facts, _local
+from services.platform import notify
+from services.platform.roles import Actor
+from storage.activities import ActivityMember
+from storage.models import Person
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RosterMessage:
+    """The roster of one activity as a message: ``invite.roster.message`` with its parameters."""
+
+    params: dict[str, Any]
+    key: str = "invite.roster.message"
+
+
+async def roster_message(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> RosterMessage:
+    """The live roster for staff of the organizer's line (each slot, state, answered when, reminders)."""
+    info = await view(uow, actor=actor, activity_id=activity_id)
+    return RosterMessage(await _roster_params(uow, info))
+
+
+async def _roster_params(uow: UnitOfWork, info: ActivityView) -> dict[str, Any]:
+    activity = info.activity
+    return {**_facts(info, uow.zone), "roster_lines": await roster_lines(uow, info),
+            "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
+
+
+async def roster_lines(uow: UnitOfWork, info: ActivityView) -> list[list[Any]]:
+    """The roster as message lines: each slot with requirement, role, expert, state, answered when, reminders."""
+    rows = await uow.session.exec(
+        select(ActivityMember, Person.name).join(Person, col(Person.id) == ActivityMember.person_id)
+        .where(ActivityMember.activity_id == info.activity.id))
+    return _roster_lines(info, [(member, name) for member, name in rows.all()], uow.zone)
+
+
+class _RosterSlot(NamedTuple):
+    """The columns of a slot the roster shows (read without loading the whole row)."""
+
+    id: int | None
+    requirement_id: int
+    role: str
+    position: int
+    person_id: int
+    status: str
+    answered_at: datetime | None
+    reminders_sent: int
+    attendance: str | None
+
+
+def _roster_lines(info: ActivityView, slots: Sequence[tuple[ActivityMember | _RosterSlot, str]],
+                  zone: ZoneInfo) -> list[list[Any]]:
+    """:func:`roster_lines` from the activity's slots (with names) already loaded."""
+    by_requirement: dict[int, list[tuple[ActivityMember | _RosterSlot, str]]] = {}
+    for member, name in slots:
+        by_requirement.setdefault(member.requirement_id, []).append((member, name))
+    lines: list[list[Any]] = []
+    for requirement in info.requirements:
+        lines.append(["invite.roster.requirement", {"position": requirement.position,
+                                                    "category_key": f"category.{requirement.category}",
+                                                    "count": requirement.count, "backups": requirement.backups}])
+        ordered = sorted(by_requirement.get(requirement.id or 0, []),
+                         key=lambda pair: (pair[0].role != "principal", pair[0].position))
+        for member, name in ordered:
+            answered = _local(member.answered_at, zone) if member.answered_at else "—"
+            lines.append(["invite.roster.slot", {
+                "member_id": member.id, "role_key": f"invite.role.{member.role}", "position": member.position,
+                "name": name, "person_id": member.person_id, "status_key": f"invite.status.{member.status}",
+                "answered": answered, "reminders": member.reminders_sent,
+                "attendance_key": f"invite.attendance.{member.attendance or 'none'}"}])
+    return lines
+
+
+async def update_roster(uow: UnitOfWork, info: ActivityView) -> None:
+    """Keep one roster message per staff chat up to date (sent the first time, then edited in place)."""
+    from storage.models import OutboxMessage
+
+    activity = info.activity
+    params = await _roster_params(uow, info)
+    if not activity.roster_messages:
+        rows = await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key="invite.roster.message",
+                                        params=params)
+        activity.roster_messages = [r.id for r in rows if r.id is not None]
+        uow.session.add(activity)
+        return
+    for outbox_id in activity.roster_messages:
+        original = await uow.session.get(OutboxMessage, outbox_id)
+        if original is not None:
+            await notify.edit(uow, original=original, key="invite.roster.message", params=params)
+
+
+async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> None:
+    """:func:`update_roster` for several activities: the slots of all of them in one query and the edits of
+    their roster messages in one statement (an activity whose roster was never sent gets it sent, as there)."""
+    from storage.models import OutboxMessage
+
+    for info in infos:
+        if not info.activity.roster_messages:
+            await update_roster(uow, info)
+    shown = [info for info in infos if info.activity.roster_messages and info.activity.id is not None]
+    if not shown:
+        return
+    await uow.session.flush()  # the columns below are read from the database
+    # A Core select of table columns: no ORM loading for what may be thousands of rows.
+    members, people = ActivityMember.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
+    statement = (sa_select(*(members[name] for name in ("activity_id", *_RosterSlot._fields)), people.name)
+                 .join_from(ActivityMember.__table__, Person.__table__,  # type: ignore[attr-defined]
+                            people.id == members.person_id)
+                 .where(members.activity_id.in_([info.activity.id for info in shown])).order_by(members.id))
+    rows = await uow.session.exec(statement)  # type: ignore[call-overload]
+    slots: dict[int, list[tuple[_RosterSlot, str]]] = {}
+    for row in rows.all():
+        slots.setdefault(row[0], []).append((_RosterSlot(*row[1:-1]), row[-1]))
+    wanted = [outbox_id for info in shown for outbox_id in info.activity.roster_messages]
+    existing = set((await uow.session.exec(
+        select(OutboxMessage.id).where(col(OutboxMessage.id).in_(wanted)))).all())
+    edits: list[notify.Draft] = []
+    for info in shown:
+        activity = info.activity
+        params = {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots.get(activity.id or 0, []),
+                                                                          uow.zone),
+                  "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
+        edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
+                     for outbox_id in activity.roster_messages if outbox_id in existing)
+    await notify.queue_many(uow, edits)
