@@ -19,6 +19,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, CommandHandler, MessageHandler, filters
 
+from bot.auth import BOUND, deny
 from bot.context import BotContext
 from services.platform import dialogs
 from services.platform.dialogs import DialogState
@@ -98,26 +99,29 @@ async def on_file(update: Update, context: BotContext) -> None:
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
-    """/cancel: end the open dialog, whatever its flow, with that flow's words; without one, the commands answer."""
-    found = _account(update, context)
-    if found is None:
+    """/cancel: end the open dialog, whatever its flow, with that flow's words (a flow this version does not know is
+    ended too); without one, say there is nothing to cancel."""
+    chat, message, actor = update.effective_chat, update.effective_message, context.actor
+    if chat is None or chat.type != ChatType.PRIVATE or message is None:
         return
-    _, account_id, message = found
+    if actor is None or actor.account_id is None:
+        await deny(update, context, "auth.unbound")
+        raise ApplicationHandlerStop
     async with context.services.uow() as uow:
-        state = await dialogs.current(uow, account_id, idle_limit=None)
-        if state is None or state.flow not in _FLOWS:  # TODO(architecture): any flow, once all are here
-            return
-        await dialogs.clear(uow, account_id)
-        await uow.commit()
-    flow = _FLOWS.get(state.flow)
-    await message.reply_text(context.t(update, flow.cancelled_key if flow else "dialog.cancelled"))
+        state = await dialogs.current(uow, actor.account_id, idle_limit=None)
+        if state is not None:
+            await dialogs.clear(uow, actor.account_id)
+            await uow.commit()
+    flow = _FLOWS.get(state.flow) if state is not None else None
+    key = "dialog.nothing_to_cancel" if state is None else flow.cancelled_key if flow else "dialog.cancelled"
+    await message.reply_text(context.t(update, key))
     raise ApplicationHandlerStop
 
 
-on_cancel.audience = frozenset()  # type: ignore[attr-defined]  # /cancel in the command table (bot/commands.py)
+on_cancel.audience = BOUND  # type: ignore[attr-defined]  # /cancel in the command table (bot/commands.py)
 on_cancel.private_only = True  # type: ignore[attr-defined]
 
-ROUTER_GROUP = -6
+ROUTER_GROUP = -1
 """The handler group of the router: after the gate (-10), before the commands (0)."""
 
 

@@ -3,7 +3,7 @@ draws".
 
 The conversation itself is a flow of the dialog router (:mod:`bot.dialogs.new_activity`; its steps and rules:
 :mod:`services.activities.new_activity`); its state lives in the ``dialog`` table, so it survives a restart.
-``/cancel`` is the router's; without a dialog the router knows, this module's ``/cancel`` answers (group 0).
+``/cancel`` is the router's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.auth import BOUND, STAFF, serves
+from bot.auth import STAFF, serves
 from bot.context import BotContext
 from bot.dialogs import new_activity as new_activity_dialog
 from messages import translate
@@ -31,18 +31,6 @@ async def start_new_activity(update: Update, context: BotContext) -> None:
     async with context.services.uow() as uow:
         turn = await new_activity.start(uow, actor=actor)
     await new_activity_dialog.show(update, context, turn)
-
-
-@serves(BOUND, private_only=True)
-async def nothing_to_cancel(update: Update, context: BotContext) -> None:
-    """/cancel when the router knew no dialog: one of a flow not on the router yet is dropped
-    (``newact.cancelled_other``), else there is nothing to cancel."""
-    message, actor = update.effective_message, context.actor
-    assert message is not None and actor is not None and actor.account_id is not None
-    async with context.services.uow() as uow:
-        dropped = await dialogs.clear(uow, actor.account_id)
-        await uow.commit()
-    await message.reply_text(context.t(update, "newact.cancelled_other" if dropped else "newact.nothing_to_cancel"))
 
 
 @serves(STAFF, private_only=True)
@@ -95,4 +83,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("newactivity", start_new_activity))
     application.add_handler(CommandHandler("activities", list_activities))
     application.add_handler(CommandHandler("activity", show_activity))
-    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
