@@ -14,6 +14,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -65,6 +66,8 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
                                connect_timeout=timeout, pool_timeout=timeout),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=timeout + 30, write_timeout=timeout,
                                            connect_timeout=timeout, pool_timeout=timeout),
+        # A reply to a message that was deleted meanwhile is sent without the quote instead of failing.
+        defaults=Defaults(allow_sending_without_reply=True),
         rate_limiter=TelegramRateLimiter(
             overall_per_second=settings.rate_overall_per_second,
             private_per_second=settings.rate_private_per_second,
