@@ -1,5 +1,8 @@
 """The one global error handler: a refused request gets its reason, anything else is logged with
-its traceback and the user is told that something went wrong and nothing they sent was lost."""
+its traceback and the user is told that something went wrong and nothing they sent was lost.
+
+A transient Bot API failure (network, timeout, 5xx, 429) is logged as one line, its traceback only at DEBUG:
+during an outage every update fails that way, and a traceback each says nothing new."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
+from bot.logs import describe, is_transient, traceback_at_debug
 from messages import translate
 from services import accounts
 from services.errors import DomainError
@@ -27,7 +31,12 @@ async def on_error(update: object, context: BotContext) -> None:
         key, params = error.message_key, error.params
     else:
         services.metrics.handler_errors.inc()
-        logger.error("error while handling update %s", getattr(update, "update_id", update), exc_info=error)
+        update_id = getattr(update, "update_id", update)
+        if error is not None and is_transient(error):  # the Bot API's weather, not a bug: one line
+            logger.warning("Bot API request failed while handling update %s (%s)", update_id, describe(error),
+                           exc_info=traceback_at_debug(logger, error))
+        else:
+            logger.error("error while handling update %s", update_id, exc_info=error)
         key, params = "error.internal", {}
     if not isinstance(update, Update):
         return
@@ -38,8 +47,9 @@ async def on_error(update: object, context: BotContext) -> None:
             await update.callback_query.answer(fit_callback_answer(text), show_alert=True)
         elif update.effective_message is not None and update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
-    except TelegramError:
-        logger.warning("could not tell the user about the error", exc_info=True)
+    except TelegramError as failure:
+        logger.warning("could not tell the user about the error (%s)", describe(failure),
+                       exc_info=traceback_at_debug(logger, failure) if is_transient(failure) else failure)
 
 
 async def _actor(update: Update, context: BotContext) -> Actor | None:
