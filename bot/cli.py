@@ -15,6 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from services.people import accounts, orgs
+from services.platform import audit
+from services.platform.clock import SystemClock
+from services.platform.errors import DomainError
+from services.platform.roles import SYSTEM_CLI
 from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
@@ -22,10 +27,6 @@ from telegram.helpers import create_deep_linked_url
 from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, StartupError, load_settings
-from services import accounts, audit, orgs
-from services.clock import SystemClock
-from services.errors import DomainError
-from services.roles import SYSTEM_CLI
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWorkFactory
 
@@ -268,7 +269,7 @@ async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _demo_data(_args: argparse.Namespace, settings: Settings) -> int:
-    from services import demo
+    from services.demo import demo
 
     async def work(uow_factory: UnitOfWorkFactory) -> demo.DemoData:
         return await demo.generate(uow_factory)

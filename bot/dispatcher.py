@@ -1,12 +1,12 @@
 """The outbox dispatcher: renders pending notifications and sends them through the Bot API.
 
-One loop claims due rows (``services.outbox.claim``), hands them to one worker per chat (so a
+One loop claims due rows (``services.platform.outbox.claim``), hands them to one worker per chat (so a
 chat's messages keep their order and a slow chat does not hold up the others), and a recorder
 stores the outcomes in batches. Limits are enforced by the bot's rate limiter
 (:class:`bot.ratelimit.TelegramRateLimiter`); what remains is mapped here:
 
 - 429 ``RetryAfter`` → back in the queue after ``retry_after``, no attempt counted;
-- timeouts, network errors and 5xx → retried with backoff, up to ``services.outbox.MAX_ATTEMPTS``;
+- timeouts, network errors and 5xx → retried with backoff, up to ``services.platform.outbox.MAX_ATTEMPTS``;
 - 400/403 (bad request, blocked) → failed at once; staff are alerted by the service.
 
 Each failed request is logged as one line once its outcome is recorded: the method, the chat, the error
@@ -24,6 +24,8 @@ import logging
 from collections import deque
 from typing import Any
 
+from services.platform import outbox
+from services.platform.outbox import Delivery, Outcome, OutcomeKind
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -31,8 +33,6 @@ from bot.keyboards import from_stored
 from bot.metrics import Metrics
 from bot.ratelimit import retry_after_seconds
 from messages import translate
-from services import outbox
-from services.outbox import Delivery, Outcome, OutcomeKind
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)

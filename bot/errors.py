@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from services.people import accounts
+from services.platform.errors import DomainError
+from services.platform.roles import Actor
 from telegram import Update
 from telegram.error import TelegramError
 
@@ -15,9 +18,6 @@ from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
 from bot.logs import describe, is_transient, traceback_at_debug
 from messages import translate
-from services import accounts
-from services.errors import DomainError
-from services.roles import Actor
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from services.platform import outbox, policy
+from services.platform.clock import Clock, SystemClock
+from services.platform.updates import DeliveryLedger
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
@@ -29,10 +32,7 @@ from bot.logs import describe, is_transient, traceback_at_debug
 from bot.metrics import Metrics
 from bot.settings import DEFAULT_DATABASE_URL, BotMode, Settings, SettingsError, StartupError
 from bot.web import build_web_app
-from services import outbox, policy
-from services.clock import Clock, SystemClock
 from services.scheduler import Job, build_scheduler
-from services.updates import DeliveryLedger
 from storage import migrate
 from storage.db import (
     DatabaseUnavailable,

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from services.activities.draw_rules import DrawSettings
+from services.leads.lead_rules import LeadRules
+from services.platform.policy import DEFAULT_CREDIT_POINTS, ChaseSettings, Policy, RecordSettings, parse_credit_points
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from services.draw_rules import DrawSettings
-from services.lead_rules import LeadRules
-from services.policy import DEFAULT_CREDIT_POINTS, ChaseSettings, Policy, RecordSettings, parse_credit_points
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"  # its folder is the bot's own: created if missing
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -73,7 +72,7 @@ class Settings(BaseSettings):
     rate_group_per_minute: float = Field(default=20.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
     event_loop: EventLoop = Field(default=EventLoop.UVLOOP, description="uvloop (if installed) or asyncio")
-    # draws (001 §14) and invitations (000 §19): the tunable rule numbers, see services/policy.py
+    # draws (001 §14) and invitations (000 §19): the tunable rule numbers, see services/platform/policy.py
     draw_rotation_window_days: int = Field(default=180, ge=1, le=3650)
     draw_rotation_max: int = Field(default=2, ge=1, le=100)
     draw_rotation_gap_days: int = Field(default=30, ge=0, le=3650)
@@ -93,7 +92,7 @@ class Settings(BaseSettings):
     reward_claim_months: int = Field(default=2, ge=1, le=24)
     reward_reminder_days: str = Field(default="14,3", description="remind the reporter to claim a reward this many "
                                       "days before the claim window's last day")
-    # work records and credit (issue 7): see services/policy.py RecordSettings and services/credit.py
+    # work records and credit (issue 7): see services/platform/policy.py RecordSettings and services/records/credit.py
     work_record_working_days: int = Field(default=5, ge=1, le=60, description="000 §25: 5 working days")
     credit_points: str = Field(default="", description="overrides of the credit points table, e.g. late=-5,praise=8")
     absence_removal_count: int = Field(default=3, ge=1, le=20, description="001 §22(三)")
@@ -183,7 +182,7 @@ class Settings(BaseSettings):
         return value
 
     def policy(self) -> Policy:
-        """The rule numbers for the services (``services.policy``)."""
+        """The rule numbers for the services (``services.platform.policy``)."""
         start, end = (time.fromisoformat(part.strip()) for part in self.quiet_hours.split("-"))
         hours = tuple(timedelta(hours=float(h)) for h in self.invite_reminder_hours.split(",") if h.strip())
         return Policy(

@@ -20,14 +20,14 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
+from services.platform.clock import OffsetClock
+from services.platform.errors import Conflict
 
 from bot.emulator import BotApiEmulator
 from bot.runtime import Running, prepare_database, serve
 from bot.sandbox.server import HOST, NEW_USER_NAME, SandboxBackend, build_app
 from bot.settings import BotMode, Settings
-from services import demo
-from services.clock import OffsetClock
-from services.errors import Conflict
+from services.demo import demo
 from storage.db import create_engine, create_session_factory, ensure_sqlite_directory
 from storage.uow import UnitOfWorkFactory
 

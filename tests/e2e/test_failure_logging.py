@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from services.platform import notify
 from telegram.error import NetworkError
 
 from bot.emulator import BotApiEmulator
 from bot.logs import configure_logging
-from services import notify
 from tests.e2e.harness import TOKEN, running_bot
 
 
