@@ -1,14 +1,14 @@
 """The command line: ``python -m bot <command>`` (also installed as ``fundwatch``).
 
 Every command has ``--help``, prints what it created (with its id) and exits non-zero with one
-clear line on error: 2 for a usage or configuration problem, 1 when the request is refused.
+clear line on error: 2 for a usage or configuration problem or when what the settings point at cannot
+be used (the database, the Bot API, the listening port), 1 when the request is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
@@ -20,7 +20,8 @@ from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
 from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
-from bot.settings import Settings, SettingsError, load_settings
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
 from services.platform import audit
 from services.platform.clock import SystemClock
@@ -113,14 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        level = settings.log_level.upper() if args.command == "run" else "WARNING"
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for noisy in ("httpx", "alembic", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        configure_logging(settings.log_level if args.command == "run" else "WARNING", secrets=settings.secrets())
         handler: Handler = args.handler
         return loop.run(handler(args, settings), choice=settings.event_loop.value)
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except StartupError as error:
+        print(f"cannot start: {error}", file=sys.stderr)
         return 2
     except (CliError, DomainError) as error:
         print(f"error: {_describe(error)}", file=sys.stderr)
@@ -155,16 +156,20 @@ async def _run(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import check_database
     from storage import migrate
 
+    await check_database(settings)
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     print(f"database at revision {migrate.head_revision()}")
     return 0
 
 
 async def _db_current(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import check_database
     from storage import migrate
 
+    await check_database(settings)
     current = await asyncio.to_thread(migrate.current_revision, settings.database_url)
     print(f"current: {current or '(empty)'}; head: {migrate.head_revision()}")
     return 0

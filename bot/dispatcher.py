@@ -9,6 +9,10 @@ stores the outcomes in batches. Limits are enforced by the bot's rate limiter
 - timeouts, network errors and 5xx → retried with backoff, up to ``services.platform.outbox.MAX_ATTEMPTS``;
 - 400/403 (bad request, blocked) → failed at once; staff are alerted by the service.
 
+Each failed request is logged as one line once its outcome is recorded: the method, the chat, the error
+and what happens next (attempt n of ``MAX_ATTEMPTS`` and when the next one is due, or failed for good).
+A 429 is logged by the rate limiter instead; the traceback of a failure is logged only at DEBUG.
+
 Commits wake the loop at once; otherwise it polls, so rows that become due later are found.
 """
 
@@ -75,6 +79,7 @@ class OutboxDispatcher:
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._monotonic = monotonic
         self._held: dict[str, float] = {}  # chat -> time (on monotonic) until which it waits behind a message to retry
+        self._failed_requests: dict[int, tuple[str, str]] = {}  # outbox id -> (Bot API method, chat) to log
 
     def wake(self) -> None:
         """Look for due rows now (called after a commit that wrote to the outbox)."""
@@ -193,26 +198,34 @@ class OutboxDispatcher:
     async def _send(self, delivery: Delivery) -> Outcome:
         try:
             message = await self._deliver(delivery)
-        except RetryAfter as error:
-            self.metrics.outbox_retries.labels(reason="throttled").inc()
-            return Outcome(delivery.outbox_id, OutcomeKind.THROTTLED, error=str(error),
-                           retry_after=retry_after_seconds(error))
-        except BadRequest as error:
-            if "message is not modified" in str(error).lower():
-                return Outcome(delivery.outbox_id, OutcomeKind.SENT, delivery.edit_message_id, delivery.address)
-            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"BadRequest: {error}")
-        except Forbidden as error:
-            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"Forbidden: {error}")
-        except (TimedOut, NetworkError) as error:
-            self.metrics.outbox_retries.labels(reason="network").inc()
-            return Outcome(delivery.outbox_id, OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
         except TelegramError as error:
-            return Outcome(delivery.outbox_id, OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
+            outcome = self._failure(delivery, error)
+            if outcome.kind is not OutcomeKind.SENT:
+                method = "editMessageText" if delivery.kind == "edit" else "sendMessage"
+                logger.debug("Bot API %s to chat %s failed", method, delivery.address, exc_info=error)
+                self._failed_requests[delivery.outbox_id] = (method, delivery.address)
+            return outcome
         message_id = str(message.message_id) if isinstance(message, Message) else delivery.edit_message_id
         if delivery.created_at is not None:
             latency = (self.uow.clock.now() - delivery.created_at).total_seconds()
             self.metrics.send_latency.observe(max(latency, 0.0))
         return Outcome(delivery.outbox_id, OutcomeKind.SENT, message_id, delivery.address)
+
+    def _failure(self, delivery: Delivery, error: TelegramError) -> Outcome:
+        """What a Bot API error means for the delivery."""
+        outbox_id = delivery.outbox_id
+        if isinstance(error, RetryAfter):
+            self.metrics.outbox_retries.labels(reason="throttled").inc()
+            return Outcome(outbox_id, OutcomeKind.THROTTLED, error=str(error), retry_after=retry_after_seconds(error))
+        if isinstance(error, BadRequest):
+            if "message is not modified" in str(error).lower():
+                return Outcome(outbox_id, OutcomeKind.SENT, delivery.edit_message_id, delivery.address)
+            return Outcome(outbox_id, OutcomeKind.PERMANENT, error=f"BadRequest: {error}")
+        if isinstance(error, Forbidden):
+            return Outcome(outbox_id, OutcomeKind.PERMANENT, error=f"Forbidden: {error}")
+        if isinstance(error, TimedOut | NetworkError):
+            self.metrics.outbox_retries.labels(reason="network").inc()
+        return Outcome(outbox_id, OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
 
     async def _deliver(self, delivery: Delivery) -> Message | bool:
         language = delivery.language or self.default_language
@@ -240,6 +253,7 @@ class OutboxDispatcher:
                     self._outcomes.task_done()
 
     async def _record(self, batch: list[Outcome]) -> None:
+        recorded = True
         for attempt in range(5):
             try:
                 async with self.uow() as uow:
@@ -250,12 +264,50 @@ class OutboxDispatcher:
                 await asyncio.sleep(0.5 * (attempt + 1))
         else:
             failed = []  # claims expire and the rows are sent again: at least once, never lost
+            recorded = False
+        requests: list[tuple[Outcome, str, str]] = []
         for outcome in batch:
             self._in_flight.discard(outcome.outbox_id)
             if outcome.kind is OutcomeKind.SENT:
                 self.metrics.outbox_sent.inc()
+            request = self._failed_requests.pop(outcome.outbox_id, None)
+            if request is not None:
+                requests.append((outcome, *request))
         if failed:
             self.metrics.outbox_failed.inc(len(failed))
-            logger.warning("outbox rows failed for good: %s", failed)
+        if requests:
+            await self._log_failed_requests(requests, recorded=recorded)
         if any(o.kind is not OutcomeKind.SENT for o in batch):
             self.wake()
+
+    async def _log_failed_requests(self, requests: list[tuple[Outcome, str, str]], *, recorded: bool) -> None:
+        """One line per failed Bot API request, with what was recorded: the next attempt, or failed for good."""
+        if not logger.isEnabledFor(logging.WARNING):
+            return
+        rows: dict[int, Any] = {}
+        ids = [outcome.outbox_id for outcome, _, _ in requests if outcome.kind is not OutcomeKind.THROTTLED]
+        if recorded and ids:
+            try:
+                async with self.uow(readonly=True) as uow:
+                    rows = await uow.outbox.many(ids)
+            except Exception:  # the database is in trouble too: say what is known
+                logger.debug("could not read the outbox rows of failed requests", exc_info=True)
+        now = self.uow.clock.now()
+        for outcome, method, chat in requests:
+            if outcome.kind is OutcomeKind.THROTTLED:  # the rate limiter has logged the 429
+                logger.debug("Bot API %s to chat %s throttled (%s); outbox row %s waits %.0f s",
+                             method, chat, outcome.error, outcome.outbox_id, outcome.retry_after)
+                continue
+            row = rows.get(outcome.outbox_id)
+            if row is None:
+                then = "not recorded; sent again when its claim expires" if not recorded else "outcome unknown"
+            elif row.status == "failed":
+                then = (f"failed for good after {row.attempts} attempt(s)" if outcome.kind is OutcomeKind.RETRY
+                        else "refused for good, not retried")
+            elif row.status == "pending":
+                wait = max((row.next_attempt_at - now).total_seconds(), 0.0)
+                then = f"attempt {row.attempts} of {outbox.MAX_ATTEMPTS}, next in {wait:.0f} s"
+            else:
+                then = row.status
+            logger.warning("Bot API %s to chat %s failed (%s); outbox row %s: %s",
+                           method, chat, outcome.error, outcome.outbox_id, then)

@@ -1,6 +1,9 @@
 """The one global error handler: a refused request gets its reason, a command whose arguments do not fit gets
 what was wrong and its usage (:class:`bot.arguments.UsageError`), anything else is logged with its traceback and
-the user is told that something went wrong and nothing they sent was lost."""
+the user is told that something went wrong and nothing they sent was lost.
+
+A transient Bot API failure (network, timeout, 5xx, 429) is logged as one line, its traceback only at DEBUG:
+during an outage every update fails that way, and a traceback each says nothing new."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from telegram.error import TelegramError
 from bot.arguments import UsageError
 from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
+from bot.logs import describe, is_transient, traceback_at_debug
 from messages import translate
 from services.people import accounts
 from services.platform.errors import DomainError
@@ -30,7 +34,12 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.info("command arguments refused: %s", error)
     else:
         services.metrics.handler_errors.inc()
-        logger.error("error while handling update %s", getattr(update, "update_id", update), exc_info=error)
+        update_id = getattr(update, "update_id", update)
+        if error is not None and is_transient(error):  # the Bot API's weather, not a bug: one line
+            logger.warning("Bot API request failed while handling update %s (%s)", update_id, describe(error),
+                           exc_info=traceback_at_debug(logger, error))
+        else:
+            logger.error("error while handling update %s", update_id, exc_info=error)
     if not isinstance(update, Update):
         return
     language = language_for(update, await _actor(update, context), services.settings.default_language)
@@ -40,8 +49,9 @@ async def on_error(update: object, context: BotContext) -> None:
             await update.callback_query.answer(fit_callback_answer(text), show_alert=True)
         elif update.effective_message is not None and update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
-    except TelegramError:
-        logger.warning("could not tell the user about the error", exc_info=True)
+    except TelegramError as failure:
+        logger.warning("could not tell the user about the error (%s)", describe(failure),
+                       exc_info=traceback_at_debug(logger, failure) if is_transient(failure) else failure)
 
 
 def _explain(language: str, error: BaseException | None) -> str:

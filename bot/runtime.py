@@ -12,25 +12,36 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 
 from bot.app import BotApplication, build_application, publish_commands
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
+from bot.logs import describe, is_transient, traceback_at_debug
 from bot.metrics import Metrics
-from bot.settings import BotMode, Settings, SettingsError
+from bot.settings import DEFAULT_DATABASE_URL, BotMode, Settings, SettingsError, StartupError
 from bot.web import build_web_app
 from services.platform import outbox, policy
 from services.platform.clock import Clock, SystemClock
 from services.platform.updates import DeliveryLedger
 from services.scheduler import Job, build_scheduler
 from storage import migrate
-from storage.db import create_engine, create_session_factory, is_sqlite
+from storage.db import (
+    DatabaseUnavailable,
+    create_engine,
+    create_session_factory,
+    ensure_sqlite_directory,
+    is_sqlite,
+    probe,
+)
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -47,8 +58,25 @@ class Running:
     scheduler: AsyncIOScheduler
 
 
+async def check_database(settings: Settings) -> None:
+    """Check that the database answers, or raise :class:`StartupError` naming why not.
+
+    The folder of a SQLite file named in ``DATABASE_URL`` must exist; only the default one (``./var``,
+    the bot's own data folder) is created.
+    """
+    url = settings.database_url
+    if url == DEFAULT_DATABASE_URL:
+        ensure_sqlite_directory(url)
+    try:
+        await probe(url)
+    except DatabaseUnavailable as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
+
+
 async def prepare_database(settings: Settings) -> None:
-    """Upgrade SQLite automatically; on PostgreSQL refuse to start on an outdated schema."""
+    """Check the database, then upgrade SQLite automatically; on PostgreSQL refuse to start on an
+    outdated schema."""
+    await check_database(settings)
     url = settings.database_url
     if is_sqlite(url):
         await asyncio.to_thread(migrate.upgrade, url)
@@ -72,6 +100,10 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
 
+    Whatever keeps the bot from starting (the database, the Bot API, the listening port) raises
+    :class:`StartupError` or :class:`SettingsError` with one line naming it, after what had started is
+    stopped again.
+
     With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
     collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
     leave it off.
@@ -81,7 +113,9 @@ async def serve(
     policy.configure(settings.policy())  # the rule numbers the services read
     webhook_mode = settings.bot_mode is BotMode.WEBHOOK
     webhook_url, webhook_secret = settings.require_webhook() if webhook_mode else (None, None)
-    await prepare_database(settings)
+    phase = _Phase()
+    with _start_up_errors(settings, phase):
+        await prepare_database(settings)
 
     engine = create_engine(settings.database_url)
     clock = clock or SystemClock()
@@ -112,60 +146,128 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
 
     runner: web.AppRunner | None = None
-    try:
-        async with application:
-            services.bot_username = application.bot.username
-            await publish_commands(application)
-            await dispatcher.start()
-            ledger.start()
-            scheduler.start()
-            web_app = build_web_app(
-                services, application=application if webhook_mode else None,
-                webhook_secret=webhook_secret, refresh_metrics=refresh_metrics,
-            )
-            runner = web.AppRunner(web_app, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-            await site.start()
-            port = _bound_port(runner) or settings.listen_port
-            await application.start()
-            if webhook_mode:
-                assert webhook_url is not None
-                await application.bot.set_webhook(
-                    webhook_url, secret_token=webhook_secret, allowed_updates=Update.ALL_TYPES
-                )
-            else:
-                assert application.updater is not None
-                await application.bot.delete_webhook()
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
-            logger.info("bot @%s running in %s mode; HTTP on %s:%s",
-                        services.bot_username, settings.bot_mode.value, settings.listen_host, port)
-            if freeze_heap:
-                settle_heap()
-            if started is not None and not started.done():
-                started.set_result(Running(services, application, dispatcher, port, scheduler))
-            await stop.wait()
-            logger.info("stopping: no new updates, finishing what is in hand")
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            if runner is not None:
-                await runner.cleanup()
-                runner = None
+
+    async def stop_all() -> None:
+        """Stop taking updates, finish what is in hand, stop the rest (whatever of it had started)."""
+        nonlocal runner
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if runner is not None:
+            await runner.cleanup()
+            runner = None
+        if application.running:
             await application.stop()
-            await ledger.stop()
+        await ledger.stop()
+        if scheduler.running:
             scheduler.shutdown(wait=False)
-            await dispatcher.stop()
+        await dispatcher.stop()
+
+    try:
+        with _start_up_errors(settings, phase):
+            async with application:
+                try:
+                    services.bot_username = application.bot.username
+                    await publish_commands(application)
+                    await dispatcher.start()
+                    ledger.start()
+                    scheduler.start()
+                    web_app = build_web_app(
+                        services, application=application if webhook_mode else None,
+                        webhook_secret=webhook_secret, refresh_metrics=refresh_metrics,
+                    )
+                    runner = web.AppRunner(web_app, handle_signals=False)
+                    await runner.setup()
+                    await _listen(runner, settings)
+                    port = _bound_port(runner) or settings.listen_port
+                    await application.start()
+                    if webhook_mode:
+                        assert webhook_url is not None
+                        await application.bot.set_webhook(
+                            webhook_url, secret_token=webhook_secret, allowed_updates=Update.ALL_TYPES
+                        )
+                    else:
+                        assert application.updater is not None
+                        await application.bot.delete_webhook()
+                        await application.updater.start_polling(
+                            allowed_updates=Update.ALL_TYPES, timeout=10, error_callback=_polling_failed
+                        )
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the error that stopped start-up is the one to report
+                        await stop_all()
+                    raise
+                phase.running = True
+                logger.info("bot @%s running in %s mode; HTTP on %s:%s",
+                            services.bot_username, settings.bot_mode.value, settings.listen_host, port)
+                if freeze_heap:
+                    settle_heap()
+                if started is not None and not started.done():
+                    started.set_result(Running(services, application, dispatcher, port, scheduler))
+                await stop.wait()
+                logger.info("stopping: no new updates, finishing what is in hand")
+                await stop_all()
     finally:
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):
             if scheduler.running:
                 scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            await application.bot.shutdown()  # its HTTP sessions, also when initialising it failed half-way
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         await engine.dispose()
     logger.info("stopped")
+
+
+@dataclass
+class _Phase:
+    """Whether the bot got as far as running (errors before that are start-up errors)."""
+
+    running: bool = False
+
+
+@contextlib.contextmanager
+def _start_up_errors(settings: Settings, phase: _Phase) -> Iterator[None]:
+    """Turn an error that keeps the bot from starting into a one-line :class:`StartupError`."""
+    try:
+        yield
+    except (StartupError, SettingsError):
+        raise
+    except Exception as error:
+        if phase.running:
+            raise
+        logger.debug("start-up failed", exc_info=error)
+        raise StartupError(_start_up_cause(settings, error)) from error
+
+
+def _start_up_cause(settings: Settings, error: Exception) -> str:
+    """One line naming why start-up failed (never the token: PTB's InvalidToken message holds it)."""
+    api = urlsplit(settings.telegram_api_base_url).netloc or settings.telegram_api_base_url
+    if isinstance(error, InvalidToken):
+        return f"BOT_TOKEN: the Bot API ({api}) rejected the token"
+    if isinstance(error, TelegramError):
+        if is_transient(error):
+            return f"Bot API unreachable ({api}): {describe(error)}"
+        return f"the Bot API ({api}) refused a start-up request: {describe(error)}"
+    return f"start-up failed: {describe(error)} (LOG_LEVEL=DEBUG shows the traceback)"
+
+
+async def _listen(runner: web.AppRunner, settings: Settings) -> None:
+    """Start the HTTP server (webhook, /healthz, /metrics)."""
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    except OSError as error:
+        raise StartupError(
+            f"LISTEN_HOST/LISTEN_PORT: cannot listen on {settings.listen_host}:{settings.listen_port}: "
+            f"{error.strerror or error}"
+        ) from None
+
+
+def _polling_failed(error: TelegramError) -> None:
+    """One line per failed ``getUpdates`` (PTB polls again, backing off up to 30 s); a traceback only at DEBUG."""
+    logger.warning("Bot API getUpdates failed (%s); polling again shortly", describe(error),
+                   exc_info=traceback_at_debug(logger, error))
 
 
 def settle_heap() -> None:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from services.activities.draw_rules import DrawSettings
 from services.platform.policy import (
@@ -24,7 +26,8 @@ from services.platform.policy import (
     parse_credit_points,
 )
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"  # its folder is the bot's own: created if missing
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class EventLoop(StrEnum):
@@ -43,6 +46,11 @@ class BotMode(StrEnum):
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
+
+
+class StartupError(Exception):
+    """What the settings point at cannot be used (the database, the Bot API, the listening port); the
+    message is one line naming the cause (``python -m bot`` exits with 2)."""
 
 
 class Settings(BaseSettings):
@@ -77,7 +85,7 @@ class Settings(BaseSettings):
     draw_rotation_gap_days: int = Field(default=30, ge=0, le=3650)
     invite_reminder_hours: str = Field(default="2,6", description="reminders, hours after the invitation")
     quiet_hours: str = Field(default="22:00-08:00", description="no reminders in this local window")
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (for run)")
     # supervisors and leads (issue 8): evidence storage and the reporting rules' numbers
     evidence_dir: Path = Field(default=Path("./var/evidence"), description="where lead evidence files are kept")
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
@@ -112,6 +120,14 @@ class Settings(BaseSettings):
         if value not in ("zh", "en"):
             raise ValueError("must be zh or en")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}: one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("database_url")
     @classmethod
@@ -204,6 +220,16 @@ class Settings(BaseSettings):
             raise SettingsError("BOT_TOKEN is not set: get a token from @BotFather and set BOT_TOKEN")
         return self.bot_token.get_secret_value().strip()
 
+    def secrets(self) -> list[str]:
+        """The configured values no log line may show: the token, the webhook secret, the database password."""
+        values = [self.bot_token, self.webhook_secret]
+        found = [value.get_secret_value().strip() for value in values if value is not None]
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:
+            password = None
+        return [value for value in [*found, str(password or "")] if value]
+
     def require_webhook(self) -> tuple[str, str]:
         """The webhook URL and secret, or a SettingsError naming the missing one."""
         if not self.webhook_url:
@@ -222,4 +248,4 @@ def load_settings(env_file: Path | None = None) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        raise SettingsError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -12,21 +12,24 @@ rows in one trip, and skips the trip for a COMMIT or ROLLBACK when no transactio
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
 READONLY_OPTION = "fundwatch_readonly"  # a unit of work that only reads: deferred BEGIN
 NO_SNAPSHOT_OPTION = "fundwatch_no_snapshot"  # a read-only unit of work whose reads each stand alone: no BEGIN
 SQLITE_TIMEOUT = 30  # seconds sqlite3 waits for another process's write lock
+CONNECT_TIMEOUT = 10.0  # seconds a start-up probe waits for the database to answer
 
 
 def is_sqlite(url: str) -> bool:
@@ -34,17 +37,89 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def ensure_sqlite_directory(url: str) -> None:
-    """Create the directory that will hold a SQLite file, if the URL names one."""
+def sqlite_folder(url: str) -> Path | None:
+    """The folder that holds the SQLite file of ``url`` (None for another database or an in-memory one)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite" or not _plain_file(parsed.database):
+        return None
+    return Path(parsed.database or "").expanduser().parent
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the folder that will hold a SQLite file, if the URL names one.
+
+    Nothing here calls it implicitly: only a caller that owns the folder (the bot's default data folder,
+    the sandbox's) creates it; a folder someone named must already exist (:func:`probe` says so).
+    """
+    folder = sqlite_folder(url)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used at all; the message is one line naming the cause.
+
+    Unreachable (host:port), missing (its name), the login refused, the SQLite file's folder missing or
+    the file unopenable.
+    """
+
+
+async def probe(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
+    """Connect to ``url`` once and run ``SELECT 1``; raise :class:`DatabaseUnavailable` naming why not."""
+    parsed = make_url(url)
+    folder = sqlite_folder(url)
+    if folder is not None and not folder.is_dir():
+        raise DatabaseUnavailable(f"missing folder for the SQLite file: {folder.absolute()} does not exist")
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        async with asyncio.timeout(connect_timeout + 1):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except Exception as error:
+        raise DatabaseUnavailable(_unavailable(parsed, error)) from error
+    finally:
+        await engine.dispose()
+
+
+def _unavailable(url: URL, error: BaseException) -> str:
+    """One line for a failed connection: the first cause in the chain that names a known condition."""
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if url.get_backend_name() == "sqlite":
+        return f"cannot open the SQLite file {url.database}: {_root(error)}"
+    for cause in _chain(error):
+        name = type(cause).__name__
+        if name == "InvalidCatalogNameError":
+            return f"database missing: {url.database} does not exist on {where}"
+        if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+            return f"database refused the login of {url.username or '(default user)'} on {where}: {cause}"
+        if isinstance(cause, TimeoutError):
+            return f"database unreachable ({where}): no answer within the connect timeout"
+        if isinstance(cause, OSError):
+            return f"database unreachable ({where}): {cause.strerror or cause}"
+    return f"database error on {where}: {_root(error)}"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and what caused it (SQLAlchemy's ``orig``, then ``__cause__``/``__context__``)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not other for other in seen):
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return seen
+
+
+def _root(error: BaseException) -> str:
+    last = _chain(error)[-1]
+    text = " ".join(str(last).split())
+    return text or type(last).__name__
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
     if is_sqlite(url):
-        ensure_sqlite_directory(url)
         parsed = make_url(url)
         plain_file = _plain_file(parsed.database) and not parsed.query
         if parsed.get_driver_name() == "aiosqlite" and plain_file and _one_trip_supported():

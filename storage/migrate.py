@@ -24,9 +24,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (blocking; call from a thread in async code)."""
-    from storage.db import ensure_sqlite_directory
-
-    ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), revision)
 
 

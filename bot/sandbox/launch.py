@@ -28,7 +28,7 @@ from bot.settings import BotMode, Settings
 from services.demo import demo
 from services.platform.clock import OffsetClock
 from services.platform.errors import Conflict
-from storage.db import create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory, ensure_sqlite_directory
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ def _require_free_port(port: int) -> None:
 
 async def _prepare(settings: Settings, clock: OffsetClock) -> tuple[bool, dict[int, str], dict[int, str]]:
     """Migrate, add demo data to an empty database; who to emulate: (created, users, groups)."""
+    ensure_sqlite_directory(settings.database_url)  # the sandbox's own data folder (./var by default)
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:

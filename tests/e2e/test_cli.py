@@ -52,7 +52,7 @@ def test_an_invalid_setting_stops_with_one_line_naming_the_variable(database_url
     result = _cli(database_url, "org", "list", TIME_ZONE="Mars/Olympus")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "configuration error: TIME_ZONE: Value error, unknown time zone 'Mars/Olympus'"
+        "configuration error: TIME_ZONE: unknown time zone 'Mars/Olympus'"
     ]
 
 
@@ -77,14 +77,30 @@ async def test_audit_verify_detects_an_edited_row(database_url: str, uow_factory
 
 
 def test_the_default_sqlite_database_is_created_and_upgraded_on_first_use(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/var/new.db"
-    result = _cli(url, "org", "list")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "TIME_"))}
+    environment["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                                 environment.get("PYTHONPATH", "")])
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:  # in a fresh folder, DATABASE_URL not set
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment,
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    result = cli("org", "list")
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "var" / "new.db").exists()
-    current = _cli(url, "db", "current")
+    assert (tmp_path / "var" / "fundwatch.db").exists()  # ./var is the bot's own folder: created
+    current = cli("db", "current")
     from storage.migrate import head_revision
 
     assert f"current: {head_revision()}" in current.stdout
+
+
+def test_a_database_url_under_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    result = _cli(f"sqlite+aiosqlite:///{tmp_path}/var/new.db", "org", "list")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"cannot start: DATABASE_URL: missing folder for the SQLite file: {tmp_path}/var does not exist"
+    ]
+    assert not (tmp_path / "var").exists()
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL")
