@@ -50,7 +50,7 @@ catalog test fails for one defined elsewhere, one missing from this diagram, or 
 Pure rule modules raise ``ValueError`` subclasses of their own, which never reach a front end: the service (or
 front-end step) that calls the rule catches each one and answers or re-raises a domain error:
 
-- ``TargetRequestError`` (services/draws/target_rules.py): caught by ``target_draws.run_target_draw``
+- ``TargetRequestError`` (services/draws/target_rules.py): caught by ``target_draws.draw_targets``
   (``DrawRefused``) and by ``target_rules.verify``.
 - ``DrawRequestError`` (services/activities/draw_rules.py): caught by ``draws.running`` (``ActivityInvalid``) and by
   ``draw_rules.verify``; the frequency benchmark calls the rules directly.
