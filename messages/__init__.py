@@ -3,9 +3,10 @@ optionally continued by the files of a directory of the same name (``zh/activiti
 per capability; a key defined twice is an error.
 
 Keys are dotted (``binding.welcome``), placeholders are named (``{name}``). A parameter whose
-name ends in ``_key`` holds another message key and is translated before it is inserted; one whose
-name ends in ``_lines`` holds a list of ``[key, params]`` pairs, each translated, joined by newlines
-(a roster, a list of reasons).
+name ends in ``_key`` holds another message key and is translated, with the other parameters, before it
+is inserted (a refusal's ``reason_key`` text gets the refusal's numbers); one whose name ends in
+``_lines`` holds a list of ``[key, params]`` pairs, each translated, joined by newlines (a roster, a
+list of reasons).
 Only the front ends (``bot/``) use this package.
 """
 
@@ -62,6 +63,11 @@ def normalize_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str
     return default
 
 
+@cache
+def _used(template: str) -> set[str]:
+    return placeholders(template)
+
+
 class _SafeParams(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -74,9 +80,11 @@ def translate(language: str, key: str, **params: Any) -> str:
     if template is None:
         return key
     values = _SafeParams()
+    used = _used(template)
     for name, value in params.items():
         if name.endswith("_key") and isinstance(value, str):
-            values[name] = translate(lang, value)
+            if name in used:  # the other parameters fill the nested text's own placeholders
+                values[name] = translate(lang, value, **{n: v for n, v in params.items() if n != name})
         elif name.endswith("_lines") and isinstance(value, list):
             values[name] = "\n".join(translate(lang, str(item[0]), **dict(item[1] or {})) for item in value
                                      if isinstance(item, (list, tuple)) and len(item) == 2)

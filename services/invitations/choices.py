@@ -3,7 +3,7 @@ refusal warning, and the line of text behind an "other" reason (000 §14, §15; 
 
 Only the invited expert opens the choices of their slot, and only while the slot is in the state the choices
 belong to (``invited`` for the answers, ``accepted`` for the commitment); a foreign or stale press is refused
-with the same reasons as the answers themselves (:class:`services.invitations.slots.AnswerRefused`).
+with the same reasons as the answers themselves (:class:`services.platform.errors.AnswerRefused`).
 
 An "other" reason or ground asks for one line of text: the slot waits in the account's ``dialog`` row (flow
 :data:`REASON_FLOW`, step ``decline`` or ``recuse``) until the text comes, or ``/cancel`` drops the question.

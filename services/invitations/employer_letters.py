@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from services.activities.activities import ActivityView, view
 from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.platform import audit
-from services.platform.errors import ActivityNotFound, Conflict, NotFound
+from services.platform.errors import ActivityNotFound, LetterNotReady, SlotNotFound
 from services.platform.roles import Actor
 from storage.activities import ActivityMember
 from storage.models import Expert, Person
@@ -53,18 +53,6 @@ SEAL = "{organizer}（盖章）"
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-class SlotNotFound(NotFound):
-    """No slot with that id, or none the actor may see (outside the organizer's line it does not exist)."""
-
-    message_key = "letter.slot_not_found"
-
-
-class LetterNotReady(Conflict):
-    """The slot's expert has not accepted (or signed): there is nothing to tell the employer yet."""
-
-    message_key = "letter.not_ready"
 
 
 @dataclass(frozen=True)
@@ -232,4 +220,4 @@ def to_docx(content: Letter) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["Letter", "LetterNotReady", "SlotNotFound", "compose", "letter", "mark_sent", "to_docx"]
+__all__ = ["Letter", "compose", "letter", "mark_sent", "to_docx"]

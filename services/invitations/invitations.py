@@ -55,7 +55,6 @@ from services.invitations.slots import (
     DECLINE_REASONS,
     OPEN,
     RECUSAL_GROUNDS,
-    AnswerRefused,
     local_start_day,
 )
 from services.invitations.staff import (
@@ -84,7 +83,6 @@ __all__ = [
     "REASON_FLOW",
     "RECUSAL_GROUNDS",
     "SWEEP_BATCH",
-    "AnswerRefused",
     "Answered",
     "AttendanceLine",
     "AttendanceSheet",

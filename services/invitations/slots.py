@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from services.activities.activities import ActivityView, local_day, view
 from services.invitations.actions import DeclineReason, RecusalGround
 from services.platform import audit, notify
-from services.platform.errors import DomainError
+from services.platform.errors import AnswerRefused
 from services.platform.roles import Actor
 from storage.activities import Activity, ActivityMember
 from storage.models import Person
@@ -29,12 +29,6 @@ RECUSAL_GROUNDS = tuple(RecusalGround)  # 000 §15, 001 §17
 
 
 INTEREST_KIND = {"worked": "worked", "relative": "interest", "dispute": "dispute", "other": "other"}
-
-
-class AnswerRefused(DomainError):
-    """The press does not apply to this slot now; ``reason_key`` says why (stale, foreign, expired...)."""
-
-    message_key = "invite.refused"
 
 
 def _refused(reason: str) -> AnswerRefused:

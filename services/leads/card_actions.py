@@ -10,6 +10,7 @@ from __future__ import annotations
 from services.leads import lead_triage, leads
 from services.leads.lead_rules import DEFAULT_RULES, StaffVerb, parse_amount
 from services.platform.actions import parse_index
+from services.platform.errors import LeadRefused
 from services.platform.policy import LeadRules
 from services.platform.roles import Actor
 from storage.leads import Lead
@@ -32,7 +33,7 @@ async def act(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int,
         return await lead_triage.close(uow, actor=actor, lead_id=lead_id)
     if verb is StaffVerb.CLAIMED:
         return await lead_triage.reward_claimed(uow, actor=actor, lead_id=lead_id)
-    raise leads.LeadRefused("action", reason_key="lead.invalid.transition")
+    raise LeadRefused("action", reason_key="lead.invalid.transition")
 
 
 async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> Lead:
@@ -58,13 +59,13 @@ async def act_with_text(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_
         days, _, reason = text.partition(" ")
         working_days = parse_index(days)
         if working_days is None:
-            raise leads.LeadRefused("days", reason_key="leadstaff.extend_bad")
+            raise LeadRefused("days", reason_key="leadstaff.extend_bad")
         return await lead_triage.extend(uow, actor=actor, lead_id=lead_id, working_days=working_days, reason=reason,
                                         rules=rules)
     if verb is StaffVerb.REWARD:
         amount = parse_amount(text)
         if amount is None:
-            raise leads.LeadRefused("amount", reason_key="leadstaff.reward_bad", min=rules.reward_min,
+            raise LeadRefused("amount", reason_key="leadstaff.reward_bad", min=rules.reward_min,
                                     max=rules.reward_max)
         return await lead_triage.reward(uow, actor=actor, lead_id=lead_id, amount=amount, rules=rules)
-    raise leads.LeadRefused("action", reason_key="lead.invalid.transition")
+    raise LeadRefused("action", reason_key="lead.invalid.transition")

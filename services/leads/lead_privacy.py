@@ -10,21 +10,15 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from services.leads.leads import LeadRefused, get_lead
+from services.leads.leads import get_lead
 from services.people.orgs import get_unit, require_scope_over_units, subtree
 from services.platform import audit
-from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.errors import InvalidInput, LeadRefused, NotCustodian, PermissionDenied
 from services.platform.roles import Actor, Role
 from storage.leads import IdentityReveal, Lead, LeadCustodian
 from storage.uow import UnitOfWork
 
 MIN_REASON = 4
-
-
-class NotCustodian(PermissionDenied):
-    """Only a custodian of the lead's org unit (or one above it) may reveal a reporter."""
-
-    message_key = "lead.error.not_custodian"
 
 
 async def grant_custodian(uow: UnitOfWork, *, actor: Actor, person_id: int, org: str) -> LeadCustodian:

@@ -27,10 +27,10 @@ from services.leads.lead_rules import (
     reminder_time,
     reward_reminder_step,
 )
-from services.leads.leads import LeadRefused, staff_lead
+from services.leads.leads import staff_lead
 from services.people.orgs import subtree
 from services.platform import audit, notify, policy
-from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.errors import InvalidInput, LeadRefused, PermissionDenied
 from services.platform.policy import LeadRules
 from services.platform.roles import SCHEDULER, Actor, Role
 from services.platform.workdays import WorkingCalendar, default_calendar

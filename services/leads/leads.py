@@ -36,7 +36,7 @@ from services.leads.lead_rules import (
 )
 from services.people.orgs import require_scope_over_units
 from services.platform import audit, notify
-from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.platform.errors import InvalidInput, LeadNotFound, LeadRefused, NotSupervisor, PermissionDenied
 from services.platform.identifiers import InvalidIdentifier, mask_id_number, validate_id_number
 from services.platform.policy import LeadRules
 from services.platform.roles import Actor
@@ -47,24 +47,6 @@ from storage.pool import Institution
 from storage.uow import UnitOfWork
 
 MAX_TEXT = 4000
-
-
-class LeadNotFound(NotFound):
-    """No such lead, or none the caller may see (another supervisor's lead looks the same as a missing one)."""
-
-    message_key = "lead.error.not_found"
-
-
-class LeadRefused(Conflict):
-    """The lead step is refused; ``reason_key`` says why."""
-
-    message_key = "lead.error.refused"
-
-
-class NotSupervisor(PermissionDenied):
-    """Only an active social supervisor may report leads (002 §2, §9)."""
-
-    message_key = "lead.error.not_supervisor"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from services.people.orgs import subtree
 from services.platform import audit, notify
-from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.platform.errors import ExcellenceNotFound, ExcellencePublished, InvalidInput, PermissionDenied
 from services.platform.roles import Actor
 from services.records import ledger
 from storage.models import Person
@@ -26,18 +26,6 @@ from storage.records import CreditEvent, ExcellenceList
 from storage.uow import UnitOfWork
 
 DISQUALIFYING = frozenset({"reprimand", "absent_without_notice", "failure_to_recuse", "discipline_breach"})
-
-
-class ExcellenceNotFound(NotFound):
-    """No proposal for that year in the actor's unit."""
-
-    message_key = "excellence.not_found"
-
-
-class ExcellencePublished(Conflict):
-    """The year's list is already published."""
-
-    message_key = "excellence.published_already"
 
 
 def rank(events: list[tuple[int, str, int]], *, size: int) -> list[dict[str, int]]:
@@ -114,4 +102,4 @@ async def publish(uow: UnitOfWork, *, actor: Actor, year: int) -> ExcellenceList
     return found
 
 
-__all__ = ["ExcellenceNotFound", "ExcellencePublished", "propose", "publish", "rank"]
+__all__ = ["propose", "publish", "rank"]

@@ -31,7 +31,7 @@ from services.documents.reprimand_letter import Evidence, ReprimandLetter
 from services.documents.reprimand_letter import render as render_letter
 from services.people.orgs import require_scope_over_units, subtree
 from services.platform import audit, notify, policy
-from services.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.platform.errors import InvalidInput, PermissionDenied, ProposalDecided, ProposalNotFound
 from services.platform.roles import Actor
 from services.pool import lifecycle
 from services.records import ledger
@@ -51,18 +51,6 @@ ARTICLES = {
 }
 REPRIMANDS = {"absent_without_notice": "reprimand_absence", "poor_performance": "reprimand_performance",
               "discipline_breach": "reprimand_discipline"}
-
-
-class ProposalNotFound(NotFound):
-    """No sanction proposal with that id, or none the actor may decide."""
-
-    message_key = "sanction.not_found"
-
-
-class ProposalDecided(Conflict):
-    """The proposal was already confirmed or dismissed."""
-
-    message_key = "sanction.decided"
 
 
 @dataclass(frozen=True)
@@ -245,8 +233,6 @@ __all__ = [
     "ARTICLES",
     "EventFact",
     "Proposal",
-    "ProposalDecided",
-    "ProposalNotFound",
     "ProposalView",
     "confirm",
     "dismiss",

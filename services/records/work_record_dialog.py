@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.platform import dialogs
+from services.platform.errors import RecordSubmitted
 from services.platform.roles import Actor
 from services.records import work_records
 from services.records.actions import ChooseAnswer, EditExpert, EditGroup, KeepAnswer, SubmitRecord, WorkRecordButton
@@ -103,7 +104,7 @@ async def start(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> Turn:
     assert actor.account_id is not None
     current = await work_records.record_of(uow, actor=actor, activity_id=activity_id)
     if current.record.status == "submitted":
-        raise work_records.RecordSubmitted(str(activity_id), activity_id=activity_id)
+        raise RecordSubmitted(str(activity_id), activity_id=activity_id)
     entries = [{"member_id": e.member_id, "name": name, "attendance": e.attendance, "performance": e.performance,
                 "recusal": e.recusal, "discipline": e.discipline, "discipline_note": e.discipline_note,
                 "credit_opinion": e.credit_opinion} for e, name in current.entries]

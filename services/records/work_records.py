@@ -26,7 +26,7 @@ from services.activities.activities import ActivityView, view
 from services.documents.work_record import SheetEntry, WorkRecordSheet
 from services.documents.work_record import render as render_sheet
 from services.platform import audit, notify, policy
-from services.platform.errors import Conflict, InvalidInput
+from services.platform.errors import InvalidInput, RecordNotReady, RecordSubmitted
 from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
 from services.records import ledger, sanctions
@@ -42,18 +42,6 @@ PERFORMANCE = ("excellent", "good", "fair", "poor")
 RECUSAL = ("none_needed", "declared", "failed")
 DISCIPLINE = ("good", "breach")
 DECISIONS = ("consensus", "majority")
-
-
-class RecordNotReady(Conflict):
-    """The activity has not ended, or nobody took part: there is no work record to fill."""
-
-    message_key = "workrecord.not_ready"
-
-
-class RecordSubmitted(Conflict):
-    """The work record was already submitted."""
-
-    message_key = "workrecord.submitted_already"
 
 
 @dataclass(frozen=True)
@@ -267,8 +255,6 @@ __all__ = [
     "PERFORMANCE",
     "RECUSAL",
     "EntryInput",
-    "RecordNotReady",
-    "RecordSubmitted",
     "RecordView",
     "export_docx",
     "record_of",

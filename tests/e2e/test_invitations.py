@@ -19,6 +19,7 @@ from services.draws import draws
 from services.invitations import invitations
 from services.people import accounts
 from services.platform import audit
+from services.platform.errors import AnswerRefused
 from services.platform.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityMember
 from storage.models import AuditEntry, Expert, OutboxMessage
@@ -358,7 +359,7 @@ async def test_a_press_racing_the_expiry_has_exactly_one_outcome(emulator: BotAp
                 async with bot.uow() as u:
                     await invitations.accept(u, actor=actor, member_id=slot.id or 0)
                 return "accepted"
-            except invitations.AnswerRefused as refused:
+            except AnswerRefused as refused:
                 return refused.detail
 
         outcome, _ = await asyncio.gather(press(), invitations.sweep(bot.uow))

@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import select
 
 from services.platform.clock import FixedClock
+from services.platform.errors import ExcellencePublished
 from services.records import excellence, work_records
-from services.records.excellence import ExcellencePublished, rank
+from services.records.excellence import rank
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.services.test_work_records import START, answers, signed_activity

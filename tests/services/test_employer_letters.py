@@ -13,8 +13,8 @@ from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.draws import draws
 from services.invitations import employer_letters, invitations
-from services.invitations.employer_letters import LetterNotReady, SlotNotFound
 from services.platform.clock import FixedClock
+from services.platform.errors import LetterNotReady, SlotNotFound
 from services.platform.roles import Actor, Role
 from storage.activities import ActivityMember
 from storage.models import AuditEntry

@@ -38,6 +38,7 @@ from services.invitations.actions import (
     ShowRecusalGrounds,
     SignCommitment,
 )
+from services.platform.errors import AnswerRefused
 from services.platform.roles import Actor, Role
 from storage.activities import ActivityMember, ActivityRequirement
 from storage.uow import UnitOfWorkFactory
@@ -129,15 +130,15 @@ async def test_the_choices_open_only_on_ones_own_slot_in_its_state(uow_factory: 
     async with uow_factory(readonly=True) as u:
         rows = await invitations.decline_choices(u, actor=expert(mine.person_id), member_id=mine.id or 0)
         assert rows == keyboards.decline_reasons(mine.id or 0)
-        with pytest.raises(invitations.AnswerRefused) as foreign:
+        with pytest.raises(AnswerRefused) as foreign:
             await invitations.recusal_choices(u, actor=expert(other.person_id), member_id=mine.id or 0)
         assert foreign.value.params["reason_key"] == "invite.refused_reason.foreign"
-        with pytest.raises(invitations.AnswerRefused):  # not accepted yet: no refusal to confirm
+        with pytest.raises(AnswerRefused):  # not accepted yet: no refusal to confirm
             await invitations.refusal_choices(u, actor=expert(mine.person_id), member_id=mine.id or 0)
     async with uow_factory() as u:
         await invitations.accept(u, actor=expert(mine.person_id), member_id=mine.id or 0)
     async with uow_factory(readonly=True) as u:
-        with pytest.raises(invitations.AnswerRefused) as stale:
+        with pytest.raises(AnswerRefused) as stale:
             await invitations.answer_choices(u, actor=expert(mine.person_id), member_id=mine.id or 0)
         assert stale.value.params["reason_key"] == "invite.refused_reason.stale"
         assert await invitations.refusal_choices(u, actor=expert(mine.person_id), member_id=mine.id or 0) == \

@@ -14,7 +14,15 @@ from sqlmodel import col, select
 from services.leads import lead_privacy, lead_triage, leads
 from services.people import orgs
 from services.platform.clock import FixedClock
-from services.platform.errors import DomainError, InvalidInput, PermissionDenied
+from services.platform.errors import (
+    DomainError,
+    InvalidInput,
+    LeadNotFound,
+    LeadRefused,
+    NotCustodian,
+    NotSupervisor,
+    PermissionDenied,
+)
 from services.platform.policy import LeadRules
 from services.platform.roles import SCHEDULER, SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
@@ -74,19 +82,19 @@ async def test_only_active_supervisors_report_and_only_the_reporter_sees_their_l
     lead = await _report(uow_factory, org.supervisor_id, hospital)
     assert lead.id is not None
     async with uow_factory() as uow:
-        with pytest.raises(leads.NotSupervisor):
+        with pytest.raises(NotSupervisor):
             await leads.submit(uow, actor=supervisor(org.expert_id), draft=leads.LeadDraft(category="other", what="x",
                                                                                            institution_id=hospital))
     async with uow_factory() as uow:
         other = await orgs.add_member(uow, actor=SYSTEM_CLI, kind="supervisor", name="周", org="div1")
     assert other.id is not None
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadNotFound):
+        with pytest.raises(LeadNotFound):
             await leads.add_information(uow, actor=supervisor(other.id), lead_id=lead.id, text="我也知道")
         assert await leads.my_leads(uow, actor=supervisor(other.id)) == []
     div2_staff = staff_actor(org.div2_expert_id, org.div2_id)
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadNotFound):
+        with pytest.raises(LeadNotFound):
             await leads.card(uow, actor=div2_staff, lead_id=lead.id)
 
 
@@ -99,7 +107,7 @@ async def test_triage_follows_the_life_cycle_and_tells_the_reporter_each_step(
     assert lead.id is not None
     staff = staff_actor(org.div1_staff_id, org.div1_id)
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadRefused):
+        with pytest.raises(LeadRefused):
             await lead_triage.conclude(uow, actor=staff, lead_id=lead.id, substantiated=True, summary="属实")
     async with uow_factory() as uow:
         accepted = await lead_triage.accept(uow, actor=staff, lead_id=lead.id)
@@ -113,7 +121,7 @@ async def test_triage_follows_the_life_cycle_and_tells_the_reporter_each_step(
         await lead_triage.conclude(uow, actor=staff, lead_id=lead.id, substantiated=True, summary="追回基金")
     rules = LeadRules(reward_min=200, reward_max=1000)
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadRefused):
+        with pytest.raises(LeadRefused):
             await lead_triage.reward(uow, actor=staff, lead_id=lead.id, amount=1001, rules=rules)
     async with uow_factory() as uow:
         rewarded = await lead_triage.reward(uow, actor=staff, lead_id=lead.id, amount=800, rules=rules)
@@ -155,7 +163,7 @@ async def test_a_reveal_needs_the_custodian_role_and_a_reason_and_is_audited(uow
     assert lead.id is not None
     staff = staff_actor(org.div1_staff_id, org.div1_id)
     async with uow_factory() as uow:
-        with pytest.raises(lead_privacy.NotCustodian):
+        with pytest.raises(NotCustodian):
             await lead_privacy.reveal(uow, actor=staff, lead_id=lead.id, reason="想知道是谁")
     async with uow_factory() as uow:
         await lead_privacy.grant_custodian(uow, actor=SYSTEM_CLI, person_id=org.div1_staff_id, org="div1")
@@ -311,16 +319,16 @@ async def test_staff_may_link_a_lead_only_to_its_possible_duplicates_within_thei
         assert (await leads.card(uow, actor=admin, lead_id=latest.id)).duplicates == [
             (first.id, first.number), (elsewhere.id, elsewhere.number)]
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadNotFound):  # another division's lead: as if missing
+        with pytest.raises(LeadNotFound):  # another division's lead: as if missing
             await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=elsewhere.id)
         with pytest.raises(InvalidInput):
             await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=latest.id)
-        with pytest.raises(leads.LeadRefused):
+        with pytest.raises(LeadRefused):
             await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=unrelated.id)
     async with uow_factory() as uow:
         linked = await lead_triage.link(uow, actor=div1_staff, lead_id=latest.id, other_id=first.id)
     assert linked.linked_to_id == first.id
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadRefused):
+        with pytest.raises(LeadRefused):
             await lead_triage.link(uow, actor=admin, lead_id=latest.id, other_id=elsewhere.id)
         assert (await leads.card(uow, actor=admin, lead_id=latest.id)).duplicates == []

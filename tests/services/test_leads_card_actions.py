@@ -23,6 +23,7 @@ from services.leads.actions import (
     ShowLeadCard,
 )
 from services.leads.lead_rules import LeadCategory, LeadState, StaffVerb, accepts_additions, staff_verbs
+from services.platform import errors
 from services.platform.actions import Refusal
 from services.platform.policy import LeadRules
 from services.platform.roles import Actor, Role
@@ -108,7 +109,7 @@ async def test_unreadable_days_or_amount_are_refused_without_a_change(uow_factor
     lead_id, staff = await _lead(uow_factory)
     for verb, text in ((StaffVerb.EXTEND, "十 天"), (StaffVerb.EXTEND, "²"), (StaffVerb.REWARD, "很多")):
         async with uow_factory() as uow:
-            with pytest.raises(leads.LeadRefused):
+            with pytest.raises(errors.LeadRefused):
                 await card_actions.act_with_text(uow, actor=staff, verb=verb, lead_id=lead_id, text=text)
     async with uow_factory() as uow:
         assert (await leads.get_lead(uow, lead_id)).extensions == []
@@ -131,7 +132,7 @@ async def test_the_card_verbs_carry_a_lead_through_its_life_cycle(uow_factory: U
                                                 text="800元", rules=rules)
     assert lead.reward_amount == 800
     async with uow_factory() as uow:
-        with pytest.raises(leads.LeadRefused):
+        with pytest.raises(errors.LeadRefused):
             await card_actions.act(uow, actor=staff, verb=StaffVerb.FILES, lead_id=lead_id)
 
 

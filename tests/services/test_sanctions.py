@@ -12,9 +12,9 @@ from docx import Document
 from sqlmodel import select
 
 from services.platform.clock import FixedClock
-from services.platform.errors import InvalidInput
+from services.platform.errors import InvalidInput, ProposalDecided, ProposalNotFound
 from services.records import credit, sanctions
-from services.records.sanctions import EventFact, ProposalDecided, ProposalNotFound, propose
+from services.records.sanctions import EventFact, propose
 from storage.models import Expert, OutboxMessage
 from storage.records import SanctionProposal
 from storage.uow import UnitOfWorkFactory

@@ -18,10 +18,10 @@ from services.activities.activities import ActivityInput, RequirementInput
 from services.draws import draws
 from services.invitations import invitations
 from services.platform.clock import FixedClock
-from services.platform.errors import ActivityNotFound, InvalidInput
+from services.platform.errors import ActivityNotFound, InvalidInput, RecordNotReady, RecordSubmitted
 from services.platform.roles import Actor, Role
 from services.records import credit, work_records
-from services.records.work_records import EntryInput, RecordNotReady, RecordSubmitted
+from services.records.work_records import EntryInput
 from storage.activities import ActivityMember
 from storage.models import OutboxMessage, Person
 from storage.records import CreditEvent, WorkRecord
