@@ -46,9 +46,9 @@ from bot.handlers import (
     targets,
 )
 from bot.http import AiohttpRequest
+from bot.limits import LimitedBot
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
-from bot.tolerant import TolerantBot
 from messages import LANGUAGES, translate
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -58,7 +58,7 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
     """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
     settings = services.settings
     timeout = settings.request_timeout
-    bot = TolerantBot(
+    bot = LimitedBot(
         settings.token(),
         base_url=settings.telegram_api_base_url,
         base_file_url=settings.telegram_file_base_url,

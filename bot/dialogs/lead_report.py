@@ -199,6 +199,10 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
             await message.reply_text(question(update, context, step, data), reply_markup=keyboard(
                 context.language_for(update), step_rows(step, _stamp(dialog))))
             return
+        limit = TYPED_FIELDS[step][1] if step in TYPED_FIELDS else None
+        if limit is not None and len(text) > limit:  # stated, not cut: nothing typed is silently lost
+            await message.reply_text(context.t(update, "report.too_long", limit=limit, length=len(text)))
+            return
         refused = _typed(step, data, text, uow.today())
         if refused is not None:
             await message.reply_text(context.t(update, "report.bad_id", reason=refused))

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 
 from bot.auth import STAFF, serves
 from bot.context import BotContext
+from bot.files import download
 from messages import catalog
 from services.platform.tables import Issue
 from services.pool import expert_io
@@ -43,7 +44,9 @@ async def import_file(update: Update, context: BotContext) -> None:
         return
     strict = (message.caption or "").strip().lower() in ("strict", "严格")
     progress = await message.reply_text(context.t(update, "import.started", file=name))
-    data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
+    data = await download(update, context, message, document.file_id, name)
+    if data is None:
+        return
     tracker = _Progress(progress, context, update)
     async with context.services.uow() as uow:
         report = await expert_io.import_experts(uow, actor=actor, source=data, filename=name, strict=strict,

@@ -26,6 +26,7 @@ from telegram.ext import filters
 
 from bot.auth import ADMIN, STAFF, serves
 from bot.context import BotContext
+from bot.files import download
 from bot.handlers.pool_import import send_rejections
 from messages import translate
 from services.platform import dialogs
@@ -85,6 +86,9 @@ async def import_file(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t(update, "registry.import.too_large", limit_mb=MAX_BYTES // (1024 * 1024)))
         return
     _, strict = caption_command(message.caption)
+    data = await download(update, context, message, document.file_id, name)
+    if data is None:
+        return  # a waiting import keeps waiting for the file
     if actor.account_id is not None:
         async with context.services.uow() as uow:
             waiting = await dialogs.get(uow, actor.account_id, flow=FLOW, idle_limit=None)
@@ -93,7 +97,6 @@ async def import_file(update: Update, context: BotContext) -> None:
                 await dialogs.clear(uow, actor.account_id)
                 await uow.commit()
     progress = await message.reply_text(context.t(update, "registry.import.started", file=name))
-    data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
     try:
         async with context.services.uow() as uow:
             report = await supervisor_io.import_supervisors(uow, actor=actor, source=data, filename=name,

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.platform import audit
+from services.platform.actions import MAX_ID, parse_id
 from services.platform.errors import DuplicateCode, InvalidInput, OrgUnitNotFound, PermissionDenied, PersonNotFound
 from services.platform.roles import Actor, Role
 from storage.models import Expert, OrgUnit, Person, Staff, Supervisor
 from storage.uow import UnitOfWork
+
+MAX_CODE_LENGTH = 32  # org_unit.code
 
 ORG_KINDS = ("bureau", "division", "city")
 STAFF_ROLES = ("staff", "admin")
@@ -65,13 +68,15 @@ async def add_org_unit(
 
 async def get_unit(uow: UnitOfWork, code_or_id: str | int) -> OrgUnit:
     """The org unit with that code (or numeric id)."""
-    unit: OrgUnit | None
-    if isinstance(code_or_id, int) or str(code_or_id).isdigit():
-        unit = await uow.org_units.get(int(code_or_id))
-    else:
-        unit = await uow.org_units.by_code(str(code_or_id).strip().lower())
+    unit: OrgUnit | None = None
+    number = code_or_id if isinstance(code_or_id, int) else parse_id(str(code_or_id))
+    if number is not None and 1 <= number <= MAX_ID:
+        unit = await uow.org_units.get(number)
+    elif isinstance(code_or_id, str) and len(code_or_id) <= MAX_CODE_LENGTH:
+        unit = await uow.org_units.by_code(code_or_id.strip().lower())
     if unit is None:
-        raise OrgUnitNotFound(str(code_or_id), org=str(code_or_id))
+        shown = str(code_or_id) if len(str(code_or_id)) <= MAX_CODE_LENGTH else str(code_or_id)[:MAX_CODE_LENGTH] + "…"
+        raise OrgUnitNotFound(shown, org=shown)
     return unit
 
 
