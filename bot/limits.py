@@ -134,7 +134,7 @@ class LimitedBot(TolerantBot):
         parts = numbered(split(text))
         first = {key: value for key, value in data.items() if key != "reply_markup"}
         edited = await super()._do_post("editMessageText", {**first, "text": parts[0]}, **timeouts)
-        rest = {"chat_id": data["chat_id"], **({"reply_markup": data["reply_markup"]} if "reply_markup" in data else {})}
+        rest = {key: value for key, value in data.items() if key in ("chat_id", "reply_markup")}
         await self._send_parts(rest, parts[1:], timeouts)
         return edited
 
