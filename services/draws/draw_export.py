@@ -23,14 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from services.activities.activities import as_rule
-from services.activities.draw_rules import (
-    ALREADY_DRAWN,
-    SAME_EMPLOYER_FIELD,
-    ExclusionCode,
-    Requirement,
-    Role,
-    parse_snapshot,
-)
+from services.activities.draw_rules import ALREADY_DRAWN, SAME_EMPLOYER_FIELD, ExclusionCode, Requirement, Role
+from services.activities.draw_snapshot import parse_snapshot
 from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.draws.draws import DrawView, get_draw
 from services.platform.errors import InvalidInput

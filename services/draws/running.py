@@ -19,20 +19,15 @@ from services.activities.candidates import HOLDING, contains_json, load_candidat
 from services.activities.draw_rules import (
     ActivitySpec,
     Candidate,
-    DrawInputs,
     DrawRequestError,
-    DrawResult,
     DrawSettings,
     Member,
-    MissingCandidate,
-    Pick,
     Requirement,
     Role,
-    Shortfall,
-    canonical_snapshot,
-    draw_recorded,
-    visit_order,
 )
+from services.activities.draw_snapshot import canonical_snapshot
+from services.activities.expert_draw import DrawInputs, DrawResult, MissingCandidate, Pick, Shortfall, draw_recorded
+from services.activities.sampling import visit_order
 from services.draws import draw_verify
 from services.draws.actions import ShowDraw
 from services.platform import audit, notify, policy
