@@ -180,4 +180,3 @@ def check_time_answer(which: str, moment: datetime, *, starts_at: datetime | Non
         raise invalid("ends_before_start")
     if which == "deadline" and (moment <= now or (starts_at is not None and moment > starts_at)):
         raise invalid("deadline")
-

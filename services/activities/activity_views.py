@@ -185,4 +185,3 @@ async def list_activities(uow: UnitOfWork, *, actor: Actor, include_past: bool =
         query = query.where(col(Activity.ends_at) >= uow.now())
     rows = await uow.session.exec(query.order_by(col(Activity.starts_at), col(Activity.id)).limit(limit))
     return list(rows)
-

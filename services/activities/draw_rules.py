@@ -334,4 +334,3 @@ def check_request(requirements: Sequence[Requirement], activity: ActivitySpec, t
         raise DrawRequestError("group_size", "000 §18(一)", "at least one principal is needed")
     if not activity.allow_even_group and (total < MIN_GROUP or total % 2 == 0):
         raise DrawRequestError("group_size", "000 §18(一)", f"a group has an odd number ≥{MIN_GROUP}, not {total}")
-

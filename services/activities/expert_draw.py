@@ -330,4 +330,3 @@ def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
     except (DrawRequestError, MissingCandidate):
         return False
     return recomputed == stored
-

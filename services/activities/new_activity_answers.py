@@ -248,4 +248,3 @@ async def _add_institution(uow: UnitOfWork, data: dict[str, Any], institution_id
         return Outcome(Step.INSTITUTIONS, [Note("error.institution_not_found")])
     data["institutions"] = [*chosen, [institution_id, institution.name]]
     return Outcome(Step.INSTITUTIONS, [Note("newact.added", {"name": institution.name})])
-

@@ -259,4 +259,3 @@ def step_for(error: DomainError, data: dict[str, Any]) -> Step:
         data["lines"], data["line"] = [], {}
         return Step.CATEGORY
     return Step.SUMMARY
-

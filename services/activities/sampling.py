@@ -74,4 +74,3 @@ def visit_order(ids: Sequence[int], seed: bytes, key: str, upto: int) -> list[in
             break
         out.append(person_id)
     return out
-
