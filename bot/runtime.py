@@ -12,11 +12,13 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 from bot.app import BotApplication, build_application, publish_commands
@@ -61,30 +63,22 @@ async def prepare_database(settings: Settings) -> None:
         )
 
 
-async def serve(
-    settings: Settings,
-    *,
-    stop: asyncio.Event | None = None,
-    clock: Clock | None = None,
-    started: asyncio.Future[Running] | None = None,
-    handle_signals: bool = True,
-    freeze_heap: bool = True,
-) -> None:
-    """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
+@dataclass
+class _Parts:
+    """What :func:`serve` starts and stops, built before anything runs."""
 
-    With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
-    collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
-    leave it off.
-    """
-    stop = stop or asyncio.Event()
-    settings.token()
-    policy.configure(settings.policy())  # the rule numbers the services read
-    webhook_mode = settings.bot_mode is BotMode.WEBHOOK
-    webhook_url, webhook_secret = settings.require_webhook() if webhook_mode else (None, None)
-    await prepare_database(settings)
+    engine: AsyncEngine
+    services: BotServices
+    application: BotApplication
+    dispatcher: OutboxDispatcher
+    ledger: DeliveryLedger
+    scheduler: AsyncIOScheduler
+    refresh_metrics: Callable[[], Awaitable[None]]
 
+
+def _build(settings: Settings, clock: Clock, *, webhook_mode: bool) -> _Parts:
+    """Storage, services, application, outbox dispatcher and scheduler, wired together (nothing started)."""
     engine = create_engine(settings.database_url)
-    clock = clock or SystemClock()
     uow = UnitOfWorkFactory(create_session_factory(engine), clock=clock, zone=settings.zone)
     metrics = Metrics()
     ledger = DeliveryLedger(uow, channel=CHANNEL)
@@ -106,65 +100,119 @@ async def serve(
         await refresh_metrics()
 
     scheduler = build_scheduler(uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), refresh_job)])
+    return _Parts(engine, services, application, dispatcher, ledger, scheduler, refresh_metrics)
+
+
+async def _start_services(parts: _Parts) -> None:
+    """Inside the started application: the bot's commands, the outbox dispatcher, the ledger, the scheduler."""
+    parts.services.bot_username = parts.application.bot.username
+    await publish_commands(parts.application)
+    await parts.dispatcher.start()
+    parts.ledger.start()
+    parts.scheduler.start()
+
+
+async def _listen(runner: web.AppRunner, settings: Settings) -> int:
+    """Serve HTTP on the configured address; the port actually bound."""
+    await runner.setup()
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    await site.start()
+    return _bound_port(runner) or settings.listen_port
+
+
+async def _start_receiving(application: BotApplication, *, webhook_mode: bool, webhook_url: str | None,
+                           webhook_secret: str | None) -> None:
+    """Start the application and take updates: set the webhook, or delete it and poll."""
+    await application.start()
+    if webhook_mode:
+        assert webhook_url is not None
+        await application.bot.set_webhook(
+            webhook_url, secret_token=webhook_secret, allowed_updates=Update.ALL_TYPES
+        )
+    else:
+        assert application.updater is not None
+        await application.bot.delete_webhook()
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+
+
+async def _stop_services(parts: _Parts) -> None:
+    """After the HTTP server is closed: the application, the ledger, the scheduler, the outbox dispatcher."""
+    await parts.application.stop()
+    await parts.ledger.stop()
+    parts.scheduler.shutdown(wait=False)
+    await parts.dispatcher.stop()
+
+
+def _signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event | None) -> None:
+    """SIGTERM and SIGINT set ``stop``; with None they are handed back."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if stop is not None:
+            loop.add_signal_handler(signum, stop.set)
+        else:
+            loop.remove_signal_handler(signum)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    clock: Clock | None = None,
+    started: asyncio.Future[Running] | None = None,
+    handle_signals: bool = True,
+    freeze_heap: bool = True,
+) -> None:
+    """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
+
+    With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
+    collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
+    leave it off.
+    """
+    stop = stop or asyncio.Event()
+    settings.token()
+    policy.configure(settings.policy())  # the rule numbers the services read
+    webhook_mode = settings.bot_mode is BotMode.WEBHOOK
+    webhook_url, webhook_secret = settings.require_webhook() if webhook_mode else (None, None)
+    await prepare_database(settings)
+    parts = _build(settings, clock or SystemClock(), webhook_mode=webhook_mode)
+    application = parts.application
     loop = asyncio.get_running_loop()
     if handle_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        _signals(loop, stop)
 
     runner: web.AppRunner | None = None
     try:
         async with application:
-            services.bot_username = application.bot.username
-            await publish_commands(application)
-            await dispatcher.start()
-            ledger.start()
-            scheduler.start()
+            await _start_services(parts)
             web_app = build_web_app(
-                services, application=application if webhook_mode else None,
-                webhook_secret=webhook_secret, refresh_metrics=refresh_metrics,
+                parts.services, application=application if webhook_mode else None,
+                webhook_secret=webhook_secret, refresh_metrics=parts.refresh_metrics,
             )
             runner = web.AppRunner(web_app, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-            await site.start()
-            port = _bound_port(runner) or settings.listen_port
-            await application.start()
-            if webhook_mode:
-                assert webhook_url is not None
-                await application.bot.set_webhook(
-                    webhook_url, secret_token=webhook_secret, allowed_updates=Update.ALL_TYPES
-                )
-            else:
-                assert application.updater is not None
-                await application.bot.delete_webhook()
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+            port = await _listen(runner, settings)
+            await _start_receiving(application, webhook_mode=webhook_mode, webhook_url=webhook_url,
+                                   webhook_secret=webhook_secret)
             logger.info("bot @%s running in %s mode; HTTP on %s:%s",
-                        services.bot_username, settings.bot_mode.value, settings.listen_host, port)
+                        parts.services.bot_username, settings.bot_mode.value, settings.listen_host, port)
             if freeze_heap:
                 settle_heap()
             if started is not None and not started.done():
-                started.set_result(Running(services, application, dispatcher, port, scheduler))
+                started.set_result(Running(parts.services, application, parts.dispatcher, port, parts.scheduler))
             await stop.wait()
             logger.info("stopping: no new updates, finishing what is in hand")
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
-            if runner is not None:
-                await runner.cleanup()
-                runner = None
-            await application.stop()
-            await ledger.stop()
-            scheduler.shutdown(wait=False)
-            await dispatcher.stop()
+            await runner.cleanup()
+            runner = None
+            await _stop_services(parts)
     finally:
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
+            if parts.scheduler.running:
+                parts.scheduler.shutdown(wait=False)
         if handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
-        await engine.dispose()
+            _signals(loop, None)
+        await parts.engine.dispose()
     logger.info("stopped")
 
 
