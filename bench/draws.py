@@ -3,16 +3,15 @@ evenly the draw selects the eligible experts of a category.
 
 The **product** is ``services.draws.draws.run_pool_draw`` end to end inside a read-only unit of work: one query per
 requirement for the ids that may match, then the facts of only the candidates the seeded shuffle visits, and
-the pure draw (``services.activities.draw_rules``). The stored form of a draw (canonical snapshot, SHA-256, zlib level
-9)
-is timed separately.
+the pure draw (``services.activities.expert_draw`` over the rules of ``draw_rules``). The stored form of a draw
+(canonical snapshot, SHA-256, zlib level 9) is timed separately.
 
 The **baseline**, in the same run on the same database: per requirement ``SELECT ... ORDER BY RANDOM() LIMIT
 k``, then per row the candidate's facts with one query per table, the same rules
 (``draw_rules.exclusions``, ``matches``, already drawn, 000 §18(三)), and another ``ORDER BY RANDOM()`` query for
 the places still open, until the requirement is filled.
 
-The **frequency spread** is pure (``draw_rules.draw`` over a ``ListPool``): 10,000 draws of one requirement
+The **frequency spread** is pure (``expert_draw.draw`` over a ``ListPool``): 10,000 draws of one requirement
 from a category where one employer holds 30% of the experts.
 
 Run from the repository root::
@@ -61,15 +60,13 @@ from services.activities.draw_rules import (
     ActivitySpec,
     Candidate,
     DrawSettings,
-    ListPool,
     Requirement,
     Role,
-    canonical_snapshot,
-    draw,
     exclusions,
     matches,
-    verify,
 )
+from services.activities.draw_snapshot import canonical_snapshot
+from services.activities.expert_draw import ListPool, draw, verify
 from services.draws.draws import run_pool_draw
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember, ActivityRequirement, DrawRecord

@@ -37,11 +37,8 @@ class CliError(Exception):
     """A refusal to report on one line (exit status 1)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Fund supervision bureau bot.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-
+def _add_setup_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """run, db, org, staff and person: running the bot and the records it starts from."""
     run = commands.add_parser("run", help="run the bot (polling or webhook, from BOT_MODE)")
     run.set_defaults(handler=_run)
 
@@ -73,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     person_add.add_argument("--org", required=True, help="org unit code")
     person_add.set_defaults(handler=_person_add)
 
+
+def _add_account_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """invite and unbind: binding people's chat accounts."""
     invite = commands.add_parser("invite", help="issue a one-time invite code and deep link")
     invite.add_argument("role", choices=("expert", "supervisor", "staff"))
     invite.add_argument("person_id", type=int)
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     unbind.add_argument("--reason", default="unbound from the command line")
     unbind.set_defaults(handler=_unbind)
 
+
+def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """demo-data, sandbox and audit."""
     demo_data = commands.add_parser(
         "demo-data", help="fill an empty database with demo data (does nothing if it is already there)"
     )
@@ -100,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command",
                                                                                    required=True)
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Fund supervision bureau bot.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    _add_setup_commands(commands)
+    _add_account_commands(commands)
+    _add_tool_commands(commands)
     cli_pool.register(commands)
     cli_lifecycle.register(commands)
     cli_draws.register(commands)

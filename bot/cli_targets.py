@@ -16,8 +16,9 @@ from datetime import datetime
 
 from bot.settings import Settings
 from services.activities.activities import RequirementInput
-from services.draws import target_draws
-from services.draws.target_draws import TargetActivityTemplate, TargetDrawView, TargetVerifyReport
+from services.draws import target_activities, target_draws
+from services.draws.target_activities import TargetActivityTemplate
+from services.draws.target_draws import TargetDrawView, TargetVerifyReport
 from services.institutions.institutions import InstitutionKind
 from storage.activities import Activity
 from storage.uow import UnitOfWorkFactory
@@ -50,7 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     to_activities.add_argument("draw_id", type=int)
     to_activities.add_argument("--as", dest="staff", type=int, required=True, help="person id of the staff member")
     to_activities.add_argument("--kind", default="routine_inspection",
-                               choices=[k.value for k in target_draws.INSPECTION_KINDS])
+                               choices=[k.value for k in target_activities.INSPECTION_KINDS])
     to_activities.add_argument("--title-prefix", required=True, help="the title is this followed by the name")
     to_activities.add_argument("--start", required=True, help="ISO date-time with offset, e.g. 2026-04-01T09:00+08:00")
     to_activities.add_argument("--end", required=True, help="ISO date-time with offset")
@@ -152,7 +153,7 @@ async def _to_activities(args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow_factory: UnitOfWorkFactory) -> list[Activity]:
         async with uow_factory() as uow:
             actor = await target_draws.staff_actor(uow, args.staff)
-            return await target_draws.to_activities(uow, actor=actor, draw_id=args.draw_id, template=template)
+            return await target_activities.to_activities(uow, actor=actor, draw_id=args.draw_id, template=template)
 
     created: list[Activity] = await _with_uow(settings, work)
     print(f"{len(created)} activit{'y' if len(created) == 1 else 'ies'} created from target draw {args.draw_id}:")

@@ -99,3 +99,27 @@ def test_services_are_topic_packages_not_a_flat_folder() -> None:
 
 def test_the_cycle_check_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50
+
+
+def test_no_service_module_is_over_400_lines() -> None:
+    long = {str(f.relative_to(ROOT)): n for f in _files("services")
+            if (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long
+
+
+def _function_lengths(path: Path) -> Iterator[tuple[str, int]]:
+    """Every function of ``path`` (methods and nested ones too) with its length, ``def`` to last line."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert node.end_lineno is not None
+            yield f"{node.name}:{node.lineno}", node.end_lineno - node.lineno + 1
+
+
+def test_no_service_function_is_over_50_lines() -> None:
+    long = {(str(f.relative_to(ROOT)), name): n for f in _files("services")
+            for name, n in _function_lengths(f) if n > MAX_FUNCTION_LINES}
+    assert not long

@@ -18,7 +18,7 @@ from bot.auth import STAFF
 from bot.buttons import Press
 from bot.context import BotContext
 from bot.keyboards import Row, keyboard
-from services.activities import activities, new_activity
+from services.activities import activities, new_activity, new_activity_steps
 from services.activities.actions import (
     AddInstitution,
     ChooseCategory,
@@ -33,7 +33,7 @@ from services.activities.actions import (
 )
 from services.activities.activities import MAX_BACKUPS, MAX_COUNT, MAX_TAGS, ActivityCard
 from services.activities.draw_rules import ActivityKind
-from services.activities.new_activity import (
+from services.activities.new_activity_steps import (
     ANY_SUBCATEGORY,
     BACKUP_CHOICES,
     PRINCIPAL_CHOICES,
@@ -73,7 +73,7 @@ def _even(waived: bool, reason: str | None, t: Translate) -> str:
 
 
 def _local(data: dict[str, Any], name: str, zone: ZoneInfo) -> str:
-    moment = new_activity.moment_of(data, name)
+    moment = new_activity_steps.moment_of(data, name)
     return "-" if moment is None else dialog_rows.format_local(moment, zone)
 
 
@@ -83,7 +83,7 @@ def _summary(data: dict[str, Any], t: Translate, zone: ZoneInfo) -> str:
              deadline=_local(data, "deadline", zone), zone=str(zone),
              institutions="、".join(str(row[1]) for row in data.get("institutions") or []) or t("newact.none"),
              place=data.get("place") or t("newact.none"), composition=composition(data.get("lines") or [], t),
-             total=new_activity.total_principals(data),
+             total=new_activity_steps.total_principals(data),
              double_blind_key="newact.yes" if data.get("double_blind") else "newact.no",
              even=_even(bool(data.get("waive")), data.get("waive_reason"), t))
 
@@ -130,7 +130,7 @@ def _choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
                  Button("newact.no", ChooseDoubleBlind(token, seq, False))]]
     if step == Step.SUMMARY:
         edits = [Button(f"newact.button.edit_{s.value}", EditSection(token, seq, s))
-                 for s in new_activity.editable_sections(data)]
+                 for s in new_activity_steps.editable_sections(data)]
         return [[move("newact.button.confirm", Move.CONFIRM)], *_pairs(edits, 4)]
     return _composition_choices(turn, params)
 
@@ -156,7 +156,7 @@ def _composition_choices(turn: Turn, params: dict[str, Any]) -> list[Row]:
     if step == Step.MORE:
         return [[move("newact.button.more", Move.MORE), move("newact.button.finish", Move.DONE)]]
     if step == Step.GROUP:
-        params["total"] = new_activity.total_principals(data)
+        params["total"] = new_activity_steps.total_principals(data)
         rows: list[Row] = [[move("newact.button.change", Move.CHANGE)]]
         return [*rows, [move("newact.button.waive", Move.WAIVE)]] if params["total"] > 0 else rows
     return []
@@ -171,7 +171,7 @@ def _question(turn: Turn, t: Translate) -> tuple[str, list[Row]]:
         params["chosen"] = "、".join(str(row[1]) for row in turn.data.get("institutions") or []) or t("newact.none")
     if turn.step == Step.MORE:
         params.update(lines=composition(turn.data.get("lines") or [], t),
-                      total=new_activity.total_principals(turn.data))
+                      total=new_activity_steps.total_principals(turn.data))
     rows = _choices(turn, params)
     cancel = Button("newact.button.cancel", NewActivityMove(turn.token, turn.seq, Move.CANCEL))
     nav = [cancel] if turn.step == Step.KIND else [

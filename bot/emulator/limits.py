@@ -175,49 +175,69 @@ class RateLimiter:
 
     def acquire(self, chat_id: int) -> int | None:
         """Consume capacity for one message to ``chat_id``; ``None`` if allowed, else retry_after."""
-        limits = self.limits
-        if not limits.enabled:
+        if not self.limits.enabled:
             return None
         now = self._clock()
-        wait = 0.0
-
-        window = self._global
-        while window and window[0] <= now - GLOBAL_WINDOW_SECONDS:
-            window.popleft()
-        if 0 < limits.global_per_second <= len(window):
-            wait = max(wait, window[len(window) - limits.global_per_second] + GLOBAL_WINDOW_SECONDS - now)
-
+        wait = self._global_wait(now)
         bucket: _Bucket | None = None
         group: deque[float] | None = None
         if chat_id > 0:
-            bucket = self._buckets.get(chat_id)
-            if bucket is None:
-                bucket = _Bucket(tokens=float(limits.per_chat_burst), updated=now)
-                self._buckets[chat_id] = bucket
-            else:
-                refill = (now - bucket.updated) * limits.per_chat_rate
-                bucket.tokens = min(float(limits.per_chat_burst), bucket.tokens + refill)
-                bucket.updated = now
-            if bucket.tokens < 1.0:
-                rate = limits.per_chat_rate if limits.per_chat_rate > 0 else 1e-9
-                wait = max(wait, (1.0 - bucket.tokens) / rate)
+            bucket = self._bucket(chat_id, now)
+            wait = max(wait, self._bucket_wait(bucket))
         else:
-            group = self._groups.get(chat_id)
-            if group is None:
-                group = self._groups[chat_id] = deque()
-            while group and group[0] <= now - GROUP_WINDOW_SECONDS:
-                group.popleft()
-            if 0 < limits.group_per_minute <= len(group):
-                wait = max(wait, group[len(group) - limits.group_per_minute] + GROUP_WINDOW_SECONDS - now)
-
+            group = self._group(chat_id, now)
+            wait = max(wait, self._group_wait(group, now))
         if wait > 0:
             return retry_after_seconds(wait)
-        window.append(now)
+        self._global.append(now)
         if bucket is not None:
             bucket.tokens -= 1.0
         if group is not None:
             group.append(now)
         return None
+
+    def _global_wait(self, now: float) -> float:
+        """Seconds until the global window has room (0 when it has), after dropping what left it."""
+        window, limit = self._global, self.limits.global_per_second
+        while window and window[0] <= now - GLOBAL_WINDOW_SECONDS:
+            window.popleft()
+        if 0 < limit <= len(window):
+            return max(0.0, window[len(window) - limit] + GLOBAL_WINDOW_SECONDS - now)
+        return 0.0
+
+    def _bucket(self, chat_id: int, now: float) -> _Bucket:
+        """A private chat's token bucket, refilled up to now (full for a new chat)."""
+        limits = self.limits
+        bucket = self._buckets.get(chat_id)
+        if bucket is None:
+            bucket = _Bucket(tokens=float(limits.per_chat_burst), updated=now)
+            self._buckets[chat_id] = bucket
+        else:
+            refill = (now - bucket.updated) * limits.per_chat_rate
+            bucket.tokens = min(float(limits.per_chat_burst), bucket.tokens + refill)
+            bucket.updated = now
+        return bucket
+
+    def _bucket_wait(self, bucket: _Bucket) -> float:
+        if bucket.tokens < 1.0:
+            rate = self.limits.per_chat_rate if self.limits.per_chat_rate > 0 else 1e-9
+            return (1.0 - bucket.tokens) / rate
+        return 0.0
+
+    def _group(self, chat_id: int, now: float) -> deque[float]:
+        """A group's window of sends, without those that left it."""
+        group = self._groups.get(chat_id)
+        if group is None:
+            group = self._groups[chat_id] = deque()
+        while group and group[0] <= now - GROUP_WINDOW_SECONDS:
+            group.popleft()
+        return group
+
+    def _group_wait(self, group: deque[float], now: float) -> float:
+        limit = self.limits.group_per_minute
+        if 0 < limit <= len(group):
+            return max(0.0, group[len(group) - limit] + GROUP_WINDOW_SECONDS - now)
+        return 0.0
 
 
 class FailurePlan:

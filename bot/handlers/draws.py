@@ -24,7 +24,8 @@ from bot.buttons import Press
 from bot.context import BotContext
 from bot.keyboards import Row, keyboard
 from services.activities import activities
-from services.activities.draw_rules import DrawResult, Role
+from services.activities.draw_rules import Role
+from services.activities.expert_draw import DrawResult
 from services.draws import draws
 from services.draws.actions import ApproveDrawRequest, DrawAgain, RejectDrawRequest, RelaxRequirement, ShowDraw
 from services.invitations.actions import FileTopUp

@@ -9,7 +9,7 @@ from bot.arguments import NOTE_CHARS, SEARCH_CHARS, Arguments, echo
 from bot.auth import BOUND, EXPERT, serves
 from bot.context import BotContext
 from services.institutions import institutions
-from services.pool import experts, lifecycle
+from services.pool import expert_changes, expert_interests, lifecycle
 
 
 @serves(BOUND, private_only=True)
@@ -35,10 +35,10 @@ async def declare(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     args = Arguments(context.args, "interest.usage")
     args.expect(2)
-    institution_id, kind = args.record_id(0), args.word(1, experts.INTEREST_KINDS)
+    institution_id, kind = args.record_id(0), args.word(1, expert_interests.INTEREST_KINDS)
     note = args.text(2, NOTE_CHARS)
     async with context.services.uow() as uow:
-        interest = await experts.declare_interest(uow, actor=actor, institution_id=institution_id, kind=kind,
+        interest = await expert_interests.declare_interest(uow, actor=actor, institution_id=institution_id, kind=kind,
                                                   note=note)
     await message.reply_text(context.t(update, "interest.declared", id=interest.id,
                                        kind_key=f"interest.kind.{interest.kind}"))
@@ -50,7 +50,7 @@ async def list_interests(update: Update, context: BotContext) -> None:
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None and actor.person_id is not None
     async with context.services.uow(readonly=True) as uow:
-        found = await experts.interests(uow, actor=actor, expert_id=actor.person_id)
+        found = await expert_interests.interests(uow, actor=actor, expert_id=actor.person_id)
     if not found:
         await message.reply_text(context.t(update, "interest.none"))
         return
@@ -69,7 +69,7 @@ async def withdraw(update: Update, context: BotContext) -> None:
     args.expect(1, 1)
     interest_id = args.record_id(0)
     async with context.services.uow() as uow:
-        interest = await experts.withdraw_interest(uow, actor=actor, interest_id=interest_id)
+        interest = await expert_interests.withdraw_interest(uow, actor=actor, interest_id=interest_id)
     await message.reply_text(context.t(update, "interest.withdrawn", id=interest.id))
 
 
@@ -80,7 +80,7 @@ async def quit_pool(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     reason = Arguments(context.args, "pool.quit_usage").text(0, NOTE_CHARS, required=True)
     async with context.services.uow() as uow:
-        await experts.request_change(uow, actor=actor, field_name="exit", value=reason)
+        await expert_changes.request_change(uow, actor=actor, field_name="exit", value=reason)
     await message.reply_text(context.t(update, "pool.quit_requested"))
 
 

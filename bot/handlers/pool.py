@@ -14,7 +14,7 @@ from bot.buttons import Press
 from bot.context import BotContext
 from bot.keyboards import keyboard as buttons_keyboard
 from services.platform.notify import Button
-from services.pool import experts, lifecycle
+from services.pool import expert_changes, experts, lifecycle
 from services.pool.actions import DecideChange, Verdict
 from services.pool.experts import ExpertCard
 
@@ -58,7 +58,7 @@ async def change(update: Update, context: BotContext) -> None:
     args.expect(2)
     field_name, value = args.values[0].lower(), args.text(1, VALUE_CHARS)
     async with context.services.uow() as uow:
-        request = await experts.request_change(uow, actor=actor, field_name=field_name, value=value)
+        request = await expert_changes.request_change(uow, actor=actor, field_name=field_name, value=value)
     await message.reply_text(context.t(update, "pool.change_submitted", field_key=f"pool.field.{request.field}"))
 
 
@@ -128,7 +128,7 @@ async def changes(update: Update, context: BotContext) -> None:
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
     async with context.services.uow(readonly=True) as uow:
-        pending = await experts.pending_changes(uow, actor=actor)
+        pending = await expert_changes.pending_changes(uow, actor=actor)
     if not pending:
         await message.reply_text(context.t(update, "pool.changes_empty"))
         return
@@ -146,7 +146,7 @@ async def changes(update: Update, context: BotContext) -> None:
 async def change_pressed(press: Press, action: DecideChange) -> None:
     """Approve or reject a change request; the buttons give way to the decision."""
     async with press.context.services.uow() as uow:
-        decided = await experts.decide_change(uow, actor=press.actor, request_id=action.request_id,
+        decided = await expert_changes.decide_change(uow, actor=press.actor, request_id=action.request_id,
                                               approve=action.verdict is Verdict.APPROVE,
                                               shown_in=press.shown_in, language=press.language)
     await press.answer("pool.change_decided", request_id=decided.id, decision_key=f"pool.decision.{decided.status}")

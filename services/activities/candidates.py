@@ -11,9 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, cast
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from services.activities.activities import ActivityView, local_day
@@ -38,57 +40,73 @@ def chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
         yield ids[i:i + size]
 
 
-async def load_candidates(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, settings: DrawSettings,
-                activity_id: int | None) -> dict[int, Candidate]:
-    """The draw's facts about ``ids``, loaded only where they can matter for ``spec`` (Core queries on the
-    session's connection: plain rows, without the ORM's per-statement work)."""
-    zone = uow.zone
-    connection = await uow.session.connection()
+class _Loader:
+    """The draw's facts about some experts for one activity, gathered chunk by chunk (Core queries on the session's
+    connection: plain rows, without the ORM's per-statement work), then turned into :class:`Candidate` values."""
 
-    async def fetch(query: Any) -> list[Any]:
-        return list((await connection.execute(query)).all())
+    def __init__(self, connection: AsyncConnection, zone: ZoneInfo, spec: ActivitySpec, settings: DrawSettings,
+                 activity_id: int | None) -> None:
+        self.connection, self.zone, self.spec, self.activity_id = connection, zone, spec, activity_id
+        self.inspected = sorted(spec.inspected)
+        self.rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
+        self.window_start = spec.start - timedelta(days=settings.rotation_window_days)
+        self.experts: list[Any] = []
+        self.past: dict[int, list[tuple[int, date]]] = defaultdict(list)
+        self.interests: dict[int, set[int]] = defaultdict(set)
+        self.unavailable: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        self.busy: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        self.reviews: dict[int, list[date]] = defaultdict(list)
 
-    past: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    interests: dict[int, set[int]] = defaultdict(set)
-    unavailable: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    busy: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    reviews: dict[int, list[date]] = defaultdict(list)
-    experts: list[Any] = []
-    inspected = sorted(spec.inspected)
-    rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
-    window_start = spec.start - timedelta(days=settings.rotation_window_days)
-    for chunk in chunks(ids):
-        experts += await fetch(sa_select(
+    async def fetch(self, query: Any) -> list[Any]:
+        return list((await self.connection.execute(query)).all())
+
+    async def load(self, chunk: Sequence[int]) -> None:
+        """Every fact about the experts of ``chunk``."""
+        self.experts += await self.fetch(sa_select(
             col(Expert.person_id), col(Expert.categories), col(Expert.clinical_subcategories),
             col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
             col(Expert.is_chief), col(Expert.barred_until),
         ).where(col(Expert.person_id).in_(chunk)))
-        if inspected:
-            # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
-            # and a big inspected employer has thousands of rows there (bench/draws.py).
-            for expert_id, institution_id, end in await fetch(sa_select(
-                    col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
-                    col(ExpertEmployment.end_date)).where(
-                    col(ExpertEmployment.expert_id).in_(chunk),
-                    (col(ExpertEmployment.institution_id) + 0).in_(inspected),
-                    col(ExpertEmployment.end_date).is_not(None))):
-                assert institution_id is not None and end is not None
-                past[expert_id].append((institution_id, end))
-            for expert_id, institution_id in await fetch(sa_select(
-                    col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
-                    col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(inspected),
-                    col(ExpertInterest.withdrawn_at).is_(None))):
-                interests[expert_id].add(institution_id)
-        for expert_id, start, end in await fetch(sa_select(
+        if self.inspected:
+            await self._ties(chunk)
+        await self._periods(chunk)
+        await self._rosters(chunk)
+
+    async def _ties(self, chunk: Sequence[int]) -> None:
+        """Past employment at and declared interests in the inspected institutions (000 §15)."""
+        # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
+        # and a big inspected employer has thousands of rows there (bench/draws.py).
+        for expert_id, institution_id, end in await self.fetch(sa_select(
+                col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
+                col(ExpertEmployment.end_date)).where(
+                col(ExpertEmployment.expert_id).in_(chunk),
+                (col(ExpertEmployment.institution_id) + 0).in_(self.inspected),
+                col(ExpertEmployment.end_date).is_not(None))):
+            assert institution_id is not None and end is not None
+            self.past[expert_id].append((institution_id, end))
+        for expert_id, institution_id in await self.fetch(sa_select(
+                col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
+                col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(self.inspected),
+                col(ExpertInterest.withdrawn_at).is_(None))):
+            self.interests[expert_id].add(institution_id)
+
+    async def _periods(self, chunk: Sequence[int]) -> None:
+        """Leave and suspension overlapping the activity's dates."""
+        spec = self.spec
+        for expert_id, start, end in await self.fetch(sa_select(
                 col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
                 col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
                 col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
-            unavailable[expert_id].append((start, end))
+            self.unavailable[expert_id].append((start, end))
+
+    async def _rosters(self, chunk: Sequence[int]) -> None:
+        """Other activities overlapping the dates (busy) and review draws in the rotation window (001 §14)."""
+        spec, zone, window_start = self.spec, self.zone, self.window_start
         margin = timedelta(days=1)
-        low = datetime.combine(min(spec.start, window_start) if rotation else spec.start, datetime.min.time(),
+        low = datetime.combine(min(spec.start, window_start) if self.rotation else spec.start, datetime.min.time(),
                                zone) - margin
         high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
-        rows = await fetch(sa_select(
+        rows = await self.fetch(sa_select(
                 col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
                 col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
                 col(ActivityMember.status))
@@ -96,36 +114,50 @@ async def load_candidates(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpe
                 col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
                 col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
         for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
-            if other_id == activity_id:
+            if other_id == self.activity_id:
                 continue
             first, last = local_day(starts_at, zone), local_day(ends_at, zone)
             serving = role == Role.PRINCIPAL or status in ("invited", "accepted", "signed")  # a backup called up
             if serving and first <= spec.end and spec.start <= last:
-                busy[person_id].append((first, last))
-            if (rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
+                self.busy[person_id].append((first, last))
+            if (self.rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
                     and not double_blind and window_start <= first <= spec.start):
-                reviews[person_id].append(first)
-    out: dict[int, Candidate] = {}
-    for person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until in experts:
-        out[person_id] = Candidate(
-            person_id=person_id,
-            categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
-            # An expert without a birth date in the record is not excluded by age here; import requires it.
-            birth_date=birth or spec.start,
-            clinical_subcategories=frozenset(ClinicalSubcategory(c) for c in subcategories
-                                             if c in ClinicalSubcategory._value2member_map_),
-            specialty_tags=frozenset(tags),
-            employer_id=employer_id,
-            past_employers=tuple(sorted(past.get(person_id, ()))),
-            declared_interests=frozenset(interests.get(person_id, ())),
-            is_chief=chief,
-            state=state,
-            unavailable=tuple(sorted(unavailable.get(person_id, ()))),
-            busy=tuple(sorted(busy.get(person_id, ()))),
-            barred=barred_until is not None and barred_until > spec.start,
-            review_draws=tuple(sorted(reviews.get(person_id, ()))),
-        )
-    return out
+                self.reviews[person_id].append(first)
+
+    def candidates(self) -> dict[int, Candidate]:
+        """The facts gathered, as candidates by person id."""
+        spec = self.spec
+        out: dict[int, Candidate] = {}
+        for person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until in self.experts:
+            out[person_id] = Candidate(
+                person_id=person_id,
+                categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
+                # An expert without a birth date in the record is not excluded by age here; import requires it.
+                birth_date=birth or spec.start,
+                clinical_subcategories=frozenset(ClinicalSubcategory(c) for c in subcategories
+                                                 if c in ClinicalSubcategory._value2member_map_),
+                specialty_tags=frozenset(tags),
+                employer_id=employer_id,
+                past_employers=tuple(sorted(self.past.get(person_id, ()))),
+                declared_interests=frozenset(self.interests.get(person_id, ())),
+                is_chief=chief,
+                state=state,
+                unavailable=tuple(sorted(self.unavailable.get(person_id, ()))),
+                busy=tuple(sorted(self.busy.get(person_id, ()))),
+                barred=barred_until is not None and barred_until > spec.start,
+                review_draws=tuple(sorted(self.reviews.get(person_id, ()))),
+            )
+        return out
+
+
+async def load_candidates(uow: UnitOfWork, ids: Sequence[int], spec: ActivitySpec, settings: DrawSettings,
+                activity_id: int | None) -> dict[int, Candidate]:
+    """The draw's facts about ``ids``, loaded only where they can matter for ``spec`` (Core queries on the
+    session's connection: plain rows, without the ORM's per-statement work)."""
+    loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
+    for chunk in chunks(ids):
+        await loader.load(chunk)
+    return loader.candidates()
 
 
 def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:

@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
 from services.activities.activities import as_rule
-from services.activities.draw_rules import (
-    ALREADY_DRAWN,
-    SAME_EMPLOYER_FIELD,
-    ExclusionCode,
-    Requirement,
-    Role,
-    parse_snapshot,
-)
+from services.activities.draw_rules import ALREADY_DRAWN, SAME_EMPLOYER_FIELD, ExclusionCode, Requirement, Role
+from services.activities.draw_snapshot import parse_snapshot
 from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.draws.draws import DrawView, get_draw
 from services.platform.errors import InvalidInput
@@ -139,15 +133,10 @@ def _shortfall_lines(view: DrawView, requirements: Sequence[Requirement], number
     return lines
 
 
-async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawDocument:
-    """The content of the annex-3 record of a draw the actor may see (``DrawNotFound`` otherwise)."""
-    view = await get_draw(uow, actor=actor, draw_id=draw_id)
-    record, zone = view.record, uow.zone
-    request = None if record.request_id is None else await uow.session.get(DrawRequest, record.request_id)
-    requirements = _requirements(view, record)
-    numbers = {r.key: n for n, r in enumerate(requirements, start=1)}
-    principals = sum(r.count for r in requirements)
-    backups = sum(r.backups for r in requirements)
+def _fields(view: DrawView, request: DrawRequest | None, requirements: Sequence[Requirement],
+            zone: ZoneInfo) -> list[tuple[str, str]]:
+    """The label/value rows at the top: the record, the activity, and how many experts were asked for."""
+    record = view.record
     fields: list[tuple[str, str]] = [(L_RECORD, str(record.id))]
     if view.info is not None:
         info, activity = view.info, view.info.activity
@@ -162,22 +151,32 @@ async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> Draw
         ]
         if activity.allow_even_group:
             fields.append((L_EVEN, activity.even_group_reason or ""))
+    principals = sum(r.count for r in requirements)
+    backups = sum(r.backups for r in requirements)
     kind = REQUEST_KIND_LABELS.get(request.kind, request.kind) if request else REQUEST_KIND_LABELS["initial"]
     fields.append((L_COUNT, f"{kind}专家 {principals + backups} 名，其中：抽取参与专家 {principals} 名，"
                             f"后备专家 {backups} 名。"))
-    conditions = tuple(
-        (str(numbers[r.key]), CATEGORY_LABELS[r.category],
-         SUBCATEGORY_LABELS[r.subcategory] if r.subcategory else "",
-         "、".join(sorted(r.tags)), str(r.count), str(r.backups)) for r in requirements)
+    return fields
+
+
+async def _roster(uow: UnitOfWork, view: DrawView, requirements: Sequence[Requirement],
+                  numbers: dict[str, int]) -> tuple[tuple[str, ...], ...]:
+    """The drawn, by condition, principals before backups, in order."""
     picks = view.result.picks
     employers = await _employers(uow, [p.person_id for p in picks])
     by_key = {r.key: r for r in requirements}
     ordered = sorted(picks, key=lambda p: (numbers.get(p.requirement_key, 0), p.role != Role.PRINCIPAL, p.order))
-    roster = tuple(
+    return tuple(
         (str(n), str(numbers.get(p.requirement_key, p.requirement_key)), view.names.get(p.person_id, str(p.person_id)),
          employers.get(p.person_id, ""),
          CATEGORY_LABELS[by_key[p.requirement_key].category] if p.requirement_key in by_key else "",
          ROLE_LABELS[p.role], str(p.order)) for n, p in enumerate(ordered, start=1))
+
+
+async def _record_rows(uow: UnitOfWork, view: DrawView, request: DrawRequest | None,
+                       zone: ZoneInfo) -> list[tuple[str, str]]:
+    """The record's label/value rows: leader, request, approval, operator, time, outcome, seed, version, hash."""
+    record = view.record
     leader = view.result.leader
     if leader is None and view.result.needs_leader_choice and view.info is not None:
         leader = view.info.activity.leader_id  # named by the organizer after the draw (000 §18(四))
@@ -188,7 +187,7 @@ async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> Draw
         decided = _time(request.decided_at if request else None, zone)
         note = request.decision_note if request and request.decision_note else ""
         approval = f"同意。审批人：{view.approver or ''}，{decided}" + (f"；{note}" if note else "")
-    record_rows: list[tuple[str, str]] = [
+    return [
         (L_LEADER, (await _name(uow, leader)) if leader is not None else
          ("待承办单位指定" if view.result.needs_leader_choice else NONE)),
         (L_REQUEST, requested),
@@ -200,6 +199,22 @@ async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> Draw
         (L_ALGORITHM, record.algorithm_version),
         (L_SNAPSHOT, record.snapshot_hash),
     ]
+
+
+async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawDocument:
+    """The content of the annex-3 record of a draw the actor may see (``DrawNotFound`` otherwise)."""
+    view = await get_draw(uow, actor=actor, draw_id=draw_id)
+    record, zone = view.record, uow.zone
+    request = None if record.request_id is None else await uow.session.get(DrawRequest, record.request_id)
+    requirements = _requirements(view, record)
+    numbers = {r.key: n for n, r in enumerate(requirements, start=1)}
+    fields = _fields(view, request, requirements, zone)
+    conditions = tuple(
+        (str(numbers[r.key]), CATEGORY_LABELS[r.category],
+         SUBCATEGORY_LABELS[r.subcategory] if r.subcategory else "",
+         "、".join(sorted(r.tags)), str(r.count), str(r.backups)) for r in requirements)
+    roster = await _roster(uow, view, requirements, numbers)
+    record_rows = await _record_rows(uow, view, request, zone)
     return DrawDocument(TITLE, tuple(fields), conditions, roster, tuple(record_rows),
                         tuple(_shortfall_lines(view, requirements, numbers)))
 
@@ -210,6 +225,33 @@ async def export_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int, fmt: str) 
         raise InvalidInput("the format must be xlsx or docx", field="format")
     document = await build_document(uow, actor=actor, draw_id=draw_id)
     return to_xlsx(document) if fmt == "xlsx" else to_docx(document)
+
+
+def _xlsx_body(document: DrawDocument, line: Callable[..., None], sheet: Any, bold: Any) -> None:
+    """The rows under the title, written with ``to_xlsx``'s ``line``: fields, conditions, roster, record, shortfalls
+    and the closing note."""
+    for label, value in document.fields:
+        line([label, value], merge_from=2)
+        sheet.cell(sheet.max_row, 1).font = bold
+    line([L_COMPOSITION], merge_from=1, font=bold)
+    line(CONDITION_HEADERS, font=bold)
+    for row in document.conditions:
+        line(row)
+    line([L_ROSTER], merge_from=1, font=bold)
+    if document.roster:
+        line(ROSTER_HEADERS, font=bold)
+        for row in document.roster:
+            line(row)
+    else:
+        line([NONE], merge_from=1)
+    for label, value in document.record:
+        line([label, value], merge_from=2)
+        sheet.cell(sheet.max_row, 1).font = bold
+    if document.shortfalls:
+        line([L_SHORTFALL], merge_from=1, font=bold)
+        for text in document.shortfalls:
+            line([text], merge_from=1)
+    line([L_NOTE], merge_from=1)
 
 
 def to_xlsx(document: DrawDocument) -> bytes:
@@ -240,28 +282,7 @@ def to_xlsx(document: DrawDocument) -> bytes:
 
     line([document.title], merge_from=1, font=Font(bold=True, size=14))
     sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    for label, value in document.fields:
-        line([label, value], merge_from=2)
-        sheet.cell(sheet.max_row, 1).font = bold
-    line([L_COMPOSITION], merge_from=1, font=bold)
-    line(CONDITION_HEADERS, font=bold)
-    for row in document.conditions:
-        line(row)
-    line([L_ROSTER], merge_from=1, font=bold)
-    if document.roster:
-        line(ROSTER_HEADERS, font=bold)
-        for row in document.roster:
-            line(row)
-    else:
-        line([NONE], merge_from=1)
-    for label, value in document.record:
-        line([label, value], merge_from=2)
-        sheet.cell(sheet.max_row, 1).font = bold
-    if document.shortfalls:
-        line([L_SHORTFALL], merge_from=1, font=bold)
-        for text in document.shortfalls:
-            line([text], merge_from=1)
-    line([L_NOTE], merge_from=1)
+    _xlsx_body(document, line, sheet, bold)
     for index, size in enumerate((18, 22, 12, 28, 14, 12, 8), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = size
     out = io.BytesIO()

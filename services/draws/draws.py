@@ -10,7 +10,7 @@
   (``OrgUnit.draw_approval``); then filing runs the draw at once, recorded without an approver.
 - **The draw** reads the pool through :class:`_DatabasePool`: the ids of active experts whose categories match
   each requirement (one scan of the expert table for all of them), then the facts of only the candidates the
-  draw visits, loaded in batches in the order the seeded shuffle will visit them (``draw_rules.visit_order``).
+  draw visits, loaded in batches in the order the seeded shuffle will visit them (``sampling.visit_order``).
   Recusal and availability facts are loaded only where they can matter (the inspected institutions, periods
   overlapping the activity, review draws in the rotation window).
 - **The record** stores the seed (``secrets``), the algorithm version, the zlib-compressed canonical snapshot of
@@ -34,12 +34,9 @@ from sqlmodel import col, select
 
 from services.activities.activities import requirements_of, view
 from services.activities.candidates import HOLDING, spec_of
-from services.activities.draw_rules import (
-    ALGORITHM_VERSION,
-    Role,
-    parse_snapshot,
-    verify,
-)
+from services.activities.draw_rules import Role
+from services.activities.draw_snapshot import parse_snapshot
+from services.activities.expert_draw import ALGORITHM_VERSION, verify
 from services.draws import draw_verify
 from services.draws.outcomes import DrawOutcome, DrawView, VerifyReport, _refused
 from services.draws.requests import (

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.activities.activities import ActivityView
-from services.activities.draw_rules import (
-    DrawResult,
-)
+from services.activities.expert_draw import DrawResult
 from services.platform.errors import DrawRefused
 from storage.activities import (
     DrawRecord,

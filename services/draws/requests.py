@@ -27,6 +27,28 @@ async def _open_request(uow: UnitOfWork, activity_id: int) -> DrawRequest | None
         DrawRequest.activity_id == activity_id, col(DrawRequest.status).in_(("pending", "approved"))))).first()
 
 
+def _kind_and_places(info: ActivityView, places: dict[int, tuple[int, int]] | None) -> tuple[str, dict[str, list[int]]]:
+    """An initial draw of a planned activity, or a top-up of a drawn one (001 §11(二)) with its places checked
+    (requirement id → [principals, backups], the empty lines left out)."""
+    activity = info.activity
+    if not places:
+        if activity.status != "planned":
+            raise _refused("already_drawn")
+        return "initial", {}
+    if activity.status != "drawn":
+        raise _refused("top_up_before_draw")
+    ids = {r.id for r in info.requirements}
+    clean_places: dict[str, list[int]] = {}
+    for requirement_id, (principals, backups) in places.items():
+        if requirement_id not in ids or principals < 0 or backups < 0:
+            raise _refused("bad_places")
+        if principals + backups:
+            clean_places[str(requirement_id)] = [principals, backups]
+    if not clean_places:
+        raise _refused("bad_places")
+    return "top_up", clean_places
+
+
 async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
                        places: dict[int, tuple[int, int]] | None = None) -> DrawOutcome:
     """File the draw request for an activity (000 §17, annex 3). ``places`` (requirement id → principals,
@@ -42,22 +64,7 @@ async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
         raise _refused("open_request")
     if activity.starts_at <= uow.now():
         raise _refused("started")
-    kind = "initial"
-    clean_places: dict[str, list[int]] = {}
-    if places:
-        if activity.status != "drawn":
-            raise _refused("top_up_before_draw")
-        ids = {r.id for r in info.requirements}
-        for requirement_id, (principals, backups) in places.items():
-            if requirement_id not in ids or principals < 0 or backups < 0:
-                raise _refused("bad_places")
-            if principals + backups:
-                clean_places[str(requirement_id)] = [principals, backups]
-        if not clean_places:
-            raise _refused("bad_places")
-        kind = "top_up"
-    elif activity.status != "planned":
-        raise _refused("already_drawn")
+    kind, clean_places = _kind_and_places(info, places)
     now = uow.now()
     request = DrawRequest(activity_id=activity_id, kind=kind, places=clean_places, requested_by=actor.person_id,
                           requested_at=now)

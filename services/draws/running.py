@@ -8,6 +8,7 @@ import json
 import secrets
 import zlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func
@@ -19,20 +20,15 @@ from services.activities.candidates import HOLDING, contains_json, load_candidat
 from services.activities.draw_rules import (
     ActivitySpec,
     Candidate,
-    DrawInputs,
     DrawRequestError,
-    DrawResult,
     DrawSettings,
     Member,
-    MissingCandidate,
-    Pick,
     Requirement,
     Role,
-    Shortfall,
-    canonical_snapshot,
-    draw_recorded,
-    visit_order,
 )
+from services.activities.draw_snapshot import canonical_snapshot
+from services.activities.expert_draw import DrawInputs, DrawResult, MissingCandidate, Pick, Shortfall, draw_recorded
+from services.activities.sampling import visit_order
 from services.draws import draw_verify
 from services.draws.actions import ShowDraw
 from services.platform import audit, notify, policy
@@ -40,6 +36,7 @@ from services.platform.errors import ActivityInvalid
 from services.platform.notify import Button
 from services.pool.eligibility import Category
 from storage.activities import (
+    Activity,
     ActivityMember,
     ActivityRequirement,
     DrawRecord,
@@ -154,36 +151,51 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     """Draw for an approved request, store the record and the roster, tell the organizer."""
     activity = info.activity
     assert activity.id is not None and request.id is not None
-    spec = spec_of(info, uow.zone)
-    settings = policy.current().draw
     by_key = {requirement_key(r): r for r in info.requirements}
-    existing: list[Member] = []
-    if request.kind == "top_up":
-        requirements = [as_rule(by_key[f"r{rid}"], count=p, backups=b) for rid, (p, b) in
-                        sorted(request.places.items(), key=lambda kv: by_key[f"r{kv[0]}"].position)]
-        # Everyone ever on the roster is not drawn again (someone who declined or lapsed is not asked twice);
-        # only those still holding a place count for one-per-employer-and-field (000 §18(三)).
-        roster = await _all_members(uow, activity.id)
-        employers = dict((await uow.session.exec(select(Expert.person_id, Expert.employer_id).where(
-            col(Expert.person_id).in_([m.person_id for m in roster])))).all())
-        fields = {r.id: r.category for r in info.requirements}
-        existing = [Member(m.person_id, employers.get(m.person_id) if m.status in HOLDING else None,
-                           Category(fields[m.requirement_id])) for m in roster]
-    else:
-        requirements = [as_rule(r) for r in info.requirements]
+    requirements, existing = await _request_of(uow, request, info, by_key)
     seed = secrets.token_bytes(32)
     try:
-        result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec, settings=settings,
-                                             seed=seed, existing=existing, activity_id=activity.id)
+        result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec_of(info, uow.zone),
+                                             settings=policy.current().draw, seed=seed, existing=existing,
+                                             activity_id=activity.id)
     except DrawRequestError as error:
         raise ActivityInvalid(str(error), reason_key=f"activity.invalid.{error.code}", total=0, min=3) from error
-    snapshot = canonical_snapshot(inputs).encode("utf-8")
-    stored = result_json(result)
     now = uow.now()
+    record = await _record(uow, request, activity, result=result, inputs=inputs, seed=seed, approver_id=approver_id,
+                           now=now)
+    if result.ok:
+        await _seat(uow, request, activity, record=record, result=result, by_key=by_key, now=now)
+    await _announce(uow, request, activity, record=record, result=result, approver_id=approver_id, now=now)
+    return record, result
+
+
+async def _request_of(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
+                      by_key: dict[str, ActivityRequirement]) -> tuple[list[Requirement], list[Member]]:
+    """The requirements to draw for and, for a top-up, the roster the draw must respect (001 §11(二))."""
+    if request.kind != "top_up":
+        return [as_rule(r) for r in info.requirements], []
+    activity_id = _id_of(info)
+    requirements = [as_rule(by_key[f"r{rid}"], count=p, backups=b) for rid, (p, b) in
+                    sorted(request.places.items(), key=lambda kv: by_key[f"r{kv[0]}"].position)]
+    # Everyone ever on the roster is not drawn again (someone who declined or lapsed is not asked twice);
+    # only those still holding a place count for one-per-employer-and-field (000 §18(三)).
+    roster = await _all_members(uow, activity_id)
+    employers = dict((await uow.session.exec(select(Expert.person_id, Expert.employer_id).where(
+        col(Expert.person_id).in_([m.person_id for m in roster])))).all())
+    fields = {r.id: r.category for r in info.requirements}
+    existing = [Member(m.person_id, employers.get(m.person_id) if m.status in HOLDING else None,
+                       Category(fields[m.requirement_id])) for m in roster]
+    return requirements, existing
+
+
+async def _record(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, result: DrawResult,
+                  inputs: DrawInputs, seed: bytes, approver_id: int | None, now: datetime) -> DrawRecord:
+    """Store the draw's record (seed, compressed snapshot and its hash, result) and settle the request."""
+    snapshot = canonical_snapshot(inputs).encode("utf-8")
     record = DrawRecord(
         subject="experts", org_unit_id=activity.org_unit_id, activity_id=activity.id, request_id=request.id,
         algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 9),
-        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=stored,
+        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=result_json(result),
         outcome="drawn" if result.ok else "short", operator_id=request.requested_by, approver_id=approver_id,
         drawn_at=now,
     )
@@ -193,40 +205,56 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     request.status = record.outcome
     request.draw_id = record.id
     uow.session.add(request)
-    if result.ok:
-        offset: dict[tuple[str, Role], int] = {}
-        if request.kind == "top_up":
-            for m in await _all_members(uow, activity.id):
-                k = (f"r{m.requirement_id}", Role(m.role))
-                offset[k] = max(offset.get(k, 0), m.position)
-        for pick in result.picks:
-            uow.session.add(ActivityMember(
-                activity_id=activity.id, requirement_id=_id(by_key[pick.requirement_key]), draw_id=record.id,
-                person_id=pick.person_id, role=pick.role.value,
-                position=offset.get((pick.requirement_key, pick.role), 0) + pick.order, created_at=now))
-        if request.kind == "initial":
-            activity.status = "drawn"
-            activity.leader_id = result.leader
-        activity.updated_at = now
-        uow.session.add(activity)
-        await uow.session.flush()
-        from services.invitations.invitations import invite_principals  # 000 §19: the principals are told at once
+    return record
 
-        await invite_principals(uow, activity.id, record.id)
+
+async def _seat(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, record: DrawRecord,
+                result: DrawResult, by_key: dict[str, ActivityRequirement], now: datetime) -> None:
+    """Put the drawn on the roster (a top-up after the places already there) and invite the principals."""
+    assert activity.id is not None and record.id is not None
+    offset: dict[tuple[str, Role], int] = {}
+    if request.kind == "top_up":
+        for m in await _all_members(uow, activity.id):
+            k = (f"r{m.requirement_id}", Role(m.role))
+            offset[k] = max(offset.get(k, 0), m.position)
+    for pick in result.picks:
+        uow.session.add(ActivityMember(
+            activity_id=activity.id, requirement_id=_id(by_key[pick.requirement_key]), draw_id=record.id,
+            person_id=pick.person_id, role=pick.role.value,
+            position=offset.get((pick.requirement_key, pick.role), 0) + pick.order, created_at=now))
+    if request.kind == "initial":
+        activity.status = "drawn"
+        activity.leader_id = result.leader
+    activity.updated_at = now
+    uow.session.add(activity)
+    await uow.session.flush()
+    from services.invitations.invitations import invite_principals  # 000 §19: the principals are told at once
+
+    await invite_principals(uow, activity.id, record.id)
+
+
+async def _announce(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, record: DrawRecord,
+                    result: DrawResult, approver_id: int | None, now: datetime) -> None:
+    """Audit the draw and tell the organizer's unit (and the requester, when someone else approved)."""
+    assert record.id is not None
     await audit.record(uow, at=now, actor="system:draw", action=f"draw.{record.outcome}", object_type="draw",
                        object_id=record.id,
                        details={"activity_id": activity.id, "request_id": request.id,
                                 "algorithm_version": record.algorithm_version, "seed": record.seed,
-                                "snapshot_hash": record.snapshot_hash, "result_hash": draw_verify.result_hash(stored),
+                                "snapshot_hash": record.snapshot_hash,
+                                "result_hash": draw_verify.result_hash(record.result),
                                 "operator_id": record.operator_id, "approver_id": approver_id})
     params = {"draw_id": record.id, "activity_id": activity.id, "title": activity.title}
     key = "draw.done" if result.ok else "draw.short"
-    assert record.id is not None
     buttons = [[Button("draw.button.show", ShowDraw(record.id))]]
     await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key=key, params=params, buttons=buttons)
     if approver_id is not None:
         await notify.to_person(uow, person_id=request.requested_by, key=key, params=params, buttons=buttons)
-    return record, result
+
+
+def _id_of(info: ActivityView) -> int:
+    assert info.activity.id is not None
+    return info.activity.id
 
 
 def _id(requirement: ActivityRequirement) -> int:

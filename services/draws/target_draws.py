@@ -1,5 +1,6 @@
 """Drawing inspection targets (双随机、一公开, 003 三(一)): the draw against the institution directory, its stored
-record and verification, and turning the drawn institutions into activities.
+record and verification; turning the drawn institutions into activities is
+:mod:`services.draws.target_activities`.
 
 - **Scope.** A staff member draws for an org unit in their subtree (default: their own). The directory read is
   every institution of that unit's subtree (``Institution.org_unit_id``); drawing for the bureau (the root of
@@ -13,9 +14,10 @@ record and verification, and turning the drawn institutions into activities.
   seed, the snapshot hash and the result's hash, as for expert draws.
 - **Secrecy.** Only staff of the drawing unit's line see a record (as ``services.draws.draws.get_draw``); nothing is
   announced: the targets of an unannounced inspection stay with the people running it.
-- **To activities.** A successful draw becomes one activity per drawn institution (inspection kinds only),
-  all in one transaction, each with ``target_draw_id`` set and the institution as the inspected one, and
-  audited as ``activity.created`` like any other activity plus one ``draw.targets_to_activities`` entry.
+- **To activities** (:mod:`services.draws.target_activities`). A successful draw becomes one activity per
+  drawn institution (inspection kinds only), all in one transaction, each with ``target_draw_id`` set and the
+  institution as the inspected one, and audited as ``activity.created`` like any other activity plus one
+  ``draw.targets_to_activities`` entry.
   A draw is turned into activities once.
 """
 
@@ -26,20 +28,11 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from services.activities.activities import (
-    RequirementInput,
-    add_requirements,
-    check_times,
-    clean_composition,
-    clean_kind,
-)
-from services.activities.draw_rules import ActivityKind
 from services.draws import draw_verify
 from services.draws.draw_verify import result_hash
 from services.draws.target_rules import (
@@ -59,7 +52,7 @@ from services.draws.target_rules import (
 from services.institutions.institutions import InstitutionKind
 from services.people.orgs import get_unit, require_scope_over_units, subtree
 from services.platform import audit
-from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
+from services.platform.errors import DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
 from services.platform.roles import Actor, Role, person_actor_label
 from storage.activities import Activity, ActivityInstitution, DrawRecord
 from storage.models import OrgUnit, Person
@@ -67,7 +60,6 @@ from storage.pool import Institution
 from storage.uow import UnitOfWork
 
 SUBJECT = "institutions"
-INSPECTION_KINDS = (ActivityKind.ROUTINE_INSPECTION, ActivityKind.SPECIAL_INSPECTION, ActivityKind.FLIGHT_INSPECTION)
 
 
 @dataclass(frozen=True)
@@ -96,30 +88,9 @@ class TargetVerifyReport:
     picks: int = 0
 
 
-@dataclass(frozen=True)
-class TargetActivityTemplate:
-    """The activity made for each drawn institution: everything of ``services.activities.activities.ActivityInput`` but
-    the institutions; the title is ``title_prefix`` followed by the institution's name."""
-
-    kind: str
-    title_prefix: str
-    starts_at: datetime
-    ends_at: datetime
-    response_deadline: datetime
-    requirements: tuple[RequirementInput, ...]
-    org: str | int | None = None  # default: the org unit that drew
-    place: str = ""
-    notes: str = ""
-    allow_even_group: bool = False
-    even_group_reason: str | None = None
-
-
-def _refused(reason: str, **params: object) -> DrawRefused:
+def refused(reason: str, **params: object) -> DrawRefused:
+    """A refusal of a target draw for ``reason`` (message key ``targets.refused.<reason>``)."""
     return DrawRefused(reason, reason_key=f"targets.refused.{reason}", **params)
-
-
-def _invalid(reason: str, **params: object) -> ActivityInvalid:
-    return ActivityInvalid(reason, reason_key=f"activity.invalid.{reason}", **params)
 
 
 async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
@@ -153,7 +124,7 @@ def _clean_kinds(kinds: Sequence[str]) -> frozenset[str]:
         try:
             out.add(InstitutionKind(raw.strip().lower()).value)
         except ValueError:
-            raise _refused("kind", value=raw) from None
+            raise refused("kind", value=raw) from None
     return frozenset(out)
 
 
@@ -163,9 +134,58 @@ async def _divisions(uow: UnitOfWork, division_ids: Sequence[str | int], scope: 
         unit = await get_unit(uow, code)
         assert unit.id is not None
         if unit.id not in scope:
-            raise _refused("division_outside", value=str(code))
+            raise refused("division_outside", value=str(code))
         expanded |= await subtree(uow, unit.id)
     return frozenset(expanded)
+
+
+async def _drawing_unit(uow: UnitOfWork, actor: Actor, org: str | int | None) -> OrgUnit:
+    """The unit whose directory is drawn from (default: the actor's own), within the actor's scope."""
+    if actor.person_id is None:
+        raise refused("not_staff")
+    if org is None:
+        if actor.staff_org_unit_id is None:
+            raise refused("not_staff")
+        org = actor.staff_org_unit_id
+    unit = await get_unit(uow, org)
+    assert unit.id is not None
+    await require_scope_over_units(uow, actor, {unit.id})
+    return unit
+
+
+async def _check_excluded(uow: UnitOfWork, excluded: frozenset[int]) -> None:
+    """Every institution left out must exist in the directory."""
+    if excluded:
+        found = set((await uow.session.exec(select(Institution.id).where(col(Institution.id).in_(excluded)))).all())
+        missing = sorted(excluded - found)
+        if missing:
+            raise InstitutionNotFound(str(missing[0]), institution_id=missing[0])
+
+
+async def _store(uow: UnitOfWork, actor: Actor, unit_id: int, *, inputs: TargetInputs, result: TargetResult,
+                 seed: bytes) -> DrawRecord:
+    """Store the draw's record (seed, compressed snapshot and its hash, result) and audit it."""
+    assert actor.person_id is not None
+    snapshot = canonical_snapshot(inputs).encode("utf-8")
+    stored = result_json(result)
+    now = uow.now()
+    record = DrawRecord(
+        subject=SUBJECT, org_unit_id=unit_id, activity_id=None, request_id=None,
+        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 9),
+        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=stored,
+        outcome="drawn" if result.ok else "short", operator_id=actor.person_id, approver_id=None, drawn_at=now,
+    )
+    uow.session.add(record)
+    await uow.session.flush()
+    assert record.id is not None
+    await audit.record(uow, at=now, actor=actor.label, action=f"draw.{record.outcome}", object_type="draw",
+                       object_id=record.id,
+                       details={"subject": SUBJECT, "org_unit_id": unit_id, "article": "003 三(一)",
+                                "algorithm_version": record.algorithm_version, "seed": record.seed,
+                                "snapshot_hash": record.snapshot_hash, "result_hash": result_hash(stored),
+                                "operator_id": record.operator_id, "approver_id": None,
+                                "count": inputs.count, "picks": list(result.picks)})
+    return record
 
 
 async def draw_targets(uow: UnitOfWork, *, actor: Actor, org: str | int | None = None,
@@ -174,24 +194,13 @@ async def draw_targets(uow: UnitOfWork, *, actor: Actor, org: str | int | None =
                        exclude_ids: Sequence[int] = (), count: int) -> tuple[DrawRecord, TargetResult]:
     """Draw ``count`` inspection targets at random from the directory of ``org`` (default: the actor's unit)
     with the filters (module docstring), store the record and audit it. A shortfall is recorded too."""
-    if actor.person_id is None:
-        raise _refused("not_staff")
-    if org is None:
-        if actor.staff_org_unit_id is None:
-            raise _refused("not_staff")
-        org = actor.staff_org_unit_id
-    unit = await get_unit(uow, org)
+    unit = await _drawing_unit(uow, actor, org)
     assert unit.id is not None
-    await require_scope_over_units(uow, actor, {unit.id})
     if not 1 <= count <= MAX_COUNT:
-        raise _refused("count", max=MAX_COUNT)
+        raise refused("count", max=MAX_COUNT)
     scope = await subtree(uow, unit.id)
     excluded = frozenset(exclude_ids)
-    if excluded:
-        found = set((await uow.session.exec(select(Institution.id).where(col(Institution.id).in_(excluded)))).all())
-        missing = sorted(excluded - found)
-        if missing:
-            raise InstitutionNotFound(str(missing[0]), institution_id=missing[0])
+    await _check_excluded(uow, excluded)
     filters = TargetFilters(
         kinds=_clean_kinds(kinds),
         levels=frozenset(" ".join(v.split()) for v in levels if v.strip()),
@@ -204,26 +213,8 @@ async def draw_targets(uow: UnitOfWork, *, actor: Actor, org: str | int | None =
     try:
         result = draw(inputs, seed)
     except TargetRequestError as error:
-        raise _refused(error.code) from error
-    snapshot = canonical_snapshot(inputs).encode("utf-8")
-    stored = result_json(result)
-    now = uow.now()
-    record = DrawRecord(
-        subject=SUBJECT, org_unit_id=unit.id, activity_id=None, request_id=None,
-        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 9),
-        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=stored,
-        outcome="drawn" if result.ok else "short", operator_id=actor.person_id, approver_id=None, drawn_at=now,
-    )
-    uow.session.add(record)
-    await uow.session.flush()
-    assert record.id is not None
-    await audit.record(uow, at=now, actor=actor.label, action=f"draw.{record.outcome}", object_type="draw",
-                       object_id=record.id,
-                       details={"subject": SUBJECT, "org_unit_id": unit.id, "article": "003 三(一)",
-                                "algorithm_version": record.algorithm_version, "seed": record.seed,
-                                "snapshot_hash": record.snapshot_hash, "result_hash": result_hash(stored),
-                                "operator_id": record.operator_id, "approver_id": None,
-                                "count": count, "picks": list(result.picks)})
+        raise refused(error.code) from error
+    record = await _store(uow, actor, unit.id, inputs=inputs, result=result, seed=seed)
     await uow.commit()
     return record, result
 
@@ -294,78 +285,15 @@ async def verify_target_draw(uow: UnitOfWork, draw_id: int) -> TargetVerifyRepor
                               len(inputs.directory), len(stored.picks))
 
 
-# --- to activities --------------------------------------------------------------------------------
-
-
-async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
-                        template: TargetActivityTemplate) -> list[Activity]:
-    """One activity per drawn institution, in draw order, each linked to the draw (``target_draw_id``) and with
-    the institution as the inspected one; checked by the rules of ``services.activities.activities`` and written in one
-    transaction."""
-    if actor.person_id is None:
-        raise _refused("not_staff")
-    view = await get_target_draw(uow, actor=actor, draw_id=draw_id)
-    if view.record.outcome != "drawn":
-        raise _refused("short")
-    if view.activity_ids:
-        raise _refused("already_converted")
-    unit = await get_unit(uow, view.record.org_unit_id if template.org is None else template.org)
-    assert unit.id is not None
-    await require_scope_over_units(uow, actor, {unit.id})
-    kind = clean_kind(template.kind)
-    if kind not in INSPECTION_KINDS:
-        raise _invalid("kind", value=template.kind)
-    if len(template.place) > 200 or len(template.notes) > 2000:
-        raise _invalid("too_long")
-    now = uow.now()
-    check_times(starts_at=template.starts_at, ends_at=template.ends_at,
-                response_deadline=template.response_deadline, now=now)
-    lines = clean_composition(template.requirements, allow_even_group=template.allow_even_group,
-                              reason=template.even_group_reason)
-    reason = (template.even_group_reason or "").strip() or None if template.allow_even_group else None
-    titles = [" ".join(f"{template.title_prefix}{i.name}".split()) for i in view.institutions]
-    if len(view.institutions) != len(view.result.picks) or any(not 1 <= len(t) <= 200 for t in titles):
-        raise _invalid("title")
-    created: list[Activity] = []
-    for institution, title in zip(view.institutions, titles, strict=True):
-        assert institution.id is not None
-        activity = Activity(
-            org_unit_id=unit.id, kind=kind.value, title=title, place=template.place.strip(),
-            starts_at=template.starts_at, ends_at=template.ends_at, response_deadline=template.response_deadline,
-            allow_even_group=template.allow_even_group, even_group_reason=reason, notes=template.notes.strip(),
-            target_draw_id=draw_id, created_by=actor.person_id, created_at=now, updated_at=now,
-        )
-        uow.session.add(activity)
-        await uow.session.flush()
-        assert activity.id is not None
-        uow.session.add(ActivityInstitution(activity_id=activity.id, institution_id=institution.id))
-        add_requirements(uow, activity_id=activity.id, lines=lines)
-        await audit.record(
-            uow, at=now, actor=actor.label, action="activity.created", object_type="activity",
-            object_id=activity.id,
-            details={"org_unit_id": unit.id, "kind": kind.value, "title": title,
-                     "starts_at": template.starts_at.isoformat(), "ends_at": template.ends_at.isoformat(),
-                     "institutions": [institution.id], "requirements": [line.__dict__ for line in lines],
-                     "double_blind": False, "allow_even_group": template.allow_even_group,
-                     "even_group_reason": reason, "target_draw_id": draw_id},
-        )
-        created.append(activity)
-    await audit.record(uow, at=now, actor=actor.label, action="draw.targets_to_activities", object_type="draw",
-                       object_id=draw_id, details={"activity_ids": [a.id for a in created]})
-    await uow.commit()
-    return created
-
-
 __all__ = [
     "SUBJECT",
-    "TargetActivityTemplate",
     "TargetDrawView",
     "TargetVerifyReport",
     "draw_targets",
     "get_target_draw",
+    "refused",
     "require_visible",
     "result_hash",
     "staff_actor",
-    "to_activities",
     "verify_target_draw",
 ]

@@ -14,7 +14,7 @@ Interpretations
    already expanded to their subtrees by the caller), then ``excluded`` (ids staff left out, e.g. inspected
    recently). An empty set of kinds, levels or divisions means "any". What is left is the *eligible* list.
 3. **The draw, t1**: the eligible ids are sorted and visited in the order of a Fisher–Yates shuffle done from
-   the front with the expert draw's :class:`services.activities.draw_rules.SeededStream` (SHA-256 over a domain string
+   the front with the expert draw's :class:`services.activities.sampling.SeededStream` (SHA-256 over a domain string
    of
    this module's own, the seed, the key ``"targets"`` and a counter; uniform integers by rejection sampling, no
    modulo bias); the first ``count`` are drawn, in that order. Every ``count``-subset of the eligible list is
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.activities.draw_rules import SeededStream
+from services.activities.sampling import SeededStream
 
 __all__ = [
     "ALGORITHM_VERSION",

@@ -264,6 +264,63 @@ async def _admins_up(uow: UnitOfWork, unit_id: int) -> list[int]:
     return []
 
 
+async def _remind_due(uow: UnitOfWork, now: datetime) -> int:
+    """Remind the handler (or the unit) of each lead whose deadline is near, once per deadline."""
+    reminded = 0
+    soon = select(Lead).where(col(Lead.remind_at) <= now, col(Lead.due_at) > now)
+    due_soon = (await uow.session.exec(soon)).all()
+    for lead in due_soon:
+        if lead.reminded_for == lead.due_at:
+            continue
+        lead.reminded_for = lead.due_at
+        uow.session.add(lead)
+        params = _due_params(lead, uow)
+        buttons = [[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]]
+        if lead.handler_person_id is not None:
+            await notify.to_person(uow, person_id=lead.handler_person_id, key="lead.reminder", params=params,
+                                   buttons=buttons)
+        else:
+            await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.reminder", params=params,
+                                     buttons=buttons)
+        reminded += 1
+    return reminded
+
+
+async def _escalate_overdue(uow: UnitOfWork, now: datetime) -> int:
+    """Tell the nearest admins of each lead past its deadline, once per deadline."""
+    escalated = 0
+    overdue = (await uow.session.exec(select(Lead).where(col(Lead.due_at) <= now))).all()
+    for lead in overdue:
+        if lead.escalated_for == lead.due_at:
+            continue
+        lead.escalated_for = lead.due_at
+        uow.session.add(lead)
+        params = _due_params(lead, uow)
+        for admin in await _admins_up(uow, lead.org_unit_id):
+            await notify.to_person(uow, person_id=admin, key="lead.escalation", params=params,
+                                   buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
+        await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.escalated", object_type="lead",
+                           object_id=int(lead.id or 0), details={"due_at": _iso(lead.due_at)})
+        escalated += 1
+    return escalated
+
+
+async def _lapse_rewards(uow: UnitOfWork, now: datetime) -> int:
+    """Lapse the offered rewards whose claim window has ended, and tell the unit."""
+    lapsed = 0
+    lapsing = (await uow.session.exec(select(Lead).where(col(Lead.reward_claim_until) < uow.today(),
+                                                         Lead.reward_state == "offered"))).all()
+    for lead in lapsing:
+        lead.reward_state = "lapsed"
+        uow.session.add(lead)
+        await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.reward_lapsed", object_type="lead",
+                           object_id=int(lead.id or 0), details={})
+        await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.reward_lapsed",
+                                 params={"number": lead.number})
+        lapsed += 1
+    return lapsed
+
+
 async def sweep(uow_factory: UnitOfWorkFactory, rules: LeadRules | None = None) -> dict[str, int]:
     """Remind handlers before a deadline, escalate to admins after it, remind reporters to claim a reward before
     the claim window ends, lapse unclaimed rewards. Idempotent: each deadline is reminded and escalated once
@@ -274,46 +331,10 @@ async def sweep(uow_factory: UnitOfWorkFactory, rules: LeadRules | None = None) 
     counts = {"reminded": 0, "escalated": 0, "lapsed": 0}
     async with uow_factory() as uow:
         now = uow.now()
-        soon = select(Lead).where(col(Lead.remind_at) <= now, col(Lead.due_at) > now)
-        due_soon = (await uow.session.exec(soon)).all()
-        for lead in due_soon:
-            if lead.reminded_for == lead.due_at:
-                continue
-            lead.reminded_for = lead.due_at
-            uow.session.add(lead)
-            params = _due_params(lead, uow)
-            buttons = [[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]]
-            if lead.handler_person_id is not None:
-                await notify.to_person(uow, person_id=lead.handler_person_id, key="lead.reminder", params=params,
-                                       buttons=buttons)
-            else:
-                await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.reminder", params=params,
-                                         buttons=buttons)
-            counts["reminded"] += 1
-        overdue = (await uow.session.exec(select(Lead).where(col(Lead.due_at) <= now))).all()
-        for lead in overdue:
-            if lead.escalated_for == lead.due_at:
-                continue
-            lead.escalated_for = lead.due_at
-            uow.session.add(lead)
-            params = _due_params(lead, uow)
-            for admin in await _admins_up(uow, lead.org_unit_id):
-                await notify.to_person(uow, person_id=admin, key="lead.escalation", params=params,
-                                       buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
-            await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.escalated", object_type="lead",
-                               object_id=int(lead.id or 0), details={"due_at": _iso(lead.due_at)})
-            counts["escalated"] += 1
+        counts["reminded"] = await _remind_due(uow, now)
+        counts["escalated"] = await _escalate_overdue(uow, now)
         await _remind_reward_claims(uow, rules)
-        lapsing = (await uow.session.exec(select(Lead).where(col(Lead.reward_claim_until) < uow.today(),
-                                                             Lead.reward_state == "offered"))).all()
-        for lead in lapsing:
-            lead.reward_state = "lapsed"
-            uow.session.add(lead)
-            await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.reward_lapsed", object_type="lead",
-                               object_id=int(lead.id or 0), details={})
-            await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.reward_lapsed",
-                                     params={"number": lead.number})
-            counts["lapsed"] += 1
+        counts["lapsed"] = await _lapse_rewards(uow, now)
         await uow.commit()
     return counts
 

@@ -111,6 +111,31 @@ class Binding:
     role: InviteRole
 
 
+async def _usable_invite(uow: UnitOfWork, *, channel: str, external_user_id: str, code: str,
+                        now: datetime) -> InviteCode:
+    """The invite ``code`` names, or the reason it cannot be used; a failure is counted (and committed) first."""
+    if await uow.invites.failures_since(channel, external_user_id, now - FAILURE_WINDOW) >= MAX_FAILURES:
+        raise TooManyAttempts("rate limited", minutes=int(FAILURE_WINDOW.total_seconds() // 60))
+    if await uow.accounts.active_by_user(channel, external_user_id) is not None:
+        raise AlreadyBound("account already bound")
+    invite = await uow.invites.by_hash(hash_code(code.strip()))
+    error = _invite_problem(invite, now)
+    if error is not None or invite is None:
+        await uow.invites.record_failure(channel, external_user_id, now)
+        await uow.commit()
+        raise error or InviteInvalid("no such code")
+    return invite
+
+
+async def _unbind_previous(uow: UnitOfWork, *, person_id: int, channel: str, now: datetime) -> None:
+    """A person's previous account on the channel (a lost phone) is unbound by the new binding."""
+    for old in await uow.accounts.active_for_person(person_id, channel):
+        old.unbound_at = now
+        old.unbound_reason = "replaced by a new binding"
+        uow.session.add(old)
+        await uow.session.flush()
+
+
 async def redeem_invite(
     uow: UnitOfWork,
     *,
@@ -126,24 +151,11 @@ async def redeem_invite(
     A person's previous account on the channel (a lost phone) is unbound by the new binding.
     """
     now = uow.now()
-    if await uow.invites.failures_since(channel, external_user_id, now - FAILURE_WINDOW) >= MAX_FAILURES:
-        raise TooManyAttempts("rate limited", minutes=int(FAILURE_WINDOW.total_seconds() // 60))
-    if await uow.accounts.active_by_user(channel, external_user_id) is not None:
-        raise AlreadyBound("account already bound")
-    invite = await uow.invites.by_hash(hash_code(code.strip()))
-    error = _invite_problem(invite, now)
-    if error is not None or invite is None:
-        await uow.invites.record_failure(channel, external_user_id, now)
-        await uow.commit()
-        raise error or InviteInvalid("no such code")
+    invite = await _usable_invite(uow, channel=channel, external_user_id=external_user_id, code=code, now=now)
     person = await uow.people.get(invite.person_id)
     if person is None:  # pragma: no cover - foreign key makes this impossible
         raise PersonNotFound(str(invite.person_id))
-    for old in await uow.accounts.active_for_person(invite.person_id, channel):
-        old.unbound_at = now
-        old.unbound_reason = "replaced by a new binding"
-        uow.session.add(old)
-        await uow.session.flush()
+    await _unbind_previous(uow, person_id=invite.person_id, channel=channel, now=now)
     account = await uow.accounts.add(
         Account(
             channel=channel,

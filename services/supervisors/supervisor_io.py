@@ -50,48 +50,48 @@ def _day(value: Cell) -> date | None:
     return date.fromisoformat(raw) if raw else None
 
 
-async def import_supervisors(uow: UnitOfWork, *, actor: Actor, source: bytes, filename: str,
-                             strict: bool = False) -> TableImportReport:
-    """Import a registry table; every row checked, rejected rows reported with their reasons. Commits."""
-    rows = read_cells(source, filename)
-    report = TableImportReport(source=filename, strict=strict)
+_Rows = list[tuple[int, tuple[Cell, ...]]]
+
+
+def _table(rows: _Rows) -> tuple[tuple[Cell, ...], dict[str, int], _Rows]:
+    """The header row, the column of each field and the data rows (an exported file's title row skipped)."""
     if not rows:
         raise InvalidInput("the file is empty", field="file")
     if len(rows) > 1 and "name" not in _fields(rows[0][1]):  # an exported XLSX starts with a title row
         rows = rows[1:]
     headers = rows[0][1]
-    report.headers = tuple(text_of(h) for h in headers)
     index = _fields(headers)
     missing = [name for name in REQUIRED if name not in index]
     if missing:
         raise InvalidInput(f"missing columns: {', '.join(missing)}", field="file")
-    valid: list[tuple[int, SupervisorInput]] = []
-    for number, cells in rows[1:]:
-        if not any(text_of(c).strip() for c in cells):
-            continue
-        report.total += 1
+    return headers, index, rows[1:]
 
-        def cell(name: str, cells: tuple[Cell, ...] = cells) -> Cell:
-            position = index.get(name)
-            return cells[position] if position is not None and position < len(cells) else None
-        try:
-            data = SupervisorInput(
-                name=text_of(cell("name")), id_number=text_of(cell("id_number")), org=text_of(cell("org")).strip(),
-                source=text_of(cell("source")).strip() or "other",
-                appointment_method=text_of(cell("method")).strip() or "open_selection",
-                certificate_number=text_of(cell("certificate")) or None,
-                work_id_number=text_of(cell("work_id")) or None,
-                mobile=text_of(cell("mobile")) or None, term_start=_day(cell("term_start")))
-            clean(data, today=uow.today())
-        except (InvalidInput, ValueError) as error:
-            column = getattr(error, "params", {}).get("field", "") if isinstance(error, DomainError) else "term_start"
-            report.rejected.append(RejectedRow(number, cells, (Issue(number, str(column), "invalid", str(error)),)))
-            continue
-        valid.append((number, data))
-    report.valid = len(valid)
-    if strict and report.rejected:
-        report.applied = False
-        return report
+
+def _read_row(number: int, cells: tuple[Cell, ...], index: dict[str, int], *, today: date,
+              report: TableImportReport) -> SupervisorInput | None:
+    """One row as checked input, or None after adding it to the report's rejected rows."""
+    def cell(name: str) -> Cell:
+        position = index.get(name)
+        return cells[position] if position is not None and position < len(cells) else None
+    try:
+        data = SupervisorInput(
+            name=text_of(cell("name")), id_number=text_of(cell("id_number")), org=text_of(cell("org")).strip(),
+            source=text_of(cell("source")).strip() or "other",
+            appointment_method=text_of(cell("method")).strip() or "open_selection",
+            certificate_number=text_of(cell("certificate")) or None,
+            work_id_number=text_of(cell("work_id")) or None,
+            mobile=text_of(cell("mobile")) or None, term_start=_day(cell("term_start")))
+        clean(data, today=today)
+    except (InvalidInput, ValueError) as error:
+        column = getattr(error, "params", {}).get("field", "") if isinstance(error, DomainError) else "term_start"
+        report.rejected.append(RejectedRow(number, cells, (Issue(number, str(column), "invalid", str(error)),)))
+        return None
+    return data
+
+
+async def _save_all(uow: UnitOfWork, actor: Actor, valid: list[tuple[int, SupervisorInput]],
+                    report: TableImportReport) -> None:
+    """Save the valid rows; one the registry refuses is reported as rejected."""
     for number, data in valid:
         try:
             person_id, created = await save_supervisor(uow, actor=actor, data=data, commit=False)
@@ -104,6 +104,28 @@ async def import_supervisors(uow: UnitOfWork, *, actor: Actor, source: bytes, fi
         else:
             report.updated += 1
             report.updated_ids.append(person_id)
+
+
+async def import_supervisors(uow: UnitOfWork, *, actor: Actor, source: bytes, filename: str,
+                             strict: bool = False) -> TableImportReport:
+    """Import a registry table; every row checked, rejected rows reported with their reasons. Commits."""
+    rows = read_cells(source, filename)
+    report = TableImportReport(source=filename, strict=strict)
+    headers, index, body = _table(rows)
+    report.headers = tuple(text_of(h) for h in headers)
+    valid: list[tuple[int, SupervisorInput]] = []
+    for number, cells in body:
+        if not any(text_of(c).strip() for c in cells):
+            continue
+        report.total += 1
+        data = _read_row(number, cells, index, today=uow.today(), report=report)
+        if data is not None:
+            valid.append((number, data))
+    report.valid = len(valid)
+    if strict and report.rejected:
+        report.applied = False
+        return report
+    await _save_all(uow, actor, valid, report)
     await uow.commit()
     return report
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.activities import activities, new_activity
+from services.activities import activities, new_activity_steps
 from services.activities.actions import Section
-from services.activities.new_activity import Step
+from services.activities.new_activity_steps import Step
 from services.platform.errors import ActivityInvalid, InstitutionNotFound, PermissionDenied
 from services.records import work_record_dialog
 
@@ -43,18 +43,18 @@ def test_check_times_refuses_what_the_answers_refuse() -> None:
 
 
 def test_double_blind_is_offered_for_editing_only_for_project_reviews() -> None:
-    assert Section.DOUBLE_BLIND in new_activity.editable_sections({"kind": "project_review"})
-    assert Section.DOUBLE_BLIND not in new_activity.editable_sections({"kind": "flight_inspection"})
+    assert Section.DOUBLE_BLIND in new_activity_steps.editable_sections({"kind": "project_review"})
+    assert Section.DOUBLE_BLIND not in new_activity_steps.editable_sections({"kind": "flight_inspection"})
 
 
 def test_a_refusal_sends_the_person_to_the_step_that_fixes_it() -> None:
     data = {"institutions": [[3, "甲医院"], [4, "乙医院"]], "lines": [{"count": 2}], "line": {}}
-    assert new_activity.step_for(InstitutionNotFound("4", institution_id=4), data) == Step.INSTITUTIONS
+    assert new_activity_steps.step_for(InstitutionNotFound("4", institution_id=4), data) == Step.INSTITUTIONS
     assert data["institutions"] == [[3, "甲医院"]]
-    assert new_activity.step_for(PermissionDenied("x"), data) == Step.ORG
+    assert new_activity_steps.step_for(PermissionDenied("x"), data) == Step.ORG
     group = ActivityInvalid("group_size", reason_key="activity.invalid.group_size")
-    assert new_activity.step_for(group, data) == Step.GROUP
-    assert new_activity.step_for(ActivityInvalid("x", reason_key="activity.invalid.tags"), data) == Step.CATEGORY
+    assert new_activity_steps.step_for(group, data) == Step.GROUP
+    assert new_activity_steps.step_for(ActivityInvalid("x", reason_key="activity.invalid.tags"), data) == Step.CATEGORY
     assert data["lines"] == []
 
 

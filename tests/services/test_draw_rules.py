@@ -12,30 +12,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.activities.draw_rules import (
-    ALGORITHM_VERSION,
     ARTICLES,
     ActivityKind,
     ActivitySpec,
     Candidate,
     DrawRequestError,
-    DrawResult,
     DrawSettings,
     ExclusionCode,
-    ListPool,
     Member,
-    MissingCandidate,
     Requirement,
     Role,
-    canonical_snapshot,
-    draw,
-    draw_recorded,
     exclusions,
     matches,
-    parse_snapshot,
-    snapshot_hash,
-    verify,
-    visit_order,
 )
+from services.activities.draw_snapshot import canonical_snapshot, parse_snapshot, snapshot_hash
+from services.activities.expert_draw import (
+    ALGORITHM_VERSION,
+    DrawResult,
+    ListPool,
+    MissingCandidate,
+    draw,
+    draw_recorded,
+    verify,
+)
+from services.activities.sampling import visit_order
 from services.pool.eligibility import Category, ClinicalSubcategory
 
 START = date(2025, 6, 10)

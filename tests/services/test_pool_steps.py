@@ -7,8 +7,9 @@ import pytest
 
 from services.platform.errors import InvalidInput, InvalidTransition
 from services.platform.roles import SYSTEM_CLI, Actor, Role
-from services.pool import experts
-from services.pool.experts import PendingChange, sees_full_id_numbers, shown_value
+from services.pool import expert_changes
+from services.pool.expert_changes import PendingChange, shown_value
+from services.pool.experts import sees_full_id_numbers
 from services.pool.steps import NEEDS_REASON, Step, StepTaken, take_step
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, build_org, make_eligible
@@ -46,9 +47,9 @@ async def test_pending_changes_are_plain_views_with_the_values_shown(
     uow_factory: UnitOfWorkFactory, org: Org
 ) -> None:
     async with uow_factory() as u:
-        await experts.request_change(u, actor=_expert(org), field_name="mobile", value="139-0099-1234")
+        await expert_changes.request_change(u, actor=_expert(org), field_name="mobile", value="139-0099-1234")
     async with uow_factory() as u:
-        pending = await experts.pending_changes(u, actor=Actor(
+        pending = await expert_changes.pending_changes(u, actor=Actor(
             label="person:a", person_id=org.admin_id, roles=frozenset({Role.STAFF, Role.ADMIN}),
             staff_org_unit_id=org.bureau_id))
     assert len(pending) == 1 and isinstance(pending[0], PendingChange)

@@ -3,15 +3,15 @@ must give the same numbers forever, or stored draws stop verifying. Pinned here,
 
 from __future__ import annotations
 
-from services.activities import draw_rules
-from services.activities.draw_rules import SeededStream
+from services.activities import sampling
+from services.activities.sampling import SeededStream
 from services.draws import target_rules
 
 SEED = b"\x01" * 32
 
 
 def test_the_expert_draw_v1_stream_is_pinned() -> None:
-    stream = SeededStream(SEED, "supervision", domain=draw_rules._STREAM_DOMAIN)
+    stream = SeededStream(SEED, "supervision", domain=sampling._STREAM_DOMAIN)
     assert [stream.below(1000) for _ in range(8)] == [471, 808, 35, 806, 996, 36, 844, 560]
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import col, select
 
 from services.activities.activities import RequirementInput
-from services.draws import target_draws
-from services.draws.target_draws import TargetActivityTemplate
+from services.draws import target_activities, target_draws
+from services.draws.target_activities import TargetActivityTemplate
 from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
 from services.platform.roles import Actor
 from storage.activities import Activity, ActivityInstitution, ActivityRequirement, DrawRecord
@@ -158,7 +158,7 @@ async def test_a_shortfall_is_recorded_with_what_each_filter_removed_and_cannot_
         assert (await target_draws.verify_target_draw(u, record.id)).ok
     with pytest.raises(DrawRefused) as caught:
         async with uow_factory() as u:
-            await target_draws.to_activities(u, actor=bureau(org), draw_id=record.id, template=template())
+            await target_activities.to_activities(u, actor=bureau(org), draw_id=record.id, template=template())
     assert caught.value.params["reason_key"] == "targets.refused.short"
 
 
@@ -221,7 +221,7 @@ async def test_a_draw_becomes_one_linked_activity_per_institution_once(
         record, result = await target_draws.draw_targets(u, actor=div1(org), kinds=["hospital"], count=2)
     assert record.id is not None
     async with uow_factory() as u:
-        created = await target_draws.to_activities(u, actor=div1(org), draw_id=record.id, template=template())
+        created = await target_activities.to_activities(u, actor=div1(org), draw_id=record.id, template=template())
     assert len(created) == 2
     async with uow_factory(readonly=True) as u:
         rows = (await u.session.exec(select(Activity).order_by(col(Activity.id)))).all()
@@ -242,7 +242,7 @@ async def test_a_draw_becomes_one_linked_activity_per_institution_once(
     assert report.ok and view.activity_ids == tuple(a.id for a in rows)
     with pytest.raises(DrawRefused) as caught:
         async with uow_factory() as u:
-            await target_draws.to_activities(u, actor=div1(org), draw_id=record.id, template=template())
+            await target_activities.to_activities(u, actor=div1(org), draw_id=record.id, template=template())
     assert caught.value.params["reason_key"] == "targets.refused.already_converted"
 
 
@@ -260,7 +260,8 @@ async def test_activities_follow_the_activity_rules_and_are_all_or_nothing(
     assert record.id is not None
     with pytest.raises(ActivityInvalid) as caught:
         async with uow_factory() as u:
-            await target_draws.to_activities(u, actor=bureau(org), draw_id=record.id, template=template(**overrides))
+            await target_activities.to_activities(u, actor=bureau(org), draw_id=record.id,
+                                                   template=template(**overrides))
     assert caught.value.params["reason_key"] == f"activity.invalid.{reason}"
     async with uow_factory(readonly=True) as u:
         assert (await u.session.exec(select(Activity))).all() == []

@@ -216,10 +216,10 @@ def test_an_unknown_version_or_snapshot_format_is_an_error() -> None:
 
 
 def test_the_target_stream_is_not_the_expert_draws_stream() -> None:
-    from services.activities import draw_rules
+    from services.activities import sampling
 
     ids = list(range(1, 30))
-    experts = draw_rules.visit_order(ids, SEED, "targets", 5)
+    experts = sampling.visit_order(ids, SEED, "targets", 5)
     targets = draw(TargetInputs(tuple(Target(i, "hospital", designated=True) for i in ids), TargetFilters(), 5),
                    SEED)
     assert list(targets.picks) != experts

@@ -112,6 +112,32 @@ def map_columns(sheet: Sheet, report: ImportReport) -> tuple[list[tuple[int, Col
     return mapping, columns
 
 
+async def _read_source(source: Path | bytes, filename: str | None) -> tuple[bytes, str | None]:
+    """The file's bytes and name (a path's own name unless ``filename`` is given)."""
+    if not isinstance(source, Path):
+        return source, filename
+    try:
+        data = await asyncio.to_thread(source.read_bytes)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {source}: {error.strerror}", field="file") from None
+    return data, filename or source.name
+
+
+def _plans(rows: list[Row], directory: Directory, sheet: Sheet, report: ImportReport) -> list[Plan]:
+    """What to write for each valid row; each rejected row goes to the report with its reasons in column order."""
+    seen: dict[str, int] = {}
+    plans: list[Plan] = []
+    position = {header: index for index, header in reversed(list(enumerate(sheet.headers)))}
+    for row in rows:
+        plan = check_row(row, directory, seen)
+        if plan is None:
+            reasons = sorted(row.issues, key=lambda issue: position.get(issue.column, len(position)))
+            report.rejected.append(RejectedRow(row.number, row.cells, tuple(reasons)))
+        else:
+            plans.append(plan)
+    return plans
+
+
 async def import_experts(
     uow: UnitOfWork,
     *,
@@ -128,14 +154,7 @@ async def import_experts(
 
     ``on_progress(done, total)`` (plain or async) is called with ``done=0`` once the file is read and checked,
     then after each row is applied, ending with ``done == total``."""
-    if isinstance(source, Path):
-        filename = filename or source.name
-        try:
-            data = await asyncio.to_thread(source.read_bytes)
-        except OSError as error:
-            raise InvalidInput(f"cannot read {source}: {error.strerror}", field="file") from None
-    else:
-        data = source
+    data, filename = await _read_source(source, filename)
     unit = await default_unit(uow, actor, org)
     sheet = await asyncio.to_thread(read_sheet, data, filename or "upload")
     report = ImportReport(source=filename or "upload", org_code=unit.code, strict=strict, headers=sheet.headers)
@@ -143,16 +162,7 @@ async def import_experts(
     rows = [parse_row(n, cells, mapping, columns) for n, cells in sheet.rows if not is_blank(cells, mapping)]
     report.total = len(rows)
     directory = await load_directory(uow, actor, unit, rows, sheet.default_recommending)
-    seen: dict[str, int] = {}
-    plans: list[Plan] = []
-    position = {header: index for index, header in reversed(list(enumerate(sheet.headers)))}
-    for row in rows:
-        plan = check_row(row, directory, seen)
-        if plan is None:
-            reasons = sorted(row.issues, key=lambda issue: position.get(issue.column, len(position)))
-            report.rejected.append(RejectedRow(row.number, row.cells, tuple(reasons)))
-        else:
-            plans.append(plan)
+    plans = _plans(rows, directory, sheet, report)
     report.valid = len(plans)
     done = len(report.rejected)
     await notify_progress(on_progress, 0 if plans else done, report.total)

@@ -1,0 +1,332 @@
+"""The expert draw (``draw_rules`` points 8 and 10–14): fills the requirements in the order of the seeded shuffle
+(:mod:`services.activities.sampling`), skipping whom the staffing rules of :mod:`services.activities.draw_rules`
+exclude, and records what it read (:class:`DrawInputs`) so that :func:`verify` can recompute it. Pure: the
+candidates come from a :class:`CandidatePool` (in memory, or loaded on demand by ``candidates``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.activities.draw_rules import (
+    ALREADY_DRAWN,
+    SAME_EMPLOYER_FIELD,
+    ActivitySpec,
+    Candidate,
+    DrawRequestError,
+    DrawSettings,
+    Member,
+    Requirement,
+    Role,
+    check_request,
+    exclusions,
+    matches,
+)
+from services.activities.sampling import shuffled
+from services.pool.eligibility import Category
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "CandidatePool",
+    "DrawInputs",
+    "DrawResult",
+    "ListPool",
+    "MissingCandidate",
+    "Pick",
+    "Shortfall",
+    "draw",
+    "draw_recorded",
+    "verify",
+]
+
+ALGORITHM_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One drawn expert: for which requirement, as principal or backup, and their 1-based order in that role."""
+
+    requirement_key: str
+    person_id: int
+    role: Role
+    order: int
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A requirement the pool cannot meet: ``short`` of ``needed`` are missing; ``removed`` counts, among the
+    ``matched`` candidates, how many each rule removed (a candidate may count under several exclusion codes)."""
+
+    requirement_key: str
+    needed: int
+    short: int
+    matched: int
+    removed: Counter[str] = field(default_factory=Counter, hash=False)
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    """The outcome: ``picks`` in draw order (empty when any requirement falls short), leader per 000 §18(四)."""
+
+    algorithm_version: str
+    picks: tuple[Pick, ...] = ()
+    leader: int | None = None
+    needs_leader_choice: bool = False
+    shortfalls: tuple[Shortfall, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every requirement was met."""
+        return not self.shortfalls
+
+    @property
+    def principals(self) -> tuple[int, ...]:
+        """Principal person ids, in draw order."""
+        return tuple(pick.person_id for pick in self.picks if pick.role == Role.PRINCIPAL)
+
+    @property
+    def backups(self) -> tuple[int, ...]:
+        """Backup person ids, in draw order."""
+        return tuple(pick.person_id for pick in self.picks if pick.role == Role.BACKUP)
+
+
+
+
+# --- where candidates come from -------------------------------------------------------------------
+
+
+class MissingCandidate(LookupError):
+    """The draw needs a candidate the pool has not loaded; the caller loads more and draws again."""
+
+    def __init__(self, person_id: int) -> None:
+        super().__init__(f"candidate {person_id} is not loaded")
+        self.person_id = person_id
+
+
+class CandidatePool(Protocol):
+    """What the draw reads: for a requirement, the sorted ids of the experts that may match it (a superset is
+    fine: :func:`matches` is checked again for each one visited), and a candidate's facts by id."""
+
+    def matching(self, requirement: Requirement) -> Sequence[int]: ...
+
+    def get(self, person_id: int) -> Candidate: ...
+
+
+class ListPool:
+    """A pool over candidates held in memory (tests, the frequency benchmark)."""
+
+    def __init__(self, candidates: Iterable[Candidate]) -> None:
+        self._by_id: dict[int, Candidate] = {}
+        for c in candidates:
+            if c.person_id in self._by_id:
+                raise DrawRequestError("duplicate_candidate", "", "a person appears twice among the candidates")
+            self._by_id[c.person_id] = c
+        self._ids = sorted(self._by_id)
+
+    def matching(self, requirement: Requirement) -> Sequence[int]:
+        return [i for i in self._ids if matches(self._by_id[i], requirement)]
+
+    def get(self, person_id: int) -> Candidate:
+        try:
+            return self._by_id[person_id]
+        except KeyError:
+            raise MissingCandidate(person_id) from None
+
+
+
+
+@dataclass(frozen=True)
+class DrawInputs:
+    """Everything a draw read, canonically: per requirement the sorted ids that may match, the facts of every
+    candidate the draw visited (the others cannot change the result), the requests, the activity, the settings
+    and the existing roster. Stored with the record, it lets anyone recompute the draw (:func:`verify`)."""
+
+    matching: dict[str, tuple[int, ...]]
+    candidates: tuple[Candidate, ...]
+    requirements: tuple[Requirement, ...]
+    activity: ActivitySpec
+    settings: DrawSettings
+    existing: tuple[Member, ...] = ()
+
+    def pool(self) -> CandidatePool:
+        """The pool these inputs describe."""
+        return _SnapshotPool(self)
+
+
+class _SnapshotPool:
+    def __init__(self, inputs: DrawInputs) -> None:
+        self._matching = inputs.matching
+        self._by_id = {c.person_id: c for c in inputs.candidates}
+
+    def matching(self, requirement: Requirement) -> Sequence[int]:
+        return self._matching.get(requirement.key, ())
+
+    def get(self, person_id: int) -> Candidate:
+        try:
+            return self._by_id[person_id]
+        except KeyError:
+            raise MissingCandidate(person_id) from None
+
+
+class _Recorder:
+    """Wraps a pool and remembers what the draw read, to build :class:`DrawInputs`."""
+
+    def __init__(self, pool: CandidatePool) -> None:
+        self._pool = pool
+        self.matching: dict[str, tuple[int, ...]] = {}
+        self.visited: dict[int, Candidate] = {}
+
+    def matching_ids(self, requirement: Requirement) -> tuple[int, ...]:
+        ids = tuple(sorted(set(self._pool.matching(requirement))))
+        self.matching[requirement.key] = ids
+        return ids
+
+    def get(self, person_id: int) -> Candidate:
+        found = self.visited.get(person_id)
+        if found is None:
+            found = self.visited[person_id] = self._pool.get(person_id)
+        return found
+
+
+# --- the draw -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Roster:
+    """Who the draw has taken so far (the existing roster included) and the (employer, field) pairs of 000 §18(三)."""
+
+    chosen: set[int]
+    taken: set[tuple[int, Category]]
+    drawn: dict[int, Candidate] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, existing: Sequence[Member]) -> _Roster:
+        return cls({m.person_id for m in existing},
+                   {(m.employer_id, m.field) for m in existing if m.employer_id is not None})
+
+    def take(self, c: Candidate, requirement: Requirement) -> None:
+        self.chosen.add(c.person_id)
+        self.drawn[c.person_id] = c
+        if c.employer_id is not None:
+            self.taken.add((c.employer_id, requirement.category))
+
+
+def _removed_by(c: Candidate, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
+                roster: _Roster) -> list[str]:
+    """Why a matching candidate is skipped: its exclusion codes, else the draw's own rules (points 8, 13)."""
+    codes: list[str] = [e.code for e in exclusions(c, activity, settings)]
+    if codes:
+        return codes
+    if c.person_id in roster.chosen:
+        return [ALREADY_DRAWN]
+    if c.employer_id is not None and (c.employer_id, requirement.category) in roster.taken:
+        return [SAME_EMPLOYER_FIELD]
+    return []
+
+
+def _fill(pool: _Recorder, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings, *,
+          seed: bytes, roster: _Roster) -> list[Pick] | Shortfall:
+    """One requirement (point 11): its picks in order, or its :class:`Shortfall` (point 12)."""
+    removed: Counter[str] = Counter()
+    matched = 0
+    needed = requirement.count + requirement.backups
+    got: list[int] = []
+    for person_id in shuffled(pool.matching_ids(requirement), seed, requirement.key):
+        if len(got) == needed:
+            break
+        c = pool.get(person_id)
+        if not matches(c, requirement):
+            continue
+        matched += 1
+        reasons = _removed_by(c, requirement, activity, settings, roster)
+        if reasons:
+            removed.update(reasons)
+        else:
+            got.append(person_id)
+            roster.take(c, requirement)
+    if len(got) < needed:  # every matching candidate was visited, so the counts are complete
+        return Shortfall(requirement.key, needed, needed - len(got), matched, removed)
+    return [*(Pick(requirement.key, person_id, Role.PRINCIPAL, order)
+              for order, person_id in enumerate(got[: requirement.count], start=1)),
+            *(Pick(requirement.key, person_id, Role.BACKUP, order)
+              for order, person_id in enumerate(got[requirement.count :], start=1))]
+
+
+def _draw_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+             settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    top_up = bool(existing)
+    check_request(requirements, activity, top_up)
+    roster = _Roster.of(existing)
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+    for requirement in requirements:
+        filled = _fill(pool, requirement, activity, settings, seed=seed, roster=roster)
+        if isinstance(filled, Shortfall):
+            shortfalls.append(filled)
+        else:
+            picks.extend(filled)
+    if shortfalls:
+        return DrawResult(ALGORITHM_VERSION, shortfalls=tuple(shortfalls))
+    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and roster.drawn[p.person_id].is_chief]
+    return DrawResult(
+        ALGORITHM_VERSION,
+        picks=tuple(picks),
+        leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
+        needs_leader_choice=len(chiefs) > 1 and not top_up,
+    )
+
+
+class _Algorithm(Protocol):
+    def __call__(self, pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+                 settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult: ...
+
+_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1}
+
+
+def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
+    if isinstance(candidates, Sequence):
+        return ListPool(candidates)
+    return candidates
+
+
+def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
+                  activity: ActivitySpec, settings: DrawSettings, seed: bytes, *,
+                  existing: Sequence[Member] = ()) -> tuple[DrawResult, DrawInputs]:
+    """Draw with the current algorithm and return the :class:`DrawInputs` it read (to store with the record).
+    Raises :class:`DrawRequestError` for an invalid request, :class:`MissingCandidate` when the pool has not
+    loaded a candidate the draw visits (load more and call again: the draw is deterministic)."""
+    recorder = _Recorder(_as_pool(candidates))
+    result = _ALGORITHMS[ALGORITHM_VERSION](recorder, requirements, activity, settings, seed, existing=existing)
+    inputs = DrawInputs(
+        matching=dict(recorder.matching),
+        candidates=tuple(sorted(recorder.visited.values(), key=lambda c: c.person_id)),
+        requirements=tuple(requirements),
+        activity=activity,
+        settings=settings,
+        existing=tuple(existing),
+    )
+    return result, inputs
+
+
+def draw(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
+         activity: ActivitySpec, settings: DrawSettings, seed: bytes, *, existing: Sequence[Member] = (),
+         ) -> DrawResult:
+    """Draw experts with the current algorithm (``ALGORITHM_VERSION``); deterministic from ``seed``.
+    Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
+    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing)[0]
+
+
+def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
+    """Recompute the draw from its recorded inputs with the stored result's algorithm version and compare (order
+    included). Raises ``ValueError`` for an unknown version."""
+    algorithm = _ALGORITHMS.get(stored.algorithm_version)
+    if algorithm is None:
+        raise ValueError(f"unknown draw algorithm {stored.algorithm_version!r}")
+    try:
+        recomputed = algorithm(_Recorder(inputs.pool()), inputs.requirements, inputs.activity, inputs.settings,
+                               seed, existing=inputs.existing)
+    except (DrawRequestError, MissingCandidate):
+        return False
+    return recomputed == stored
