@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot import auth
 from bot.commands import public_commands
-from bot.context import BotContext, BotServices
+from bot.context import CHANNEL, BotContext, BotServices
 from bot.errors import on_error
 from bot.handlers import (
     activity_new,
@@ -49,6 +49,7 @@ from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.tolerant import TolerantBot
 from messages import LANGUAGES, translate
+from services import intake
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -57,6 +58,10 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
     """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
     settings = services.settings
     timeout = settings.request_timeout
+
+    async def record_fetched(items: list[Any]) -> None:
+        await intake.record_batch(services.uow, channel=CHANNEL, items=items)
+
     bot = TolerantBot(
         settings.token(),
         base_url=settings.telegram_api_base_url,
@@ -71,12 +76,13 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
             private_burst=settings.rate_private_burst,
             group_per_minute=settings.rate_group_per_minute,
         ),
+        recorder=record_fetched,
     )
     builder = (
         Application.builder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(PerChatUpdateProcessor(64, on_processed=services.ledger.processed))
     )
     if webhook:
         builder = builder.updater(None)

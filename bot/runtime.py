@@ -1,8 +1,12 @@
 """Running the bot: storage, application, outbox dispatcher, scheduler and HTTP server together,
 in polling or webhook mode, with an orderly shutdown on SIGTERM/SIGINT.
 
+Start-up feeds the updates recorded by the durable intake and never processed (a crash came first)
+before it takes new ones (:func:`feed_received`).
+
 Shutdown order: stop taking updates (updater or webhook route), let PTB finish the updates it
-has, stop the scheduler, flush the outbox dispatcher, close the HTTP server and the database.
+has, record their ids, stop the scheduler, flush the outbox dispatcher, close the HTTP server and
+the database.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import signal
 from dataclasses import dataclass
@@ -24,8 +29,9 @@ from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
 from bot.settings import BotMode, Settings, SettingsError
+from bot.tolerant import parse_each
 from bot.web import build_web_app
-from services import outbox, policy
+from services import intake, outbox, policy
 from services.clock import Clock, SystemClock
 from services.scheduler import Job, build_scheduler
 from services.updates import DeliveryLedger
@@ -119,6 +125,7 @@ async def serve(
             await dispatcher.start()
             ledger.start()
             scheduler.start()
+            await feed_received(application, services)  # before the webhook or polling brings anything new
             web_app = build_web_app(
                 services, application=application if webhook_mode else None,
                 webhook_secret=webhook_secret, refresh_metrics=refresh_metrics,
@@ -166,6 +173,27 @@ async def serve(
                 loop.remove_signal_handler(signum)
         await engine.dispose()
     logger.info("stopped")
+
+
+async def feed_received(application: BotApplication, services: BotServices) -> int:
+    """Put every update the intake recorded and nobody processed on PTB's queue, in update id order;
+    returns how many. Call it before new updates can arrive: they queue behind these."""
+    fed = 0
+    async for update_id, body in intake.waiting(services.uow, channel=CHANNEL):
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            payload = None
+        if not isinstance(payload, dict):
+            logger.error("recorded update %s is not a JSON object; dropped", update_id)
+            services.ledger.processed(update_id)
+            continue
+        (update,) = parse_each([payload], application.bot)
+        await application.update_queue.put(update)
+        fed += 1
+    if fed:
+        logger.warning("%s updates received before the last stop and never processed: processing them first", fed)
+    return fed
 
 
 def settle_heap() -> None:

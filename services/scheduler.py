@@ -14,7 +14,17 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import calendar_watch, credit, invitations, lead_triage, pool_jobs, supervisors, updates, work_records
+from services import (
+    calendar_watch,
+    credit,
+    intake,
+    invitations,
+    lead_triage,
+    pool_jobs,
+    supervisors,
+    updates,
+    work_records,
+)
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -37,6 +47,13 @@ async def prune_processed_updates(uow_factory: UnitOfWorkFactory) -> int:
         return await updates.prune(uow)
 
 
+async def prune_received_updates(uow_factory: UnitOfWorkFactory) -> int:
+    """Forget recorded updates already processed (a safety net: the ledger deletes each one in the
+    transaction that records it processed)."""
+    async with uow_factory() as uow:
+        return await intake.prune(uow)
+
+
 async def prune_redeem_failures(uow_factory: UnitOfWorkFactory) -> int:
     """Forget failed invite attempts older than a day."""
     async with uow_factory() as uow:
@@ -50,6 +67,7 @@ JOBS: tuple[Job, ...] = (
     # advanced in the sandbox) without waiting up to a day.
     Job("expert_pool_daily", timedelta(hours=1), pool_jobs.daily_sweep),
     Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
+    Job("prune_received_updates", timedelta(hours=1), prune_received_updates),
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
     # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
     Job("invitations_chase", timedelta(minutes=1), invitations.sweep),
