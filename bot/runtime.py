@@ -17,6 +17,7 @@ import gc
 import json
 import logging
 import signal
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -154,14 +155,16 @@ async def serve(
             await stop.wait()
             logger.info("stopping: no new updates, finishing what is in hand")
             if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+                await _carry_on("stop polling", application.updater.stop())
             if runner is not None:
-                await runner.cleanup()
+                await _carry_on("close the HTTP server", runner.cleanup())
                 runner = None
-            await application.stop()
-            await ledger.stop()
+            await _carry_on("finish the updates in hand", application.stop())
+            await _carry_on("record the processed update ids", ledger.stop())
+            logger.info("updates processed and recorded")
             scheduler.shutdown(wait=False)
-            await dispatcher.stop()
+            await _carry_on("stop the outbox dispatcher", dispatcher.stop())
+            logger.info("outbox dispatcher stopped")
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -173,6 +176,15 @@ async def serve(
                 loop.remove_signal_handler(signum)
         await engine.dispose()
     logger.info("stopped")
+
+
+async def _carry_on(step: str, action: Awaitable[object]) -> None:
+    """One step of the orderly stop: a failure is logged and the later steps still run (each one releases
+    something: the dispatcher still finishes its sends when the ledger could not write, say)."""
+    try:
+        await action
+    except Exception:
+        logger.exception("stopping: could not %s; going on with the rest", step)
 
 
 async def feed_received(application: BotApplication, services: BotServices) -> int:
