@@ -49,7 +49,7 @@ from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from bot.tolerant import TolerantBot
 from messages import LANGUAGES, translate
-from services import intake
+from services.platform import intake
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 

@@ -16,8 +16,9 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CHANNEL, BotContext
-from services import accounts, intake
-from services.roles import Actor, Role
+from services.people import accounts
+from services.platform import intake
+from services.platform.roles import Actor, Role
 
 logger = logging.getLogger(__name__)
 

@@ -32,10 +32,10 @@ from bot.metrics import Metrics
 from bot.settings import BotMode, Settings, SettingsError
 from bot.tolerant import parse_each
 from bot.web import build_web_app
-from services import intake, outbox, policy
-from services.clock import Clock, SystemClock
+from services.platform import intake, outbox, policy
+from services.platform.clock import Clock, SystemClock
 from services.scheduler import Job, build_scheduler
-from services.updates import DeliveryLedger
+from services.platform.updates import DeliveryLedger
 from storage import migrate
 from storage.db import create_engine, create_session_factory, is_sqlite
 from storage.uow import UnitOfWorkFactory

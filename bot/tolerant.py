@@ -6,7 +6,7 @@ stuck on it forever. Here such a batch is fetched again and parsed one update at
 unreadable update is logged and replaced by a bare ``Update(update_id)`` so the offset moves on
 and the gate records it. (Webhook mode has the same guard in :mod:`bot.web`.)
 
-With a ``recorder`` (:func:`services.intake.record_batch`), every ``getUpdates`` batch is recorded in
+With a ``recorder`` (:func:`services.platform.intake.record_batch`), every ``getUpdates`` batch is recorded in
 the database before PTB's updater sees it: the updater moves the offset (which tells Telegram to
 forget them) only past recorded updates. A batch that cannot be recorded is refused as a network
 error, so the updater asks for it again after its usual backoff.

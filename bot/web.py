@@ -10,7 +10,7 @@
   Telegram retry, which is right for a sender that is wrong;
 - an object whose ``update_id`` is not an integer in [0, 2^63): one log line and 200, so it is not sent
   again forever; it never reaches the intake or the delivery ledger;
-- otherwise the body is recorded as it came (``services.intake.record``, its own short transaction) and
+- otherwise the body is recorded as it came (``services.platform.intake.record``, its own short transaction) and
   only then put on PTB's update queue and answered 200: an update Telegram was told arrived survives a
   crash (a restart feeds it again). If it cannot be recorded the answer is 503 and Telegram sends it again.
 
@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from bot.context import CHANNEL, BotServices
 from bot.tolerant import parse_each
-from services import intake
+from services.platform import intake
 
 logger = logging.getLogger(__name__)
 

@@ -14,17 +14,12 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import (
-    calendar_watch,
-    credit,
-    intake,
-    invitations,
-    lead_triage,
-    pool_jobs,
-    supervisors,
-    updates,
-    work_records,
-)
+from services.invitations import invitations
+from services.leads import lead_triage
+from services.platform import calendar_watch, intake, updates
+from services.pool import pool_jobs
+from services.records import credit, work_records
+from services.supervisors import supervisors
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)

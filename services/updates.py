@@ -1,7 +1,7 @@
 """Processed update ids: a redelivered update (same id) is handled once.
 
 Telegram redelivers an update when it did not get a webhook answer, usually within seconds, and the
-durable intake (:mod:`services.intake`) feeds again, at start, every update it recorded that was not
+durable intake (:mod:`services.platform.intake`) feeds again, at start, every update it recorded that was not
 processed. :class:`DeliveryLedger` answers "seen before?" from memory for recent ids and from the
 database for older ones. An id is written to the database once its update has been processed
 (:meth:`DeliveryLedger.processed`), in small batches off the critical path, in the transaction that
@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.intake import is_storable_update_id
+from services.platform.intake import is_storable_update_id
 from storage.models import ProcessedUpdate
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 

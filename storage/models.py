@@ -62,8 +62,8 @@ class Staff(SQLModel, table=True):
 class Expert(SQLModel, table=True):
     """A person's record in an expert pool: the fields of 000 annex 1 and the pool life cycle.
 
-    Enumerated values are the names of ``services.eligibility`` (degree, title level, post level,
-    categories) and ``services.experts`` (state). Dates of the life cycle are calendar dates in the
+    Enumerated values are the names of ``services.pool.eligibility`` (degree, title level, post level,
+    categories) and ``services.pool.experts`` (state). Dates of the life cycle are calendar dates in the
     bureau's time zone.
     """
 
@@ -133,7 +133,7 @@ class Expert(SQLModel, table=True):
 class Supervisor(SQLModel, table=True):
     """A person's appointment as social supervisor of a division (002 §3–§8).
 
-    Enumerated values are the names of ``services.supervisors`` (source 002 §4, appointment method 002 §6,
+    Enumerated values are the names of ``services.supervisors.supervisors`` (source 002 §4, appointment method 002 §6,
     status, termination ground 002 §8). ``pseudonym`` (S-xxxx) is what staff see on the supervisor's leads.
     """
 
@@ -286,7 +286,7 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One state change, chained to the previous entry by its hash (see services.audit)."""
+    """One state change, chained to the previous entry by its hash (see services.platform.audit)."""
 
     __tablename__ = "audit_entry"
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, Limits
-from services import intake
+from services.platform import intake
 from storage.models import ProcessedUpdate
 from storage.uow import UnitOfWorkFactory
 from tests.e2e.harness import TOKEN, WEBHOOK_SECRET, free_port

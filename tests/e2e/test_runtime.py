@@ -11,8 +11,9 @@ import pytest
 from bot.emulator import BotApiEmulator, buttons
 from bot.settings import BotMode
 from messages import translate
-from services import accounts, notify, outbox
-from services.roles import SYSTEM_CLI
+from services.people import accounts
+from services.platform import notify, outbox
+from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
 from tests.e2e.harness import BotHarness, running_bot, start_bot
@@ -179,7 +180,7 @@ async def test_a_handed_off_reply_lost_with_its_process_is_sent_after_the_restar
 async def test_a_stop_goes_through_every_step_even_when_one_fails(
     emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from services.updates import DeliveryLedger
+    from services.platform.updates import DeliveryLedger
 
     async def unreachable(self: DeliveryLedger) -> int:
         raise ConnectionError("database unreachable")

@@ -26,8 +26,8 @@ from bot.metrics import Metrics
 from bot.settings import BotMode
 from bot.tolerant import TolerantBot
 from bot.web import SECRET_HEADER, build_web_app
-from services import intake
-from services.updates import DeliveryLedger
+from services.platform import intake
+from services.platform.updates import DeliveryLedger
 from storage.models import ProcessedUpdate
 from storage.uow import UnitOfWorkFactory
 from tests.e2e.harness import TOKEN, WEBHOOK_SECRET, BotHarness, free_port, make_settings, running_bot

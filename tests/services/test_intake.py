@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from services import intake
-from services.updates import DeliveryLedger
+from services.platform import intake
+from services.platform.updates import DeliveryLedger
 from storage.uow import UnitOfWorkFactory
 
 

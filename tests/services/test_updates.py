@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from services.updates import DeliveryLedger
+from services.platform.updates import DeliveryLedger
 from storage.models import ProcessedUpdate
 from storage.repositories import ProcessedUpdateRepository
 from storage.uow import UnitOfWorkFactory

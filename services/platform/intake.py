@@ -8,7 +8,7 @@ offset above it; PTB's update queue is only in memory. So:
 - polling records each ``getUpdates`` batch with one insert before PTB's updater sees it, so the
   offset only moves past recorded updates (:func:`record_batch`, called by ``bot.tolerant``);
 - when PTB has run an update through its handlers (whatever their outcome), the delivery ledger
-  (:mod:`services.updates`) records its id as processed and deletes its row, in one transaction;
+  (:mod:`services.platform.updates`) records its id as processed and deletes its row, in one transaction;
 - at start, the rows left (acknowledged, never processed) are fed again in update id order before
   anything new (:func:`waiting`).
 
