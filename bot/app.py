@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot import auth, buttons, dialogs
 from bot.commands import public_commands
-from bot.context import BotContext, BotServices
+from bot.context import CHANNEL, BotContext, BotServices
 from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
 from bot.errors import on_error
 from bot.handlers import (
@@ -50,6 +50,7 @@ from bot.limits import LimitedBot
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import TelegramRateLimiter
 from messages import LANGUAGES, translate
+from services.platform import intake
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -58,6 +59,10 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
     """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
     settings = services.settings
     timeout = settings.request_timeout
+
+    async def record_fetched(items: list[Any]) -> None:
+        await intake.record_batch(services.uow, channel=CHANNEL, items=items)
+
     bot = LimitedBot(
         settings.token(),
         base_url=settings.telegram_api_base_url,
@@ -74,12 +79,13 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
             private_burst=settings.rate_private_burst,
             group_per_minute=settings.rate_group_per_minute,
         ),
+        recorder=record_fetched,
     )
     builder = (
         Application.builder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(PerChatUpdateProcessor(64, on_processed=services.ledger.processed))
     )
     if webhook:
         builder = builder.updater(None)

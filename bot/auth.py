@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CHANNEL, BotContext
 from services.people import accounts
+from services.platform import intake
 from services.platform.roles import Actor, Role
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ SUPERVISOR: Final = frozenset({Role.SUPERVISOR})
 async def gate(update: Update, context: BotContext) -> None:
     """Skip an update already handled; identify the caller for the handlers that follow."""
     services = context.services
+    if not intake.is_storable_update_id(update.update_id):  # refused at intake; never let it reach the ledger
+        logger.error("update id %.40r refused: not an integer in [0, 2^63)", update.update_id)
+        raise ApplicationHandlerStop
     kind = _kind(update)
     user = update.effective_user
     async with services.uow(readonly=True, snapshot=False) as uow:  # independent lookups: no transaction needed

@@ -3,12 +3,15 @@
 PTB's default processes one update at a time; its ``concurrent_updates`` loses per-chat order,
 which conversations and "press a button, then type" flows depend on. This processor keeps a lock
 per chat (or per user for updates without a chat), so different people are served in parallel.
+Once PTB has run an update through its handlers, ``on_processed`` is told its id (the delivery
+ledger records it, which ends the update's durable intake); an update interrupted by cancellation
+is not reported, so a restart feeds it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -18,10 +21,13 @@ from telegram.ext import BaseUpdateProcessor
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Runs up to ``max_concurrent_updates`` updates at once, one at a time per chat."""
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self, max_concurrent_updates: int = 64, *, on_processed: Callable[[int], None] | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
+        self._on_processed = on_processed
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's earlier updates, then process this one."""
@@ -30,7 +36,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await coroutine  # PTB's process_update: handler errors go to the error handler, not here
+            if self._on_processed is not None and isinstance(update, Update):
+                self._on_processed(update.update_id)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:

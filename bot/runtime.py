@@ -1,8 +1,12 @@
 """Running the bot: storage, application, outbox dispatcher, scheduler and HTTP server together,
 in polling or webhook mode, with an orderly shutdown on SIGTERM/SIGINT.
 
+Start-up feeds the updates recorded by the durable intake and never processed (a crash came first)
+before it takes new ones (:func:`feed_received`).
+
 Shutdown order: stop taking updates (updater or webhook route), let PTB finish the updates it
-has, stop the scheduler, flush the outbox dispatcher, close the HTTP server and the database.
+has, record their ids, stop the scheduler, flush the outbox dispatcher, close the HTTP server and
+the database.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -28,8 +33,9 @@ from bot.dispatcher import OutboxDispatcher
 from bot.logs import describe, is_transient, traceback_at_debug
 from bot.metrics import Metrics
 from bot.settings import DEFAULT_DATABASE_URL, BotMode, Settings, SettingsError, StartupError
+from bot.tolerant import parse_each
 from bot.web import build_web_app
-from services.platform import outbox, policy
+from services.platform import intake, outbox, policy
 from services.platform.clock import Clock, SystemClock
 from services.platform.updates import DeliveryLedger
 from services.scheduler import Job, build_scheduler
@@ -89,6 +95,97 @@ async def prepare_database(settings: Settings) -> None:
         )
 
 
+class _Bot:
+    """Everything :func:`serve` runs, wired together (nothing started), and the steps that start and stop it."""
+
+    def __init__(self, settings: Settings, clock: Clock, *, webhook_mode: bool) -> None:
+        self.settings, self.webhook_mode = settings, webhook_mode
+        self.engine = create_engine(settings.database_url)
+        uow = UnitOfWorkFactory(create_session_factory(self.engine), clock=clock, zone=settings.zone)
+        self.metrics = Metrics()
+        self.ledger = DeliveryLedger(uow, channel=CHANNEL)
+        self.services = BotServices(settings=settings, uow=uow, clock=clock, metrics=self.metrics, ledger=self.ledger)
+        self.application = build_application(self.services, webhook=webhook_mode)
+        self.dispatcher = OutboxDispatcher(
+            self.application.bot, uow, self.metrics,
+            default_language=settings.default_language, max_in_flight=settings.outbox_max_in_flight,
+        )
+        self.services.wake_dispatcher = self.dispatcher.wake
+        uow.on_outbox_commit(self.dispatcher.wake)
+        self.scheduler = build_scheduler(
+            uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job)])
+        self.runner: web.AppRunner | None = None
+        self.port = settings.listen_port
+
+    async def refresh_metrics(self) -> None:
+        """The outbox gauges of ``/metrics``."""
+        async with self.services.uow(readonly=True) as unit:
+            for status, count in (await outbox.counts(unit)).items():
+                self.metrics.outbox_messages.labels(status=status).set(count)
+
+    async def _refresh_job(self, _: UnitOfWorkFactory) -> None:
+        await self.refresh_metrics()
+
+    async def start(self, webhook_url: str | None, webhook_secret: str | None) -> None:
+        """Inside the initialised application: services, the replay of recorded updates, HTTP, then updates."""
+        application = self.application
+        self.services.bot_username = application.bot.username
+        await publish_commands(application)
+        await self.dispatcher.start()
+        self.ledger.start()
+        self.scheduler.start()
+        await feed_received(application, self.services)  # before the webhook or polling brings anything new
+        web_app = build_web_app(self.services, application=application if self.webhook_mode else None,
+                                webhook_secret=webhook_secret, refresh_metrics=self.refresh_metrics)
+        self.runner = web.AppRunner(web_app, handle_signals=False)
+        await self.runner.setup()
+        await _listen(self.runner, self.settings)
+        self.port = _bound_port(self.runner) or self.settings.listen_port
+        await application.start()
+        if self.webhook_mode:
+            assert webhook_url is not None
+            await application.bot.set_webhook(webhook_url, secret_token=webhook_secret,
+                                              allowed_updates=Update.ALL_TYPES)
+        else:
+            assert application.updater is not None
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10,
+                                                    error_callback=_polling_failed)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish what is in hand, stop the rest (whatever of it had started); a step that
+        fails is logged and the later ones still run."""
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await _carry_on("stop polling", application.updater.stop())
+        if self.runner is not None:
+            await _carry_on("close the HTTP server", self.runner.cleanup())
+            self.runner = None
+        if application.running:
+            await _carry_on("finish the updates in hand", application.stop())
+        await _carry_on("record the processed update ids", self.ledger.stop())
+        logger.info("updates processed and recorded")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await _carry_on("stop the outbox dispatcher", self.dispatcher.stop())
+        logger.info("outbox dispatcher stopped")
+
+    async def release(self) -> None:
+        """Whatever is left after a stop or a failed start: the HTTP server, the bot's sessions, the database."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+        with contextlib.suppress(Exception):
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            await self.application.bot.shutdown()  # its HTTP sessions, also when initialising it failed half-way
+        await self.engine.dispose()
+
+    def running(self) -> Running:
+        """Handles for tests and the sandbox."""
+        return Running(self.services, self.application, self.dispatcher, self.port, self.scheduler)
+
+
 async def serve(
     settings: Settings,
     *,
@@ -116,107 +213,35 @@ async def serve(
     phase = _Phase()
     with _start_up_errors(settings, phase):
         await prepare_database(settings)
-
-    engine = create_engine(settings.database_url)
-    clock = clock or SystemClock()
-    uow = UnitOfWorkFactory(create_session_factory(engine), clock=clock, zone=settings.zone)
-    metrics = Metrics()
-    ledger = DeliveryLedger(uow, channel=CHANNEL)
-    services = BotServices(settings=settings, uow=uow, clock=clock, metrics=metrics, ledger=ledger)
-    application = build_application(services, webhook=webhook_mode)
-    dispatcher = OutboxDispatcher(
-        application.bot, uow, metrics,
-        default_language=settings.default_language, max_in_flight=settings.outbox_max_in_flight,
-    )
-    services.wake_dispatcher = dispatcher.wake
-    uow.on_outbox_commit(dispatcher.wake)
-
-    async def refresh_metrics() -> None:
-        async with uow(readonly=True) as unit:
-            for status, count in (await outbox.counts(unit)).items():
-                metrics.outbox_messages.labels(status=status).set(count)
-
-    async def refresh_job(_: UnitOfWorkFactory) -> None:
-        await refresh_metrics()
-
-    scheduler = build_scheduler(uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), refresh_job)])
+    bot = _Bot(settings, clock or SystemClock(), webhook_mode=webhook_mode)
     loop = asyncio.get_running_loop()
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-
-    runner: web.AppRunner | None = None
-
-    async def stop_all() -> None:
-        """Stop taking updates, finish what is in hand, stop the rest (whatever of it had started)."""
-        nonlocal runner
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if runner is not None:
-            await runner.cleanup()
-            runner = None
-        if application.running:
-            await application.stop()
-        await ledger.stop()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        await dispatcher.stop()
-
     try:
         with _start_up_errors(settings, phase):
-            async with application:
+            async with bot.application:
                 try:
-                    services.bot_username = application.bot.username
-                    await publish_commands(application)
-                    await dispatcher.start()
-                    ledger.start()
-                    scheduler.start()
-                    web_app = build_web_app(
-                        services, application=application if webhook_mode else None,
-                        webhook_secret=webhook_secret, refresh_metrics=refresh_metrics,
-                    )
-                    runner = web.AppRunner(web_app, handle_signals=False)
-                    await runner.setup()
-                    await _listen(runner, settings)
-                    port = _bound_port(runner) or settings.listen_port
-                    await application.start()
-                    if webhook_mode:
-                        assert webhook_url is not None
-                        await application.bot.set_webhook(
-                            webhook_url, secret_token=webhook_secret, allowed_updates=Update.ALL_TYPES
-                        )
-                    else:
-                        assert application.updater is not None
-                        await application.bot.delete_webhook()
-                        await application.updater.start_polling(
-                            allowed_updates=Update.ALL_TYPES, timeout=10, error_callback=_polling_failed
-                        )
+                    await bot.start(webhook_url, webhook_secret)
                 except BaseException:
                     with contextlib.suppress(Exception):  # the error that stopped start-up is the one to report
-                        await stop_all()
+                        await bot.stop()
                     raise
                 phase.running = True
-                logger.info("bot @%s running in %s mode; HTTP on %s:%s",
-                            services.bot_username, settings.bot_mode.value, settings.listen_host, port)
+                logger.info("bot @%s running in %s mode; HTTP on %s:%s", bot.services.bot_username,
+                            settings.bot_mode.value, settings.listen_host, bot.port)
                 if freeze_heap:
                     settle_heap()
                 if started is not None and not started.done():
-                    started.set_result(Running(services, application, dispatcher, port, scheduler))
+                    started.set_result(bot.running())
                 await stop.wait()
                 logger.info("stopping: no new updates, finishing what is in hand")
-                await stop_all()
+                await bot.stop()
     finally:
-        if runner is not None:
-            await runner.cleanup()
-        with contextlib.suppress(Exception):
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-        with contextlib.suppress(Exception):
-            await application.bot.shutdown()  # its HTTP sessions, also when initialising it failed half-way
+        await bot.release()
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
-        await engine.dispose()
     logger.info("stopped")
 
 
@@ -268,6 +293,36 @@ def _polling_failed(error: TelegramError) -> None:
     """One line per failed ``getUpdates`` (PTB polls again, backing off up to 30 s); a traceback only at DEBUG."""
     logger.warning("Bot API getUpdates failed (%s); polling again shortly", describe(error),
                    exc_info=traceback_at_debug(logger, error))
+
+
+async def _carry_on(step: str, action: Awaitable[object]) -> None:
+    """One step of the orderly stop: a failure is logged and the later steps still run (each one releases
+    something: the dispatcher still finishes its sends when the ledger could not write, say)."""
+    try:
+        await action
+    except Exception:
+        logger.exception("stopping: could not %s; going on with the rest", step)
+
+
+async def feed_received(application: BotApplication, services: BotServices) -> int:
+    """Put every update the intake recorded and nobody processed on PTB's queue, in update id order;
+    returns how many. Call it before new updates can arrive: they queue behind these."""
+    fed = 0
+    async for update_id, body in intake.waiting(services.uow, channel=CHANNEL):
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            payload = None
+        if not isinstance(payload, dict):
+            logger.error("recorded update %s is not a JSON object; dropped", update_id)
+            services.ledger.processed(update_id)
+            continue
+        (update,) = parse_each([payload], application.bot)
+        await application.update_queue.put(update)
+        fed += 1
+    if fed:
+        logger.warning("%s updates received before the last stop and never processed: processing them first", fed)
+    return fed
 
 
 def settle_heap() -> None:

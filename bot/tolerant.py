@@ -5,26 +5,65 @@ required in a newer Bot API, say) fails the batch, the offset never advances, an
 stuck on it forever. Here such a batch is fetched again and parsed one update at a time; an
 unreadable update is logged and replaced by a bare ``Update(update_id)`` so the offset moves on
 and the gate records it. (Webhook mode has the same guard in :mod:`bot.web`.)
+
+With a ``recorder`` (:func:`services.platform.intake.record_batch`), every ``getUpdates`` batch is recorded in
+the database before PTB's updater sees it: the updater moves the offset (which tells Telegram to
+forget them) only past recorded updates. A batch that cannot be recorded is refused as a network
+error, so the updater asks for it again after its usual backoff.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from telegram import Update
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram.error import NetworkError
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest
 
 logger = logging.getLogger(__name__)
 
-PARSE_ERRORS = (TypeError, ValueError, KeyError, AttributeError)
+PARSE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, RecursionError)
+Recorder = Callable[[list[JSONDict]], Awaitable[object]]
 
 
 class TolerantBot(ExtBot[int]):
-    """ExtBot with a ``get_updates`` that skips unreadable updates instead of stalling."""
+    """ExtBot with a ``get_updates`` that skips unreadable updates instead of stalling, and records each
+    fetched batch with ``recorder`` before returning it."""
+
+    __slots__ = ("_recorder",)
+
+    def __init__(self, *args: Any, recorder: Recorder | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self._recorder = recorder
+
+    async def _post(
+        self,
+        endpoint: str,
+        data: JSONDict | None = None,
+        *,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> Any:
+        """PTB's request path; a ``getUpdates`` result is recorded before anyone sees it."""
+        result = await super()._post(
+            endpoint, data, read_timeout=read_timeout, write_timeout=write_timeout,
+            connect_timeout=connect_timeout, pool_timeout=pool_timeout, api_kwargs=api_kwargs,
+        )
+        if endpoint == "getUpdates" and result and self._recorder is not None:
+            try:
+                await self._recorder(result)
+            except Exception as error:
+                logger.exception("fetched updates could not be recorded; they will be fetched again")
+                raise NetworkError("fetched updates could not be recorded") from error
+        return result
 
     async def get_updates(
         self,

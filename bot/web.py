@@ -1,8 +1,20 @@
 """The HTTP side: the Telegram webhook (PTB's custom-webhook pattern), health and metrics.
 
-``POST <webhook path>`` accepts an update only with the right ``X-Telegram-Bot-Api-Secret-Token``
-(compared in constant time) and puts it on PTB's update queue; anything else is refused and not
-processed. ``GET /healthz`` answers 200 when the database answers; ``GET /metrics`` is Prometheus.
+``POST <webhook path>``, in this order:
+
+- the ``X-Telegram-Bot-Api-Secret-Token`` header is compared with the secret as bytes, in constant time;
+  missing, wrong or undecodable: 403, nothing read or processed;
+- a body over 1 MB: 413 (a Telegram update is a few kilobytes);
+- a body that is not a JSON object (not UTF-8, not JSON, nested too deep to parse, an array...): 400 and one
+  log line. Telegram itself never sends one, and without the secret nobody gets this far; a 4xx makes
+  Telegram retry, which is right for a sender that is wrong;
+- an object whose ``update_id`` is not an integer in [0, 2^63): one log line and 200, so it is not sent
+  again forever; it never reaches the intake or the delivery ledger;
+- otherwise the body is recorded as it came (``services.platform.intake.record``, its own short transaction) and
+  only then put on PTB's update queue and answered 200: an update Telegram was told arrived survives a
+  crash (a restart feeds it again). If it cannot be recorded the answer is 503 and Telegram sends it again.
+
+``GET /healthz`` answers 200 when the database answers; ``GET /metrics`` is Prometheus.
 """
 
 from __future__ import annotations
@@ -16,13 +28,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.context import BotServices
+from bot.context import CHANNEL, BotServices
 from bot.tolerant import parse_each
+from services.platform import intake
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-MAX_UPDATE_BYTES = 1 << 20
+MAX_UPDATE_BYTES = intake.MAX_BODY_BYTES
 
 
 def build_web_app(
@@ -58,21 +71,50 @@ def build_web_app(
         secret = webhook_secret.encode("utf-8")
 
         async def webhook(request: web.Request) -> web.Response:
-            given = request.headers.get(SECRET_HEADER, "").encode("utf-8")
-            if not hmac.compare_digest(given, secret):
+            if not _secret_matches(request.headers.get(SECRET_HEADER), secret):
                 logger.warning("webhook request refused: missing or wrong secret token from %s", request.remote)
                 return web.json_response({"ok": False, "description": "forbidden"}, status=403)
             try:
-                payload = await request.json()
-                if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-                    raise ValueError("not an update")
-            except (ValueError, json.JSONDecodeError):
-                # Authenticated but unreadable: answering an error would make Telegram resend it forever.
-                logger.error("webhook body is not a Telegram update; dropped")
-                return web.json_response({"ok": False, "description": "bad update"})
+                raw = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                logger.error("webhook body over %s bytes refused", MAX_UPDATE_BYTES)
+                raise
+            try:
+                body = raw.decode("utf-8")
+                payload = json.loads(body)
+            except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                payload = None
+            if not isinstance(payload, dict):
+                logger.error("webhook body is not a JSON object (%s bytes); refused", len(raw))
+                return web.json_response({"ok": False, "description": "not a JSON object"}, status=400)
+            update_id = payload.get("update_id")
+            if not intake.is_storable_update_id(update_id):
+                # Acknowledged, so it is not sent again forever; nothing could ever store or process it.
+                logger.error("webhook update with update_id %.40r dropped: not an integer in [0, 2^63)", update_id)
+                return web.json_response({"ok": False, "description": "bad update_id"})
+            try:
+                await intake.record(services.uow, channel=CHANNEL, updates=[(update_id, body)])
+            except Exception:
+                logger.exception("webhook update %s could not be recorded; not acknowledged", update_id)
+                return web.json_response({"ok": False, "description": "not recorded, send again"}, status=503)
             (update,) = parse_each([payload], application.bot)
             await application.update_queue.put(update)
             return web.json_response({"ok": True})
 
         app.router.add_post(services.settings.webhook_path, webhook)
     return app
+
+
+def _secret_matches(given: str | None, secret: bytes) -> bool:
+    """Whether a header value is the secret, compared as bytes in constant time.
+
+    aiohttp decodes header bytes as UTF-8 with ``surrogateescape``; encoding back the same way gives the
+    bytes as sent, whatever they were.
+    """
+    if given is None:
+        return False
+    try:
+        sent = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(sent, secret)

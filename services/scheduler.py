@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.invitations import invitations
 from services.leads import lead_triage
-from services.platform import calendar_watch, updates
+from services.platform import calendar_watch, intake, updates
 from services.pool import pool_jobs
 from services.records import credit, work_records
 from services.supervisors import supervisors
@@ -42,6 +42,13 @@ async def prune_processed_updates(uow_factory: UnitOfWorkFactory) -> int:
         return await updates.prune(uow)
 
 
+async def prune_received_updates(uow_factory: UnitOfWorkFactory) -> int:
+    """Forget recorded updates already processed (a safety net: the ledger deletes each one in the
+    transaction that records it processed)."""
+    async with uow_factory() as uow:
+        return await intake.prune(uow)
+
+
 async def prune_redeem_failures(uow_factory: UnitOfWorkFactory) -> int:
     """Forget failed invite attempts older than a day."""
     async with uow_factory() as uow:
@@ -55,6 +62,7 @@ JOBS: tuple[Job, ...] = (
     # advanced in the sandbox) without waiting up to a day.
     Job("expert_pool_daily", timedelta(hours=1), pool_jobs.daily_sweep),
     Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
+    Job("prune_received_updates", timedelta(hours=1), prune_received_updates),
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
     # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
     Job("invitations_chase", timedelta(minutes=1), invitations.sweep),

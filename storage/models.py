@@ -1,5 +1,5 @@
 """The tables of the foundation: org units, people and their roles, channel accounts, invites,
-staff chats, the outbox, the audit trail and processed update ids.
+staff chats, the outbox, the audit trail, received updates and processed update ids.
 
 Later capabilities (expert records, draws, leads) extend these through Alembic migrations.
 Times are UTC (:class:`storage.types.UTCDateTime`); identifiers that come from a messaging
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -321,6 +321,23 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     processed_at: datetime = _ts(index=True)
+
+
+class ReceivedUpdate(SQLModel, table=True):
+    """An update acknowledged to the channel (webhook answered 200, or fetched by ``getUpdates``) and not yet
+    processed, with its JSON as received: a restart feeds it again, so a crash cannot lose it.
+
+    The row is deleted in the transaction that records its id as processed (:class:`ProcessedUpdate`).
+    """
+
+    __tablename__ = "received_update"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_received_update"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = _ts()
 
 
 from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
@@ -45,6 +46,7 @@ from storage.models import (
     OutboxMessage,
     Person,
     ProcessedUpdate,
+    ReceivedUpdate,
     RedeemFailure,
     Staff,
     StaffChat,
@@ -544,6 +546,45 @@ class ProcessedUpdateRepository(_Repository):
         return int(result.rowcount)
 
 
+class ReceivedUpdateRepository(_Repository):
+    """Updates acknowledged to the channel and not yet processed (the durable intake)."""
+
+    async def receive(self, channel: str, updates: Sequence[tuple[int, str]], at: datetime) -> None:
+        """Add ``(update_id, body)`` rows; an id already received is left as it is."""
+        rows = [{"channel": channel, "update_id": i, "body": body, "received_at": at} for i, body in updates]
+        await _core(self.session, _receive_statement(self.session.get_bind().dialect.name), rows)
+
+    async def waiting(self, channel: str, *, after: int | None = None, limit: int = 500) -> list[tuple[int, str]]:
+        """Up to ``limit`` received ``(update_id, body)`` rows above ``after``, in update id order."""
+        statement = (
+            select(ReceivedUpdate.update_id, ReceivedUpdate.body)
+            .where(ReceivedUpdate.channel == channel)
+            .order_by(col(ReceivedUpdate.update_id))
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(col(ReceivedUpdate.update_id) > after)
+        return [(int(update_id), body) for update_id, body in (await self.session.exec(statement)).all()]
+
+    async def forget(self, channel: str, update_ids: Sequence[int]) -> None:
+        """Delete the rows of ``update_ids`` (they have been processed)."""
+        for start in range(0, len(update_ids), 500):  # bounded parameter lists
+            chunk = update_ids[start:start + 500]
+            await self.session.exec(
+                delete(ReceivedUpdate).where(
+                    col(ReceivedUpdate.channel) == channel, col(ReceivedUpdate.update_id).in_(chunk)
+                )
+            )
+
+    async def forget_processed(self) -> int:
+        """Delete every row whose id is recorded as processed; returns how many."""
+        processed = sa_select(ProcessedUpdate.id).where(  # type: ignore[call-overload]
+            ProcessedUpdate.channel == ReceivedUpdate.channel, ProcessedUpdate.update_id == ReceivedUpdate.update_id
+        )
+        result = await self.session.exec(delete(ReceivedUpdate).where(processed.exists()))
+        return int(result.rowcount)
+
+
 # ---- rows written with Core, as model objects ----------------------------------------------------
 
 _Model = TypeVar("_Model", bound=SQLModel)
@@ -628,6 +669,12 @@ def _identity_statement() -> _AnySelect:
             account.c.unbound_at.is_(None),
         )
     )
+
+
+@functools.cache
+def _receive_statement(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_table(ReceivedUpdate)).on_conflict_do_nothing()
 
 
 @functools.cache

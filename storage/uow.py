@@ -38,6 +38,7 @@ from storage.repositories import (
     OutboxRepository,
     PersonRepository,
     ProcessedUpdateRepository,
+    ReceivedUpdateRepository,
     StaffChatRepository,
 )
 
@@ -65,6 +66,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     audit: AuditRepository
     updates: ProcessedUpdateRepository
+    received: ReceivedUpdateRepository
 
     def __init__(
         self,
@@ -133,6 +135,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.audit = AuditRepository(session)
         self.updates = ProcessedUpdateRepository(session)
+        self.received = ReceivedUpdateRepository(session)
         return self
 
     async def __aexit__(

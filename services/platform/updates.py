@@ -1,9 +1,14 @@
 """Processed update ids: a redelivered update (same id) is handled once.
 
-Telegram redelivers an update when it did not get a webhook answer, usually within seconds.
-:class:`DeliveryLedger` answers "seen before?" from memory for recent ids and from the database
-for older ones, and writes new ids to the database in small batches off the critical path
-(a crash loses at most the last fraction of a second of ids, and those updates were in flight).
+Telegram redelivers an update when it did not get a webhook answer, usually within seconds, and the
+durable intake (:mod:`services.platform.intake`) feeds again, at start, every update it recorded that was not
+processed. :class:`DeliveryLedger` answers "seen before?" from memory for recent ids and from the
+database for older ones. An id is written to the database once its update has been processed
+(:meth:`DeliveryLedger.processed`), in small batches off the critical path, in the transaction that
+deletes the update's intake row: a crash before that leaves the row, and the update is fed again.
+
+Only ids an update can have (integers in [0, 2^63)) are taken: anything else is refused with one log
+line, so one bad id can never make a batch fail again and again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.platform.intake import is_storable_update_id
 from storage.models import ProcessedUpdate
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -26,6 +32,7 @@ logger = logging.getLogger(__name__)
 KEEP_FOR = timedelta(days=2)  # Telegram keeps undelivered updates at most 24 hours
 RECENT = 10_000
 FLUSH_EVERY = 0.2  # seconds
+RETRY_AT_MOST_EVERY = 5.0  # seconds between tries while the database refuses a batch
 
 
 class DeliveryLedger:
@@ -44,7 +51,8 @@ class DeliveryLedger:
         self._stopping = asyncio.Event()
 
     async def first_delivery(self, uow: UnitOfWork, update_id: int) -> bool:
-        """Take an update id in; False when it was seen before (a duplicate delivery).
+        """Take an update id in; False when it was seen before (a duplicate delivery) or cannot be an
+        update's id. The id is written once the update has been processed (:meth:`processed`).
 
         Every id taken in since start stays in memory until it is dropped from the recent set, so an id
         above both the database's highest id at start and the highest id ever dropped is new unless it
@@ -52,6 +60,9 @@ class DeliveryLedger:
         late one) is looked up in the database. Ids that overtake each other (updates of different
         chats run concurrently) are therefore answered from memory.
         """
+        if not is_storable_update_id(update_id):
+            logger.error("update id %.40r refused: not an integer in [0, 2^63)", update_id)
+            return False
         if update_id in self._recent:
             return False
         self._remember(update_id)  # before any await: a concurrent duplicate sees it at once
@@ -59,10 +70,13 @@ class DeliveryLedger:
             self._stored_highest = await uow.updates.highest(self.channel)
             self._loaded = True
         floor = max(self._stored_highest or -1, self._evicted_highest or -1)
-        if update_id <= floor and await uow.updates.exists(self.channel, update_id):
-            return False
-        self._pending.append(update_id)
-        return True
+        return not (update_id <= floor and await uow.updates.exists(self.channel, update_id))
+
+    def processed(self, update_id: int) -> None:
+        """Record (in the next batch) that the update ``update_id`` has been processed, whatever the outcome;
+        its intake row goes in the same transaction."""
+        if is_storable_update_id(update_id):  # any other was refused, and logged, before it got this far
+            self._pending.append(update_id)
 
     def _remember(self, update_id: int) -> None:
         self._recent[update_id] = None
@@ -72,7 +86,7 @@ class DeliveryLedger:
                 self._evicted_highest = evicted
 
     def start(self) -> None:
-        """Begin writing taken-in ids to the database in the background."""
+        """Begin writing processed ids to the database in the background."""
         self._stopping.clear()
         self._task = asyncio.create_task(self._flush_loop(), name="update-ledger")
 
@@ -85,25 +99,32 @@ class DeliveryLedger:
         await self.flush()
 
     async def _flush_loop(self) -> None:
+        wait = FLUSH_EVERY
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=FLUSH_EVERY)
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
             try:
                 await self.flush()
             except Exception:
-                logger.exception("could not record processed update ids; will retry")
+                wait = min(wait * 2, RETRY_AT_MOST_EVERY)
+                logger.exception("could not record processed update ids; will retry in %.1f s", wait)
+            else:
+                wait = FLUSH_EVERY
 
     async def flush(self) -> int:
-        """Write the ids taken in since the last flush (duplicates are ignored)."""
+        """Write the ids processed since the last flush (duplicates are ignored) and delete their intake rows."""
         if not self._pending:
             return 0
-        batch, self._pending = self._pending, []
+        batch, self._pending = [i for i in self._pending if is_storable_update_id(i)], []
+        if not batch:
+            return 0
         try:
             async with self.uow_factory() as uow:
                 now = uow.now()
                 rows = [{"channel": self.channel, "update_id": i, "processed_at": now} for i in batch]
                 statement = _insert_ignoring_duplicates(uow.session.get_bind().dialect.name)
                 await uow.session.exec(statement, params=rows)  # one executemany; the statement is compiled once
+                await uow.received.forget(self.channel, batch)
                 await uow.commit()
         except BaseException:
             self._pending = batch + self._pending

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from bot.emulator import BotApiEmulator, buttons
+from bot.settings import BotMode
 from messages import translate
 from services.people import accounts
 from services.platform import notify, outbox
 from services.platform.roles import SYSTEM_CLI
 from storage.uow import UnitOfWorkFactory
 from tests.builders import build_org
-from tests.e2e.harness import BotHarness, running_bot
+from tests.e2e.harness import BotHarness, running_bot, start_bot
 
 
 async def _bind(bot: BotHarness, emulator: BotApiEmulator, role: str, person_id: int, user_id: int,
@@ -174,3 +176,21 @@ async def test_a_handed_off_reply_lost_with_its_process_is_sent_after_the_restar
         await u.commit()
     async with running_bot(emulator, database_url):
         await emulator.wait_for(lambda: [m.text for m in emulator.messages(62)] == [translate("en", "language.set")])
+
+
+async def test_a_stop_goes_through_every_step_even_when_one_fails(
+    emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.platform.updates import DeliveryLedger
+
+    async def unreachable(self: DeliveryLedger) -> int:
+        raise ConnectionError("database unreachable")
+
+    bot = await start_bot(emulator, database_url, mode=BotMode.WEBHOOK)
+    await emulator.user(63, language_code="en").send_command("/whoami")
+    await emulator.wait_for_messages(63, 1)
+    monkeypatch.setattr(DeliveryLedger, "flush", unreachable)
+    await bot.shutdown()  # the task ends normally: ``python -m bot run`` exits 0
+    assert "could not record the processed update ids" in caplog.text
+    assert not bot.running.dispatcher._running and bot.running.dispatcher._loop_task is not None
+    assert bot.running.dispatcher._loop_task.done()  # the dispatcher was still stopped, after the application

@@ -13,8 +13,17 @@ from storage.uow import UnitOfWorkFactory
 
 
 async def _first(ledger: DeliveryLedger, uow: UnitOfWorkFactory, update_id: int) -> bool:
+    """Take the id in, as the gate does, and report it processed when it was new (as the processor does)."""
     async with uow(readonly=True) as u:
-        return await ledger.first_delivery(u, update_id)
+        first = await ledger.first_delivery(u, update_id)
+    if first:
+        ledger.processed(update_id)
+    return first
+
+
+async def _count(uow: UnitOfWorkFactory) -> int:
+    async with uow(readonly=True) as u:
+        return int((await u.session.exec(select(func.count()).select_from(ProcessedUpdate))).one())
 
 
 async def test_a_repeated_id_is_a_duplicate_from_memory_and_after_a_restart_from_the_database(
@@ -82,3 +91,31 @@ async def test_ids_overtaking_each_other_are_answered_from_memory(
     assert not await _first(ledger, uow_factory, 5)  # at the floor: asked of the database, which has it
     assert await _first(ledger, uow_factory, 8)  # above the floor, never seen
     assert lookups == [5]
+
+
+async def test_an_id_is_written_only_once_its_update_has_been_processed(uow_factory: UnitOfWorkFactory) -> None:
+    ledger = DeliveryLedger(uow_factory, channel="telegram")
+    async with uow_factory(readonly=True) as u:
+        assert await ledger.first_delivery(u, 21)
+    assert await ledger.flush() == 0  # taken in, still being processed: a crash now leaves it to be fed again
+    async with uow_factory(readonly=True) as u:
+        assert not await ledger.first_delivery(u, 21)  # but a redelivery meanwhile is a duplicate
+    ledger.processed(21)
+    assert await ledger.flush() == 1
+    assert await _count(uow_factory) == 1
+
+
+@pytest.mark.parametrize("bad", [2**63, 2**64 + 5, -1, "7", 3.0, True])
+async def test_an_id_no_update_can_have_is_refused_and_never_wedges_the_writer(
+    uow_factory: UnitOfWorkFactory, bad: object
+) -> None:
+    ledger = DeliveryLedger(uow_factory, channel="telegram")
+    async with uow_factory(readonly=True) as u:
+        assert not await ledger.first_delivery(u, bad)  # type: ignore[arg-type]
+    ledger.processed(bad)  # type: ignore[arg-type]
+    ledger._pending.append(bad)  # type: ignore[arg-type]  # however it got there, the batch writer drops it
+    assert await _first(ledger, uow_factory, 8)
+    assert await ledger.flush() == 1
+    assert await ledger.flush() == 0
+    assert await _count(uow_factory) == 1
+
