@@ -4,6 +4,7 @@ layers import one way, service packages form no import cycle (imports inside fun
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,3 +124,39 @@ def test_no_service_function_is_over_50_lines() -> None:
     long = {(str(f.relative_to(ROOT)), name): n for f in _files("services")
             for name, n in _function_lengths(f) if n > MAX_FUNCTION_LINES}
     assert not long
+
+
+def _functions(folder: str) -> Iterator[tuple[str, str, int]]:
+    for path in _files(folder):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                assert node.end_lineno is not None
+                yield str(path.relative_to(ROOT)), node.name, node.end_lineno - node.lineno + 1
+
+
+def test_no_handler_or_dialog_function_is_over_40_lines() -> None:
+    """bot/ decides nothing: a handler parses, calls one service function and renders the result."""
+    long = [f for folder in ("bot/handlers", "bot/dialogs") for f in _functions(folder) if f[2] > 40]
+    assert not long
+
+
+def test_handlers_and_dialogs_never_import_storage() -> None:
+    """The front end reaches the database only through services (storage is wired at start-up)."""
+    offenders = {(str(f.relative_to(ROOT)), m) for folder in ("bot/handlers", "bot/dialogs") for f in _files(folder)
+                 for m in _imports(f) if _top(m) == "storage"}
+    offenders |= {(name, m) for name in ("bot/buttons.py", "bot/keyboards.py") for m in _imports(ROOT / name)
+                  if _top(m) == "storage"}
+    assert not offenders
+
+
+def test_callback_data_is_written_only_by_the_codec() -> None:
+    """No callback-data string is built or split outside services/platform/actions.py: the only
+    ``callback_data=`` in the front end renders an action's encoding (bot/keyboards.py)."""
+    writers = {str(f.relative_to(ROOT)) for folder in ("bot", "services") for f in _files(folder)
+               if "callback_data=" in f.read_text(encoding="utf-8")
+               and not str(f.relative_to(ROOT)).startswith(("bot/emulator", "bot/sandbox"))}
+    assert writers == {"bot/keyboards.py"}
+    readers = {str(f.relative_to(ROOT)) for folder in ("bot", "services") for f in _files(folder)
+               if re.search(r"query\.data\b|\.data\.split|data\.removeprefix\(", f.read_text(encoding="utf-8"))
+               and not str(f.relative_to(ROOT)).startswith(("bot/emulator", "bot/sandbox"))}
+    assert readers == {"bot/buttons.py"}

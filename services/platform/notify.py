@@ -30,20 +30,17 @@ class Button:
     (:mod:`services.platform.actions`; encoded when stored, at most 64 bytes)."""
 
     text_key: str
-    action: Action | str  # str: being converted to actions (architecture issue); removed once none is left
+    action: Action
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The stored form."""
-        data = self.action if isinstance(self.action, str) else self.action.encode()
-        if not 1 <= len(data.encode("utf-8")) <= 64:
-            raise ValueError(f"button action must be 1-64 bytes: {data!r}")
-        return {"text_key": self.text_key, "action": data, "params": self.params}
+        return {"text_key": self.text_key, "action": self.data, "params": self.params}
 
     @property
     def data(self) -> str:
-        """The callback data."""
-        return self.action if isinstance(self.action, str) else self.action.encode()
+        """The callback data (the action's encoding, checked against Telegram's 64 bytes)."""
+        return self.action.encode()
 
 
 ButtonRows = Sequence[Sequence[Button]]
