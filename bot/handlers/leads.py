@@ -100,7 +100,7 @@ async def send_card(update: Update, context: BotContext, lead_id: int) -> None:
 
     def t(key: str, **params: Any) -> str:
         return context.t(update, key, **params)
-    await context.bot.send_message(chat.id, card_text(card, t, zone)[:4000],
+    await context.bot.send_message(chat.id, card_text(card, t, zone),
                                    reply_markup=keyboard(context.language_for(update), card_rows(card)))
 
 
@@ -138,7 +138,7 @@ async def list_leads(update: Update, context: BotContext) -> None:
                         state_key=f"lead.state.{lead.state}", category_key=f"lead.category.{lead.category}",
                         due=lead.due_at.astimezone(zone).strftime("%Y-%m-%d") if lead.due_at else "—")
               for lead in found]
-    await message.reply_text("\n".join(lines)[:4000])
+    await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
 
 
 @buttons.on(ShowLeadCard, audience=STAFF, private_only=True)
@@ -248,7 +248,7 @@ async def reveals(update: Update, context: BotContext) -> None:
     lines = [context.t(update, "leadstaff.reveals_header")]
     lines += [context.t(update, "leadstaff.reveals_line", at=r.at, number=r.number, custodian=r.custodian,
                         reason=r.reason) for r in rows]
-    await message.reply_text("\n".join(lines)[:4000])
+    await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

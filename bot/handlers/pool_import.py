@@ -114,7 +114,7 @@ async def send_rejections(
         lines.append(context.t(update, f"{keys}.rejection_line", row=item.row, reasons=reasons))
     if len(rejected) > SHOWN_REJECTIONS:
         lines.append(context.t(update, f"{keys}.more_in_file", count=len(rejected) - SHOWN_REJECTIONS))
-    await message.reply_text("\n".join(lines)[:4000])
+    await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
     suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"rejected{suffix}"
