@@ -28,7 +28,7 @@ from services.leads.lead_rules import (
     reward_reminder_step,
 )
 from services.leads.leads import staff_lead
-from services.people.orgs import subtree
+from services.people.orgs import admins_up, subtree
 from services.platform import audit, notify, policy
 from services.platform.errors import InvalidInput, LeadRefused, PermissionDenied
 from services.platform.policy import LeadRules
@@ -253,17 +253,6 @@ async def staff_leads(uow: UnitOfWork, *, actor: Actor, which: str = "open", lim
 # ---- the sweep -------------------------------------------------------------------------------------------
 
 
-async def _admins_up(uow: UnitOfWork, unit_id: int) -> list[int]:
-    current: int | None = unit_id
-    while current is not None:
-        admins = await uow.people.staff_of_units([current], role="admin")
-        if admins:
-            return [a.person_id for a in admins]
-        unit = await uow.org_units.get(current)
-        current = unit.parent_id if unit is not None else None
-    return []
-
-
 async def _remind_due(uow: UnitOfWork, now: datetime) -> int:
     """Remind the handler (or the unit) of each lead whose deadline is near, once per deadline."""
     reminded = 0
@@ -296,7 +285,7 @@ async def _escalate_overdue(uow: UnitOfWork, now: datetime) -> int:
         lead.escalated_for = lead.due_at
         uow.session.add(lead)
         params = _due_params(lead, uow)
-        for admin in await _admins_up(uow, lead.org_unit_id):
+        for admin in await admins_up(uow, lead.org_unit_id):
             await notify.to_person(uow, person_id=admin, key="lead.escalation", params=params,
                                    buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
         await audit.record(uow, at=now, actor=SCHEDULER.label, action="lead.escalated", object_type="lead",

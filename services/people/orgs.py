@@ -80,6 +80,19 @@ async def get_unit(uow: UnitOfWork, code_or_id: str | int) -> OrgUnit:
     return unit
 
 
+async def admins_up(uow: UnitOfWork, unit_id: int) -> list[int]:
+    """The admins an escalation goes to: those of ``unit_id``, else of the nearest unit above that has any
+    (the same line of responsibility the org tree gives every staff action)."""
+    current: int | None = unit_id
+    while current is not None:
+        admins = await uow.people.staff_of_units([current], role="admin")
+        if admins:
+            return [a.person_id for a in admins]
+        unit = await uow.org_units.get(current)
+        current = unit.parent_id if unit is not None else None
+    return []
+
+
 async def subtree(uow: UnitOfWork, unit_id: int) -> set[int]:
     """The ids of ``unit_id`` and every unit below it."""
     children: dict[int | None, list[int]] = {}

@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from services.activities.activities import ActivityView, view
 from services.documents.work_record import SheetEntry, WorkRecordSheet
 from services.documents.work_record import render as render_sheet
+from services.people.orgs import admins_up
 from services.platform import audit, notify, policy
 from services.platform.errors import InvalidInput, RecordNotReady, RecordSubmitted
 from services.platform.roles import Actor
@@ -178,17 +179,6 @@ def _kinds(row: WorkRecordEntry) -> list[str]:
 # --- the sweep -------------------------------------------------------------------------------------------------
 
 
-async def _admins_up(uow: UnitOfWork, unit_id: int) -> list[int]:
-    current: int | None = unit_id
-    while current is not None:
-        admins = await uow.people.staff_of_units([current], role="admin")
-        if admins:
-            return [a.person_id for a in admins]
-        unit = await uow.org_units.get(current)
-        current = unit.parent_id if unit is not None else None
-    return []
-
-
 async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     """Open the records of ended activities, remind daily while open, escalate once after the deadline."""
     counts = {"opened": 0, "reminded": 0, "escalated": 0}
@@ -209,7 +199,7 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
                       "due": record.due_at.astimezone(uow.zone).strftime("%Y-%m-%d")}
             if now > record.due_at and record.escalated_at is None:
                 record.escalated_at = now
-                for admin in await _admins_up(uow, record.org_unit_id):
+                for admin in await admins_up(uow, record.org_unit_id):
                     await notify.to_person(uow, person_id=admin, key="workrecord.escalation", params=params)
                 await audit.record(uow, at=now, actor="system:work_records", action="work_record.escalated",
                                    object_type="activity", object_id=activity.id or 0, details=params)
