@@ -17,6 +17,8 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
 
+MAX_CAPTION = 1024  # Telegram's limit on a caption
+
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
@@ -66,7 +68,8 @@ class Lead(SQLModel, table=True):
 
 
 class LeadEvidence(SQLModel, table=True):
-    """A file sent as evidence: the bytes are kept by the product (``services.leads.evidence``), named by SHA-256."""
+    """A file sent as evidence: the bytes are kept by the product (``services.leads.evidence``), named by SHA-256;
+    the caption sent with it is kept as part of the lead (002 §9(二))."""
 
     __tablename__ = "lead_evidence"
 
@@ -78,6 +81,8 @@ class LeadEvidence(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     stored_path: str = Field(max_length=200, description="relative to the evidence directory")
+    caption: str | None = Field(default=None, max_length=MAX_CAPTION,
+                                description="the reporter's words sent with the file (002 §9(二)), shown as sent")
     added_at: datetime = _ts()
 
 

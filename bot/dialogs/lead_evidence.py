@@ -114,7 +114,7 @@ def _described(message: Message, count: int) -> tuple[str, int | None, str, str,
 
 
 async def take_file(update: Update, context: BotContext, message: Message, *, count: int) -> dict[str, Any] | None:
-    """Check, download and store one file; explain a refusal and return None."""
+    """Check, download and store one file, with its caption; explain a refusal and return None."""
     settings = context.services.settings
     described = _described(message, count)
     if described is None:
@@ -135,4 +135,4 @@ async def take_file(update: Update, context: BotContext, message: Message, *, co
         await message.reply_text(context.t(update, "report.file_failed", name=name))
         return None
     return {"kind": kind, "file_name": name, "mime_type": mime, "size": stored.size, "sha256": stored.sha256,
-            "stored_path": stored.stored_path}
+            "stored_path": stored.stored_path, "caption": evidence.caption_of(message.caption)}

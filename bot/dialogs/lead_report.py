@@ -103,10 +103,13 @@ def _review_text(update: Update, context: BotContext, data: dict[str, Any]) -> s
         target = (target + "；" if target else "") + mask_name(str(data["insured_name"]))
     interest = (context.t(update, "report.interest_declared", note=data.get("interest_note") or "")
                 if data.get("interest") else context.t(update, "report.interest_not_declared"))
+    files = data.get("evidence", [])
+    captioned = sum(1 for item in files if item.get("caption"))
     return context.t(update, "report.review", target=target or "—",
                      category_key=f"lead.category.{data.get('category', 'other')}", what=data.get("what", ""),
-                     when=data.get("when") or "—", where=data.get("where") or "—",
-                     files=len(data.get("evidence", [])), interest=interest)
+                     when=data.get("when") or "—", where=data.get("where") or "—", files=len(files),
+                     captions=context.t(update, "report.review_captions", count=captioned) if captioned else "",
+                     interest=interest)
 
 
 def question(update: Update, context: BotContext, step: str, data: dict[str, Any]) -> str:

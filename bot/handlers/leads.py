@@ -66,7 +66,9 @@ def card_text(card: leads.LeadCard, t: Translate, uow_zone: Any) -> str:
         return moment.astimezone(uow_zone).strftime("%Y-%m-%d") if moment is not None else t("leadstaff.none")
     evidence_lines = [t("leadstaff.evidence_line", n=i + 1, name=staff_files.staff_file_name(lead.number, i + 1,
                                                                                          e.file_name),
-                        size=max(1, e.size // 1024), sha=e.sha256[:16]) for i, e in enumerate(card.evidence)]
+                        size=max(1, e.size // 1024), sha=e.sha256[:16])
+                      + (f"\n{t('leadstaff.evidence_caption', caption=e.caption)}" if e.caption else "")
+                      for i, e in enumerate(card.evidence)]
     thread = [t("leadstaff.thread_line", at=m.at.astimezone(uow_zone).strftime("%m-%d %H:%M"),
                 who=t("leadstaff.thread_staff" if m.direction == "to_reporter" else "leadstaff.thread_reporter"),
                 text=m.text[:300]) for m in card.thread[-10:]]
@@ -196,10 +198,11 @@ async def files_pressed(press: Press, action: SendLeadFiles) -> None:
         if copy.data is None:
             await press.reply("leadstaff.file_broken", number=copy.number, n=copy.n)
             continue
-        caption = press.t("leadstaff.file_caption", number=copy.number, n=copy.n, total=copy.total, sha=copy.sha256)
-        note = press.t(copy.note_key, removed=", ".join(copy.removed))
-        await press.context.bot.send_document(chat.id, copy.data, filename=copy.file_name,
-                                              caption=f"{caption}\n{note}")
+        lines = [press.t("leadstaff.file_caption", number=copy.number, n=copy.n, total=copy.total, sha=copy.sha256),
+                 press.t(copy.note_key, removed=", ".join(copy.removed))]
+        if copy.caption:
+            lines.append(press.t("leadstaff.file_words", caption=copy.caption))
+        await press.context.bot.send_document(chat.id, copy.data, filename=copy.file_name, caption="\n".join(lines))
 
 
 @serves(STAFF, private_only=True)

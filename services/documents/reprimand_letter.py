@@ -1,11 +1,14 @@
 """The letter feeding a confirmed reprimand back to the expert's employer (000 §27 "反馈其工作单位"): its wording
-and layout, filled from plain values (:func:`services.records.sanctions.reprimand_letter` gathers them)."""
+and layout, filled from plain values (:func:`services.records.sanctions.reprimand_letter` gathers them). The addressee
+line starts with the employer's name: marked with ``'`` when it starts like a formula (a pasted line stays text)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from datetime import date
+
+from services.platform.tables import neutralize
 
 TITLE = "关于医疗保障基金监管专家通报批评情况的函"
 BODY = ("贵单位{name}同志系医疗保障基金监管专家。经核实，该同志存在《监管专家管理办法》{article}所列情形，"
@@ -45,7 +48,7 @@ def render(letter: ReprimandLetter) -> bytes:
 
     doc = Document()
     doc.add_heading(TITLE, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    doc.add_paragraph(f"{letter.employer or NO_EMPLOYER}：")
+    doc.add_paragraph(neutralize(f"{letter.employer or NO_EMPLOYER}："))  # an employer like "=1+1" is never a formula
     doc.add_paragraph(BODY.format(name=letter.name, article=letter.article))
     for event in letter.evidence:
         doc.add_paragraph(EVIDENCE.format(date=event.day.isoformat(), kind=KIND_WORDS.get(event.kind, event.kind),

@@ -1,10 +1,14 @@
 """The work record in the layout of annex 4 (《监管专家工作登记表》): its labels, the words for each answer, and the
-table, filled from plain values (:func:`services.records.work_records.export_docx` gathers them)."""
+table, filled from plain values (:func:`services.records.work_records.export_docx` gathers them). Lines of the
+table that start like a spreadsheet formula (a name such as ``=1+1``) are marked with ``'``, so a pasted table stays
+text (``services.platform.tables.neutralize``)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+
+from services.platform.tables import neutralize_lines
 
 TITLE = "兵团医疗保障局监管专家工作登记表"
 ATTENDANCE_WORDS = {"attended": "按时参加", "absent_with_notice": "请假未参加（已告知）",
@@ -87,7 +91,7 @@ def render(sheet: WorkRecordSheet) -> bytes:
     table.style = "Table Grid"
     for label, text in _rows(sheet):
         cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, text
+        cells[0].text, cells[1].text = label, neutralize_lines(text)  # names, employers, notes: never a formula
     doc.add_paragraph("")
     doc.add_paragraph(REVIEWER)
     doc.add_paragraph(DATE_LINE).alignment = WD_ALIGN_PARAGRAPH.RIGHT

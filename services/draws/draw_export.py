@@ -6,6 +6,9 @@ the activity (name, kind, time, place, inspected institutions) and its organizer
 (per requirement, principals then backups), the leader, who requested and when, who approved and when, the seed,
 the algorithm version and the snapshot's hash; a short draw explains what was missing and why.
 
+Names, employers, titles and places are user data: XLSX cells hold them as text, never formulas, and DOCX table
+cells that start like a formula are marked with ``'`` (``services.platform.tables``), so a copied table stays text.
+
 Only the organizer's line of staff may export (:func:`services.draws.draws.get_draw` enforces it). Labels are Chinese,
 the bureau's working language: a document is a record, not a chat message, so they live here as constants.
 """
@@ -29,6 +32,7 @@ from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.draws.draws import DrawView, get_draw
 from services.platform.errors import InvalidInput
 from services.platform.roles import Actor
+from services.platform.tables import hold_as_text, neutralize_lines
 from services.pool.expert_io import CATEGORY_LABELS, SUBCATEGORY_LABELS
 from storage.activities import DrawRecord, DrawRequest
 from storage.models import Expert, Person
@@ -272,8 +276,7 @@ def to_xlsx(document: DrawDocument) -> bytes:
         row = sheet.max_row
         for cell in sheet[row]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if isinstance(cell.value, str):
-                cell.number_format = "@"
+            hold_as_text(cell)  # a name like "=1+1" stays text, never a formula
         if font is not None:
             for cell in sheet[row]:
                 cell.font = font
@@ -304,7 +307,7 @@ def to_docx(document: DrawDocument) -> bytes:
         table.style = "Table Grid"
         for label, value in rows:
             cells = table.add_row().cells
-            cells[0].text, cells[1].text = label, value
+            cells[0].text, cells[1].text = label, neutralize_lines(value)
             for run in cells[0].paragraphs[0].runs:
                 run.bold = True
 
@@ -317,7 +320,7 @@ def to_docx(document: DrawDocument) -> bytes:
                 run.bold = True
         for row in rows:
             for cell, text in zip(table.add_row().cells, row, strict=True):
-                cell.text = text
+                cell.text = neutralize_lines(text)
 
     pairs(document.fields)
     doc.add_heading(L_COMPOSITION, level=2)

@@ -13,7 +13,8 @@ secret (000 §25).
 
 :func:`mark_sent` sets ``activity_member.employer_informed_at`` once (a second call keeps the first time) and
 audits ``invitation.employer_informed``. The letter is a document, not a chat message: its wording is Chinese,
-the bureau's working language, in constants here (as in :mod:`services.draws.draw_export`).
+the bureau's working language, in constants here (as in :mod:`services.draws.draw_export`). The addressee line
+starts with the employer's name: marked with ``'`` when it starts like a formula (a pasted line stays text).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.platform import audit
 from services.platform.errors import ActivityNotFound, LetterNotReady, SlotNotFound
 from services.platform.roles import Actor
+from services.platform.tables import neutralize
 from storage.activities import ActivityMember
 from storage.models import Expert, Person
 from storage.pool import Institution
@@ -197,7 +199,7 @@ def to_docx(content: Letter) -> bytes:
     run.bold = True
     run.font.size = Pt(18)
     doc.add_paragraph(content.reference).alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.add_paragraph(content.addressee)
+    doc.add_paragraph(neutralize(content.addressee))  # the employer's name: never a formula when pasted
 
     def body(text: str) -> None:
         paragraph = doc.add_paragraph(text)

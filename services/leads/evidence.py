@@ -9,6 +9,9 @@ temporary name, then rename) before the transaction that references it commits; 
 unreferenced file, never a row without its bytes.
 
 Limits (explained to the reporter when exceeded): a size limit per file and a list of accepted types.
+
+The caption sent with a file is the reporter's own words about it and is kept with it (002 §9(二): captions sent
+with evidence are part of the lead), bounded like Telegram's (1,024 characters).
 """
 
 from __future__ import annotations
@@ -19,9 +22,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.leads import MAX_CAPTION
+
 ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "webp", "gif", "pdf", "doc", "docx", "xls", "xlsx", "txt",
                        "mp3", "m4a", "amr", "mp4", "mov")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # what a bot can download through the Bot API
+
+
+def caption_of(text: str | None) -> str | None:
+    """The caption to keep with a file: the text sent with it, trimmed and at most ``MAX_CAPTION`` characters;
+    None when there is none."""
+    return (text or "").strip()[:MAX_CAPTION] or None
 
 
 class EvidenceRefused(ValueError):

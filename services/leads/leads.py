@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from services.leads.actions import ReplyToStaff, ShowLeadCard
+from services.leads.evidence import caption_of
 from services.leads.lead_rules import (
     DEFAULT_RULES,
     LeadCategory,
@@ -166,7 +167,8 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
 def _evidence_row(lead_id: int, item: dict[str, Any], now: datetime) -> LeadEvidence:
     return LeadEvidence(lead_id=lead_id, kind=str(item["kind"]), file_name=str(item["file_name"])[:200],
                         mime_type=item.get("mime_type"), size=int(item["size"]), sha256=str(item["sha256"]),
-                        stored_path=str(item["stored_path"]), added_at=now)
+                        stored_path=str(item["stored_path"]), caption=caption_of(item.get("caption")),
+                        added_at=now)
 
 
 async def _duplicates(uow: UnitOfWork, lead: Lead, rules: LeadRules) -> list[int]:
@@ -329,6 +331,11 @@ async def staff_recipients(uow: UnitOfWork, lead: Lead, *, key: str, params: dic
         await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key=key, params=params, buttons=buttons)
 
 
+def captions_text(items: Sequence[dict[str, Any]]) -> str:
+    """The captions sent with evidence files, one a line (empty when none was)."""
+    return "\n".join(c for c in (caption_of(item.get("caption")) for item in items) if c)
+
+
 async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str,
                           evidence: Sequence[dict[str, Any]] = ()) -> Lead:
     """The reporter adds information or evidence to their own open lead (or answers staff). Commits."""
@@ -350,7 +357,8 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
                        object_type="lead", object_id=lead.id,
                        details={"text": bool(text), "evidence": [e["sha256"] for e in evidence]})
     await staff_recipients(uow, lead, key="lead.from_reporter", params={
-        "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or "—", "files": len(evidence)})
+        "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or captions_text(evidence) or "—",
+        "files": len(evidence)})
     await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.added",
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()

@@ -3,7 +3,9 @@
 Each stored original is read back and checked against its SHA-256 (``services.leads.evidence``), then copied
 without its embedded metadata (``services.leads.evidence_scrub``) and renamed ``<lead number>-<n>.<ext>``: the
 original name and the metadata may both identify the reporter. The caption parameters keep the original's SHA-256
-(the evidence) and say what was removed. The front end only sends what :func:`staff_copies` returns.
+(the evidence), say what was removed and carry the reporter's caption sent with the file (002 §9(二)): their own
+words about the evidence, shown as the lead's facts are shown (by pseudonym, never by name).
+The front end only sends what :func:`staff_copies` returns.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from storage.uow import UnitOfWork
 @dataclass(frozen=True)
 class StaffCopy:
     """The ``n``-th of ``total`` files of lead ``number``: ``data`` to send as ``file_name`` (None when the stored
-    file is missing or no longer matches its hash); ``status`` and ``removed`` as in ``evidence_scrub.Scrubbed``."""
+    file is missing or no longer matches its hash); ``status`` and ``removed`` as in ``evidence_scrub.Scrubbed``;
+    ``caption`` the reporter's words sent with the file (None when there were none)."""
 
     number: str
     n: int
@@ -30,6 +33,7 @@ class StaffCopy:
     data: bytes | None
     status: str = "clean"
     removed: tuple[str, ...] = ()
+    caption: str | None = None
 
     @property
     def note_key(self) -> str:
@@ -52,8 +56,9 @@ async def staff_copies(uow: UnitOfWork, *, actor: Actor, lead_id: int, root: Pat
         try:
             data = evidence.read_verified(root, item.stored_path, item.sha256)
         except evidence.EvidenceCorrupted:
-            copies.append(StaffCopy(lead.number, n, len(files), item.sha256, name, None))
+            copies.append(StaffCopy(lead.number, n, len(files), item.sha256, name, None, caption=item.caption))
             continue
         copy = await asyncio.to_thread(evidence_scrub.scrub, item.file_name, data)
-        copies.append(StaffCopy(lead.number, n, len(files), item.sha256, name, copy.data, copy.status, copy.removed))
+        copies.append(StaffCopy(lead.number, n, len(files), item.sha256, name, copy.data, copy.status, copy.removed,
+                                item.caption))
     return copies

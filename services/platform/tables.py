@@ -86,6 +86,21 @@ def neutralize(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
+def neutralize_lines(text: str) -> str:
+    """:func:`neutralize` on each line of ``text``: a document cell of several lines may paste as several cells."""
+    return "\n".join(neutralize(line) for line in text.split("\n"))
+
+
+def hold_as_text(cell: Any) -> None:
+    """Keep an openpyxl cell that holds text as text: a string (type ``s``; openpyxl makes "=…" a formula) in the
+    text number format; a date cell gets the date format. For every XLSX writer, so no export carries a formula."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        cell.number_format = "@"
+    elif isinstance(cell.value, date | datetime):
+        cell.number_format = "yyyy-mm-dd"
+
+
 def _unmark(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
 
@@ -188,8 +203,4 @@ def _append(sheet: Any, number: int, values: Sequence[Cell]) -> None:
     """Append row ``number`` (kept by the caller: ``max_row`` scans the sheet), text as strings, never formulas."""
     sheet.append(values)
     for cell in sheet[number]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # openpyxl makes "=…" a formula; a string cell is shown as written
-            cell.number_format = "@"
-        elif isinstance(cell.value, date | datetime):
-            cell.number_format = "yyyy-mm-dd"
+        hold_as_text(cell)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from services.buttons import parse
 from services.leads import card_actions, evidence, leads, staff_files
@@ -27,6 +28,7 @@ from services.platform import errors
 from services.platform.actions import Refusal
 from services.platform.policy import LeadRules
 from services.platform.roles import Actor, Role
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 from tests.builders import add_institutions, build_org, staff_actor
 from tests.services.test_evidence_scrub import EXIF_APP1, jpeg
@@ -154,3 +156,35 @@ async def test_staff_copies_are_renamed_scrubbed_and_a_broken_original_is_report
     async with uow_factory(readonly=True) as uow:
         broken = await staff_files.staff_copies(uow, actor=staff, lead_id=lead_id, root=root)
     assert [c.data for c in broken] == [None, None]
+
+
+async def test_captions_sent_with_evidence_are_kept_bounded_and_reach_the_staff_copies_and_alerts(
+    uow_factory: UnitOfWorkFactory, tmp_path: Path,
+) -> None:
+    root = tmp_path / "evidence"
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+
+    def item(data: bytes, caption: str | None) -> dict[str, object]:
+        stored = evidence.store(root, data, max_bytes=1 << 20)
+        return {"kind": "photo", "file_name": "photo-1.jpg", "size": stored.size, "sha256": stored.sha256,
+                "stored_path": stored.stored_path, "caption": caption}
+
+    reporter = _reporter(org.supervisor_id)
+    async with uow_factory() as uow:
+        lead = await leads.submit(uow, actor=reporter, draft=leads.LeadDraft(
+            category="over_charging", what="重复收取护理费", institution_id=hospital,
+            evidence=[item(jpeg(), "  三月五日的单据  "), item(b"plain text", None)]))
+    assert lead.id is not None
+    async with uow_factory() as uow:
+        await leads.add_information(uow, actor=reporter, lead_id=lead.id, text="",
+                                    evidence=[item(b"later", "说" * 2000)])
+    staff = staff_actor(org.div1_staff_id, org.div1_id)
+    async with uow_factory(readonly=True) as uow:
+        stored = await leads.evidence_of(uow, lead.id)
+        copies = await staff_files.staff_copies(uow, actor=staff, lead_id=lead.id, root=root)
+        alert = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.message_key == "lead.from_reporter"))).one()
+    assert [e.caption for e in stored] == ["三月五日的单据", None, "说" * 1024]
+    assert [c.caption for c in copies] == ["三月五日的单据", None, "说" * 1024]
+    assert alert.params["text"] == "说" * 1024 and alert.params["files"] == 1

@@ -106,3 +106,40 @@ def test_upgrading_keeps_the_foundations_experts_as_active_pool_members(fresh_ur
     assert len(rows) == 1
     state, categories, is_chief, capacity = rows[0]
     assert state == "active" and categories in ("[]", []) and not is_chief and capacity
+
+
+def test_upgrading_keeps_the_evidence_files_and_gives_them_no_caption(fresh_url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    migrate.upgrade(fresh_url, "0008")
+    stamp = "'2026-01-01 00:00:00'"
+
+    async def run(statements: list[str]) -> list[tuple[object, ...]]:
+        engine = create_async_engine(fresh_url)
+        try:
+            async with engine.begin() as connection:
+                rows: list[tuple[object, ...]] = []
+                for sql in statements:
+                    result = await connection.execute(text(sql))
+                    rows = [tuple(row) for row in result.all()] if result.returns_rows else []
+                return rows
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run([
+        f"INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', {stamp})",
+        f"INSERT INTO person (id, name, created_at) VALUES (1, '陈监督', {stamp})",
+        "INSERT INTO lead (id, number, org_unit_id, reporter_person_id, reporter_pseudonym, category, what, happened, "
+        "place, interest_declared, state, duplicate_candidates, extensions, reward_reminders_sent, created_at, "
+        f"updated_at) VALUES (1, 'X1', 1, 1, 'S-0001', 'other', 'w', '', '', false, 'received', '[]', '[]', 0, "
+        f"{stamp}, {stamp})",
+        "INSERT INTO lead_evidence (id, lead_id, kind, file_name, size, sha256, stored_path, added_at) "
+        f"VALUES (1, 1, 'photo', 'photo-1.jpg', 10, 'ab', 'ab/ab', {stamp})",
+    ]))
+    migrate.upgrade(fresh_url)
+    rows = asyncio.run(run(["SELECT file_name, caption FROM lead_evidence"]))
+    assert rows == [("photo-1.jpg", None)]
+    asyncio.run(run(["UPDATE lead_evidence SET caption = '" + "说" * 1024 + "' WHERE id = 1"]))
+    assert asyncio.run(run(["SELECT length(caption) FROM lead_evidence"])) == [(1024,)]
