@@ -336,6 +336,11 @@ def captions_text(items: Sequence[dict[str, Any]]) -> str:
     return "\n".join(c for c in (caption_of(item.get("caption")) for item in items) if c)
 
 
+def _stored_parts(text: str) -> list[str]:
+    """``text`` in pieces that fit a stored thread message (``lead_message.text``), in order; nothing is cut."""
+    return [text[i:i + MAX_TEXT] for i in range(0, len(text), MAX_TEXT)]
+
+
 async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str,
                           evidence: Sequence[dict[str, Any]] = ()) -> Lead:
     """The reporter adds information or evidence to their own open lead (or answers staff). Commits."""
@@ -348,7 +353,8 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     now = uow.now()
     assert lead.id is not None
     if text:
-        uow.session.add(LeadMessage(lead_id=lead.id, direction="from_reporter", text=text[:MAX_TEXT], at=now))
+        for part in _stored_parts(text):  # a Telegram message (4,096) may exceed a stored row: kept whole, in rows
+            uow.session.add(LeadMessage(lead_id=lead.id, direction="from_reporter", text=part, at=now))
     for item in evidence:
         uow.session.add(_evidence_row(lead.id, item, now))
     lead.updated_at = now
@@ -374,8 +380,9 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
         raise InvalidInput("empty", field="text")
     now = uow.now()
     assert lead.id is not None
-    uow.session.add(LeadMessage(lead_id=lead.id, direction="to_reporter", staff_person_id=actor.person_id,
-                                signed=signed, text=text[:MAX_TEXT], at=now))
+    for part in _stored_parts(text):
+        uow.session.add(LeadMessage(lead_id=lead.id, direction="to_reporter", staff_person_id=actor.person_id,
+                                    signed=signed, text=part, at=now))
     await audit.record(uow, at=now, actor=actor.label, action="lead.asked", object_type="lead", object_id=lead.id,
                        details={"signed": signed})
     await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.to_reporter", params={

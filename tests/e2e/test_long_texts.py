@@ -1,14 +1,20 @@
 """Telegram's limits in everything the bot sends (hardening issue 4): a review card built from the longest answers
 the report takes (4,000 characters of facts, 200 each for when and where) arrives in numbered parts with its buttons
-under the last, and the report can be submitted from there."""
+under the last, and the report can be submitted from there; a longer answer is refused with the limit stated; a
+reporter's reply as long as a Telegram message reaches staff whole and is stored whole."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from bot.emulator import BotApiEmulator
 from bot.limits import utf16_len
-from tests.builders import add_institutions, build_org
+from services.leads import leads
+from services.platform.roles import Actor, Role
+from storage.leads import LeadMessage
+from tests.builders import add_institutions, build_org, staff_actor
 from tests.e2e.harness import running_bot
 from tests.e2e.talk import (
     FAST,
@@ -18,7 +24,7 @@ from tests.e2e.talk import (
     zh,
 )
 
-REPORTER = 73201
+REPORTER, STAFF = 73201, 73202
 
 
 async def test_a_review_card_longer_than_a_message_arrives_in_parts_and_the_report_goes_through(
@@ -45,3 +51,35 @@ async def test_a_review_card_longer_than_a_message_arrives_in_parts_and_the_repo
         assert len(parts) == 2 and all(utf16_len(m.text or "") <= 4096 for m in parts)
         assert facts[:200] in (parts[0].text or "")
         await reporter.press(last_part, ":ok", "受理编号")
+
+
+async def test_a_reporters_reply_of_a_whole_telegram_message_reaches_staff_whole(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    reply = ("三月五日的单据显示护理费重复收取。" * 300)[:4096]  # as long as a Telegram message can be
+    async with running_bot(emulator, database_url, evidence_dir=tmp_path, **FAST) as bot:
+        org = await build_org(bot.uow)
+        [hospital] = await add_institutions(bot.uow, ["石河子市人民医院"])
+        await bind(bot, emulator, org.supervisor_id, REPORTER, "supervisor")
+        await bind(bot, emulator, org.admin_id, STAFF, "staff")
+        reporter, admin = Chat(emulator, REPORTER), Chat(emulator, STAFF)
+        supervisor = Actor(label=f"person:{org.supervisor_id}", person_id=org.supervisor_id,
+                           roles=frozenset({Role.SUPERVISOR}))
+        async with bot.uow() as uow:
+            lead = await leads.submit(uow, actor=supervisor, draft=leads.LeadDraft(
+                category="over_charging", what="重复收取护理费", institution_id=hospital))
+        assert lead.id is not None
+        async with bot.uow() as uow:
+            await leads.ask_reporter(uow, actor=staff_actor(org.admin_id, org.bureau_id, admin=True), lead_id=lead.id,
+                                     text="请问是哪一天的单据？")
+        question = await reporter.received("请问是哪一天的单据？")
+        await reporter.press(question, f"lx:reply:{lead.id}", "请发送对线索")
+        await reporter.text(reply, "已将您的补充")
+        await emulator.wait_for(lambda: reply[-300:] in "".join(m.text or "" for m in admin.messages()))
+        relayed = "".join((m.text or "").split("\n", 1)[-1] for m in admin.messages() if lead.number in (m.text or "")
+                          or (m.text or "").startswith("（2/"))
+        assert reply[:300] in relayed and all(utf16_len(m.text or "") <= 4096 for m in admin.messages())
+        async with bot.uow() as uow:
+            stored = "".join(m.text for m in (await uow.session.exec(
+                select(LeadMessage).where(LeadMessage.direction == "from_reporter").order_by(col(LeadMessage.id)))))
+        assert stored == reply  # kept whole, nothing cut
