@@ -84,6 +84,15 @@ class Press:
         except BadRequest as error:
             logger.info("buttons not replaced: %s", error.message)
 
+    async def edit_text(self, text: str) -> None:
+        """Replace the message's text (its buttons go); a vanished or unchanged message is left alone."""
+        if self.message is None:
+            return
+        try:
+            await self.query.edit_message_text(text, reply_markup=None)
+        except BadRequest as error:
+            logger.info("message not edited: %s", error.message)
+
     async def reply(self, key: str, **params: Any) -> None:
         """Send a new message to the chat the button was pressed in."""
         chat = self.update.effective_chat

@@ -150,4 +150,4 @@ async def confirm_pressed(press: Press, action: ConfirmEnd) -> None:
     async with press.context.services.uow(readonly=True) as uow:
         view = await supervisors.get_supervisor(uow, actor=press.actor, person_id=action.person_id)
     await press.answer("registry.ended_done", name=view.name, article=ARTICLE[action.ground])
-    await press.query.edit_message_text(_card_text(press.context, press.update, view), reply_markup=None)
+    await press.edit_text(_card_text(press.context, press.update, view))
