@@ -18,6 +18,7 @@ from services.invitations.slots import (
     _edit_invitation,
     _facts,
     _local,
+    _may_serve,
     _name,
     _own,
     _refused,
@@ -48,6 +49,13 @@ async def _open_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[Act
     return member, info
 
 
+async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView]:
+    """:func:`_open_slot`, and the expert may still serve (pool state checked at every step, issue 13)."""
+    member, info = await _open_slot(uow, actor, member_id)
+    await _may_serve(uow, member, info.activity)
+    return member, info
+
+
 async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
     if member.status == "invited" and member.respond_by is not None and uow.now() >= member.respond_by:
         await _close(uow, member, "expired", "no_response", actor="system:deadline")
@@ -57,7 +65,7 @@ async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
 
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Accept the invitation; the commitment follows (000 §14)."""
-    member, info = await _open_slot(uow, actor, member_id)
+    member, info = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
     if member.status != "invited":
         raise _refused("stale")
@@ -117,7 +125,7 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
 
 async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
-    member, info = await _open_slot(uow, actor, member_id)
+    member, info = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
         raise _refused("signed" if member.status == "signed" else "stale")
     zone = uow.zone

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import col, select
+
 from bot.emulator import BotApiEmulator
 from services.invitations import invitations
-from services.records import work_records
+from services.pool import lifecycle
+from services.records import credit, work_records
+from storage.activities import Activity
+from storage.records import CreditEvent
 from tests.builders import staff_actor
 from tests.e2e.talk import emulator_without_limits, zh  # noqa: F401 - emulator_without_limits: this module's emulator
-from tests.e2e.test_invitations import ADMIN, _principals, _world, running_bot
+from tests.e2e.test_invitations import ADMIN, _backups, _principals, _world, running_bot
 from tests.services.test_work_records import Ended, answers
 
 
@@ -59,3 +64,39 @@ async def test_an_old_sign_button_pressed_after_the_start_changes_nothing_and_th
         await emulator.wait_for(lambda: any(f"席位 #{slot1}）" in t for t in world.staff_texts()))
         sheet = next(t for t in world.staff_texts() if f"席位 #{slot1}）" in t)
         assert sheet.endswith("请假缺席")
+
+
+async def test_a_removed_expert_cannot_accept_an_open_invitation_the_slot_closes_and_the_backup_is_invited(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        world = await _world(bot, emulator, principals=3, backups=2, pool=5, inspected=False)
+        p1, p2, _ = await _principals(world)
+        b1, b2 = await _backups(world)
+        invitation = await world.invitation(p1)
+        await world.accept_and_sign(p2)
+        admin = staff_actor(world.org.admin_id, world.org.bureau_id, admin=True)
+        async with bot.uow() as u:
+            await lifecycle.remove(u, actor=admin, expert_id=p1, reason="违反工作纪律")
+        slot1 = (await world.slot_of(p1)).id
+        assert await world.press(p1, invitation, f"inv:a:{slot1}") == zh("invite.refused_reason.pool_removed")
+        assert await world.status(p1) == "invited"
+
+        # a suspension over the activity's days closes a signed slot too
+        async with bot.uow() as u:
+            activity = await u.session.get(Activity, world.activity_id)
+            assert activity is not None
+            day = activity.starts_at.astimezone(u.zone).date()
+            await lifecycle.add_period(u, actor=admin, expert_id=p2, kind="suspension", start=day, end=day)
+        report = await invitations.sweep(bot.uow)
+        assert report.closed_unavailable == 2
+        closed = {p: await world.slot_of(p) for p in (p1, p2)}
+        assert [(m.status, m.reason) for m in closed.values()] == [("cancelled", "pool_removed"),
+                                                                   ("cancelled", "pool_suspended")]
+        assert [await world.status(b) for b in (b1, b2)] == ["invited", "invited"]
+        await emulator.wait_for(lambda: any("专家已解聘出库" in t for t in world.staff_texts()))
+        assert (await invitations.sweep(bot.uow)).closed_unavailable == 0
+        await credit.sweep_slots(bot.uow)
+        async with bot.uow() as u:
+            events = (await u.session.exec(select(CreditEvent).where(col(CreditEvent.person_id).in_((p1, p2))))).all()
+        assert events == []
