@@ -3,6 +3,9 @@ Each is checked against the presser and the slot's state, in a transaction that 
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from services.activities.activities import ActivityView
 from services.invitations import commitment, keyboards
 from services.invitations.replacement import _close
 from services.invitations.roster import update_roster
@@ -15,6 +18,7 @@ from services.invitations.slots import (
     _edit_invitation,
     _facts,
     _local,
+    _may_serve,
     _name,
     _own,
     _refused,
@@ -28,6 +32,30 @@ from storage.pool import ExpertInterest
 from storage.uow import UnitOfWork
 
 
+def _still_open(info: ActivityView, now: datetime) -> None:
+    """The slot's states are final once the activity has started or its roster is closed: no answer and no
+    commitment is taken after that (issue 13)."""
+    activity = info.activity
+    if activity.roster_closed_at is not None or now >= activity.starts_at:
+        raise _refused("closed")
+
+
+async def _open_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView]:
+    """The actor's own slot, locked, and its activity, refused once the activity is closed."""
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    info = await _activity(uow, member.activity_id)
+    _still_open(info, uow.now())
+    return member, info
+
+
+async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView]:
+    """:func:`_open_slot`, and the expert may still serve (pool state checked at every step, issue 13)."""
+    member, info = await _open_slot(uow, actor, member_id)
+    await _may_serve(uow, member, info.activity)
+    return member, info
+
+
 async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
     if member.status == "invited" and member.respond_by is not None and uow.now() >= member.respond_by:
         await _close(uow, member, "expired", "no_response", actor="system:deadline")
@@ -37,18 +65,15 @@ async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
 
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Accept the invitation; the commitment follows (000 §14)."""
-    member = await _slot(uow, member_id)
-    _own(member, actor)
+    member, info = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
     if member.status != "invited":
         raise _refused("stale")
-    info = await _activity(uow, member.activity_id)
     now = uow.now()
     member.status = "accepted"
     member.answered_at = now
     start = info.activity.starts_at
     member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
-    member.reminders_sent = 0
     zone = uow.zone
     await _edit_invitation(uow, member, "invite.answered",
                            {**_facts(info, zone), "answer_key": "invite.answer.accepted"})
@@ -69,8 +94,7 @@ async def decline(uow: UnitOfWork, *, actor: Actor, member_id: int, reason: str,
     """Decline with a reason: busy, outside my field (001 §19(四)), health, other (free text)."""
     if reason not in DECLINE_REASONS:
         raise _refused("stale")
-    member = await _slot(uow, member_id)
-    _own(member, actor)
+    member, _ = await _open_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
     if member.status != "invited":
         raise _refused("stale")
@@ -84,11 +108,9 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
     institutions, so future draws concerning them exclude the expert."""
     if ground not in RECUSAL_GROUNDS:
         raise _refused("stale")
-    member = await _slot(uow, member_id)
-    _own(member, actor)
+    member, info = await _open_slot(uow, actor, member_id)
     if member.status not in ("invited", "accepted", "signed"):
         raise _refused("stale")
-    info = await _activity(uow, member.activity_id)
     today = uow.today()
     for institution in info.institutions:
         assert institution.id is not None
@@ -103,11 +125,9 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
 
 async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
-    member = await _slot(uow, member_id)
-    _own(member, actor)
+    member, info = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
         raise _refused("signed" if member.status == "signed" else "stale")
-    info = await _activity(uow, member.activity_id)
     zone = uow.zone
     text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
                              start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),
@@ -134,12 +154,10 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
 async def refuse_commitment(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Refuse to sign (confirmed by the expert): the slot closes and staff are asked to confirm removal from the
     pool (000 §14: "拒绝签署的，予以解聘出库")."""
-    member = await _slot(uow, member_id)
-    _own(member, actor)
+    member, info = await _open_slot(uow, actor, member_id)
     if member.status != "accepted":
         raise _refused("stale")
     await _close(uow, member, "refused", "commitment_refused", actor=actor.label)
-    info = await _activity(uow, member.activity_id)
     await _staff(uow, info, "invite.staff.removal_proposed",
                  {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
                  buttons=keyboards.removal(member_id))

@@ -13,7 +13,7 @@ from services.activities.activities import ActivityView
 from services.invitations import keyboards
 from services.invitations.replacement import _close
 from services.invitations.roster import _update_rosters, update_roster
-from services.invitations.slots import _activity, _facts, _local, _name, _staff
+from services.invitations.slots import OPEN, _activity, _facts, _local, _name, _staff, pool_standing
 from services.invitations.timing import next_due
 from services.platform import audit, notify, policy
 from services.platform.policy import ChaseSettings
@@ -31,6 +31,7 @@ class SweepReport:
     expired: int = 0
     sign_reminded: int = 0
     unsigned_alerts: int = 0
+    closed_unavailable: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -48,7 +49,7 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None =
     it moves past ``now`` in the same transaction, so a slot is never chased twice for the same step.
     """
     settings = settings or policy.current().chase
-    report = SweepReport()
+    report = SweepReport(closed_unavailable=await close_unavailable(uow_factory))
     async with uow_factory() as uow:
         now = uow.now()
         due = (await uow.session.exec(
@@ -69,6 +70,39 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None =
         await _update_rosters(uow, list(pending.activities.values()))
         await uow.commit()
     return report
+
+
+async def close_unavailable(uow_factory: UnitOfWorkFactory) -> int:
+    """Close the open slots of experts who may no longer serve (removed, exited, barred, suspended on the
+    activity's days: :func:`~services.invitations.slots.pool_standing`) on activities not yet ended: the next
+    backup is invited and staff are alerted, with no credit event (issue 13). The pool package does not know
+    the invitations, so the sweep looks here, every run. One unit of work; returns how many were closed."""
+    from storage.models import Expert
+    from storage.pool import ExpertPeriod
+
+    closed = 0
+    async with uow_factory() as uow:
+        now = uow.now()
+        ended = col(Activity.ends_at) > now
+        open_slots = (select(ActivityMember.id).join(Activity, col(Activity.id) == ActivityMember.activity_id)
+                      .where(col(ActivityMember.status).in_(OPEN), ended))
+        left = open_slots.join(Expert, col(Expert.person_id) == ActivityMember.person_id).where(
+            Expert.state != "active")
+        suspended = open_slots.join(ExpertPeriod, col(ExpertPeriod.expert_id) == ActivityMember.person_id).where(
+            ExpertPeriod.kind == "suspension", col(ExpertPeriod.cancelled_at).is_(None),
+            col(ExpertPeriod.end_date) >= uow.today())
+        ids = sorted({*(await uow.session.exec(left)).all(), *(await uow.session.exec(suspended)).all()} - {None})
+        for member_id in ids[:SWEEP_BATCH]:
+            member = await uow.session.get(ActivityMember, member_id, with_for_update=True)
+            activity = await uow.session.get(Activity, member.activity_id) if member is not None else None
+            if member is None or activity is None or member.status not in OPEN:
+                continue
+            reason = await pool_standing(uow, member.person_id, activity)
+            if reason is not None:
+                await _close(uow, member, "cancelled", reason, actor="system:pool_state")
+                closed += 1
+        await uow.commit()
+    return closed
 
 
 def _reminder_due(member: ActivityMember, now: datetime) -> bool:

@@ -45,7 +45,21 @@ async def roster_lines(uow: UnitOfWork, info: ActivityView) -> list[list[Any]]:
     rows = await uow.session.exec(
         select(ActivityMember, Person.name).join(Person, col(Person.id) == ActivityMember.person_id)
         .where(ActivityMember.activity_id == info.activity.id))
-    return _roster_lines(info, [(member, name) for member, name in rows.all()], uow.zone)
+    recorded = await recorded_attendance(uow, [info.activity.id or 0])
+    return _roster_lines(info, [(member, name) for member, name in rows.all()], uow.zone, recorded)
+
+
+async def recorded_attendance(uow: UnitOfWork, activity_ids: Sequence[int]) -> dict[int, str]:
+    """The attendance the work record (000 §25) gives each slot of these activities, by slot id: what the
+    roster and the attendance sheet show once the record has it (read only; the record is the records
+    package's)."""
+    from storage.records import WorkRecord, WorkRecordEntry
+
+    rows = await uow.session.exec(
+        select(WorkRecordEntry.member_id, WorkRecordEntry.attendance)
+        .join(WorkRecord, col(WorkRecord.id) == WorkRecordEntry.record_id)
+        .where(col(WorkRecord.activity_id).in_(list(activity_ids)), col(WorkRecordEntry.attendance).is_not(None)))
+    return {member_id: attendance for member_id, attendance in rows.all() if attendance is not None}
 
 
 class _RosterSlot(NamedTuple):
@@ -63,8 +77,9 @@ class _RosterSlot(NamedTuple):
 
 
 def _roster_lines(info: ActivityView, slots: Sequence[tuple[ActivityMember | _RosterSlot, str]],
-                  zone: ZoneInfo) -> list[list[Any]]:
-    """:func:`roster_lines` from the activity's slots (with names) already loaded."""
+                  zone: ZoneInfo, recorded: dict[int, str]) -> list[list[Any]]:
+    """:func:`roster_lines` from the activity's slots (with names) already loaded; ``recorded`` is the work
+    record's attendance by slot id, which wins over the one marked on the slot."""
     by_requirement: dict[int, list[tuple[ActivityMember | _RosterSlot, str]]] = {}
     for member, name in slots:
         by_requirement.setdefault(member.requirement_id, []).append((member, name))
@@ -81,7 +96,8 @@ def _roster_lines(info: ActivityView, slots: Sequence[tuple[ActivityMember | _Ro
                 "member_id": member.id, "role_key": f"invite.role.{member.role}", "position": member.position,
                 "name": name, "person_id": member.person_id, "status_key": f"invite.status.{member.status}",
                 "answered": answered, "reminders": member.reminders_sent,
-                "attendance_key": f"invite.attendance.{member.attendance or 'none'}"}])
+                "attendance_key": "invite.attendance."
+                                  f"{recorded.get(member.id or 0) or member.attendance or 'none'}"}])
     return lines
 
 
@@ -125,6 +141,7 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
     slots: dict[int, list[tuple[_RosterSlot, str]]] = {}
     for row in rows.all():
         slots.setdefault(row[0], []).append((_RosterSlot(*row[1:-1]), row[-1]))
+    recorded = await recorded_attendance(uow, [info.activity.id or 0 for info in shown])
     wanted = [outbox_id for info in shown for outbox_id in info.activity.roster_messages]
     existing = set((await uow.session.exec(
         select(OutboxMessage.id).where(col(OutboxMessage.id).in_(wanted)))).all())
@@ -132,7 +149,7 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
     for info in shown:
         activity = info.activity
         params = {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots.get(activity.id or 0, []),
-                                                                          uow.zone),
+                                                                          uow.zone, recorded),
                   "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
         edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
                      for outbox_id in activity.roster_messages if outbox_id in existing)

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel import col, select
+
 from services.activities.activities import ActivityView, local_day, view
 from services.invitations.actions import DeclineReason, RecusalGround
 from services.platform import audit, notify
@@ -91,6 +93,40 @@ async def _audit(uow: UnitOfWork, actor: str, action: str, member: ActivityMembe
     await audit.record(uow, at=uow.now(), actor=actor, action=f"invitation.{action}", object_type="activity_member",
                        object_id=member.id or 0, details={"activity_id": member.activity_id,
                                                           "person_id": member.person_id, **details})
+
+
+POOL_REASONS = {"pool_removed": "001 §22", "pool_barred": "001 §22", "pool_not_active": "000 §11",
+                "pool_suspended": "001 §21"}
+"""Why an expert may no longer serve on a slot they hold, with the article (issue 13: checked at every answer,
+and the chasing sweep closes the slots of experts who no longer may)."""
+
+
+async def pool_standing(uow: UnitOfWork, person_id: int, activity: Activity) -> str | None:
+    """The reason (a key of :data:`POOL_REASONS`) the expert may no longer serve on ``activity``, or None: not
+    active in the pool (removed, exited), barred, or suspended on one of the activity's days."""
+    from services.pool.lifecycle import ExpertState
+    from storage.models import Expert
+    from storage.pool import ExpertPeriod
+
+    expert = await uow.session.get(Expert, person_id)
+    if expert is None or expert.state != ExpertState.ACTIVE.value:
+        return "pool_removed" if expert is not None and expert.state == ExpertState.REMOVED.value \
+            else "pool_not_active"
+    first, last = local_day(activity.starts_at, uow.zone), local_day(activity.ends_at, uow.zone)
+    if expert.barred_until is not None and expert.barred_until > first:
+        return "pool_barred"
+    suspended = (await uow.session.exec(select(ExpertPeriod.id).where(
+        ExpertPeriod.expert_id == person_id, ExpertPeriod.kind == "suspension",
+        col(ExpertPeriod.cancelled_at).is_(None), col(ExpertPeriod.start_date) <= last,
+        col(ExpertPeriod.end_date) >= first))).first()
+    return "pool_suspended" if suspended is not None else None
+
+
+async def _may_serve(uow: UnitOfWork, member: ActivityMember, activity: Activity) -> None:
+    """Refuse an answer from an expert who may no longer serve (the refusal names the article)."""
+    reason = await pool_standing(uow, member.person_id, activity)
+    if reason is not None:
+        raise _refused(reason)
 
 
 def local_start_day(activity: Activity, zone: ZoneInfo) -> Any:

@@ -11,7 +11,7 @@ from services.activities.activities import view
 from services.invitations import keyboards
 from services.invitations.keyboards import Rows
 from services.invitations.replacement import _close, replace
-from services.invitations.roster import update_roster
+from services.invitations.roster import recorded_attendance, update_roster
 from services.invitations.slots import OPEN, _activity, _audit, _name, _refused
 from services.platform import audit
 from services.platform.errors import InvalidInput
@@ -163,6 +163,8 @@ async def attendance_sheet(uow: UnitOfWork, *, actor: Actor, activity_id: int) -
         select(ActivityMember, Person.name).join(Person, col(Person.id) == ActivityMember.person_id)
         .where(ActivityMember.activity_id == info.activity.id,
                col(ActivityMember.status).in_(("accepted", "signed"))).order_by(col(ActivityMember.id)))).all()
+    recorded = await recorded_attendance(uow, [activity_id])
     return AttendanceSheet(activity_id, tuple(
-        AttendanceLine(member.id or 0, name, member.attendance, keyboards.attendance(member.id or 0))
+        AttendanceLine(member.id or 0, name, recorded.get(member.id or 0) or member.attendance,
+                       keyboards.attendance(member.id or 0))
         for member, name in rows))
