@@ -12,6 +12,7 @@ from services.invitations import invitations
 from services.platform.dialogs import format_local
 from services.records import credit, work_records
 from storage.models import AuditEntry
+from storage.pool import ExpertPeriod
 from storage.records import CreditEvent, WorkRecord
 from tests.e2e.talk import emulator_without_limits, zh  # noqa: F401 - emulator_without_limits: this module's emulator
 from tests.e2e.test_invitations import ADMIN, World, _backups, _principals, _world, running_bot
@@ -136,3 +137,30 @@ async def test_a_reschedule_asks_each_expert_again_a_decline_goes_to_the_backup_
             kinds = (await u.session.exec(select(CreditEvent.person_id, CreditEvent.kind))).all()
         assert (p3, "no_response") not in kinds and (p2, "no_response") not in kinds
         assert (b1, "no_response") in kinds  # an ordinary invitation left unanswered still counts
+
+
+async def test_a_member_on_leave_for_the_new_dates_is_released_and_the_backup_invited_without_penalty(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        world = await _world(bot, emulator, principals=3, backups=1, pool=4, inspected=False)
+        p1, p2, p3 = await _principals(world)
+        (b1,) = await _backups(world)
+        await world.accept_and_sign(p1)
+        async with bot.uow() as u:
+            start = u.now() + timedelta(days=20)
+            zone = u.zone
+            day = start.astimezone(zone).date()
+            u.session.add(ExpertPeriod(expert_id=p1, kind="leave", start_date=day, end_date=day + timedelta(days=2),
+                                       reason="年假", created_by="test", created_at=u.now()))
+            await u.commit()
+        new = [format_local(moment, zone) for moment in (start, start + timedelta(days=1))]
+        await emulator.user(ADMIN).send_command("/reschedule", f"{world.activity_id} {' '.join(new)}")
+        reply = await _staff_reply(world, "需重新确认")
+        assert "2 名专家需重新确认" in reply and "1 名因时间冲突" in reply
+        assert await world.status(p1) == "cancelled" and (await world.slot_of(p1)).reason == "reschedule_conflict"
+        await world.invitation(b1)
+        assert [await world.status(p) for p in (p2, p3, b1)] == ["invited"] * 3
+        await _told(world, p1, "无需参加")
+        await credit.sweep_slots(bot.uow)
+        assert await _credit_events(world) == 0
