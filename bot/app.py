@@ -26,6 +26,7 @@ from bot.context import CHANNEL, BotContext, BotServices
 from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
 from bot.errors import on_error
 from bot.handlers import (
+    activity_changes,
     activity_new,
     common,
     draw_export,
@@ -134,8 +135,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
-    for module in (activity_new, draws, draw_export, targets, invitations, lead_report, leads, letters,
-                   records):
+    for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
+                   letters, records):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

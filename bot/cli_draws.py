@@ -1,4 +1,4 @@
-"""Activities and draws from the command line: ``activity create|show`` and
+"""Activities and draws from the command line: ``activity create|show|cancel|reschedule`` and
 ``draw request|approve|reject|show|verify|export`` (the same services as the bot's flows).
 
 ``--as`` names the staff member acting (their roles and org unit come from the ``staff`` table), so the
@@ -24,6 +24,7 @@ from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.activities.draw_rules import ActivityKind
 from services.draws import draw_export, draws
+from services.invitations import cancellation
 from services.platform.errors import DrawNotFound
 from services.platform.roles import SYSTEM_CLI, Actor, Role, person_actor_label
 from storage.activities import DrawRecord
@@ -93,6 +94,7 @@ def register(commands: Any) -> None:
     show.add_argument("activity_id", type=int)
     show.add_argument("--as", dest="as_id", type=int, metavar="STAFF_ID", help="see it as this staff member")
     show.set_defaults(handler=_activity_show)
+    _register_changes(activity)
 
     draw = commands.add_parser("draw", help="draw requests, approval, records, verification, export")
     sub = draw.add_subparsers(dest="draw_command", required=True)
@@ -123,6 +125,23 @@ def register(commands: Any) -> None:
                         help="default: from the file name's extension")
     export.add_argument("--out", required=True, metavar="FILE")
     export.set_defaults(handler=_draw_export)
+
+
+def _register_changes(activity: Any) -> None:
+    """``activity cancel`` and ``activity reschedule`` (issue 13, :mod:`services.invitations.cancellation`)."""
+    cancel = activity.add_parser("cancel", help="cancel an activity: every expert is told, no penalty (001 §19)")
+    cancel.add_argument("activity_id", type=int)
+    cancel.add_argument("--as", dest="as_id", type=int, required=True, metavar="STAFF_ID", help="staff person id")
+    cancel.add_argument("--reason", required=True, help="told to every invited, accepted and signed expert")
+    cancel.set_defaults(handler=_activity_cancel)
+    move = activity.add_parser("reschedule", help="move an activity; experts reconfirm the new dates (000 §19)")
+    move.add_argument("activity_id", type=int)
+    move.add_argument("--as", dest="as_id", type=int, required=True, metavar="STAFF_ID", help="staff person id")
+    move.add_argument("--start", type=_local_time, required=True, help='"YYYY-MM-DD HH:MM"')
+    move.add_argument("--end", type=_local_time, required=True, help='"YYYY-MM-DD HH:MM"')
+    move.add_argument("--deadline", type=_local_time,
+                      help='"YYYY-MM-DD HH:MM": answer by then (default: 24 h from now, no later than the start)')
+    move.set_defaults(handler=_activity_reschedule)
 
 
 async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
@@ -169,6 +188,34 @@ async def _activity_create(args: argparse.Namespace, settings: Settings) -> int:
 
     activity_id: int = await _run(settings, work)
     print(f"activity {activity_id} created: {' '.join(args.title.split())}")
+    return 0
+
+
+async def _activity_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(uow_factory: UnitOfWorkFactory) -> cancellation.Cancelled:
+        async with uow_factory() as uow:
+            return await cancellation.cancel_activity(uow, actor=await staff_actor(uow, args.as_id),
+                                                      activity_id=args.activity_id, reason=args.reason)
+
+    done: cancellation.Cancelled = await _run(settings, work)
+    print(f"activity {done.activity_id} cancelled: {done.told} expert(s) told")
+    return 0
+
+
+async def _activity_reschedule(args: argparse.Namespace, settings: Settings) -> int:
+    zone = settings.zone
+    deadline = args.deadline.replace(tzinfo=zone) if args.deadline is not None else None
+
+    async def work(uow_factory: UnitOfWorkFactory) -> cancellation.Rescheduled:
+        async with uow_factory() as uow:
+            return await cancellation.reschedule(
+                uow, actor=await staff_actor(uow, args.as_id), activity_id=args.activity_id,
+                starts_at=args.start.replace(tzinfo=zone), ends_at=args.end.replace(tzinfo=zone),
+                response_deadline=deadline)
+
+    done: cancellation.Rescheduled = await _run(settings, work)
+    print(f"activity {done.activity_id} rescheduled to {done.start} - {done.end}: {done.asked} expert(s) asked to "
+          f"reconfirm, {done.conflicts} no longer qualify (backups invited)")
     return 0
 
 

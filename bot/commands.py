@@ -70,6 +70,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("nextbackup", STAFF),
     Command("closeroster", STAFF),
     Command("attendance", STAFF),
+    # cancel and reschedule: bot/handlers/activity_changes.py
+    Command("cancelactivity", STAFF),
+    Command("reschedule", STAFF),
     Command("letter", STAFF),
     # draw records and exports: bot/handlers/draw_export.py
     Command("drawexport", STAFF),

@@ -18,9 +18,10 @@ from storage.uow import UnitOfWork
 
 
 async def invite(uow: UnitOfWork, member: ActivityMember, info: ActivityView,
-                 settings: ChaseSettings | None = None) -> None:
+                 settings: ChaseSettings | None = None, *, key: str = "invite.invitation") -> None:
     """Send the invitation (000 §19): activity, kind, time, place, inspected institutions, the deadline, and
-    Accept / Decline / Recuse. Does not commit."""
+    Accept / Decline / Recuse (``key``: the message, e.g. the "dates changed" one of a reschedule). Does not
+    commit."""
     settings = settings or policy.current().chase
     now = uow.now()
     activity = info.activity
@@ -34,7 +35,7 @@ async def invite(uow: UnitOfWork, member: ActivityMember, info: ActivityView,
     member.due_at = next_due(member, uow.zone, settings)
     params = {**_facts(info, uow.zone), "respond_by": _local(respond_by, uow.zone),
               "role_key": f"invite.role.{member.role}"}
-    sent = await notify.to_person(uow, person_id=member.person_id, key="invite.invitation", params=params,
+    sent = await notify.to_person(uow, person_id=member.person_id, key=key, params=params,
                                   buttons=keyboards.answers(member.id or 0))
     member.invitation_message_id = sent.id
     uow.session.add(member)

@@ -15,7 +15,7 @@ from services.activities.activities import ActivityView, view
 from services.invitations.slots import _facts, _local
 from services.platform import notify
 from services.platform.roles import Actor
-from storage.activities import ActivityMember
+from storage.activities import Activity, ActivityMember
 from storage.models import Person
 from storage.uow import UnitOfWork
 
@@ -37,7 +37,14 @@ async def roster_message(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> 
 async def _roster_params(uow: UnitOfWork, info: ActivityView) -> dict[str, Any]:
     activity = info.activity
     return {**_facts(info, uow.zone), "roster_lines": await roster_lines(uow, info),
-            "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
+            "closed_key": _state_key(activity)}
+
+
+def _state_key(activity: Activity) -> str:
+    """The roster's state: cancelled, closed (no more replacements) or kept up to date."""
+    if activity.status == "cancelled":
+        return "invite.roster.cancelled"
+    return "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"
 
 
 async def roster_lines(uow: UnitOfWork, info: ActivityView) -> list[list[Any]]:
@@ -150,7 +157,7 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
         activity = info.activity
         params = {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots.get(activity.id or 0, []),
                                                                           uow.zone, recorded),
-                  "closed_key": "invite.roster.closed" if activity.roster_closed_at else "invite.roster.open"}
+                  "closed_key": _state_key(activity)}
         edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
                      for outbox_id in activity.roster_messages if outbox_id in existing)
     await notify.queue_many(uow, edits)

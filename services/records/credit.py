@@ -22,6 +22,7 @@ kind                          source                                            
 ``praise``                    recorded by staff                                                    +10
 ============================  ==================================================================  ======
 
+A slot that expired while asked to reconfirm the new dates of a rescheduled activity is not a ``no_response``.
 Each event's ``source`` is unique, so recording the same fact twice adds nothing. The expert sees their own
 file; staff see the file of experts within their org unit's subtree
 (:func:`services.people.orgs.require_scope_over_person`).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import String, cast, exists, literal
 from sqlmodel import col, select
@@ -43,6 +45,7 @@ from services.platform.roles import Actor
 from services.records import sanctions
 from services.records.ledger import events_of, points_for, record
 from storage.activities import Activity, ActivityMember
+from storage.models import AuditEntry
 from storage.records import CreditEvent
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -85,6 +88,14 @@ async def credit_file(uow: UnitOfWork, *, actor: Actor, person_id: int) -> Credi
     return CreditFile(person_id=person_id, events=tuple(reversed(events)), total=sum(e.points for e in events))
 
 
+def _reconfirmation(expired: Any) -> Any:
+    """An expired slot that was a request to reconfirm new dates (a rescheduled activity): not a ``no_response``
+    (:mod:`services.invitations.cancellation`; the audit entry ``invitation.reconfirm`` marks it)."""
+    return expired & exists().where(col(AuditEntry.action) == "invitation.reconfirm",
+                                    col(AuditEntry.object_type) == "activity_member",
+                                    col(AuditEntry.object_id) == cast(col(ActivityMember.id), String))
+
+
 async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
     """Record the events the roster already knows: slots expired unanswered (no response) and commitments refused
     (refusal to sign). Idempotent (the slot is the source); returns how many events were added."""
@@ -95,7 +106,8 @@ async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
         rows = (await uow.session.exec(
             select(ActivityMember, Activity.org_unit_id).join(Activity, col(Activity.id) == ActivityMember.activity_id)
             .where(col(ActivityMember.status).in_(tuple(SLOT_KINDS)),
-                   ~exists().where(col(CreditEvent.source) == source_of))
+                   ~exists().where(col(CreditEvent.source) == source_of),
+                   ~_reconfirmation(ActivityMember.status == "expired"))
             .order_by(col(ActivityMember.id)).limit(500))).all()
         for member, org_unit_id in rows:
             source = f"slot:{member.id}:{member.status}"

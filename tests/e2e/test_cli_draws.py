@@ -56,7 +56,8 @@ def _number(pattern: str, text: str) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.parametrize("command", [["activity", "create"], ["activity", "show"], ["draw", "request"],
+@pytest.mark.parametrize("command", [["activity", "create"], ["activity", "show"], ["activity", "cancel"],
+                                     ["activity", "reschedule"], ["draw", "request"],
                                      ["draw", "approve"], ["draw", "reject"], ["draw", "show"], ["draw", "verify"],
                                      ["draw", "export"]])
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,6 +148,40 @@ async def test_create_request_approve_verify_tamper_and_export(database_url: str
     assert "problem: result: the stored result differs from the draw recomputed" in broken.stdout
     assert "problem: audit_result:" in broken.stdout and "problem: roster:" in broken.stdout
     assert f"{outsider} 局外人" in broken.stdout
+
+
+async def test_an_activity_is_rescheduled_then_cancelled_from_the_command_line_and_not_drawn_again(
+        database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    org = await build_org(uow_factory)
+    await add_pool(uow_factory, org.bureau_id, [{"name": f"监管专家{i}"} for i in range(4)])
+    created = _cli(database_url, "activity", "create", "--as", str(org.staff_id), "--org", "bureau",
+                   "--kind", "routine_inspection", "--title", "日常检查", "--start", _at(10, 9), "--end", _at(11, 17),
+                   "--deadline", _at(7, 18), "--require", "supervision:3:1")
+    activity_id = _number(r"^activity (\d+) created", created.stdout.strip())
+    filed = _cli(database_url, "draw", "request", str(activity_id), "--as", str(org.staff_id))
+    request_id = _number(r"draw request (\d+) for activity \d+: pending", filed.stdout)
+    approved = _cli(database_url, "draw", "approve", str(request_id), "--as", str(org.admin_id))
+    assert approved.returncode == 0, approved.stderr
+
+    moved = _cli(database_url, "activity", "reschedule", str(activity_id), "--as", str(org.staff_id),
+                 "--start", _at(14, 9), "--end", _at(15, 17), "--deadline", _at(12, 18))
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip() == (f"activity {activity_id} rescheduled to {_at(14, 9)} - {_at(15, 17)}: "
+                                    "3 expert(s) asked to reconfirm, 0 no longer qualify (backups invited)")
+    backwards = _cli(database_url, "activity", "reschedule", str(activity_id), "--as", str(org.staff_id),
+                     "--start", _at(14, 9), "--end", _at(13, 17))
+    assert backwards.returncode == 1 and "ActivityInvalid" in backwards.stderr
+    foreign = _cli(database_url, "activity", "cancel", str(activity_id), "--as", str(org.div1_staff_id),
+                   "--reason", "不是我的")
+    assert foreign.returncode == 1, foreign.stdout
+    cancelled = _cli(database_url, "activity", "cancel", str(activity_id), "--as", str(org.staff_id),
+                     "--reason", "被检查医院停业")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.strip() == f"activity {activity_id} cancelled: 3 expert(s) told"
+    again = _cli(database_url, "draw", "request", str(activity_id), "--as", str(org.staff_id))
+    assert again.returncode == 1 and again.stderr.startswith("error: DrawRefused")
+    twice = _cli(database_url, "activity", "cancel", str(activity_id), "--as", str(org.staff_id), "--reason", "再次")
+    assert twice.returncode == 1 and "ActivityInvalid" in twice.stderr
 
 
 def test_usage_errors_and_unknown_ids_exit_2(database_url: str) -> None:
