@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -168,7 +169,9 @@ async def test_a_roster_with_an_over_65_row_and_a_9_row_imports_them_as_applican
             "under_review", None, None)
     assert experts[LI].state == experts[WANG].state == "active"
     # Neither is ever drawn: a draw needing every active supervision expert of the pool takes the others only.
-    drawn = await _draw_all_supervision(uow_factory, org)
+    result = await _draw_all_supervision(uow_factory, org)
+    assert result.ok
+    drawn = set(result.principals + result.backups)
     assert experts[OLD].person_id not in drawn and experts[VIOLATOR].person_id not in drawn
     assert experts[LI].person_id in drawn
     # The daily job leaves them alone (it never exits anyone who is not active).
@@ -180,7 +183,7 @@ async def test_a_roster_with_an_over_65_row_and_a_9_row_imports_them_as_applican
 async def test_strict_rejects_an_ineligible_row_and_the_admin_override_is_audited_but_gives_no_term_past_65(
     database_url: str, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
-    await build_org(uow_factory)
+    org = await build_org(uow_factory)
     source = _roster_with_ineligible_rows(tmp_path / "roster.xlsx")
     strict = _cli(database_url, "import", "experts", str(source), "--org", "div1", "--strict")
     assert strict.returncode == 1
@@ -202,9 +205,15 @@ async def test_strict_rejects_an_ineligible_row_and_the_admin_override_is_audite
     assert [e.object_id for e in entries] == [str(experts[VIOLATOR].person_id)]
     assert entries[0].details["reason"] == "2019年聘任的专家，早于本办法"
     assert entries[0].details["articles"] == ["000 §9(三)"]
+    # Admitted, the violator is still never drawn: a draw needing every active supervision expert falls short by
+    # one, and the explanation names the 000 §9 exclusion.
+    result = await _draw_all_supervision(uow_factory, org)
+    assert not result.ok
+    (short,) = result.shortfalls
+    assert (short.short, short.removed["disqualified"]) == (1, 1)
 
 
-async def _draw_all_supervision(uow_factory: UnitOfWorkFactory, org: Org) -> set[int]:
+async def _draw_all_supervision(uow_factory: UnitOfWorkFactory, org: Org) -> Any:
     """Draw (as the bureau) every active supervision expert: principals and backups up to the pool's size."""
     from services.activities import activities
     from services.activities.activities import ActivityInput, RequirementInput
@@ -228,5 +237,5 @@ async def _draw_all_supervision(uow_factory: UnitOfWorkFactory, org: Org) -> set
     assert filed.request.id is not None
     async with uow_factory() as u:
         outcome = await draws.approve(u, actor=admin, request_id=filed.request.id)
-    assert outcome.result is not None and outcome.result.ok, outcome.result
-    return set(outcome.result.principals + outcome.result.backups)
+    assert outcome.result is not None
+    return outcome.result
