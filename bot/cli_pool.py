@@ -31,6 +31,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     experts_in.add_argument("--strict", action="store_true", help="import nothing if any row is rejected")
     experts_in.add_argument("--rejections", metavar="OUT", help="write the rejected rows with a 原因 column to "
                                                                 "OUT (.xlsx or .csv) to fix and import again")
+    experts_in.add_argument("--admit-ineligible", action="store_true",
+                            help="keep rows that fail the eligibility rules (000 §8-§9) as they say, for rosters "
+                                 "appointed before these rules (audited; needs --reason; never a term past 65)")
+    experts_in.add_argument("--reason", help="why ineligible rows are admitted (with --admit-ineligible)")
     experts_in.set_defaults(handler=_import_experts)
     institutions_in = imports.add_parser(
         "institutions", help="import the institution directory from XLSX or CSV (机构名称, 统一社会信用代码, ...)")
@@ -61,8 +65,11 @@ def describe(report: expert_io.ImportReport) -> str:
                 f"nothing was imported (pool {report.org_code}).")
     made = f"; {report.institutions_created} institution(s) added to the directory" \
         if report.institutions_created else ""
+    ineligible = f"; {len(report.ineligible)} not eligible (000 §8-§9)" if report.ineligible else ""
+    admitted = f", {report.admitted_ineligible} of them admitted by override" if report.admitted_ineligible else ""
     return (f"{report.source}: {report.total} rows into pool {report.org_code}: {report.created} created, "
-            f"{report.updated} updated, {report.unchanged} unchanged, {len(report.rejected)} rejected{made}.")
+            f"{report.updated} updated, {report.unchanged} unchanged, {len(report.rejected)} rejected"
+            f"{ineligible}{admitted}{made}.")
 
 
 def describe_institutions(report: institution_io.InstitutionImportReport) -> str:
@@ -77,6 +84,9 @@ def describe_institutions(report: institution_io.InstitutionImportReport) -> str
 def _issue_lines(report: expert_io.ImportReport | institution_io.InstitutionImportReport) -> list[str]:
     lines = [f"  rejected row {row.row}: " + "; ".join(f"{i.column}: {i.message}" for i in row.reasons)
              for row in report.rejected]
+    lines += [f"  not eligible row {row.row} (new experts: under review, no term, unless admitted): "
+              + "; ".join(f"{i.column}: {i.message}" for i in row.reasons)
+              for row in getattr(report, "ineligible", ())]
     lines += [f"  note row {note.row}, {note.column}: {note.message}" for note in report.notes]
     if len(lines) > SHOWN_ISSUES:
         lines = [*lines[:SHOWN_ISSUES], f"  ... and {len(lines) - SHOWN_ISSUES} more (use --rejections OUT)"]
@@ -91,11 +101,14 @@ async def _import_experts(args: argparse.Namespace, settings: Settings) -> int:
     rejections = Path(args.rejections) if args.rejections else None
     if rejections is not None and rejections.suffix.lower() not in (".xlsx", ".csv"):
         raise CliError("--rejections must name a .xlsx or .csv file")
+    if args.admit_ineligible and not (args.reason or "").strip():
+        raise CliError("--admit-ineligible needs --reason (it is recorded in the audit trail)")
+    override = args.reason if args.admit_ineligible else None
 
     async def work(uow_factory: UnitOfWorkFactory) -> expert_io.ImportReport:
         async with uow_factory() as uow:
             return await expert_io.import_experts(uow, actor=SYSTEM_CLI, source=path, org=args.org,
-                                                  strict=args.strict)
+                                                  strict=args.strict, admit_ineligible=override)
 
     report: expert_io.ImportReport = await _with_uow(settings, work)
     print(describe(report))

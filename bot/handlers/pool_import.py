@@ -55,6 +55,8 @@ async def import_file(update: Update, context: BotContext) -> None:
                                     **_counts(report)))
     if report.rejected:
         await _send_rejections(message, context, update, report, name)
+    if report.ineligible:
+        await _send_ineligible(message, context, update, report)
 
 
 class _Progress:
@@ -87,10 +89,23 @@ def _counts(report: ImportReport) -> dict[str, int]:
 
 
 def describe(language: str, issue: Issue) -> str:
-    """One reason in the reader's language (the English message when the code has no translation)."""
-    key = f"import.code.{issue.code}"
-    words = catalog(language).get(key) or issue.message
-    return f"{issue.column}：{words}"
+    """One reason in the reader's language (the English message when the code has no translation); an
+    eligibility reason (``ineligible_<code>``) in the words of the card's 入库条件, with its article."""
+    words = catalog(language).get(f"import.code.{issue.code}")
+    if words is None and issue.code.startswith("ineligible_"):
+        words = catalog(language).get(f"pool.code.{issue.code.removeprefix('ineligible_')}")
+    article = f"（{issue.article}）" if issue.article else ""
+    return f"{issue.column}：{words or issue.message}{article if words else ''}"
+
+
+async def _send_ineligible(message: Message, context: BotContext, update: Update, report: ImportReport) -> None:
+    """The rows imported but not admitted (000 §8–§9), each reason with its article."""
+    language = context.language_for(update)
+    lines = [context.t(update, "import.ineligible_header", count=len(report.ineligible))]
+    for item in report.ineligible:
+        reasons = "；".join(describe(language, issue) for issue in item.reasons)
+        lines.append(context.t(update, "import.rejection_line", row=item.row, reasons=reasons))
+    await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
 
 
 async def _send_rejections(

@@ -65,7 +65,8 @@ class _Loader:
         self.experts += await self.fetch(sa_select(
             col(Expert.person_id), col(Expert.categories), col(Expert.clinical_subcategories),
             col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
-            col(Expert.is_chief), col(Expert.barred_until),
+            col(Expert.is_chief), col(Expert.barred_until), col(Expert.full_civil_capacity),
+            col(Expert.criminal_record), col(Expert.administrative_penalty), col(Expert.insurance_violation),
         ).where(col(Expert.person_id).in_(chunk)))
         if self.inspected:
             await self._ties(chunk)
@@ -128,7 +129,8 @@ class _Loader:
         """The facts gathered, as candidates by person id."""
         spec = self.spec
         out: dict[int, Candidate] = {}
-        for person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until in self.experts:
+        for (person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until,
+             capable, criminal, penalty, violation) in self.experts:
             out[person_id] = Candidate(
                 person_id=person_id,
                 categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
@@ -146,6 +148,7 @@ class _Loader:
                 busy=tuple(sorted(self.busy.get(person_id, ()))),
                 barred=barred_until is not None and barred_until > spec.start,
                 review_draws=tuple(sorted(self.reviews.get(person_id, ()))),
+                disqualified=not capable or criminal or penalty or violation,  # 000 §9(一)–(三)
             )
         return out
 

@@ -20,7 +20,9 @@ Interpretations
    lifecycle service owns the other states (term expired, suspended, left, removed).
 3. **Age** (``age_limit``, "000 §8(四)"): completed age (周岁) on the activity's start ≥ ``age_limit`` excludes; 000
    §22 makes the 65th birthday the exit point, so the draw never relies on an extension not yet granted.
-4. **Blacklist** (``barred``, "000 §25").
+4. **Blacklist** (``barred``, "000 §25"). **Disqualified** (``disqualified``, "000 §9"): the record carries a §9
+   ground (no full civil capacity, a criminal record, an administrative penalty or severe sanction, a violation of
+   insurance rules), whatever the pool state says (an expert admitted by the import override keeps the flag).
 5. **Recusal** (000 §15, 001 §17) applies to every kind of activity; ``inspected`` holds the institutions the
    activity concerns (inspected institutions, or the parties of a review or consultation):
    ``recusal_employer`` the current employer is one of them (000 §15(一): 任职 includes the present);
@@ -126,6 +128,7 @@ class ExclusionCode(StrEnum):
     RECUSAL_REQUIRED = "recusal_required"
     ROTATION_CONSECUTIVE = "rotation_consecutive"
     ROTATION_FREQUENT = "rotation_frequent"
+    DISQUALIFIED = "disqualified"
 
 
 ALREADY_DRAWN = "already_drawn"  # shortfall counter key: drawn for an earlier requirement
@@ -143,6 +146,7 @@ ARTICLES: dict[ExclusionCode, str] = {
     ExclusionCode.RECUSAL_REQUIRED: "000 §15, 001 §17",
     ExclusionCode.ROTATION_CONSECUTIVE: "001 §14",
     ExclusionCode.ROTATION_FREQUENT: "001 §14",
+    ExclusionCode.DISQUALIFIED: "000 §9",
 }
 
 
@@ -171,6 +175,7 @@ class Candidate:
     busy: tuple[tuple[date, date], ...] = ()  # other activities, inclusive
     barred: bool = False  # blacklisted (000 §25)
     review_draws: tuple[date, ...] = ()  # dates of previous project-review draws
+    disqualified: bool = False  # a 000 §9 ground on the record (point 4)
 
 
 @dataclass(frozen=True)
@@ -262,6 +267,8 @@ def _standing(candidate: Candidate, activity: ActivitySpec, settings: DrawSettin
         yield _exclusion(ExclusionCode.AGE_LIMIT, age=age_on(candidate.birth_date, start), limit=settings.age_limit)
     if candidate.barred:
         yield _exclusion(ExclusionCode.BARRED)
+    if candidate.disqualified:
+        yield _exclusion(ExclusionCode.DISQUALIFIED)
 
 
 def _recusals(candidate: Candidate, activity: ActivitySpec, settings: DrawSettings) -> Iterator[Exclusion]:

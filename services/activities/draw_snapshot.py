@@ -49,6 +49,7 @@ def _candidate_json(c: Candidate) -> dict[str, object]:
         "busy": _periods(c.busy),
         "barred": c.barred,
         "review_draws": _iso(c.review_draws),
+        **({"disqualified": True} if c.disqualified else {}),  # only when set: older snapshots stay as hashed
     }
 
 
@@ -121,6 +122,7 @@ def _candidate_of(c: dict[str, Any]) -> Candidate:
         busy=tuple(_span(p) for p in c["busy"]),
         barred=c["barred"],
         review_draws=tuple(_day(d) for d in c["review_draws"]),
+        disqualified=c.get("disqualified", False),
     )
 
 

@@ -195,7 +195,7 @@ async def import_experts(
     """Import the rows; returns the new experts' person ids in row order."""
     async with uow_factory() as uow:
         report = await expert_io.import_experts(uow, actor=actor, source=to_csv(rows), filename="demo-experts.csv",
-                                                strict=True)
+                                                strict=True, admit_ineligible="sandbox demo roster (generated)")
     if report.rejected:
         raise ValueError(f"demo experts rejected: {report.rejected[:3]}")
     return list(report.created_ids)

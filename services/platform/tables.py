@@ -35,12 +35,13 @@ Cell = str | int | float | bool | date | datetime | time | None
 class Issue:
     """A reason a row was rejected, or a note on what the import did: ``row`` as numbered in the file, the
     ``column`` header concerned (as written in the file when it has it), a stable ``code`` and an English
-    ``message``."""
+    ``message``; ``article`` names the rule a reason rests on, when it rests on one (e.g. "000 §8(四)")."""
 
     row: int
     column: str
     code: str
     message: str
+    article: str = ""
 
 
 @dataclass(frozen=True)

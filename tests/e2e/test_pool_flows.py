@@ -4,14 +4,17 @@ the expert, see the card with the admission check, and approve the change with a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from bot.emulator import BotApiEmulator, buttons
 from messages import translate
+from services.activities import activities
+from services.activities.activities import ActivityInput, RequirementInput
+from services.draws import draws
 from services.people import accounts
 from services.platform.roles import SYSTEM_CLI
 from storage.models import Expert
-from tests.builders import build_org
+from tests.builders import add_pool, build_org, staff_actor
 from tests.e2e.harness import BotHarness, running_bot
 
 
@@ -130,3 +133,25 @@ async def test_staff_approve_an_employer_change_and_the_work_history_follows(
         await emulator.user(121).send_command("/experts", "exited")
         assert (await emulator.wait_for_messages(121, 5))[-1].text == translate("zh", "pool.search_empty_for",
                                                                                   words="exited")
+
+
+async def test_a_draw_skips_an_expert_with_a_000_9_ground_and_the_shortfall_cites_the_article(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        await add_pool(bot.uow, org.bureau_id, [{}, {}, {"insurance_violation": True}])
+        await _bind(bot, emulator, "staff", org.staff_id, 70)
+        async with bot.uow() as u:
+            start = u.now() + timedelta(days=10)
+            activity = await activities.create_activity(u, actor=staff_actor(org.staff_id, org.bureau_id),
+                                                        data=ActivityInput(
+                org="bureau", kind="special_inspection", title="专项检查", starts_at=start,
+                ends_at=start + timedelta(days=2), response_deadline=start - timedelta(days=2),
+                requirements=(RequirementInput("supervision", 3, 0),)))
+            await draws.set_approval(u, actor=SYSTEM_CLI, org="bureau", enabled=False)
+        await emulator.user(70).send_command("/draw", str(activity.id))
+        short = (await emulator.wait_for_messages(70, 2))[-1]
+        assert short.text is not None and translate("zh", "draw.card.short_header") in short.text
+        assert translate("zh", "draw.card.reason", reason_key="draw.reason.disqualified", count=1) in short.text
+        assert "000 第九条" in short.text

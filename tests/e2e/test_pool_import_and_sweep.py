@@ -8,6 +8,7 @@ import io
 from datetime import date, timedelta
 
 from openpyxl import Workbook, load_workbook
+from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from messages import translate
@@ -104,3 +105,30 @@ async def test_an_expert_turning_65_is_exited_by_the_scheduler_with_notices(
         assert told.text == translate("zh", "lifecycle.exited.age_limit")
         alert = (await emulator.wait_for_messages(96, 2))[-1]
         assert alert.text is not None and "张专家" in alert.text and "六十五" in alert.text
+
+
+async def test_an_over_65_row_sent_by_staff_is_imported_under_review_and_listed_with_its_article(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        await _bind(bot, emulator, "staff", org.div1_staff_id, 90)
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(HEADERS)
+        sheet.append([1, "老专家", "男", "第一师医院 科主任 主任医师", "硕士研究生", "新疆医科大学", "临床医学",
+                      _id("19500304", "131"), "13800138000", "医保监管类", "div1"])
+        stream = io.BytesIO()
+        book.save(stream)
+        await emulator.user(90).send_document(stream.getvalue(), file_name="roster.xlsx", mime_type="x")
+        messages = await emulator.wait_for_messages(90, 3, timeout=20)
+        assert messages[1].text == translate("zh", "import.summary", total=1, created=1, updated=0, unchanged=0,
+                                             rejected=0, valid=1, institutions=1)
+        listed = messages[2].text
+        assert listed is not None and listed.startswith(translate("zh", "import.ineligible_header", count=1))
+        assert "第 2 行：身份证号码：年龄须在65周岁以下（000 §8(四)）" in listed
+        async with bot.uow() as u:
+            states = [(e.state, e.term_end) for e in (await u.session.exec(select(Expert))).all()
+                      if e.id_number == _id("19500304", "131")]
+        assert states == [("under_review", None)]

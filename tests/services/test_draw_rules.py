@@ -516,3 +516,8 @@ def test_a_pool_of_enough_clean_candidates_from_distinct_employers_is_always_dra
     assert result.ok
     assert len(result.principals) == 3 and len(result.backups) == backups
     assert len(set(result.principals + result.backups)) == 3 + backups
+
+
+def test_an_expert_whose_record_carries_a_000_9_ground_is_excluded_citing_000_article_9() -> None:
+    (found,) = exclusions(candidate(disqualified=True), activity(), SETTINGS)
+    assert (found.code, found.article) == (ExclusionCode.DISQUALIFIED, "000 §9")

@@ -628,3 +628,19 @@ async def test_files_that_cannot_be_imported_are_refused_whole(
         upload = f"姓名,身份证号码,专业类型\n李四,{LI},管理\n".encode()
         report = await expert_io.import_experts(uow, actor=SYSTEM_CLI, source=upload, filename="upload.csv", org=None)
     assert report.created == 1 and report.org_code == "bureau"
+
+
+async def test_only_an_admin_with_a_reason_may_admit_ineligible_rows(
+    uow_factory: UnitOfWorkFactory, org: Org, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "old.csv", ["姓名", "身份证号码", "专业类型", "刑事犯罪记录"],
+                     [["钱七", ZHAO, "管理", "是"]])
+    with pytest.raises(PermissionDenied):
+        await run_import(uow_factory, path, actor=staff_actor(org.staff_id, org.bureau_id),
+                         admit_ineligible="历史名单")
+    with pytest.raises(InvalidInput):
+        await run_import(uow_factory, path, admit_ineligible="  ")
+    report = await run_import(uow_factory, path)
+    (row,) = report.ineligible
+    assert [(i.code, i.article) for i in row.reasons] == [("ineligible_criminal_or_penalty", "000 §9(二)")]
+    assert (await expert_by_id(uow_factory, ZHAO))[0].state == "under_review"

@@ -54,6 +54,11 @@ Applying
   not in the directory creates the institution (kind ``other``), or is given to the one institution of that exact
   name that has no code; a name alone not found creates the institution (kind ``other``, no code). Each is noted.
   A changed employer closes the open work-history period and opens a new one (the two-year recusal rule reads it).
+* **Admission** (:mod:`.admission`): every row is judged by the eligibility rules of an application (000 §8–§9).
+  A failing row is listed in ``ImportReport.ineligible`` with each reason's article; a new expert from it is
+  审核中 (under review) without a term; ``strict=True`` rejects it instead. ``admit_ineligible="<reason>"`` (admins
+  and the system; CLI ``--admit-ineligible --reason``) keeps such rows as they say, with an audit entry per expert,
+  except that nobody over 65 gets a term (000 §22).
 * Staff import into their org unit's subtree only. Each created or updated expert gets one audit entry naming the
   changed fields (no values); each institution created or given a code gets its own.
 
@@ -61,8 +66,8 @@ Export writes the annex-2 layout (XLSX: the title row, the header row, one row p
 with full ID numbers for admins and the system, masked otherwise, and records the export in the audit trail.
 
 Modules: :mod:`.columns` (vocabularies, cell parsers, :data:`COLUMNS`), :mod:`.sheet` (reading a file, the report),
-:mod:`.checks` (checking rows, pure), :mod:`.importer` (the import service), :mod:`.writer` (applying rows),
-:mod:`.export` (the export and the rejections file).
+:mod:`.checks` (checking rows, pure), :mod:`.admission` (eligibility at import), :mod:`.importer` (the import
+service), :mod:`.writer` (applying rows), :mod:`.export` (the export and the rejections file).
 """
 
 from __future__ import annotations

@@ -80,6 +80,8 @@ class Directory:
     by_name: dict[str, list[Institution]]
     unnumbered: dict[tuple[str, int], int]
     default_recommending: str | None
+    admit_ineligible: str | None = None
+    """The reason given for the audited override that keeps ineligible rows as they say (see ``.admission``)."""
 
 
 @dataclass
@@ -94,6 +96,9 @@ class Plan:
     recommending: InstitutionRef | None
     state: ExpertState = ExpertState.ACTIVE
     term: tuple[date, date] | None = None
+    ineligible: tuple[Issue, ...] = ()
+    """The eligibility reasons that fail (000 §8–§9), each with its article (see ``.admission``)."""
+    admitted_by_override: bool = False
 
 
 def _state_label(code: str) -> str:

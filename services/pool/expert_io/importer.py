@@ -12,9 +12,10 @@ from typing import TypeVar
 from sqlmodel import col, select
 
 from services.people.orgs import get_unit, require_scope_over_units, subtree
-from services.platform.errors import InvalidInput
-from services.platform.roles import Actor
+from services.platform.errors import InvalidInput, PermissionDenied
+from services.platform.roles import Actor, Role
 from services.platform.tables import Issue, RejectedRow
+from services.pool.expert_io.admission import judge
 from services.pool.expert_io.checks import Directory, Plan, Row, check_row, is_blank, parse_row
 from services.pool.expert_io.columns import BY_HEADER, HEADER_OF, ColumnSpec
 from services.pool.expert_io.sheet import ImportReport, Sheet, header_key, read_sheet
@@ -124,18 +125,37 @@ async def _read_source(source: Path | bytes, filename: str | None) -> tuple[byte
 
 
 def _plans(rows: list[Row], directory: Directory, sheet: Sheet, report: ImportReport) -> list[Plan]:
-    """What to write for each valid row; each rejected row goes to the report with its reasons in column order."""
+    """What to write for each valid row; each rejected row goes to the report with its reasons in column order,
+    each row failing the eligibility rules to ``report.ineligible`` (strict: to the rejected rows)."""
     seen: dict[str, int] = {}
     plans: list[Plan] = []
     position = {header: index for index, header in reversed(list(enumerate(sheet.headers)))}
     for row in rows:
         plan = check_row(row, directory, seen)
+        if plan is not None:
+            judge(plan, directory)
+            if plan.ineligible and report.strict and not plan.admitted_by_override:
+                row.issues.extend(plan.ineligible)
+                plan = None
         if plan is None:
             reasons = sorted(row.issues, key=lambda issue: position.get(issue.column, len(position)))
             report.rejected.append(RejectedRow(row.number, row.cells, tuple(reasons)))
         else:
             plans.append(plan)
+            if plan.ineligible:
+                report.ineligible.append(RejectedRow(row.number, row.cells, plan.ineligible))
     return plans
+
+
+def _check_override(actor: Actor, admit_ineligible: str | None) -> str | None:
+    """The override's reason, stripped; only admins and the system may use it, and only with a reason."""
+    if admit_ineligible is None:
+        return None
+    if actor.person_id is not None and Role.ADMIN not in actor.roles:
+        raise PermissionDenied("only an admin may admit ineligible experts")
+    if not admit_ineligible.strip():
+        raise InvalidInput("give the reason for admitting ineligible experts", field="reason")
+    return admit_ineligible.strip()
 
 
 async def import_experts(
@@ -146,6 +166,7 @@ async def import_experts(
     filename: str | None = None,
     org: str | None = None,
     strict: bool = False,
+    admit_ineligible: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import expert records from an XLSX or CSV file (a path, or its bytes with ``filename``) into the pool of
@@ -153,7 +174,11 @@ async def import_experts(
     See :mod:`services.pool.expert_io` for the columns and rules.
 
     ``on_progress(done, total)`` (plain or async) is called with ``done=0`` once the file is read and checked,
-    then after each row is applied, ending with ``done == total``."""
+    then after each row is applied, ending with ``done == total``.
+
+    Every row is judged by the eligibility rules (000 §8–§9, :mod:`.admission`); ``admit_ineligible`` (an
+    admin's or the system's reason) keeps ineligible rows as they say, audited per expert."""
+    override = _check_override(actor, admit_ineligible)
     data, filename = await _read_source(source, filename)
     unit = await default_unit(uow, actor, org)
     sheet = await asyncio.to_thread(read_sheet, data, filename or "upload")
@@ -162,6 +187,7 @@ async def import_experts(
     rows = [parse_row(n, cells, mapping, columns) for n, cells in sheet.rows if not is_blank(cells, mapping)]
     report.total = len(rows)
     directory = await load_directory(uow, actor, unit, rows, sheet.default_recommending)
+    directory.admit_ineligible = override
     plans = _plans(rows, directory, sheet, report)
     report.valid = len(plans)
     done = len(report.rejected)
@@ -169,7 +195,7 @@ async def import_experts(
     if strict and report.rejected:
         report.applied = False
         return report
-    writer = Writer(uow, actor, report, directory.today)
+    writer = Writer(uow, actor, report, directory.today, override)
     for plan in plans:
         await writer.apply(plan)
         report.notes.extend(plan.row.notes)

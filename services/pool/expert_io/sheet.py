@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.platform.errors import InvalidInput
-from services.platform.tables import Cell, TableImportReport
+from services.platform.tables import Cell, RejectedRow, TableImportReport
 from services.platform.tables import read_cells as _read_cells
 from services.platform.tables import text_of as _text_of
 from services.pool.expert_io.columns import BY_HEADER, cell_key
@@ -26,6 +26,10 @@ class ImportReport(TableImportReport):
 
     org_code: str = ""
     institutions_created: int = 0
+    ineligible: list[RejectedRow] = field(default_factory=list)
+    """Rows that fail the eligibility rules (000 §8–§9), each reason with its article: imported, but new experts
+    among them as 审核中 without a term unless admitted by the audited override (``admitted_ineligible``)."""
+    admitted_ineligible: int = 0
 
 
 # --- reading a file -----------------------------------------------------------------------------------------

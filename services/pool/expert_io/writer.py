@@ -23,8 +23,10 @@ from storage.uow import UnitOfWork
 class Writer:
     """Applies checked rows inside the caller's transaction, creating each new institution once per file."""
 
-    def __init__(self, uow: UnitOfWork, actor: Actor, report: ImportReport, today: date) -> None:
+    def __init__(self, uow: UnitOfWork, actor: Actor, report: ImportReport, today: date,
+                 override_reason: str | None = None) -> None:
         self.uow, self.actor, self.report, self.today = uow, actor, report, today
+        self.override_reason = override_reason
         self.now = uow.now()
         self.made: dict[tuple[str, str], Institution] = {}
 
@@ -82,11 +84,17 @@ class Writer:
             if institution_id is not None:
                 values[key] = institution_id
         if plan.existing is None:
-            await self._create(plan, values)
+            person_id = await self._create(plan, values)
         else:
-            await self._update(plan, values)
+            person_id = await self._update(plan, values)
+        if plan.admitted_by_override:
+            await self._audit("expert.admitted_ineligible", "person", person_id, {
+                "reasons": [issue.code.removeprefix("ineligible_") for issue in plan.ineligible],
+                "articles": [issue.article for issue in plan.ineligible], "reason": self.override_reason,
+                "source": self.report.source, "row": plan.row.number})
+            self.report.admitted_ineligible += 1
 
-    async def _create(self, plan: Plan, values: dict[str, Any]) -> None:
+    async def _create(self, plan: Plan, values: dict[str, Any]) -> int:
         person = await self.uow.people.add(Person(name=plan.name, created_at=self.now))
         assert person.id is not None
         expert = Expert(person_id=person.id, org_unit_id=plan.org_unit_id, id_number=plan.id_number,
@@ -103,8 +111,9 @@ class Writer:
             "source": self.report.source, "row": plan.row.number})
         self.report.created += 1
         self.report.created_ids.append(person.id)
+        return person.id
 
-    async def _update(self, plan: Plan, values: dict[str, Any]) -> None:
+    async def _update(self, plan: Plan, values: dict[str, Any]) -> int:
         assert plan.existing is not None
         expert, person = plan.existing
         values["org_unit_id"] = plan.org_unit_id
@@ -115,7 +124,7 @@ class Writer:
             changed.append("name")
         if not changed:
             self.report.unchanged += 1
-            return
+            return expert.person_id
         previous_employer = expert.employer_id
         for key in changed:
             if key != "name":
@@ -128,6 +137,7 @@ class Writer:
                           {"fields": sorted(changed), "source": self.report.source, "row": plan.row.number})
         self.report.updated += 1
         self.report.updated_ids.append(expert.person_id)
+        return expert.person_id
 
     async def _employment(self, expert: Expert, previous_employer: int | None) -> None:
         """Close the open work-history periods elsewhere (recording the previous employer if it had none) and
