@@ -63,6 +63,8 @@ class TolerantBot(ExtBot[int]):
             except Exception as error:
                 logger.exception("fetched updates could not be recorded; they will be fetched again")
                 raise NetworkError("fetched updates could not be recorded") from error
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [without_nul(item) for item in result]
         return result
 
     async def get_updates(
@@ -96,10 +98,22 @@ class TolerantBot(ExtBot[int]):
             return tuple(parse_each(raw, self))
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` (parsed JSON) with NUL characters taken out of every string: PostgreSQL's text refuses them, and
+    no person types one (a crafted update could carry it into a search or a name)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    return value
+
+
 def parse_each(raw: list[JSONDict], bot: Any) -> list[Update]:
-    """Parse updates one by one; an unreadable one becomes a bare ``Update`` with its id."""
+    """Parse updates one by one (NUL characters removed); an unreadable one becomes a bare ``Update`` with its id."""
     updates = []
-    for item in raw:
+    for item in map(without_nul, raw):
         try:
             update = Update.de_json(item, bot)
         except PARSE_ERRORS:

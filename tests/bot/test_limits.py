@@ -35,3 +35,12 @@ def test_split_loses_nothing_but_line_ends_and_fits(text: str) -> None:
     parts = split(text, 300)
     assert all(utf16_len(part) <= 300 for part in parts)
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+
+
+def test_nul_characters_are_taken_out_of_incoming_updates_before_anything_reads_them() -> None:
+    """PostgreSQL's text refuses NUL; a crafted update must not turn a search into a database error."""
+    from bot.tolerant import without_nul
+
+    raw = {"update_id": 1, "message": {"text": "/experts a\x00b", "entities": [{"type": "bot_command"}]}}
+    cleaned = without_nul(raw)
+    assert cleaned["message"]["text"] == "/experts ab" and cleaned["message"]["entities"] == [{"type": "bot_command"}]
