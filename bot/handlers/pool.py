@@ -25,6 +25,10 @@ def _join(context: BotContext, update: Update, values: list[str], prefix: str = 
     return "、".join(context.t(update, f"{prefix}{v}") if prefix else v for v in values)
 
 
+def _gender(context: BotContext, update: Update, gender: str) -> str:
+    return context.t(update, f"pool.gender.{gender}") if gender in ("male", "female") else "-"
+
+
 def _card_params(context: BotContext, update: Update, card: ExpertCard) -> dict[str, Any]:
     term = f"{card.term_start} ~ {card.term_end}" if card.term_start else "-"
     leave = [f"{start} ~ {end}" for start, end, _ in card.leave]
@@ -34,7 +38,9 @@ def _card_params(context: BotContext, update: Update, card: ExpertCard) -> dict[
         "employer": card.employer or "-", "title": card.title or "-",
         "categories": _join(context, update, card.categories, "category."),
         "specialty": card.specialty or "-", "term": term, "leave": _join(context, update, leave),
-        "pending": card.pending_changes, "gender": card.gender or "-", "birth_date": card.birth_date or "-",
+        "pending": card.pending_changes, "gender": _gender(context, update, card.gender),
+        "birth_date": card.birth_date or (context.t(update, "pool.birth_year", year=card.birth_year)
+                                          if card.birth_year else "-"),
         "chief": "✓" if card.is_chief else "-",
     }
 

@@ -58,7 +58,8 @@ class ExpertCard:
     org_unit_id: int
     id_number: str
     gender: str
-    birth_date: date | None
+    birth_date: date | None  # None for a viewer who sees masked ID numbers
+    birth_year: int | None
     mobile: str
     email: str
     employer: str
@@ -170,7 +171,10 @@ async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
     return ExpertCard(
         person_id=expert_id, name=person.name, state=expert.state, org_unit_id=expert.org_unit_id,
         id_number=(expert.id_number or "") if full else mask_id_number(expert.id_number or ""),
-        gender=expert.gender or "", birth_date=expert.birth_date,
+        gender=expert.gender or "",
+        # the birth date is what the masked ID number hides: plain staff see the year only (age rules need no more)
+        birth_date=expert.birth_date if full or actor.person_id == expert_id else None,
+        birth_year=expert.birth_date.year if expert.birth_date else None,
         mobile=(expert.mobile or "") if full or actor.person_id == expert_id else mask_phone(expert.mobile or ""),
         email=expert.email or "", employer=await _name_of(uow, expert.employer_id), title=expert.title or "",
         categories=list(expert.categories), clinical_subcategories=list(expert.clinical_subcategories),

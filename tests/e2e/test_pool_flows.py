@@ -69,6 +69,7 @@ async def test_an_expert_declares_leave_and_staff_see_it_on_the_card(
             record = await u.session.get(Expert, org.expert_id)
             assert record is not None
             record.id_number, record.birth_date = "11010519491231002X", date(1949, 12, 31)
+            record.gender = "female"
             u.session.add(record)
             await u.commit()
         start = bot.clock.now().date().replace(year=2099)
@@ -85,6 +86,8 @@ async def test_an_expert_declares_leave_and_staff_see_it_on_the_card(
         await staff.send_command("/expert", str(org.expert_id))
         shown = (await emulator.wait_for_messages(81, 3))[-1].text or ""
         assert "110105********002X" in shown  # staff, not admin: masked
+        assert "1949-12-31" not in shown and "出生日期：1949 年" in shown  # no field reveals what the mask hides
+        assert "性别：女" in shown and "female" not in shown  # values in the reader's language
         assert "不符合" in shown and "000 §8(四)" in shown  # over 65 today
         await staff.send_command("/expert", str(org.div2_expert_id))
         assert (await emulator.wait_for_messages(81, 4))[-1].text == translate("zh", "error.permission_denied")
