@@ -41,20 +41,21 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _prefix(text: str, room: int) -> str:
+    """The longest start of ``text`` within ``room`` UTF-16 units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > room:
+            return text[:index]
+    return text
+
+
 def cut(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` UTF-16 units, with a mark when anything was cut."""
     if utf16_len(text) <= limit:
         return text
-    room = limit - utf16_len(CUT_MARK)
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        size = 2 if ord(char) > 0xFFFF else 1
-        if used + size > room:
-            break
-        kept.append(char)
-        used += size
-    return "".join(kept) + CUT_MARK
+    return _prefix(text, limit - utf16_len(CUT_MARK)) + CUT_MARK
 
 
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -64,8 +65,8 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     parts: list[str] = []
     rest = text
     while utf16_len(rest) > room:
-        head = cut(rest, room + len(CUT_MARK))[:-len(CUT_MARK)]
-        at = max(head.rfind("\n"), -1)
+        head = _prefix(rest, room)
+        at = head.rfind("\n")
         if at < len(head) // 2:
             at = head.rfind(" ")
         if at < len(head) // 2:

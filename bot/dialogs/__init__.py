@@ -23,7 +23,7 @@ from bot.auth import BOUND, deny
 from bot.context import BotContext
 from services.platform import dialogs
 from services.platform.dialogs import DialogState
-from services.platform.roles import Actor
+from services.platform.roles import Actor, Role
 
 Step = Callable[[Update, BotContext, DialogState], Awaitable[bool | None]]
 """Handles one message of the flow; returns normally when it consumed the message, ``False`` when the message is
@@ -40,6 +40,7 @@ class Flow:
     on_file: Step | None = None
     cancelled_key: str = "dialog.cancelled"
     aliases: tuple[str, ...] = field(default=())
+    audience: frozenset[Role] = frozenset()  # who may answer it (empty: whoever opened it)
 
 
 _FLOWS: dict[str, Flow] = {}
@@ -76,26 +77,29 @@ async def _open_dialog(update: Update, context: BotContext) -> DialogState | Non
         return await dialogs.current(uow, found[1])
 
 
-async def on_text(update: Update, context: BotContext) -> None:
-    """Typed text: to the open dialog's flow, when it takes text."""
+async def _route(update: Update, context: BotContext, step_of: Callable[[Flow], Step | None]) -> None:
+    """Hand the message to the open dialog's flow, when it takes this kind of message; the flow's audience is
+    checked here, once, as :func:`bot.auth.serves` checks a command's."""
     state = await _open_dialog(update, context)
     flow = _FLOWS.get(state.flow) if state is not None else None
-    if state is None or flow is None or flow.on_text is None:
+    step = step_of(flow) if flow is not None else None
+    if state is None or flow is None or step is None:
         return
-    if await flow.on_text(update, context, state) is False:
+    if flow.audience and not (context.actor is not None and context.actor.has_any(flow.audience)):
+        await deny(update, context, "auth.not_permitted")
+    elif await step(update, context, state) is False:
         return
     raise ApplicationHandlerStop
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Typed text: to the open dialog's flow, when it takes text."""
+    await _route(update, context, lambda flow: flow.on_text)
 
 
 async def on_file(update: Update, context: BotContext) -> None:
     """A photo, document or recording: to the open dialog's flow, when it takes files."""
-    state = await _open_dialog(update, context)
-    flow = _FLOWS.get(state.flow) if state is not None else None
-    if state is None or flow is None or flow.on_file is None:
-        return
-    if await flow.on_file(update, context, state) is False:
-        return
-    raise ApplicationHandlerStop
+    await _route(update, context, lambda flow: flow.on_file)
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

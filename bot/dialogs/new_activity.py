@@ -209,12 +209,9 @@ async def show(update: Update, context: BotContext, turn: Turn) -> None:
 
 
 async def on_text(update: Update, context: BotContext, state: DialogState) -> None:
-    """A typed answer to the current question (staff only)."""
+    """A typed answer to the current question (staff only: the flow's audience)."""
     actor, message = context.actor, update.effective_message
     assert actor is not None and message is not None
-    if not actor.has_any(STAFF):
-        await message.reply_text(context.t(update, "auth.not_permitted"))
-        return
     async with context.services.uow() as uow:
         turn = await new_activity.answer(uow, actor=actor, text=message.text or "")
     if turn is not None:
@@ -287,4 +284,5 @@ async def on_confirm(press: Press, action: NewActivityMove) -> None:
     await show(press.update, press.context, result)
 
 
-FLOW = dialogs.register(dialogs.Flow(name=new_activity.FLOW, on_text=on_text, cancelled_key="newact.cancelled"))
+FLOW = dialogs.register(dialogs.Flow(name=new_activity.FLOW, on_text=on_text, cancelled_key="newact.cancelled",
+                                     audience=STAFF))

@@ -87,12 +87,9 @@ async def show(update: Update, context: BotContext, turn: Turn) -> None:
 
 
 async def on_text(update: Update, context: BotContext, state: DialogState) -> None:
-    """A typed answer (staff only); at a step of buttons, a reminder to use them."""
+    """A typed answer (staff only: the flow's audience); at a step of buttons, a reminder to use them."""
     actor, message = context.actor, update.effective_message
     assert actor is not None and message is not None
-    if not actor.has_any(STAFF):
-        await message.reply_text(context.t(update, "auth.not_permitted"))
-        return
     async with context.services.uow() as uow:
         turn = await work_record_dialog.answer(uow, actor=actor, text=message.text or "")
     if isinstance(turn, work_record_dialog.UseButtons):
@@ -120,4 +117,4 @@ for _action in (ChooseAnswer, KeepAnswer, EditExpert, EditGroup, SubmitRecord):
 
 # /cancel in this flow keeps the words it always had (the dialog's own answers are dropped).
 FLOW = dialogs.register(dialogs.Flow(name=work_record_dialog.FLOW, on_text=on_text,
-                                     cancelled_key="newact.cancelled_other"))
+                                     cancelled_key="newact.cancelled_other", audience=STAFF))

@@ -155,8 +155,10 @@ async def _to_unit_only(
         rows.append(await _add(uow, recipient, key, params, buttons))
     staff = await uow.people.staff_of_units([unit_id])
     recipients = [s for s in staff if s.alerts_opt_in] or ([] if rows else [s for s in staff if s.role == "admin"])
+    languages = await _languages(uow, [m.person_id for m in recipients], TELEGRAM)  # one lookup for them all
     for member in recipients:
-        rows.append(await to_person(uow, person_id=member.person_id, key=key, params=params, buttons=buttons))
+        recipient = {"channel": TELEGRAM, "person_id": member.person_id, "language": languages.get(member.person_id)}
+        rows.append(await _add(uow, recipient, key, params, buttons))
     return rows
 
 
