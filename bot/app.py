@@ -1,6 +1,7 @@
 """Wiring: the PTB application with every handler, in one place.
 
-Handler groups: -10 the gate (dedupe, identify); 0 the commands and flows, then, last in the same
+Handler groups: -10 the gate (dedupe, identify); -9 the chat's command menu (:mod:`bot.menus`); -1 the dialog
+router; 0 the commands and flows, then, last in the same
 group (the first match wins), the fallbacks that make sure every private message gets an answer.
 """
 
@@ -20,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import auth, buttons, dialogs
+from bot import auth, buttons, dialogs, menus
 from bot.commands import public_commands
 from bot.context import CHANNEL, BotContext, BotServices
 from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
@@ -99,6 +100,7 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
 def register_handlers(application: BotApplication) -> None:
     """Every handler of the bot, with the group it runs in."""
     application.add_handler(TypeHandler(Update, auth.gate), group=-10)
+    application.add_handler(TypeHandler(Update, menus.refresh), group=-9)
     for handler in dialogs.handlers():
         application.add_handler(handler, group=dialogs.ROUTER_GROUP)
 

@@ -12,7 +12,7 @@ grows with what was sent.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -75,9 +75,11 @@ class Arguments:
             raise self.refuse("arguments.bad_id", value=echo(raw), largest=MAX_ID)
         return value
 
-    def word(self, index: int, choices: Collection[str]) -> str:
-        """Argument ``index``, lower-cased, one of ``choices``."""
+    def word(self, index: int, choices: Collection[str], *, aliases: Mapping[str, str] | None = None) -> str:
+        """Argument ``index``, lower-cased, one of ``choices`` (or a word of ``aliases`` standing for one)."""
         raw = self._at(index)
+        if aliases and raw.strip() in aliases:
+            return aliases[raw.strip()]
         if raw.lower() not in choices:
             raise self.refuse("arguments.bad_choice", value=echo(raw), choices=" | ".join(choices))
         return raw.lower()

@@ -21,10 +21,10 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, StartupError, load_settings
+from bot.settings import DEFAULT_SANDBOX_DB, Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
 from services.platform import audit
-from services.platform.clock import SystemClock
+from services.platform.clock import Clock, SystemClock
 from services.platform.errors import DomainError
 from services.platform.roles import SYSTEM_CLI
 from storage.db import create_engine, create_session_factory
@@ -96,7 +96,7 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "sandbox", help="try the bot in a browser: Bot API emulator, bot and web page on 127.0.0.1 (no token)"
     )
     sandbox.add_argument("--port", type=int, default=8080, help="port of the web page (default 8080)")
-    sandbox.add_argument("--db", default="./var/sandbox.db", help="its SQLite file (default ./var/sandbox.db)")
+    sandbox.add_argument("--db", default=DEFAULT_SANDBOX_DB, help=f"its SQLite file (default {DEFAULT_SANDBOX_DB})")
     sandbox.add_argument("--reset", action="store_true", help="start again from fresh demo data")
     sandbox.set_defaults(handler=_sandbox)
 
@@ -108,6 +108,9 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Fund supervision bureau bot.")
+    parser.add_argument("--sandbox", action="store_true",
+                        help=f"run the command on the sandbox's database and clock ({DEFAULT_SANDBOX_DB})")
+    parser.add_argument("--sandbox-db", metavar="FILE", help="the same, for a sandbox started with --db FILE")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     _add_setup_commands(commands)
@@ -127,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.sandbox or args.sandbox_db:
+            settings = _on_sandbox(settings, Path(args.sandbox_db or DEFAULT_SANDBOX_DB))
         configure_logging(settings.log_level if args.command == "run" else "WARNING", secrets=settings.secrets())
         handler: Handler = args.handler
         return loop.run(handler(args, settings), choice=settings.event_loop.value)
@@ -143,6 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+_CLOCK: Clock = SystemClock()  # the sandbox's clock with --sandbox
+
+
+def _on_sandbox(settings: Settings, database: Path) -> Settings:
+    """Settings aimed at a sandbox's database, and the CLI on the sandbox's clock (bot/sandbox/clock_store.py)."""
+    global _CLOCK  # noqa: PLW0603 - one CLI run, one clock
+    if not database.exists():
+        raise CliError(f"no sandbox database at {database}: start one with python -m bot sandbox")
+    from bot.sandbox.clock_store import SavedOffsetClock
+
+    _CLOCK = SavedOffsetClock(database)
+    return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{database.resolve()}"})
+
+
 def _describe(error: Exception) -> str:
     if isinstance(error, DomainError):
         params = ", ".join(f"{k}={v}" for k, v in error.params.items())
@@ -156,7 +175,7 @@ async def _with_uow(settings: Settings, work: Callable[[UnitOfWorkFactory], Awai
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=SystemClock(), zone=settings.zone))
+        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=_CLOCK, zone=settings.zone))
     finally:
         await engine.dispose()
 

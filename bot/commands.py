@@ -105,6 +105,34 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+# /help groups the commands by task (issue 20); a topic is asked for by its key or its name in either language.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "draws": ("newactivity", "activities", "activity", "draw", "topup", "requests", "drawapproval", "roster",
+              "recuse", "leader", "slots", "cancelinvite", "requirerecusal", "nextbackup", "closeroster",
+              "attendance", "cancelactivity", "reschedule", "letter", "drawexport"),
+    "targets": ("targets", "targetverify"),
+    "leads": ("report", "myleads", "leads", "lead", "assign", "reveal", "reveals"),
+    "pool": ("experts", "expert", "changes", "due", "pool", "suspend", "institutions"),
+    "my_record": ("profile", "change", "leave", "interest", "interests", "withdraw", "quit", "extend"),
+    "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
+                "reprimandletter", "excellence", "excellencepublish"),
+    "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),
+    "accounts": ("invite", "unbind", "alerts", "bindgroup"),
+    "basics": ("start", "help", "whoami", "language", "cancel"),
+}
+
+
+def topic_of(name: str) -> str:
+    """The /help topic of a command (``basics`` for one not listed)."""
+    return next((topic for topic, names in TOPICS.items() if name in names), "basics")
+
+
+def menu_for(actor: Actor) -> list[Command]:
+    """The commands of a person's private menu, by topic (the most used tasks first)."""
+    order = list(TOPICS)
+    return sorted(visible_to(actor), key=lambda command: order.index(topic_of(command.name)))
+
+
 def visible_to(actor: Actor, *, in_group: bool = False) -> list[Command]:
     """The commands this caller may use here."""
     result = []

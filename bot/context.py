@@ -17,7 +17,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from messages import normalize_language, translate
 from services.platform.clock import Clock
-from services.platform.roles import Actor
+from services.platform.roles import Actor, Role
 from services.platform.updates import DeliveryLedger
 from storage.uow import UnitOfWorkFactory
 
@@ -35,6 +35,8 @@ class BotServices:
     ledger: DeliveryLedger
     bot_username: str = ""
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+    menus: dict[int, tuple[frozenset[Role], str]] = field(default_factory=dict)  # bot/menus.py: what each chat has
+    questions: dict[int, int] = field(default_factory=dict)  # bot/questions.py: each chat's open question
 
 
 class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -27,6 +27,7 @@ from services.platform.policy import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/fundwatch.db"  # its folder is the bot's own: created if missing
+DEFAULT_SANDBOX_DB = "./var/sandbox.db"  # python -m bot sandbox, and the CLI's --sandbox
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -81,7 +81,7 @@ def staff_actor(person_id: int, org_unit_id: int, *, admin: bool = False) -> Act
     from services.platform.roles import Actor, Role
 
     roles = {Role.STAFF, Role.ADMIN} if admin else {Role.STAFF}
-    return Actor(label=f"person:{person_id}", person_id=person_id, name=f"staff {person_id}",
+    return Actor(label=f"person:{person_id}", person_id=person_id, name=f"工作人员{person_id}",
                  roles=frozenset(roles), staff_org_unit_id=org_unit_id)
 
 

@@ -19,6 +19,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, CommandHandler, MessageHandler, filters
 
+from bot import questions
 from bot.auth import BOUND, deny
 from bot.context import BotContext
 from services.platform import dialogs
@@ -116,6 +117,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
         if state is not None:
             await dialogs.clear(uow, actor.account_id)
             await uow.commit()
+    await questions.retire(context, chat.id)
     flow = _FLOWS.get(state.flow) if state is not None else None
     key = "dialog.nothing_to_cancel" if state is None else flow.cancelled_key if flow else "dialog.cancelled"
     await message.reply_text(context.t(update, key))

@@ -16,6 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
+from bot import questions
 from bot.context import BotContext
 from services.leads import evidence
 
@@ -94,10 +95,11 @@ async def acknowledge_album(context: BotContext, message: Message, message_id: A
         try:
             await context.bot.edit_message_text(text, chat_id=message.chat_id, message_id=message_id,
                                                 reply_markup=markup)
+            questions.remember(context, message.chat_id, message_id)
             return message_id
         except TelegramError as error:
             logger.info("album acknowledgement %s not edited (%s); sending a new one", message_id, error)
-    sent = await message.reply_text(text, reply_markup=markup)
+    sent = await questions.ask(context, message.chat_id, text, markup)
     return sent.message_id
 
 

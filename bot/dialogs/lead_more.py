@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import buttons, dialogs
+from bot import buttons, dialogs, questions
 from bot.auth import SUPERVISOR
 from bot.buttons import Press
 from bot.context import BotContext
@@ -32,9 +32,8 @@ async def add_pressed(press: Press, action: AddToLead | ReplyToStaff) -> None:
     await press.answer()
     chat = press.update.effective_chat
     assert chat is not None
-    await press.context.bot.send_message(chat.id, press.t("report.more_start", number=lead.number),
-                                         reply_markup=keyboard(press.language,
-                                                               [[Button("lead.button.done", DoneAdding())]]))
+    await questions.ask(press.context, chat.id, press.t("report.more_start", number=lead.number),
+                        keyboard(press.language, [[Button("lead.button.done", DoneAdding())]]))
 
 
 buttons.on(AddToLead, audience=SUPERVISOR, private_only=True)(add_pressed)

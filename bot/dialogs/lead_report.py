@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot import buttons, dialogs
+from bot import buttons, dialogs, questions
 from bot.auth import SUPERVISOR
 from bot.buttons import Press
 from bot.context import BotContext
@@ -127,8 +127,8 @@ async def ask(update: Update, context: BotContext, step: str, data: dict[str, An
     """Send the question of ``step`` with its buttons."""
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, question(update, context, step, data),
-                                   reply_markup=keyboard(context.language_for(update), step_rows(step, stamp)))
+    await questions.ask(context, chat.id, question(update, context, step, data),
+                        keyboard(context.language_for(update), step_rows(step, stamp)))
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -182,7 +182,7 @@ async def _search(update: Update, context: BotContext, account_id: int, text: st
     note = context.t(update, "report.matches") if found else context.t(update, "report.no_match", text=text)
     message = update.effective_message
     assert message is not None
-    await context.bot.send_message(message.chat_id, note, reply_markup=keyboard(context.language_for(update), rows))
+    await questions.ask(context, message.chat_id, note, keyboard(context.language_for(update), rows))
 
 
 async def on_text(update: Update, context: BotContext, state: DialogState) -> None:
@@ -199,7 +199,7 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
             return
         step, data = dialog.step, dict(dialog.data)
         if not text or (step != INSURED and step not in TYPED_FIELDS):
-            await message.reply_text(question(update, context, step, data), reply_markup=keyboard(
+            await questions.ask(context, message.chat_id, question(update, context, step, data), keyboard(
                 context.language_for(update), step_rows(step, _stamp(dialog))))
             return
         limit = TYPED_FIELDS[step][1] if step in TYPED_FIELDS else None
@@ -208,7 +208,7 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
             return
         refused = _typed(step, data, text, uow.today())
         if refused is not None:
-            await message.reply_text(context.t(update, "report.bad_id", reason=refused))
+            await message.reply_text(context.t(update, "report.bad_id", reason_key=f"import.code.id_number_{refused}"))
             return
         new_step = next_step(step, data)
         await dialog_rows.save(uow, dialog, step=new_step, data=data)
@@ -404,7 +404,7 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
     else:
         text = album_text(lambda key, **params: context.t(update, key, **params), album["files"], total=total)
     if album is None:
-        await message.reply_text(text, reply_markup=done)
+        await questions.ask(context, message.chat_id, text, done)
         return
     shown = await lead_evidence.acknowledge_album(context, message, album.get("message_id"), text, done)
     if shown != album.get("message_id"):

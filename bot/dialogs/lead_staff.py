@@ -34,7 +34,7 @@ async def text_pressed(press: Press, action: OnLead) -> None:
     account_id = press.actor.account_id
     assert account_id is not None
     async with press.context.services.uow() as uow:
-        await card_actions.prepare_text(uow, actor=press.actor, lead_id=action.lead_id)
+        await card_actions.prepare_text(uow, actor=press.actor, lead_id=action.lead_id, verb=action.verb)
         await dialog_rows.start(uow, account_id, flow=FLOW, step=action.verb.value, data={"lead_id": action.lead_id})
         await uow.commit()
     await press.answer()

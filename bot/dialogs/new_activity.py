@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 
-from bot import buttons, dialogs
+from bot import buttons, dialogs, questions
 from bot.auth import STAFF
 from bot.buttons import Press
 from bot.context import BotContext
@@ -167,6 +167,7 @@ def _question(turn: Turn, t: Translate) -> tuple[str, list[Row]]:
     params: dict[str, Any] = {}
     if turn.step in TIME_STEPS:
         params["zone"] = str(turn.zone)
+        params["example"] = dialog_rows.format_local(turn.example, turn.zone) if turn.example else ""
     if turn.step == Step.INSTITUTIONS:
         params["chosen"] = "、".join(str(row[1]) for row in turn.data.get("institutions") or []) or t("newact.none")
     if turn.step == Step.MORE:
@@ -194,15 +195,18 @@ async def show(update: Update, context: BotContext, turn: Turn) -> None:
 
     for note in turn.notes:
         await context.bot.send_message(chat.id, t(note.key, **note.params))
-    if turn.matches:
+    if turn.matches:  # the matches and the question's own buttons in one message: one live keyboard
         rows: list[Row] = [[Button("newact.button.add", AddInstitution(turn.token, turn.seq, m.institution_id),
                                    {"name": m.name[:40]})] for m in turn.matches]
         rows.append([Button("newact.button.done", NewActivityMove(turn.token, turn.seq, Move.DONE))])
-        await context.bot.send_message(chat.id, t("newact.matches", count=len(turn.matches)),
-                                       reply_markup=keyboard(language, rows))
-    if turn.ask:
+        text = t("newact.matches", count=len(turn.matches))
+        if turn.ask:
+            question, more = _question(turn, t)
+            text, rows = f"{text}\n\n{question}", [*rows, *more]
+        await questions.ask(context, chat.id, text, keyboard(language, rows))
+    elif turn.ask:
         text, rows = _question(turn, t)
-        await context.bot.send_message(chat.id, text, reply_markup=keyboard(language, rows))
+        await questions.ask(context, chat.id, text, keyboard(language, rows))
 
 
 # ---- typed answers and buttons ----------------------------------------------------------------------------

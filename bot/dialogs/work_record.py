@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot import buttons, dialogs
+from bot import buttons, dialogs, questions
 from bot.auth import STAFF
 from bot.buttons import Press
 from bot.context import BotContext
@@ -29,6 +29,14 @@ def _value(update: Update, context: BotContext, field: str, value: Any) -> str:
     if field in CHOICES:
         return context.t(update, f"workrecord.{field}.{value}")
     return str(value)
+
+
+def _optional(update: Update, context: BotContext, entry: dict[str, Any]) -> dict[str, str]:
+    """The optional answers as the summary shows them: every required answer is in by then, so an empty credit
+    opinion is the "none" pressed, and a discipline note only follows a breach."""
+    note = entry.get("discipline_note") or ""
+    return {"discipline_note": context.t(update, "workrecord.note", note=note) if note else "",
+            "credit_opinion": entry.get("credit_opinion") or context.t(update, "workrecord.button.none")}
 
 
 def _buttons(turn: Turn, current: Any) -> list[Row]:
@@ -67,7 +75,8 @@ def _summary(update: Update, context: BotContext, turn: Turn) -> tuple[str, list
     rows: list[Row] = []
     for index, entry in enumerate(data["entries"]):
         lines.append(t(update, "workrecord.summary_line", index=index + 1, name=entry["name"],
-                       **{f: _value(update, context, f, entry.get(f)) for f in EXPERT_STEPS}))
+                       **({f: _value(update, context, f, entry.get(f)) for f in EXPERT_STEPS}
+                          | _optional(update, context, entry))))
         rows.append([Button("workrecord.button.edit", EditExpert(token, seq, index), {"name": entry["name"]})])
     lines.append(t(update, "workrecord.summary_group",
                    final_opinion=_value(update, context, "final_opinion", data.get("final_opinion")),
@@ -83,7 +92,7 @@ async def show(update: Update, context: BotContext, turn: Turn) -> None:
     assert chat is not None
     text, rows = _question(update, context, turn)
     markup = keyboard(context.language_for(update), rows) if rows else None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
+    await questions.ask(context, chat.id, text, markup)
 
 
 async def on_text(update: Update, context: BotContext, state: DialogState) -> None:

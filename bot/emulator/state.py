@@ -309,6 +309,10 @@ class EmulatorState:
         state = self._chats.get(chat_id)
         return list(state.sent) if state else []
 
+    def all_messages(self) -> list[SentMessage]:
+        """What the bot sent to every chat, chat by chat."""
+        return [msg for state in self._chats.values() for msg in state.sent]
+
     def events(self, chat_id: int, after: int = 0) -> list[JSONDict]:
         """Bot message events (new/edited/deleted) of ``chat_id`` with sequence number > ``after``."""
         state = self._chats.get(chat_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot import buttons
+from bot import buttons, menus
+from bot.arguments import echo
 from bot.auth import ANYONE, BOUND, serves
 from bot.buttons import Press
-from bot.commands import visible_to
+from bot.commands import TOPICS, Command, topic_of, visible_to
 from bot.context import CHANNEL, BotContext
 from bot.keyboards import language_keyboard
 from messages import LANGUAGES, translate
@@ -50,28 +51,62 @@ async def redeem(update: Update, context: BotContext, code: str) -> None:
             code=code,
             language=context.language_for(update),
         )
+    await menus.after_change(update, context)
 
 
 @serves(ANYONE)
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: the commands of the caller's roles (in everyone's menu: someone unbound learns how to bind)."""
+    """/help [topic]: the commands of the caller's roles, grouped by task (in everyone's menu: someone unbound
+    learns how to bind)."""
     message = update.effective_message
     assert message is not None
     actor = context.actor
     if actor is None or not actor.is_bound:
         await message.reply_text(context.t(update, "auth.unbound"))
         return
-    await message.reply_text(help_text(update, context))
+    asked = " ".join(context.args or []).strip()
+    await message.reply_text(help_text(update, context, topic=asked or None))
 
 
-def help_text(update: Update, context: BotContext) -> str:
-    """The help listing for this caller in this chat."""
+SHORT_HELP = 15  # up to this many commands, /help lists them all with their descriptions
+
+
+def help_text(update: Update, context: BotContext, *, topic: str | None = None) -> str:
+    """The help for this caller in this chat: every command grouped by task, or (for the long staff list) the
+    tasks with their commands' names, and ``/help <task>`` for one task's descriptions."""
     actor = context.actor or Actor(label="unknown")
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
-    lines = [context.t(update, "help.header")]
+    grouped: dict[str, list[Command]] = {}
     for command in visible_to(actor, in_group=in_group):
-        lines.append(f"/{command.name} — {context.t(update, command.description_key)}")
+        grouped.setdefault(topic_of(command.name), []).append(command)
+    order = [name for name in TOPICS if name in grouped]
+    if topic is not None:
+        chosen = _topic_named(update, context, topic, order)
+        if chosen is None:
+            names = "、".join(context.t(update, f"help.topic.{name}") for name in order)
+            return context.t(update, "help.unknown_topic", topic=echo(topic), topics=names)
+        order = [chosen]
+    elif sum(len(commands) for commands in grouped.values()) > SHORT_HELP:
+        lines = [context.t(update, "help.header_topics")]
+        for name in order:
+            lines.append(context.t(update, "help.topic_line", title_key=f"help.topic.{name}",
+                                   commands=" ".join(f"/{c.name}" for c in grouped[name])))
+        return "\n".join(lines)
+    lines = [context.t(update, "help.header")]
+    for name in order:
+        lines.append(context.t(update, "help.topic_title", title_key=f"help.topic.{name}"))
+        lines += [f"/{c.name} — {context.t(update, c.description_key)}" for c in grouped[name]]
     return "\n".join(lines)
+
+
+def _topic_named(update: Update, context: BotContext, asked: str, order: list[str]) -> str | None:
+    """The topic the caller asked for: by key or by its name in either language (case and spaces ignored)."""
+    wanted = "".join(asked.split()).lower()
+    for name in order:
+        names = {name, *("".join(translate(lang, f"help.topic.{name}").split()).lower() for lang in LANGUAGES)}
+        if wanted in names:
+            return name
+    return None
 
 
 @serves(ANYONE, private_only=True)
@@ -123,3 +158,4 @@ async def _set_language(
     assert actor is not None
     async with context.services.uow() as uow:
         await accounts.set_language(uow, actor=actor, language=choice, shown_in=shown_in)
+    await menus.after_change(update, context)

@@ -78,7 +78,7 @@ def card_text(card: leads.LeadCard, t: Translate, uow_zone: Any) -> str:
                                                                    for e in lead.extensions))
     reward = t("leadstaff.reward_none")
     if lead.reward_amount is not None:
-        reward = t("leadstaff.reward_line", amount=lead.reward_amount, state=lead.reward_state,
+        reward = t("leadstaff.reward_line", amount=lead.reward_amount, state_key=f"lead.reward.{lead.reward_state}",
                    until=lead.reward_claim_until)
     return t("leadstaff.card", number=lead.number, id=lead.id, state_key=f"lead.state.{lead.state}",
              pseudonym=lead.reporter_pseudonym, target=card.target, category_key=f"lead.category.{lead.category}",
@@ -119,6 +119,9 @@ async def show_lead(update: Update, context: BotContext) -> None:
     await send_card(update, context, lead_id)
 
 
+FILTERS = ("new", "overdue", "mine", "open")  # the named filters of /leads beside the states
+
+
 @serves(STAFF, private_only=True)
 async def list_leads(update: Update, context: BotContext) -> None:
     """/leads [new|overdue|mine|open|<state>]."""
@@ -135,7 +138,8 @@ async def list_leads(update: Update, context: BotContext) -> None:
     if not found:
         await message.reply_text(context.t(update, "leadstaff.list_empty"))
         return
-    lines = [context.t(update, "leadstaff.list_header", which=which)]
+    which_key = f"lead.state.{which}" if which not in FILTERS else f"leadstaff.which.{which}"
+    lines = [context.t(update, "leadstaff.list_header", which_key=which_key)]
     lines += [context.t(update, "leadstaff.list_line", id=lead.id, number=lead.number,
                         state_key=f"lead.state.{lead.state}", category_key=f"lead.category.{lead.category}",
                         due=lead.due_at.astimezone(zone).strftime("%Y-%m-%d") if lead.due_at else "—")
@@ -199,7 +203,8 @@ async def files_pressed(press: Press, action: SendLeadFiles) -> None:
             await press.reply("leadstaff.file_broken", number=copy.number, n=copy.n)
             continue
         lines = [press.t("leadstaff.file_caption", number=copy.number, n=copy.n, total=copy.total, sha=copy.sha256),
-                 press.t(copy.note_key, removed=", ".join(copy.removed))]
+                 press.t(copy.note_key, removed=press.t("evidence.separator").join(
+                     press.t(f"evidence.removed.{code}") for code in dict.fromkeys(copy.removed)))]
         if copy.caption:
             lines.append(press.t("leadstaff.file_words", caption=copy.caption))
         await press.context.bot.send_document(chat.id, copy.data, filename=copy.file_name, caption="\n".join(lines))

@@ -27,7 +27,7 @@ from bot.dialogs import work_record as work_record_dialog
 from bot.keyboards import keyboard
 from services.platform.actions import parse_id
 from services.platform.notify import Button
-from services.records import credit, excellence, sanctions, work_records
+from services.records import credit, excellence, ledger, sanctions, work_records
 from services.records import work_record_dialog as record_dialog
 from services.records.actions import ConfirmSanction
 
@@ -72,6 +72,12 @@ async def export(update: Update, context: BotContext) -> None:
 # --- the credit file and sanctions ------------------------------------------------------------------------------
 
 
+def _source(update: Update, context: BotContext, source: str) -> str:
+    """What put a credit event on file, in words."""
+    key, params = ledger.source_label(source)
+    return context.t(update, key, **params)
+
+
 @serves(EXPERT_OR_STAFF, private_only=True)
 async def show_file(update: Update, context: BotContext) -> None:
     """/record: one's own credit file; /record <expert id> (staff): an expert's within the unit's line."""
@@ -87,7 +93,7 @@ async def show_file(update: Update, context: BotContext) -> None:
         zone = uow.zone
     lines = [context.t(update, "credit.line", date=e.occurred_at.astimezone(zone).date().isoformat(),
                        kind=context.t(update, f"credit.kind.{e.kind}"), points=f"{e.points:+d}",
-                       source=e.source, note=e.note or "—") for e in found.events[:50]]
+                       source=_source(update, context, e.source), note=e.note or "—") for e in found.events[:50]]
     head = context.t(update, "credit.head", person_id=person_id, total=f"{found.total:+d}", count=len(found.events))
     await message.reply_text("\n".join([head, *lines]) if lines else head + "\n" + context.t(update, "credit.empty"))
 

@@ -14,6 +14,10 @@ from bot.context import CHANNEL, BotContext
 from services.people import accounts, groups, orgs
 from services.platform.roles import InviteRole
 
+# The roles as staff write them in Chinese (and English), for /invite.
+ROLE_WORDS = {"专家": "expert", "评审专家": "expert", "社会监督员": "supervisor", "监督员": "supervisor",
+              "工作人员": "staff"}
+
 
 @serves(STAFF, private_only=True)
 async def invite(update: Update, context: BotContext) -> None:
@@ -22,7 +26,7 @@ async def invite(update: Update, context: BotContext) -> None:
     assert message is not None and context.actor is not None
     args = Arguments(context.args, "invite.usage")
     args.expect(2, 2)
-    role, person_id = args.word(0, tuple(InviteRole)), args.record_id(1)
+    role, person_id = args.word(0, tuple(InviteRole), aliases=ROLE_WORDS), args.record_id(1)
     settings = context.services.settings
     async with context.services.uow() as uow:
         issued = await accounts.create_invite(
@@ -31,9 +35,10 @@ async def invite(update: Update, context: BotContext) -> None:
         )
     link = create_deep_linked_url(context.services.bot_username, issued.code)
     expires = issued.expires_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
-    await message.reply_text(
-        context.t(update, "invite.issued", person_id=issued.person_id, code=issued.code, link=link, expires=expires)
-    )
+    text = context.t(update, "invite.issued", person_id=issued.person_id, code=issued.code, link=link, expires=expires)
+    if issued.already_bound:
+        text += "\n" + context.t(update, "invite.already_bound")
+    await message.reply_text(text)
 
 
 @serves(STAFF, private_only=True)

@@ -23,8 +23,9 @@ from pydantic import SecretStr
 
 from bot.emulator import BotApiEmulator
 from bot.runtime import Running, prepare_database, serve
+from bot.sandbox.clock_store import SavedOffsetClock
 from bot.sandbox.server import HOST, NEW_USER_NAME, SandboxBackend, build_app
-from bot.settings import BotMode, Settings
+from bot.settings import DEFAULT_SANDBOX_DB, BotMode, Settings
 from services.demo import demo
 from services.platform.clock import OffsetClock
 from services.platform.errors import Conflict
@@ -101,7 +102,7 @@ async def open_sandbox(
     await emulator.start(HOST, 0)
     try:
         settings = sandbox_settings(base, emulator, database)
-        clock = OffsetClock()
+        clock = SavedOffsetClock(database)  # the sandbox keeps its time across restarts
         created, users, groups = await _prepare(settings, clock)
         for user_id, name in users.items():
             emulator.user(user_id, first_name=name, language_code=settings.default_language)
@@ -178,6 +179,13 @@ async def _running_bot(settings: Settings, clock: OffsetClock) -> AsyncIterator[
             await asyncio.wait_for(task, 30)
 
 
+def cli_hint(database: Path) -> str:
+    """How to run ``python -m bot`` on this sandbox (its database and its clock)."""
+    default = Path(DEFAULT_SANDBOX_DB)
+    same = database.resolve() == default.resolve()
+    return "python -m bot --sandbox" if same else f"python -m bot --sandbox-db {database}"
+
+
 async def run_sandbox(base: Settings, *, port: int, database: Path, reset: bool) -> None:
     """``python -m bot sandbox``: run until Ctrl+C (SIGINT) or SIGTERM."""
     stop = asyncio.Event()
@@ -190,6 +198,8 @@ async def run_sandbox(base: Settings, *, port: int, database: Path, reset: bool)
             if sandbox.demo_created:
                 print("demo data created", flush=True)
             print(f"sandbox ready: open {sandbox.url} in a browser", flush=True)
+            print(f"command line on this sandbox's data and clock: {cli_hint(database)} <command>, "
+                  f"e.g. {cli_hint(database)} draw verify 1", flush=True)
             print("press Ctrl+C to stop", flush=True)
             await stop.wait()
             print("stopping the sandbox...", flush=True)

@@ -12,7 +12,8 @@ reads what the bot sent them:
 - ``POST /api/chats/{chat_id}/upload``         multipart ``user_id``, ``kind`` (photo|document), ``caption``, ``file``
 - ``GET  /api/chats/{chat_id}/events``         ``?after=SEQ&after_message=ID&timeout=S``: long poll
 - ``GET  /api/files/{file_id}``                a file's bytes (photos inline, documents as attachments)
-- ``GET  /api/clock``, ``POST /api/clock/advance`` ``{"hours": N}``: the sandbox time, moved forward
+- ``GET  /api/clock``, ``POST /api/clock/advance`` ``{"hours": N}``, ``POST /api/clock/reset``: the sandbox
+  time (kept across restarts), moved forward or back to the machine's
 
 Events are the emulator's bot-message events (new, edited, deleted; ``after`` is its sequence) plus
 the people's messages in that chat (``after_message`` is the last message id seen).
@@ -110,6 +111,7 @@ def build_app(backend: SandboxBackend) -> web.Application:
     app.router.add_get("/api/files/{file_id}", api.file)
     app.router.add_get("/api/clock", api.clock)
     app.router.add_post("/api/clock/advance", api.advance)
+    app.router.add_post("/api/clock/reset", api.reset_clock)
     return app
 
 
@@ -352,6 +354,14 @@ class Api:
         ran = await self._run_jobs()
         self.backend.running.dispatcher.wake()
         return web.json_response(self._clock() | {"jobs": ran})
+
+    async def reset_clock(self, _request: web.Request) -> web.Response:
+        """Back to the machine's time (a sandbox whose clock was stored, bot/sandbox/clock_store.py)."""
+        reset = getattr(self.backend.clock, "reset", None)
+        if reset is None:
+            raise Problem("this sandbox's clock cannot be reset")
+        reset()
+        return web.json_response(self._clock())
 
     async def _run_jobs(self) -> list[str]:
         """Every periodic job of the product, once, as the scheduler would run it at the new time."""

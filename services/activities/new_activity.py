@@ -23,6 +23,7 @@ when the stamp is not the dialog's current step (stale: nothing changes). Each c
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,11 +31,13 @@ from services.activities import activities
 from services.activities.actions import Move, NewActivityButton, NewActivityMove
 from services.activities.new_activity_answers import on_button, on_text
 from services.activities.new_activity_steps import (
+    TIME_STEPS,
     Created,
     Outcome,
     Step,
     Turn,
     activity_input,
+    example_moment,
     refusal_note,
     step_for,
 )
@@ -58,10 +61,14 @@ def _step_of(raw: str) -> Step:
         return Step.KIND
 
 
-def _turn(dialog: Dialog, data: dict[str, Any], zone: ZoneInfo, outcome: Outcome, *, moved: bool = True) -> Turn:
+def _turn(dialog: Dialog, data: dict[str, Any], zone: ZoneInfo, outcome: Outcome, *, moved: bool = True,
+          now: datetime | None = None) -> Turn:
+    example = None
+    if outcome.step in TIME_STEPS and now is not None:
+        example = example_moment(TIME_STEPS[outcome.step], data, now=now, zone=zone)
     return Turn(step=outcome.step, data=data, token=str(dialog.data.get(dialogs.NONCE_FIELD, "")),
                 seq=int(dialog.data.get(dialogs.SEQ_FIELD, 0)), zone=zone, notes=tuple(outcome.notes),
-                matches=outcome.matches, ask=outcome.ask, moved=moved)
+                matches=outcome.matches, ask=outcome.ask, moved=moved, example=example)
 
 
 async def start(uow: UnitOfWork, *, actor: Actor) -> Turn:
@@ -74,7 +81,7 @@ async def start(uow: UnitOfWork, *, actor: Actor) -> Turn:
                             "lines": [], "line": {}, "institutions": [], "place": "", "double_blind": False,
                             "waive": False}
     dialog = await dialogs.start(uow, actor.account_id, flow=FLOW, step=Step.KIND, data=data)
-    turn = _turn(dialog, dict(dialog.data), uow.zone, Outcome(Step.KIND))
+    turn = _turn(dialog, dict(dialog.data), uow.zone, Outcome(Step.KIND), now=uow.now())
     await uow.commit()
     return turn
 
@@ -88,7 +95,7 @@ async def answer(uow: UnitOfWork, *, actor: Actor, text: str) -> Turn | None:
     data = dict(dialog.data)
     outcome = await on_text(uow, actor, _step_of(dialog.step), data, text)
     await dialogs.save(uow, dialog, step=outcome.step, data=data)
-    turn = _turn(dialog, data, uow.zone, outcome)
+    turn = _turn(dialog, data, uow.zone, outcome, now=uow.now())
     await uow.commit()
     return turn
 
@@ -102,7 +109,7 @@ async def press(uow: UnitOfWork, *, actor: Actor, action: NewActivityButton) -> 
     data, step = dict(dialog.data), _step_of(dialog.step)
     outcome = await on_button(uow, step, data, action)
     await dialogs.save(uow, dialog, step=outcome.step, data=data)
-    turn = _turn(dialog, data, uow.zone, outcome, moved=outcome.step != step)
+    turn = _turn(dialog, data, uow.zone, outcome, moved=outcome.step != step, now=uow.now())
     await uow.commit()
     return turn
 
@@ -137,7 +144,7 @@ async def confirm(uow: UnitOfWork, *, actor: Actor, token: str, seq: int) -> Cre
         step = step_for(error, data)
         data["fix"] = True
         await dialogs.save(uow, dialog, step=step, data=data)
-        turn = _turn(dialog, data, zone, Outcome(step))
+        turn = _turn(dialog, data, zone, Outcome(step), now=uow.now())
         await uow.commit()
         return replace(turn, refused=refusal_note(error))
     assert activity.id is not None

@@ -37,6 +37,7 @@ from services.activities.new_activity_steps import (
     Note,
     Outcome,
     Step,
+    example_moment,
     finish_composition,
     is_review,
     moment_of,
@@ -117,7 +118,10 @@ def _time(uow: UnitOfWork, step: Step, data: dict[str, Any], text: str) -> Outco
     try:
         moment = dialogs.parse_local_datetime(text, zone=uow.zone, now=uow.now())
     except dialogs.UnreadableMoment:
-        return Outcome(step, [Note("newact.bad_moment", {"text": text[:40], "zone": str(uow.zone)})])
+        example = example_moment(TIME_STEPS[step], data, now=uow.now(), zone=uow.zone).astimezone(uow.zone)
+        return Outcome(step, [Note("newact.bad_moment", {
+            "text": text[:40], "zone": str(uow.zone), "example": example.strftime("%Y-%m-%d %H:%M"),
+            "short": f"{example:%m-%d} {example.hour}:{example:%M}", "slashed": example.strftime("%Y/%m/%d %H:%M")})])
     try:
         activities.check_time_answer(TIME_STEPS[step], moment, starts_at=moment_of(data, "starts"), now=uow.now())
     except ActivityInvalid as error:

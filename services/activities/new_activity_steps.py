@@ -6,7 +6,7 @@ the rules they apply are cited in :mod:`services.activities.new_activity`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -129,6 +129,7 @@ class Turn:
     ask: bool = True
     moved: bool = True
     refused: Note | None = None
+    example: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,24 @@ def moment_of(data: dict[str, Any], name: str) -> datetime | None:
     """A time answered so far (``starts``, ``ends``, ``deadline``), or None."""
     raw = data.get(name)
     return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+
+
+def example_moment(which: str, data: dict[str, Any], *, now: datetime, zone: ZoneInfo) -> datetime:
+    """An example answer for a time question that passes its own check (000 §19, :func:`activities.check_time_answer`),
+    computed from now and the answers so far (issue 20: an example must never break the rule it illustrates): a start
+    a week ahead at 09:00, an end two days after the start at 17:30, a response deadline two days ahead at 18:00 or,
+    when the start is nearer, halfway to it."""
+    local_now = now.astimezone(zone)
+    starts = moment_of(data, "starts") or datetime.combine(local_now.date() + timedelta(days=7), time(9), zone)
+    if which == "starts":
+        return starts
+    if which == "ends":
+        return datetime.combine(starts.astimezone(zone).date() + timedelta(days=2), time(17, 30), zone)
+    deadline = datetime.combine(local_now.date() + timedelta(days=2), time(18), zone)
+    if deadline > starts:
+        halfway = (now + (starts - now) / 2).astimezone(zone).replace(second=0, microsecond=0)
+        deadline = halfway if halfway > now else starts
+    return deadline
 
 
 def refusal_note(error: DomainError) -> Note:

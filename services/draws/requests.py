@@ -81,7 +81,7 @@ async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
     await notify.to_org_unit(
         uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
         params={"request_id": request.id, "activity_id": activity_id, "title": activity.title,
-                "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or actor.label},
+                "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or await _name(uow, actor)},
         buttons=decision_buttons(request.id),
     )
     await uow.commit()
@@ -93,6 +93,12 @@ def decision_buttons(request_id: int) -> list[list[Button]]:
     return [[Button("draw.button.approve", ApproveDrawRequest(request_id)),
              Button("draw.button.reject", RejectDrawRequest(request_id))]]
 
+
+
+async def _name(uow: UnitOfWork, actor: Actor) -> str:
+    """The requester as staff know them: their name (a CLI actor carries only its label)."""
+    person = await uow.people.get(actor.person_id) if actor.person_id is not None else None
+    return person.name if person is not None else actor.label
 
 async def file_top_up(uow: UnitOfWork, *, actor: Actor, activity_id: int, position: int, principals: int,
                       backups: int = 0) -> DrawOutcome:

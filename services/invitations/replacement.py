@@ -18,6 +18,16 @@ from storage.models import Expert
 from storage.uow import UnitOfWork
 
 
+def _detail(reason: str, text: str | None) -> dict[str, str]:
+    """What follows the reason in the staff alert: the expert's own words, or, for a slot closed by a reschedule,
+    the rule the new dates break (stored as its exclusion code, shown in words)."""
+    if not text:
+        return {"detail_key": "invite.staff.no_detail"}
+    if reason == "reschedule_conflict":
+        return {"detail_key": "invite.staff.reason_rule", "rule_key": f"draw.reason.{text}"}
+    return {"detail_key": "invite.staff.reason_detail", "text": text}
+
+
 async def _close(uow: UnitOfWork, member: ActivityMember, status: str, reason: str, *, actor: str,
                  text: str = "") -> None:
     """Close an open slot, tell who needs to know, and invite the next backup (no commit)."""
@@ -43,7 +53,7 @@ async def _close(uow: UnitOfWork, member: ActivityMember, status: str, reason: s
     await _staff(uow, info, "invite.staff.slot_closed",
                  {**_facts(info, zone), "name": name, "person_id": member.person_id,
                   "status_key": f"invite.status.{status}", "reason_key": f"invite.reason.{reason}",
-                  "text": member.reason_text or ""})
+                  **_detail(reason, member.reason_text)})
     if was in OPEN:
         await replace(uow, member, info)
     await update_roster(uow, info)

@@ -36,9 +36,16 @@ async def act(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int,
     raise LeadRefused("action", reason_key="lead.invalid.transition")
 
 
-async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int) -> Lead:
-    """Before asking staff for the text of a verb: the lead, when the caller may handle it (else LeadNotFound)."""
-    return await leads.staff_lead(uow, actor, lead_id)
+async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int, verb: StaffVerb | None = None) -> Lead:
+    """Before asking staff for the text of a verb: the lead, when the caller may handle it (else LeadNotFound) and
+    the verb is one the lead's state offers now (002 §12, :func:`lead_rules.staff_verbs`; else LeadRefused), so an
+    old button on a concluded lead is refused before anyone types a reason for nothing."""
+    lead = await leads.staff_lead(uow, actor, lead_id)
+    if verb is not None:
+        offered = (await leads.card(uow, actor=actor, lead_id=lead_id)).verbs
+        if verb not in offered:
+            raise LeadRefused(f"{verb} not offered in state {lead.state}", reason_key="lead.invalid.transition")
+    return lead
 
 
 async def act_with_text(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int, text: str,

@@ -155,7 +155,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
     )
     await notify.to_person(uow, person_id=supervisor.person_id, key="lead.receipt", params={
         "number": lead.number, "category_key": f"lead.category.{lead.category}", "files": len(draft.evidence),
-        "hashes": "\n".join(f"{e['file_name']}  SHA-256 {e['sha256'][:16]}…" for e in draft.evidence) or "—",
+        "hashes": "".join(f"\n{e['file_name']}  SHA-256 {e['sha256'][:16]}…" for e in draft.evidence),
         "due": _local(lead.due_at, uow),
     })
     await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.alert", params=await _alert_params(uow, lead),

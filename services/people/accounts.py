@@ -59,6 +59,7 @@ class IssuedInvite:
     person_id: int
     role: InviteRole
     expires_at: datetime
+    already_bound: bool = False  # the person has a bound account, which the code will replace when used
 
 
 async def create_invite(
@@ -97,8 +98,9 @@ async def create_invite(
         uow, at=now, actor=actor.label, action="invite.created", object_type="person", object_id=person_id,
         details={"invite_id": invite.id, "role": invite_role.value, "expires_at": invite.expires_at.isoformat()},
     )
+    bound = bool(await uow.accounts.active_for_person(person_id))
     await uow.commit()
-    return IssuedInvite(code, invite.id, person_id, invite_role, invite.expires_at)
+    return IssuedInvite(code, invite.id, person_id, invite_role, invite.expires_at, already_bound=bound)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ async def _unbind_previous(uow: UnitOfWork, *, person_id: int, channel: str, now
         old.unbound_reason = "replaced by a new binding"
         uow.session.add(old)
         await uow.session.flush()
+        # The old account is told, so a binding moved by someone else does not go unnoticed (issue 20).
+        await notify.to_address(uow, address=old.chat_id, key="binding.moved", language=old.language,
+                                channel=channel)
 
 
 async def redeem_invite(
@@ -177,7 +182,7 @@ async def redeem_invite(
     )
     await notify.to_person(
         uow, person_id=invite.person_id, key="binding.welcome",
-        params={"name": person.name, "role_key": f"role.{invite.role}"},
+        params={"name": person.name, "role_key": f"role.{invite.role}", "steps_key": f"binding.steps.{invite.role}"},
     )
     await uow.commit()
     return Binding(account.id, invite.person_id, person.name, InviteRole(invite.role))

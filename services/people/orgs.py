@@ -12,7 +12,14 @@ from datetime import date
 
 from services.platform import audit
 from services.platform.actions import MAX_ID, parse_id
-from services.platform.errors import DuplicateCode, InvalidInput, OrgUnitNotFound, PermissionDenied, PersonNotFound
+from services.platform.errors import (
+    DuplicateCode,
+    InvalidInput,
+    OrgUnitNotFound,
+    OutOfScope,
+    PermissionDenied,
+    PersonNotFound,
+)
 from services.platform.roles import Actor, Role
 from storage.models import Expert, OrgUnit, Person, Staff, Supervisor
 from storage.uow import UnitOfWork
@@ -140,8 +147,11 @@ async def require_scope_over_units(uow: UnitOfWork, actor: Actor, unit_ids: set[
         return
     if actor.staff_org_unit_id is None or not actor.has_any(frozenset({Role.STAFF, Role.ADMIN})):
         raise PermissionDenied("only staff may do this")
-    if not unit_ids <= await subtree(uow, actor.staff_org_unit_id):
-        raise PermissionDenied("outside your org unit")
+    outside = unit_ids - await subtree(uow, actor.staff_org_unit_id)
+    if outside:
+        names = [unit.name for unit in [await uow.org_units.get(i) for i in sorted(outside)[:3]] if unit]
+        own = await uow.org_units.get(actor.staff_org_unit_id)
+        raise OutOfScope("outside your org unit", units="、".join(names) or "—", own=own.name if own else "—")
 
 
 async def add_staff(uow: UnitOfWork, *, actor: Actor, name: str, org: str, role: str) -> Person:

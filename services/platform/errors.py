@@ -21,6 +21,7 @@ catalog test fails for one defined elsewhere, one missing from this diagram, or 
     │   ├── ProposalNotFound
     │   └── ExcellenceNotFound
     ├── PermissionDenied
+    │   ├── OutOfScope
     │   ├── NotSupervisor
     │   └── NotCustodian
     ├── InvalidInput
@@ -170,6 +171,13 @@ class PermissionDenied(DomainError):
     """The actor's roles do not allow this, or the object is outside their org unit."""
 
     message_key = "error.permission_denied"
+
+
+class OutOfScope(PermissionDenied):
+    """The object belongs to an org unit outside the staff member's line (RULES.md: staff act within their unit's
+    subtree); ``units`` names the object's units and ``own`` the staff member's, so the refusal says why."""
+
+    message_key = "error.out_of_scope"
 
 
 class NotSupervisor(PermissionDenied):

@@ -41,6 +41,23 @@ async def record(uow: UnitOfWork, *, person_id: int, kind: str, source: str, rec
     return event
 
 
+# What put an event on file, by the prefix of its source (see the callers of :func:`record`), as a catalog key.
+_SOURCE_KEYS = {"slot": "credit.source.slot", "entry": "credit.source.work_record",
+                "excellence": "credit.source.excellence", "sanction": "credit.source.sanction",
+                "staff": "credit.source.staff"}
+
+
+def source_label(source: str) -> tuple[str, dict[str, object]]:
+    """The catalog key and parameters that say in words what put an event on file (a slot, a work record entry,
+    an excellence selection, a sanction, a staff entry): the raw source (``entry:1:excellent_performance``) is an
+    internal key, never shown (issue 20)."""
+    prefix, _, rest = source.partition(":")
+    number = rest.split(":", 1)[0]
+    if prefix not in _SOURCE_KEYS:
+        return "credit.source.other", {"number": ""}
+    return _SOURCE_KEYS[prefix], {"number": number if number.isdigit() else ""}
+
+
 async def events_of(uow: UnitOfWork, person_id: int) -> list[CreditEvent]:
     """Every event of an expert, oldest first."""
     rows = await uow.session.exec(select(CreditEvent).where(CreditEvent.person_id == person_id)
@@ -48,4 +65,4 @@ async def events_of(uow: UnitOfWork, person_id: int) -> list[CreditEvent]:
     return list(rows.all())
 
 
-__all__ = ["events_of", "points_for", "record"]
+__all__ = ["events_of", "points_for", "record", "source_label"]

@@ -128,12 +128,18 @@ async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None =
     return added
 
 
+def _source(source: str) -> dict[str, object]:
+    key, params = ledger.source_label(source)
+    return {"source_key": key, **params}
+
+
 async def _params(uow: UnitOfWork, row: SanctionProposal, name: str) -> dict[str, object]:
     events = (await uow.session.exec(select(CreditEvent).where(col(CreditEvent.id).in_(row.evidence))
                                      .order_by(col(CreditEvent.occurred_at)))).all()
     lines = [["sanction.evidence_line", {"date": e.occurred_at.astimezone(uow.zone).date().isoformat(),
                                          "kind_key": f"credit.kind.{e.kind}", "points": e.points,
-                                         "activity_id": e.activity_id or "—", "source": e.source}] for e in events]
+                                         "activity_id": e.activity_id or "—", **_source(e.source)}]
+             for e in events]
     return {"proposal_id": row.id, "name": name, "person_id": row.person_id,
             "sanction_key": f"sanction.kind.{row.sanction}", "article": ARTICLES[row.rule], "evidence_lines": lines}
 

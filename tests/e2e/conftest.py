@@ -8,6 +8,7 @@ import pytest
 
 from bot.emulator import BotApiEmulator
 from tests.e2e.harness import TOKEN
+from tests.plain_words import assert_plain
 
 
 @pytest.fixture
@@ -17,5 +18,6 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     await server.start()
     try:
         yield server
+        assert_plain(server.all_messages())
     finally:
         await server.stop()

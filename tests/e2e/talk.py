@@ -17,6 +17,7 @@ from messages import translate
 from services.people import accounts
 from services.platform.roles import SYSTEM_CLI
 from tests.e2e.harness import TOKEN, BotHarness
+from tests.plain_words import assert_plain
 
 FAST: dict[str, Any] = {"rate_private_per_second": 1000.0, "rate_private_burst": 1000}  # settings: no waiting
 
@@ -28,6 +29,7 @@ async def emulator_without_limits() -> AsyncIterator[BotApiEmulator]:
     await server.start()
     try:
         yield server
+        assert_plain(server.all_messages())
     finally:
         await server.stop()
 

@@ -98,7 +98,8 @@ async def test_staff_receive_a_leads_photo_and_document_without_the_metadata_nam
             caption = message.caption or ""
             assert stored.sha256 in caption and removed_line in caption
             assert SUPERVISOR_NAME not in caption
-        assert "gps" in (sent_photo.caption or "") and "author" in (sent_document.caption or "")
+        assert zh("evidence.removed.gps") in (sent_photo.caption or "")
+        assert zh("evidence.removed.author") in (sent_document.caption or "")
 
         # the stored evidence is the original, untouched
         for stored, original in zip(files, (photo, document), strict=True):

@@ -52,7 +52,8 @@ async def test_a_supervisor_reports_a_lead_that_staff_handle_to_a_reward_without
         question = await reporter.command("/report", expect=zh("report.ask_target"))
         results = await reporter.text("人民医院", zh("report.matches"))
         question = await reporter.press(results, f":{hospital}", zh("report.ask_insured"))
-        question = await reporter.text("张三丰 110105194912310022", "身份证号码不正确")  # bad check digit: same step
+        bad = zh("import.code.id_number_check_digit")  # a wrong check digit: the same step again
+        question = await reporter.text("张三丰 110105194912310022", bad)
         question = await reporter.press(reporter.last(zh("report.ask_insured")), ":skip", zh("report.ask_category"))
         question = await reporter.press(question, ":over_charging", zh("report.ask_what"))
         await reporter.text("住院病人每天被重复收取护理费", zh("report.ask_when"))

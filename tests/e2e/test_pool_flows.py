@@ -90,7 +90,8 @@ async def test_an_expert_declares_leave_and_staff_see_it_on_the_card(
         assert "性别：女" in shown and "female" not in shown  # values in the reader's language
         assert "不符合" in shown and "000 §8(四)" in shown  # over 65 today
         await staff.send_command("/expert", str(org.div2_expert_id))
-        assert (await emulator.wait_for_messages(81, 4))[-1].text == translate("zh", "error.permission_denied")
+        refused = (await emulator.wait_for_messages(81, 4))[-1].text  # refused, and told why
+        assert refused == translate("zh", "error.out_of_scope", units="第二师医保局", own="第一师医保局")
 
 
 async def test_staff_approve_an_employer_change_and_the_work_history_follows(

@@ -90,8 +90,8 @@ async def test_staff_see_their_own_line_and_open_a_card_while_others_are_refused
         assert zh("registry.source.deputy") in (listing.text or "")
         narrowed = await div1.command("/supervisors", "刘", expect="社会监督员名册")
         assert "刘代表" in (narrowed.text or "") and "陈监督" not in (narrowed.text or "")
-        await div1.command("/supervisors", "div2", expect=zh("error.permission_denied"))
-        await div1.command("/supervisor", str(in_div2), expect=zh("error.permission_denied"))
+        await div1.command("/supervisors", "div2", expect="不在您所在单位")  # refused, and told why
+        await div1.command("/supervisor", str(in_div2), expect="不在您所在单位")
         await div1.command("/supervisor", "abc", expect=zh("registry.usage"))
 
         card = await div1.command("/supervisor", str(in_div1), expect="社会监督员 刘代表")

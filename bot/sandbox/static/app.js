@@ -17,11 +17,12 @@ const I18N = {
     botLanguage: "Telegram 语言", botLanguageHint: "此人的 Telegram 应用语言。机器人按它回复，除非此人用 /language 另选了语言。", placeholder: "输入消息或命令，如 /help", send: "发送", commands: "命令菜单",
     photo: "发送图片（可先在输入框写说明）", document: "发送文件（可先在输入框写说明）", photoShort: "图片", documentShort: "文件", edited: "已编辑", deleted: "此消息已删除", bot: "机器人",
     empty: "还没有消息。发送 /start 或 /help 试试。",
-    clockTitle: "沙盒时间（点击快进）", clockShort: "时间", clockLabel: "沙盒时间：", hours: "小时", advance: "快进",
+    clockTitle: "沙盒时间（点击快进）", clockShort: "时间", clockLabel: "沙盒时间：", hours: "小时", advance: "快进", resetClock: "重置时间",
+    clockReset: "沙盒时间已回到当前时间。",
     clockHint: "仅沙盒可用：把时间往后拨，立即看到提醒和截止期限的效果。",
     offset: "（已快进 {hours} 小时）",
     advanced: "已快进 {hours} 小时，到期的提醒和期限已处理。",
-    unboundHint: "此账号尚未绑定。请在另一个标签页以工作人员身份发送 /invite <角色> <人员编号>（或在命令行运行 python -m bot invite），再把收到的邀请码发到这里。",
+    unboundHint: "此账号尚未绑定。请在另一个标签页以工作人员身份发送 /invite <角色> <人员编号>（或在命令行运行 python -m bot --sandbox invite），再把收到的邀请码发到这里。",
     invitable: "待邀请：{list}",
     failed: "操作失败：{error}",
     id: "编号",
@@ -41,11 +42,12 @@ const I18N = {
     photo: "Send a photo (type a caption first if you like)", document: "Send a file (type a caption first if you like)",
     photoShort: "Photo", documentShort: "File", edited: "edited", deleted: "This message was deleted", bot: "Bot",
     empty: "No messages yet. Try /start or /help.",
-    clockTitle: "Sandbox time (click to advance)", clockShort: "Time", clockLabel: "Sandbox time: ", hours: "hours", advance: "Advance",
+    clockTitle: "Sandbox time (click to advance)", clockShort: "Time", clockLabel: "Sandbox time: ", hours: "hours", advance: "Advance", resetClock: "Reset time",
+    clockReset: "The sandbox time is back to now.",
     clockHint: "Sandbox only: move time forward to see reminders and deadlines fire at once.",
     offset: "(advanced by {hours} h)",
     advanced: "Advanced by {hours} hours; due reminders and deadlines have been processed.",
-    unboundHint: "This account is not bound yet. In another tab, as a staff member, send /invite <role> <person-id> (or run python -m bot invite), then send the code you get here.",
+    unboundHint: "This account is not bound yet. In another tab, as a staff member, send /invite <role> <person-id> (or run python -m bot --sandbox invite), then send the code you get here.",
     invitable: "Waiting for an invite: {list}",
     failed: "Failed: {error}",
     id: "id",
@@ -374,6 +376,14 @@ async function advance(hours) {
     toast(t("advanced", { hours }));
   } catch (error) { fail(error); }
 }
+async function resetClock() {
+  try {
+    clock = await api("/api/clock/reset", { json: {} });
+    renderClock();
+    toast(t("clockReset"));
+  } catch (error) { fail(error); }
+}
+$("clock-reset").addEventListener("click", resetClock);
 $("clock-toggle").addEventListener("click", () => { $("clock-panel").hidden = !$("clock-panel").hidden; });
 $("clock-form").addEventListener("submit", (event) => { event.preventDefault(); advance(Number($("clock-hours").value)); });
 for (const button of document.querySelectorAll("[data-hours]")) {
