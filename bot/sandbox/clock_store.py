@@ -8,6 +8,7 @@ production's schema (the Alembic migrations) never has it, and nothing but the s
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import closing
 from datetime import timedelta
@@ -16,13 +17,14 @@ from pathlib import Path
 from services.platform.clock import OffsetClock
 
 TABLE = "sandbox_clock"
+BUSY_SECONDS = 30  # the running bot may be writing: wait for its transaction, never fail the page's request
 
 
 def load_offset(database: Path) -> timedelta:
     """The stored offset (zero for a new or reset sandbox)."""
     if not database.exists():
         return timedelta(0)
-    with closing(sqlite3.connect(database)) as connection:
+    with closing(sqlite3.connect(database, timeout=BUSY_SECONDS)) as connection:
         found = connection.execute("SELECT name FROM sqlite_master WHERE type='table' AND name=?", (TABLE,)).fetchone()
         if found is None:
             return timedelta(0)
@@ -32,7 +34,7 @@ def load_offset(database: Path) -> timedelta:
 
 def save_offset(database: Path, offset: timedelta) -> None:
     """Store ``offset`` (committed at once)."""
-    with closing(sqlite3.connect(database)) as connection, connection:
+    with closing(sqlite3.connect(database, timeout=BUSY_SECONDS)) as connection, connection:
         connection.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, offset_seconds REAL NOT NULL)")
         connection.execute(f"INSERT INTO {TABLE} (id, offset_seconds) VALUES (1, ?) "  # noqa: S608
                            "ON CONFLICT(id) DO UPDATE SET offset_seconds = excluded.offset_seconds",
@@ -47,12 +49,10 @@ class SavedOffsetClock(OffsetClock):
         self.database = database
         self.offset = load_offset(database)
 
-    def advance(self, delta: timedelta) -> None:
-        """Move time forward by ``delta`` and store the new offset."""
-        super().advance(delta)
-        save_offset(self.database, self.offset)
-
     def reset(self) -> None:
         """Back to the machine's time (the page's "reset clock"): the sandbox's data may then lie in the future."""
         self.offset = timedelta(0)
-        save_offset(self.database, self.offset)
+
+    async def save(self) -> None:
+        """Store the offset, off the event loop (the page calls it after moving the clock)."""
+        await asyncio.to_thread(save_offset, self.database, self.offset)

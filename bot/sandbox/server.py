@@ -351,6 +351,7 @@ class Api:
         if not 0 < hours <= MAX_ADVANCE_HOURS:
             raise Problem(f"hours must be more than 0 and at most {MAX_ADVANCE_HOURS}")
         self.backend.clock.advance(timedelta(hours=hours))
+        await self._save_clock()
         ran = await self._run_jobs()
         self.backend.running.dispatcher.wake()
         return web.json_response(self._clock() | {"jobs": ran})
@@ -361,7 +362,13 @@ class Api:
         if reset is None:
             raise Problem("this sandbox's clock cannot be reset")
         reset()
+        await self._save_clock()
         return web.json_response(self._clock())
+
+    async def _save_clock(self) -> None:
+        save = getattr(self.backend.clock, "save", None)
+        if save is not None:
+            await save()
 
     async def _run_jobs(self) -> list[str]:
         """Every periodic job of the product, once, as the scheduler would run it at the new time."""

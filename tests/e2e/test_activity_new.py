@@ -95,6 +95,21 @@ def action_data(message: SentMessage, action: str) -> str:
     raise AssertionError(f"no button {action!r} in {buttons(message)!r}")
 
 
+def _example(bot: BotHarness, which: str) -> str:
+    """The example the dialog shows for a time question now (services/activities/new_activity_steps.py)."""
+    from zoneinfo import ZoneInfo
+
+    from services.activities.new_activity_steps import example_moment
+    from services.platform.dialogs import format_local
+
+    zone = ZoneInfo("Asia/Shanghai")
+    return format_local(example_moment(which, {}, now=bot.clock.now(), zone=zone), zone)
+
+
+def _fresh(emulator: BotApiEmulator, chat_id: int, message_id: int) -> SentMessage:
+    return next(m for m in emulator.messages(chat_id) if m.message_id == message_id)
+
+
 async def _until_deadline(staff: Staff, *, kind: str, title: str) -> SentMessage:
     """Kind, title, own unit, start, end, deadline: returns the institutions question."""
     question = await staff.command("/newactivity")
@@ -122,12 +137,15 @@ async def test_staff_create_an_activity_step_by_step_and_read_its_card(
         question = await staff.text("  第一师  飞行检查 ")
         assert "兵团医疗保障局（bureau）" in (question.text or "")
         question = await staff.press(question, "org")
-        assert question.text == zh("newact.ask.starts", zone="Asia/Shanghai")
+        example = _example(bot, "starts")  # computed from now (issue 20): a week ahead at 09:00
+        assert question.text == zh("newact.ask.starts", zone="Asia/Shanghai", example=example)
 
         question = await staff.text("2099-13-01 9点半")  # unreadable: explained, same step
         notes = emulator.messages(90)[-2:]
-        assert notes[0].text == zh("newact.bad_moment", text="2099-13-01 9点半", zone="Asia/Shanghai")
-        assert question.text == zh("newact.ask.starts", zone="Asia/Shanghai")
+        assert (notes[0].text or "").startswith(zh("newact.bad_moment", text="2099-13-01 9点半", zone="Asia/Shanghai",
+                                                   example=example, short="", slashed="").split("（")[0])
+        assert example in (notes[0].text or "")
+        assert question.text == zh("newact.ask.starts", zone="Asia/Shanghai", example=example)
         question = await staff.text("2099-12-01 09:00")
         question = await staff.text("2099-11-30 09:00")  # before the start: refused
         assert emulator.messages(90)[-2].text == zh("activity.invalid.ends_before_start")
@@ -136,8 +154,8 @@ async def test_staff_create_an_activity_step_by_step_and_read_its_card(
         assert "人民医院" not in (question.text or "") and question.text is not None
         assert question.text.startswith("被检查机构")
 
-        results = await staff.text("人民医院")
-        assert [row[0][0] for row in buttons(results)] == ["＋ 石河子市人民医院", "✅ 完成"]
+        results = await staff.text("人民医院")  # the matches and the question's own buttons: one keyboard
+        assert [row[0][0] for row in buttons(results)][:2] == ["＋ 石河子市人民医院", "✅ 完成"]
         question = await staff.press(results, f"i:{hospital}")
         assert "已添加：石河子市人民医院" in (emulator.messages(90)[-2].text or "")
         assert "石河子市人民医院" in (question.text or "")
@@ -153,6 +171,8 @@ async def test_staff_create_an_activity_step_by_step_and_read_its_card(
         question = await staff.press(question, "n:2")
         assert "正式 3 人，备选 2 人" in (question.text or "")
         summary = await staff.press(question, "done")
+        live = [m.message_id for m in emulator.messages(90) if buttons(m)]
+        assert live == [summary.message_id], "one live keyboard: the open question's (issue 20)"
         text = summary.text or ""
         for part in ("飞行检查", "第一师 飞行检查", "2099-12-01 09:00", "2099-12-03 17:30", "石河子市人民医院",
                      "石河子市", "医药临床类（医学），专业：心血管内科、医保审计：正式 3 人，备选 2 人"):
@@ -198,14 +218,17 @@ async def test_cancel_ends_the_dialog_at_any_step_and_its_buttons_go_stale(
         question = await staff.press(kind, "k:routine_inspection")
         assert await staff.press_stale(kind.message_id, consultation) == zh("newact.stale")  # an older step
         question = await staff.text("日常检查")
+        assert buttons(_fresh(emulator, 91, kind.message_id)) == []  # answered: its buttons are gone (issue 20)
         async with bot.uow() as u:
             dialog = (await u.session.exec(select(Dialog))).one()
         assert (dialog.step, dialog.data["kind"], dialog.data["title"]) == ("org", "routine_inspection", "日常检查")
+        org_button = action_data(question, "org")
         await staff.command("/cancel", expect=zh("newact.cancelled"))
+        assert buttons(_fresh(emulator, 91, question.message_id)) == []  # /cancel takes the open question's off
         async with bot.uow() as u:
             assert (await u.session.exec(select(Dialog))).all() == []
 
-        answer = await staff.press_stale(question.message_id, action_data(question, "org"))
+        answer = await staff.press_stale(question.message_id, org_button)
         assert answer == zh("newact.stale")
         await staff.command("/cancel", expect=zh("newact.nothing_to_cancel"))
         await staff.user.send_text("第二师")  # no dialog: the fallback answers

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, buttons
 from services.leads import lead_privacy
 from services.people import orgs
 from services.platform.roles import SYSTEM_CLI
@@ -59,6 +59,8 @@ async def test_a_supervisor_reports_a_lead_that_staff_handle_to_a_reward_without
         await reporter.text("住院病人每天被重复收取护理费", zh("report.ask_when"))
         question = await reporter.text("2026年3月上旬", zh("report.ask_where"))
         question = await reporter.press(question, ":skip", "4/6")
+        live = [m.message_id for m in reporter.messages() if buttons(m)]
+        assert live == [question.message_id], "one live keyboard: the open question's (issue 20)"
         await reporter.until(lambda: reporter.user.send_photo(PHOTO_1, media_group_id="album1"), "第 1 个文件")
         await reporter.user.send_photo(PHOTO_2, media_group_id="album1")
         await reporter.received("已收到 2 个文件")  # the album's one acknowledgement, edited in place

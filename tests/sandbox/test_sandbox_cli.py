@@ -81,3 +81,37 @@ def test_the_new_commands_have_help() -> None:
         result = subprocess.run([sys.executable, "-m", "bot", *command], env=_env(), capture_output=True, text=True,
                                 timeout=60, check=False)
         assert result.returncode == 0 and "usage:" in result.stdout, result.stderr
+
+
+def test_the_sandbox_keeps_its_time_across_a_restart_and_the_cli_works_on_its_data(tmp_path: Path) -> None:
+    """Issue 20: a restart does not send the clock back while the data stays; the printed CLI hint works."""
+    port = free_port()
+    process, lines = _start(tmp_path, port)
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/clock/advance", method="POST",
+                                         data=json.dumps({"hours": 48}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert json.load(response)["offset_hours"] == 48
+    finally:
+        _stop(process)
+    hint = next(line for line in lines if line.startswith("command line on this sandbox"))
+    assert f"--sandbox-db {tmp_path / 'sandbox.db'}" in hint
+
+    process, _ = _start(tmp_path, port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/clock", timeout=10) as response:
+            assert json.load(response)["offset_hours"] == 48  # restored from the sandbox database
+        reset = urllib.request.Request(f"http://127.0.0.1:{port}/api/clock/reset", method="POST", data=b"{}",
+                                       headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(reset, timeout=10) as response:
+            assert json.load(response)["offset_hours"] == 0
+    finally:
+        _stop(process)
+
+    verified = subprocess.run([sys.executable, "-m", "bot", "--sandbox-db", str(tmp_path / "sandbox.db"), "audit",
+                               "verify"], env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert verified.returncode == 0, verified.stderr
+    missing = subprocess.run([sys.executable, "-m", "bot", "--sandbox-db", str(tmp_path / "none.db"), "audit",
+                              "verify"], env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert missing.returncode != 0 and "no sandbox database" in missing.stderr

@@ -188,3 +188,21 @@ async def test_captions_sent_with_evidence_are_kept_bounded_and_reach_the_staff_
     assert [e.caption for e in stored] == ["三月五日的单据", None, "说" * 1024]
     assert [c.caption for c in copies] == ["三月五日的单据", None, "说" * 1024]
     assert alert.params["text"] == "说" * 1024 and alert.params["files"] == 1
+
+
+async def test_a_text_verb_the_lead_no_longer_offers_is_refused_before_anyone_types(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Issue 20: an old "不予受理" button on a concluded lead is refused when pressed, not after the reason."""
+    lead_id, staff = await _lead(uow_factory)
+    async with uow_factory() as uow:
+        await card_actions.prepare_text(uow, actor=staff, lead_id=lead_id, verb=StaffVerb.REJECT)  # offered now
+    async with uow_factory() as uow:
+        await card_actions.act(uow, actor=staff, verb=StaffVerb.ACCEPT, lead_id=lead_id)
+    async with uow_factory() as uow:
+        await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.SUBSTANTIATED, lead_id=lead_id,
+                                         text="追回基金")
+    async with uow_factory() as uow:
+        with pytest.raises(errors.LeadRefused) as refused:
+            await card_actions.prepare_text(uow, actor=staff, lead_id=lead_id, verb=StaffVerb.REJECT)
+    assert refused.value.reason_key == "lead.invalid.transition"
