@@ -6,7 +6,7 @@ reads what the bot sent them:
 - ``GET  /api/personas``                       who can be played, the group chats, people to invite
 - ``POST /api/personas``                       one more unbound account (another newcomer)
 - ``POST /api/personas/{user_id}/language``    ``{"language": "zh"|"en"}``: the account's language_code
-- ``GET  /api/commands?language=zh``           the bot's command menu (as set with setMyCommands)
+- ``GET  /api/commands?language=zh&chat_id=N``  the chat's command menu (as set with setMyCommands)
 - ``POST /api/chats/{chat_id}/text``           ``{"user_id", "text"}``: send a text or a command
 - ``POST /api/chats/{chat_id}/press``          ``{"user_id", "message_id", "data"}``: press an inline button
 - ``POST /api/chats/{chat_id}/upload``         multipart ``user_id``, ``kind`` (photo|document), ``caption``, ``file``
@@ -226,10 +226,15 @@ class Api:
         return web.json_response({"user_id": user.id, "language": user.language_code})
 
     async def commands(self, request: web.Request) -> web.Response:
-        """The command menu the bot published for a language (Chinese is the default menu)."""
+        """The command menu a chat shows, resolved as Telegram does: the chat's own menu (bot/menus.py sets one per
+        bound person) in the language, then without one, then the default menu in the language, then without."""
         language = request.query.get("language", "zh")
+        lang = "" if language == "zh" else language
         menus = self.emulator.commands
-        menu = menus.get(("default", "" if language == "zh" else language)) or menus.get(("default", ""), [])
+        chat = request.query.get("chat_id", "")
+        keys = [(f"chat:{chat}", lang), (f"chat:{chat}", "")] if chat.lstrip("-").isdigit() else []
+        keys += [("default", lang), ("default", "")]
+        menu = next((menus[key] for key in keys if menus.get(key)), [])
         return web.json_response({"commands": menu})
 
     async def text(self, request: web.Request) -> web.Response:

@@ -340,7 +340,7 @@ $("commands").addEventListener("click", async () => {
   const menu = $("commands-menu");
   if (!menu.hidden) { menu.hidden = true; return; }
   try {
-    const { commands } = await api(`/api/commands?language=${state.me.language || "zh"}`);
+    const { commands } = await api(`/api/commands?language=${state.me.language || "zh"}&chat_id=${state.chatId}`);
     menu.replaceChildren(...commands.map((c) => el("button", { type: "button", onclick: () => { menu.hidden = true; sendText(`/${c.command}`); } },
       el("b", { textContent: `/${c.command}` }), c.description)));
     menu.hidden = false;
