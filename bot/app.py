@@ -33,6 +33,7 @@ from bot.handlers import (
     draw_export,
     draws,
     fallback,
+    insight,
     interests,
     invitations,
     lead_report,
@@ -138,7 +139,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records):
+                   letters, records, insight):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -102,6 +102,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reprimandletter", STAFF),
     Command("excellence", STAFF),
     Command("excellencepublish", STAFF),
+    # staff insight: bot/handlers/insight.py
+    Command("stats", STAFF),
 )
 
 
@@ -117,6 +119,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
                 "reprimandletter", "excellence", "excellencepublish"),
     "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),
+    "insight": ("stats",),
     "accounts": ("invite", "unbind", "alerts", "bindgroup"),
     "basics": ("start", "help", "whoami", "language", "cancel"),
 }

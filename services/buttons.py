@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.activities import actions as activity_actions
 from services.draws import actions as draws_actions
+from services.insight import actions as insight_actions
 from services.invitations import actions as invitations_actions
 from services.leads import actions as leads_actions
 from services.people import actions as people_actions
@@ -22,6 +23,7 @@ TOPICS = (
     record_actions,
     leads_actions,
     supervisors_actions,
+    insight_actions,
 )
 
 __all__ = ["Action", "Refusal", "parse", "registered"]

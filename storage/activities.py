@@ -22,7 +22,8 @@ class Activity(SQLModel, table=True):
     """An inspection, review or consultation that experts are drawn for (000 §16–§19, annex 3)."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_span", "starts_at", "ends_at"),)
+    __table_args__ = (Index("ix_activity_span", "starts_at", "ends_at"),
+                      Index("ix_activity_unit_start", "org_unit_id", "starts_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the organizer")
@@ -111,6 +112,7 @@ class DrawRecord(SQLModel, table=True):
     its hash), who requested and who approved it, when, and the ordered result. Never updated."""
 
     __tablename__ = "draw_record"
+    __table_args__ = (Index("ix_draw_record_unit_drawn", "org_unit_id", "drawn_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(max_length=16, description="experts | institutions")
@@ -139,6 +141,7 @@ class ActivityMember(SQLModel, table=True):
         UniqueConstraint("activity_id", "person_id"),
         Index("ix_activity_member_person", "person_id", "status"),
         Index("ix_activity_member_due", "due_at"),
+        Index("ix_activity_member_invited", "invited_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

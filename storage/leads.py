@@ -29,7 +29,8 @@ class Lead(SQLModel, table=True):
     see ``reporter_pseudonym`` (S-xxxx); a custodian may reveal the reporter with a reason (audited)."""
 
     __tablename__ = "lead"
-    __table_args__ = (Index("ix_lead_dup", "institution_id", "category", "created_at"),)
+    __table_args__ = (Index("ix_lead_dup", "institution_id", "category", "created_at"),
+                      Index("ix_lead_unit_created", "org_unit_id", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=24, unique=True, description="the tracking number given to the reporter")

@@ -68,7 +68,8 @@ class Expert(SQLModel, table=True):
     """
 
     __tablename__ = "expert"
-    __table_args__ = (Index("ix_expert_state", "state", "term_end"),)
+    __table_args__ = (Index("ix_expert_state", "state", "term_end"),
+                      Index("ix_expert_unit_state", "org_unit_id", "state"))
 
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the pool's owner")

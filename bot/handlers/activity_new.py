@@ -16,6 +16,7 @@ from telegram.ext import Application, CommandHandler
 from bot.auth import STAFF, serves
 from bot.context import BotContext
 from bot.dialogs import new_activity as new_activity_dialog
+from bot.handlers import insight
 from messages import translate
 from services.activities import activities, new_activity
 from services.invitations.invitations import roster_lines
@@ -35,9 +36,13 @@ async def start_new_activity(update: Update, context: BotContext) -> None:
 
 @serves(STAFF, private_only=True)
 async def list_activities(update: Update, context: BotContext) -> None:
-    """/activities: upcoming and ongoing activities of the staff member's org subtree, soonest first."""
+    """/activities: upcoming and ongoing activities of the staff member's org subtree, soonest first; or
+    /activities search <words>."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
+    if context.args and context.args[0].lower() in insight.SEARCH_WORDS:
+        await insight.search(update, context, "activities")
+        return
     async with context.services.uow(readonly=True) as uow:
         found = await activities.summaries(uow, actor=actor)
         zone = uow.zone

@@ -20,6 +20,7 @@ from bot import buttons
 from bot.auth import ADMIN, STAFF, serves
 from bot.buttons import Press
 from bot.context import BotContext
+from bot.handlers import insight
 from bot.keyboards import Row, keyboard
 from services.leads import card_actions, lead_privacy, lead_triage, leads, staff_files
 from services.leads.actions import CARD_BUTTONS, INSTANT, LinkLead, OnLead, SendLeadFiles, ShowLeadCard
@@ -124,9 +125,12 @@ FILTERS = ("new", "overdue", "mine", "open")  # the named filters of /leads besi
 
 @serves(STAFF, private_only=True)
 async def list_leads(update: Update, context: BotContext) -> None:
-    """/leads [new|overdue|mine|open|<state>]."""
+    """/leads [new|overdue|mine|open|<state>], or /leads search <words>."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
+    if context.args and context.args[0].lower() in insight.SEARCH_WORDS:
+        await insight.search(update, context, "leads")
+        return
     which = (context.args or ["open"])[0].lower()
     async with context.services.uow(readonly=True) as uow:
         try:
