@@ -17,6 +17,7 @@ from bot.arguments import SEARCH_CHARS, VALUE_CHARS, Arguments, echo
 from bot.auth import STAFF, serves
 from bot.buttons import Press
 from bot.context import BotContext
+from bot.handlers import insight_charts
 from bot.keyboards import Row, keyboard
 from services.insight import lists, period, stats
 from services.insight import search as search_rows
@@ -80,7 +81,8 @@ async def show_stats(update: Update, context: BotContext) -> None:
         found = await stats.unit_stats(uow, actor=actor, period=period.parse(asked, today=uow.today()), unit=unit)
     await message.reply_text(render(found, lambda key, **p: context.t(update, key, **p)),
                              reply_markup=keyboard(context.language_for(update),
-                                                   figure_rows(found.unit_id, found.period.code)))
+                                                   figure_rows(found.unit_id, found.period.code)
+                                                   + insight_charts.chart_rows(found.unit_id, found.period.code)))
 
 
 def render_list(found: lists.FigureList, t: Translate) -> str:

@@ -24,3 +24,13 @@ class StatsPage(StatsList):
     """Previous / Next in a figure's list (the list's message is redrawn in place)."""
 
     prefix: ClassVar[str] = "st:p"
+
+
+@dataclass(frozen=True)
+class StatsChart(Action):
+    """Draw one chart of a unit's figures (``kind``: leads | invitations | answers | pool) for the period."""
+
+    prefix: ClassVar[str] = "st:c"
+    kind: str
+    unit_id: int
+    period: int

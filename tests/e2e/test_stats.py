@@ -145,3 +145,31 @@ async def test_staff_search_leads_and_activities_of_their_line(emulator: BotApiE
         await staff.command("/leads", "search", expect=zh("stats.search_usage_leads"))
         acts = await staff.command("/activities", "search 活动", expect="共 3 条")  # div1's three, not div2's
         assert "活动5" not in (acts.text or "")
+
+
+async def test_a_chart_arrives_as_a_photo_that_decodes_and_is_not_blank(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    import io
+
+    from PIL import Image
+
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        start = await _month_start(bot)
+        await _seed(bot, start, org.div1_id, org.div2_id, org.staff_id)
+        await _leads(bot, org.supervisor_id, staff_actor(org.staff_id, org.bureau_id))
+        await bind(bot, emulator, org.staff_id, 621, "staff")
+        chat = Chat(emulator, 621)
+        card = await chat.command("/stats", expect="📊")
+        for kind in ("leads", "invitations", "answers", "pool"):
+            before = len([m for m in chat.messages() if m.photo])
+            data = next(d for row in buttons(card) for _, d in row if d.startswith(f"st:c:{kind}:"))
+            await chat.user.press(card.message_id, data)
+            await emulator.wait_for(lambda b=before: len([m for m in chat.messages() if m.photo]) > b, timeout=60)
+            photo = [m for m in chat.messages() if m.photo][-1]
+            assert photo.photo is not None and photo.caption
+            image = Image.open(io.BytesIO(photo.photo)).convert("RGB")
+            assert image.size[0] >= 600
+            colours = image.getcolors(maxcolors=1 << 20) or []
+            assert len(colours) > 10, kind  # drawn bars, axes and labels, not a blank canvas
