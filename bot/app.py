@@ -39,6 +39,7 @@ from bot.handlers import (
     lead_report,
     leads,
     letters,
+    notices,
     pool,
     pool_import,
     pool_staff,
@@ -139,7 +140,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records, insight):
+                   letters, records, insight, notices):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

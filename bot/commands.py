@@ -104,6 +104,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("excellencepublish", STAFF),
     # staff insight: bot/handlers/insight.py
     Command("stats", STAFF),
+    Command("notice", STAFF),
 )
 
 
@@ -119,7 +120,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
                 "reprimandletter", "excellence", "excellencepublish"),
     "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),
-    "insight": ("stats",),
+    "insight": ("stats", "notice"),
     "accounts": ("invite", "unbind", "alerts", "bindgroup"),
     "basics": ("start", "help", "whoami", "language", "cancel"),
 }
