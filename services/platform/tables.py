@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 from services.platform.errors import InvalidInput
 from services.platform.xlsx import HEADER, TITLE, XlsxStream, column_letter
+from services.platform.xlsx_read import iter_xlsx_rows
 
 REASON_HEADER = "原因"
 """The first column of a rejected-rows report."""
@@ -105,6 +106,8 @@ def _unmark(text: str) -> str:
 
 def text_of(value: Cell) -> str:
     """A cell as text: dates in ISO form, booleans as 是/否, whole floats without ".0"."""
+    if type(value) is str:  # most cells: the fast path first (an import reads tens of cells per row)
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -144,26 +147,59 @@ def decode(data: bytes) -> str:
         raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text", field="file") from None
 
 
-def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
-    """Every row of the first sheet (or the CSV), numbered from 1 as in the file."""
+def iter_cells(data: bytes, filename: str) -> Iterator[tuple[int, tuple[Cell, ...]]]:
+    """Every row of the first sheet (or the CSV), numbered from 1 as in the file, one at a time: a caller that stops
+    early (a row limit) leaves the rest of the file unread (:mod:`services.platform.xlsx_read`)."""
     if detect_format(data, filename) == "xlsx":
-        from openpyxl import load_workbook  # loaded only when a table is read (start-up, issue 21)
-
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a damaged archive
-            raise InvalidInput(f"{filename} cannot be read as XLSX: {error}", field="file") from None
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            return [(number, tuple(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            workbook.close()
+        yield from iter_xlsx_rows(data, filename)
+        return
     text = decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(number, tuple(_unmark(cell) for cell in row)) for number, row in enumerate(reader, start=1)]
+    for number, row in enumerate(reader, start=1):
+        yield number, tuple(_unmark(cell) for cell in row)
+
+
+def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
+    """Every row of the first sheet (or the CSV), numbered from 1 as in the file."""
+    return list(iter_cells(data, filename))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's rows before its header row, the header row, and the data rows after it (as read)."""
+
+    preface: tuple[tuple[int, tuple[Cell, ...]], ...]
+    header: tuple[int, tuple[Cell, ...]]
+    body: tuple[tuple[int, tuple[Cell, ...]], ...]
+
+
+def split_table(data: bytes, filename: str, *, is_header: Callable[[tuple[Cell, ...]], bool], max_rows: int,
+                search_rows: int = 20) -> Table | None:
+    """The header row (the first of the first ``search_rows`` that ``is_header``) and the rows after it, or None
+    without one. More than ``max_rows`` non-empty data rows: InvalidInput as soon as the row past the limit is read,
+    before the rest of the file is (issue 21)."""
+    rows = iter_cells(data, filename)
+    preface: list[tuple[int, tuple[Cell, ...]]] = []
+    for number, cells in rows:
+        if is_header(cells):
+            header = (number, cells)
+            break
+        preface.append((number, cells))
+        if len(preface) >= search_rows:
+            return None
+    else:
+        return None
+    body: list[tuple[int, tuple[Cell, ...]]] = []
+    filled = 0
+    for number, cells in rows:
+        if any(text_of(cell) for cell in cells):
+            filled += 1
+            if filled > max_rows:
+                raise InvalidInput(f"at most {max_rows} rows per file", field="file")
+        body.append((number, cells))
+    return Table(tuple(preface), header, tuple(body))
 
 
 class TableWriter:
