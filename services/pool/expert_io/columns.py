@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel
-
 from services.platform.identifiers import (
     InvalidIdentifier,
     normalize_id_number,
@@ -189,6 +187,8 @@ def _day_and_precision(value: Cell) -> tuple[date, bool]:
         if value == int(value) and 19000101 <= value <= 29991231:
             value = str(int(value))
         elif 1 <= value < 2958466:
+            from openpyxl.utils.datetime import from_excel  # loaded only for a serial date (start-up)
+
             converted = from_excel(value)
             if isinstance(converted, datetime):
                 return converted.date(), True
