@@ -262,6 +262,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_person", "person_id", "status"),
         Index("ix_outbox_address", "address", "status"),
+        Index("ix_outbox_edit_of", "edit_of_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

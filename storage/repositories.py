@@ -321,6 +321,18 @@ class OutboxRepository(_Repository):
         if rows:
             await _core(self.session, _outbox_insert_statement(), params=[dict(r) for r in rows])
 
+    async def supersede_edits(self, original_ids: Sequence[int], *, now: datetime, reason: str) -> int:
+        """Skip the edits of these messages still waiting and not claimed (a newer edit replaces them, so the latest
+        state wins and at most the one being sent is in flight); how many. Uses ``ix_outbox_edit_of``."""
+        if not original_ids:
+            return 0
+        table = _table(OutboxMessage)
+        result = await _core(self.session, update(table).where(
+            table.c.edit_of_id.in_(list(original_ids)), table.c.status == "pending", table.c.kind == "edit",
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+        ).values(status="skipped", last_error=reason))
+        return int(result.rowcount or 0)
+
     async def lease_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Row[*tuple[Any, ...]]]:
         """Lease up to ``limit`` due rows in one statement (``SKIP LOCKED`` on PostgreSQL), oldest first.
 
