@@ -8,16 +8,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from bot.settings import Settings
 from services.institutions import institution_io
+from services.platform.progress import ProgressGate, bar
 from services.platform.roles import SYSTEM_CLI
 from services.pool import expert_io
 from services.pool.lifecycle import ExpertState
 from storage.uow import UnitOfWorkFactory
 
 SHOWN_ISSUES = 20
+PROGRESS_EVERY = 0.5  # seconds between redraws of the progress bar
+
+
+class ProgressLine:
+    """The import's progress bar on one line of ``stream`` (standard error), redrawn in place at most every
+    :data:`PROGRESS_EVERY` seconds of ``clock``; only on a terminal, so redirected output stays clean (issue 21)."""
+
+    def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream or sys.stderr
+        self.gate = ProgressGate(clock, every=PROGRESS_EVERY)
+        self.shown = self.stream.isatty()
+        self.width = 0
+
+    def update(self, done: int, total: int) -> None:
+        """Redraw the bar if it is due."""
+        if self.shown and self.gate.due(done, total):
+            line = f"importing {bar(done, total)} {done:,}/{total:,} rows"
+            self.width = max(self.width, len(line))
+            self.stream.write("\r" + line.ljust(self.width))
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the line (the report follows)."""
+        if self.shown and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,12 +136,18 @@ async def _import_experts(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--admit-ineligible needs --reason (it is recorded in the audit trail)")
     override = args.reason if args.admit_ineligible else None
 
+    progress = ProgressLine()
+
     async def work(uow_factory: UnitOfWorkFactory) -> expert_io.ImportReport:
         async with uow_factory() as uow:
             return await expert_io.import_experts(uow, actor=SYSTEM_CLI, source=path, org=args.org,
-                                                  strict=args.strict, admit_ineligible=override)
+                                                  strict=args.strict, admit_ineligible=override,
+                                                  on_progress=progress.update)
 
-    report: expert_io.ImportReport = await _with_uow(settings, work)
+    try:
+        report: expert_io.ImportReport = await _with_uow(settings, work)
+    finally:
+        progress.close()
     print(describe(report))
     for line in _issue_lines(report):
         print(line)

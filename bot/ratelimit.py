@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
+import math
 import time
 import warnings
 from collections import OrderedDict, deque
@@ -204,6 +205,11 @@ def _is_group(key: ChatKey) -> bool:
 
 OVERALL_MARGIN = 0.985  # stay just under the overall rate, so timer jitter never makes 31 in a second
 OVERALL_WAIT_NOTICE = 0.002  # seconds: a shorter wait for the overall slot is not counted as throttling
+MIN_MARGIN = 0.5  # the adaptive margin never paces below half the overall rate
+MARGIN_CUT = 0.85  # each 429 on a message (at most one cut per second) multiplies the margin by this
+MARGIN_RECOVERY = 0.01  # added back for each RECOVERY_PERIOD without a 429, up to OVERALL_MARGIN
+RECOVERY_PERIOD = 10.0  # seconds
+WINDOW = 1.0  # seconds: Telegram counts the overall limit in a sliding window of this length
 
 
 class TelegramRateLimiter(BaseRateLimiter[int]):
@@ -271,7 +277,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._monotonic = monotonic
         self._sleep = sleep
         self.stats = RateLimiterStats()
+        self.margin = OVERALL_MARGIN
+        self._margin_changed = monotonic()
         self._overall_interval = 1.0 / (overall_per_second * OVERALL_MARGIN)
+        self._window: list[list[float]] = []  # when each recent message went, moved to when it was answered
         self._overall_next = 0.0  # time (on ``monotonic``) before which no message-creating request may go
         self._overall_lock = asyncio.Lock()
         self._chats: OrderedDict[ChatKey, _ChatState] = OrderedDict()
@@ -326,6 +335,35 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             waited = True
             await self._sleep(delay)
 
+    def _adapt(self, now: float, *, cut: bool) -> None:
+        """The margin under the overall rate adapts to what Telegram answers: each 429 on a message cuts it (at
+        most once per :data:`WINDOW`: one crowded second answers several), each quiet :data:`RECOVERY_PERIOD`
+        gives a little back, so a busy machine whose sends bunch up paces itself lower (issue 21)."""
+        if cut:
+            if now - self._margin_changed >= WINDOW or self.margin >= OVERALL_MARGIN:
+                self.margin = max(MIN_MARGIN, self.margin * MARGIN_CUT)
+                self._margin_changed = now
+                logger.info("429 on a message: pacing at %.0f%% of the overall rate", self.margin * 100)
+        elif self.margin < OVERALL_MARGIN and (periods := int((now - self._margin_changed) / RECOVERY_PERIOD)):
+            self.margin = min(OVERALL_MARGIN, self.margin + periods * MARGIN_RECOVERY)
+            self._margin_changed = now
+        self._overall_interval = 1.0 / (self.overall_per_second * self.margin)
+
+    async def _fit_window(self) -> list[float]:
+        """Wait until Telegram's sliding window has room, then take a place in it: the messages of the last
+        :data:`WINDOW` seconds, each counted until a window after it was *answered* (Telegram saw it between
+        our send and its answer), so a stall that bunches sends up, before or during the request, cannot put
+        more than the paced rate into one window. Returns the place, to be moved to the answer's time."""
+        while True:
+            now = self._monotonic()
+            self._window = [stamp for stamp in self._window if stamp[0] > now - WINDOW]
+            room = max(1, math.ceil(self.overall_per_second * self.margin * WINDOW))
+            if len(self._window) < room:
+                stamp = [now]
+                self._window.append(stamp)
+                return stamp
+            await self._sleep(min(stamp[0] for stamp in self._window) + WINDOW - now)
+
     async def _acquire(self, key: ChatKey | None) -> bool:
         """Take the chat's limiter, then the overall one; return whether either made us wait."""
         waited = False
@@ -335,6 +373,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 waited = await limiter.acquire()
         async with self._overall_lock:  # one at a time, in order: each waits for the previous one's spacing
             now = self._monotonic()
+            self._adapt(now, cut=False)
             if self._overall_next - now > OVERALL_WAIT_NOTICE:
                 waited = True
             if self._overall_next > now:
@@ -401,6 +440,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 waited = await self._acquire(key) or waited
                 # a pause may have started while we waited for capacity
                 waited = await self._wait_for_pauses(key, limited, not_before) or waited
+            stamp = await self._fit_window() if limited else None
             if waited and attempt == 0:
                 self.stats.throttled_waits += 1
             try:
@@ -409,6 +449,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 self.stats.retry_after_hits += 1
                 delay = retry_after_seconds(error)
                 self._record_retry_after(key, limited, delay)
+                if limited:
+                    self._adapt(self._monotonic(), cut=True)
                 if attempt >= max_retries:
                     logger.info(
                         "RetryAfter %.1f s on %s to chat %s: giving up after %d retries",
@@ -429,3 +471,6 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     max_retries,
                 )
                 not_before = self._monotonic() + delay
+            finally:
+                if stamp is not None:  # Telegram saw it by now: count it in the window until a window after this
+                    stamp[0] = max(stamp[0], self._monotonic())

@@ -84,11 +84,12 @@ async def prepare_database(settings: Settings) -> None:
     outdated schema."""
     await check_database(settings)
     url = settings.database_url
-    if is_sqlite(url):
-        await asyncio.to_thread(migrate.upgrade, url)
-        return
     current = await asyncio.to_thread(migrate.current_revision, url)
     head = migrate.head_revision()
+    if is_sqlite(url):
+        if current != head:  # Alembic is loaded only when there is something to migrate (start-up, issue 21)
+            await asyncio.to_thread(migrate.upgrade, url)
+        return
     if current != head:
         raise SettingsError(
             f"DATABASE_URL: schema is at {current or 'nothing'}, code needs {head}; run: python -m bot db upgrade"

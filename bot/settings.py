@@ -20,6 +20,7 @@ from services.activities.draw_rules import DrawSettings
 from services.platform.policy import (
     DEFAULT_CREDIT_POINTS,
     ChaseSettings,
+    ImportSettings,
     LeadRules,
     Policy,
     RecordSettings,
@@ -105,6 +106,8 @@ class Settings(BaseSettings):
     credit_points: str = Field(default="", description="overrides of the credit points table, e.g. late=-5,praise=8")
     absence_removal_count: int = Field(default=3, ge=1, le=20, description="001 §22(三)")
     absence_window_days: int = Field(default=365, ge=30, le=3650, description="001 §22(三): within 1 year")
+    import_max_rows: int = Field(default=50_000, ge=1, le=1_000_000,
+                                 description="most data rows in an imported table (experts, institutions)")
 
     @field_validator("time_zone")
     @classmethod
@@ -208,6 +211,7 @@ class Settings(BaseSettings):
                             reward_max=self.reward_max_yuan, reward_claim_months=self.reward_claim_months,
                             reward_reminder_days_before=tuple(
                                 int(d) for d in self.reward_reminder_days.split(",") if d.strip())),
+            imports=ImportSettings(max_rows=self.import_max_rows),
         )
 
     @property

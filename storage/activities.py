@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -23,7 +24,8 @@ class Activity(SQLModel, table=True):
 
     __tablename__ = "activity"
     __table_args__ = (Index("ix_activity_span", "starts_at", "ends_at"),
-                      Index("ix_activity_unit_start", "org_unit_id", "starts_at"))
+                      Index("ix_activity_unit_start", "org_unit_id", "starts_at"),
+                      Index("ix_activity_record_pending", "record_pending", "ends_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the organizer")
@@ -38,6 +40,8 @@ class Activity(SQLModel, table=True):
     even_group_reason: str | None = Field(default=None, max_length=500)
     notes: str = Field(default="", max_length=2000)
     status: str = Field(default="planned", max_length=16, description="planned | drawn | cancelled")
+    record_pending: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()},
+                                 description="the work-record sweep has yet to look at it once it ends (issue 21)")
     leader_id: int | None = Field(default=None, foreign_key="person.id")
     target_draw_id: int | None = Field(default=None, description="the draw of inspection targets it came from")
     roster_messages: list[int] = Field(default_factory=list, sa_type=JSON,
@@ -142,6 +146,7 @@ class ActivityMember(SQLModel, table=True):
         Index("ix_activity_member_person", "person_id", "status"),
         Index("ix_activity_member_due", "due_at"),
         Index("ix_activity_member_invited", "invited_at"),
+        Index("ix_activity_member_status", "status", "credit_swept"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -152,6 +157,8 @@ class ActivityMember(SQLModel, table=True):
     role: str = Field(max_length=16, description="principal | backup")
     position: int = Field(description="1-based order within the requirement and role")
     status: str = Field(default="drawn", max_length=16)
+    credit_swept: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""},
+                              description="the status the credit sweep last looked at it in ('' never; issue 21)")
     created_at: datetime = _ts()
     invited_at: datetime | None = _ts(nullable=True)
     respond_by: datetime | None = _ts(nullable=True)

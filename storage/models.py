@@ -215,7 +215,8 @@ class RedeemFailure(SQLModel, table=True):
     """A failed attempt to redeem an invite code, for rate-limiting guessing."""
 
     __tablename__ = "redeem_failure"
-    __table_args__ = (Index("ix_redeem_failure_user_at", "channel", "external_user_id", "at"),)
+    __table_args__ = (Index("ix_redeem_failure_user_at", "channel", "external_user_id", "at"),
+                      Index("ix_redeem_failure_at", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -262,6 +263,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_person", "person_id", "status"),
         Index("ix_outbox_address", "address", "status"),
+        Index("ix_outbox_edit_of", "edit_of_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -321,6 +321,18 @@ class OutboxRepository(_Repository):
         if rows:
             await _core(self.session, _outbox_insert_statement(), params=[dict(r) for r in rows])
 
+    async def supersede_edits(self, original_ids: Sequence[int], *, now: datetime, reason: str) -> int:
+        """Skip the edits of these messages still waiting and not claimed (a newer edit replaces them, so the latest
+        state wins and at most the one being sent is in flight); how many. Uses ``ix_outbox_edit_of``."""
+        if not original_ids:
+            return 0
+        table = _table(OutboxMessage)
+        result = await _core(self.session, update(table).where(
+            table.c.edit_of_id.in_(list(original_ids)), table.c.status == "pending", table.c.kind == "edit",
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+        ).values(status="skipped", last_error=reason))
+        return int(result.rowcount or 0)
+
     async def lease_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Row[*tuple[Any, ...]]]:
         """Lease up to ``limit`` due rows in one statement (``SKIP LOCKED`` on PostgreSQL), oldest first.
 
@@ -811,3 +823,33 @@ def _head_move_from_statement() -> Update:
 def _head_move_statement() -> Update:
     head = _table(AuditHead)
     return update(head).where(head.c.id == 1).values(last_entry_id=bindparam("entry_id"), last_hash=bindparam("hash"))
+
+
+async def insert_rows(session: AsyncSession, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *,
+                      return_ids: bool = False) -> list[int]:
+    """Insert ``rows`` (column name → value; every row the same columns) in as few statements as the driver allows,
+    inside the session's transaction: bulk writes such as an import's. With ``return_ids``, the new ids in the
+    order of ``rows``.
+
+    PostgreSQL returns them (``RETURNING`` sorted by SQLAlchemy's sentinel). SQLite has no sentinel, so SQLAlchemy
+    would insert one row per statement; instead the rows go in one ``executemany`` and their ids are read from
+    SQLite's rule for a rowid table (a new row gets the largest rowid + 1): the writer holds the database's write
+    lock (``BEGIN IMMEDIATE``), and the ids are checked to be exactly the next ``len(rows)`` before they are used."""
+    if not rows:
+        return []
+    table = _table(model)
+    if not return_ids:
+        await _core(session, table.insert(), params=list(rows))
+        return []
+    if session.sync_session.get_bind().dialect.name != "sqlite":
+        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        result = await _core(session, statement, params=list(rows))
+        return [int(value) for value in result.scalars()]
+    before = int((await _core(session, sa_select(func.coalesce(func.max(table.c.id), 0)))).scalar_one())
+    await _core(session, table.insert(), params=list(rows))
+    span = (await _core(session, sa_select(func.min(table.c.id), func.max(table.c.id), func.count())
+                        .where(table.c.id > before))).one()
+    ids = list(range(before + 1, before + 1 + len(rows)))
+    if tuple(span) != (ids[0], ids[-1], len(rows)):
+        raise RuntimeError(f"{table.name}: new ids are not {ids[0]}..{ids[-1]} but {tuple(span)}")
+    return ids

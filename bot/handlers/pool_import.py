@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from bot.auth import STAFF, serves
 from bot.context import BotContext
 from bot.files import download
 from messages import catalog
+from services.platform.progress import ProgressGate, bar
 from services.platform.tables import Issue
 from services.pool import expert_io
 from services.pool.expert_io import ImportReport
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024
 EXTENSIONS = ("xlsx", "csv")
 SHOWN_REJECTIONS = 10
-PROGRESS_EVERY = 1.0  # seconds between progress edits
+PROGRESS_EVERY = 3.0  # seconds between progress edits (Telegram allows about one edit a second per chat)
+PROGRESS_ROWS = 100  # rows between progress edits
 
 
 @serves(STAFF, private_only=True)
@@ -60,19 +61,19 @@ async def import_file(update: Update, context: BotContext) -> None:
 
 
 class _Progress:
-    """Edits the progress message at most once a second."""
+    """Edits the progress message in place, at most every :data:`PROGRESS_EVERY` seconds of the bot's clock and
+    every :data:`PROGRESS_ROWS` rows (issue 21)."""
 
     def __init__(self, message: Message, context: BotContext, update: Update) -> None:
         self.message, self.context, self.source = message, context, update
-        self.last = 0.0
+        self.gate = ProgressGate(lambda: context.services.clock.now().timestamp(), every=PROGRESS_EVERY,
+                                 min_rows=PROGRESS_ROWS)
 
     async def update(self, done: int, total: int) -> None:
         """Show how far the import is (the report replaces this at the end)."""
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY or done >= total:
-            return
-        self.last = now
-        await _edit(self.message, self.context.t(self.source, "import.progress", done=done, total=total))
+        if self.gate.due(done, total):
+            await _edit(self.message, self.context.t(self.source, "import.progress", done=done, total=total,
+                                                     bar=bar(done, total)))
 
 
 async def _edit(message: Message, text: str) -> None:

@@ -40,7 +40,6 @@ from sqlmodel import col, select
 from services.institutions.institution_rows import (
     COLUMNS,
     KIND_LABELS,
-    MAX_ROWS,
     Column,
     Row,
     Sheet,
@@ -70,7 +69,6 @@ from storage.uow import UnitOfWork
 __all__ = [
     "COLUMNS",
     "KIND_LABELS",
-    "MAX_ROWS",
     "SOURCE",
     "Column",
     "InstitutionImportReport",

@@ -13,10 +13,10 @@ from sqlmodel import col, select
 
 from services.institutions.institutions import InstitutionKind, clean_credit_code
 from services.people.orgs import subtree
+from services.platform import policy
 from services.platform.errors import InvalidInput
 from services.platform.roles import Actor
-from services.platform.tables import REASON_HEADER, SOURCE_ROW_HEADER, Cell, Issue, TableImportReport
-from services.platform.tables import read_cells as _read_cells
+from services.platform.tables import REASON_HEADER, SOURCE_ROW_HEADER, Cell, Issue, TableImportReport, split_table
 from services.platform.tables import text_of as _text_of
 from storage.models import OrgUnit
 from storage.pool import Institution
@@ -27,7 +27,6 @@ __all__ = [
     "HEADER_SEARCH_ROWS",
     "KIND_LABELS",
     "LEVEL_LIMIT",
-    "MAX_ROWS",
     "NAME_LIMIT",
     "Column",
     "Directory",
@@ -40,7 +39,6 @@ __all__ = [
     "read_sheet",
 ]
 
-MAX_ROWS = 10_000
 HEADER_SEARCH_ROWS = 20
 NAME_LIMIT = 200
 LEVEL_LIMIT = 32
@@ -101,18 +99,21 @@ class Sheet:
     rows: tuple[tuple[int, tuple[Cell, ...]], ...]
 
 
+def _is_header(cells: tuple[Cell, ...]) -> bool:
+    return any(getattr(_BY_HEADER.get(_key(cell)), "field", None) == "name" for cell in cells)
+
+
 def read_sheet(data: bytes, filename: str) -> Sheet:
-    """The header and data rows of an institution file (pure; raises InvalidInput for an unusable file)."""
-    rows = _read_cells(data, filename)
-    for index, (number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        if any(getattr(_BY_HEADER.get(_key(cell)), "field", None) == "name" for cell in cells):
-            headers = tuple(_text_of(cell) for cell in cells)
-            width = len(headers)
-            body = tuple((n, tuple(c[:width]) + (None,) * (width - len(c))) for n, c in rows[index + 1:])
-            if len(body) > MAX_ROWS:
-                raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
-            return Sheet(headers, number, body)
-    raise InvalidInput("no header row found: the file needs a row of column headers with 机构名称", field="file")
+    """The header and data rows of an institution file (pure; raises InvalidInput for an unusable file, or as soon
+    as a row past the policy's ``imports.max_rows`` is read)."""
+    table = split_table(data, filename, is_header=_is_header, max_rows=policy.current().imports.max_rows,
+                        search_rows=HEADER_SEARCH_ROWS)
+    if table is None:
+        raise InvalidInput("no header row found: the file needs a row of column headers with 机构名称", field="file")
+    number, cells = table.header
+    headers = tuple(_text_of(cell) for cell in cells)
+    width = len(headers)
+    return Sheet(headers, number, tuple((n, tuple(c[:width]) + (None,) * (width - len(c))) for n, c in table.body))
 
 
 # --- checking rows ------------------------------------------------------------------------------------------

@@ -110,30 +110,28 @@ def _roster_lines(info: ActivityView, slots: Sequence[tuple[ActivityMember | _Ro
 
 async def update_roster(uow: UnitOfWork, info: ActivityView) -> None:
     """Keep one roster message per staff chat up to date (sent the first time, then edited in place)."""
-    from storage.models import OutboxMessage
+    await _update_rosters(uow, [info])
 
+
+async def _send_roster(uow: UnitOfWork, info: ActivityView) -> None:
+    """Send the roster message to the organizer's staff chats the first time."""
     activity = info.activity
-    params = await _roster_params(uow, info)
-    if not activity.roster_messages:
-        rows = await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key="invite.roster.message",
-                                        params=params)
-        activity.roster_messages = [r.id for r in rows if r.id is not None]
-        uow.session.add(activity)
-        return
-    for outbox_id in activity.roster_messages:
-        original = await uow.session.get(OutboxMessage, outbox_id)
-        if original is not None:
-            await notify.edit(uow, original=original, key="invite.roster.message", params=params)
+    rows = await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key="invite.roster.message",
+                                    params=await _roster_params(uow, info))
+    activity.roster_messages = [r.id for r in rows if r.id is not None]
+    uow.session.add(activity)
 
 
 async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> None:
-    """:func:`update_roster` for several activities: the slots of all of them in one query and the edits of
-    their roster messages in one statement (an activity whose roster was never sent gets it sent, as there)."""
+    """:func:`update_roster` for several activities: the slots of all of them in one Core query (no ORM loading)
+    and the edits of their roster messages in one statement (an activity whose roster was never sent gets it
+    sent). Edits are coalesced per message (issue 21): a new edit skips the older ones still waiting, so the
+    latest state wins and at most one edit per roster message is in flight."""
     from storage.models import OutboxMessage
 
     for info in infos:
         if not info.activity.roster_messages:
-            await update_roster(uow, info)
+            await _send_roster(uow, info)
     shown = [info for info in infos if info.activity.roster_messages and info.activity.id is not None]
     if not shown:
         return
@@ -160,4 +158,6 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
                   "closed_key": _state_key(activity)}
         edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
                      for outbox_id in activity.roster_messages if outbox_id in existing)
+    await uow.outbox.supersede_edits(sorted(i for i in existing if i is not None), now=uow.now(),
+                                     reason="superseded by a newer roster")
     await notify.queue_many(uow, edits)

@@ -50,8 +50,6 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.etree import ElementTree  # parts with a DTD are refused before parsing, see _drop_elements
 
-from pypdf import PdfReader, PdfWriter
-
 logger = logging.getLogger(__name__)
 
 Status = Literal["clean", "scrubbed", "unsupported"]
@@ -364,6 +362,8 @@ _PDF_PRIVATE = ("/Metadata", "/PieceInfo")
 
 
 def _scrub_pdf(data: bytes) -> tuple[bytes, list[str]] | None:
+    from pypdf import PdfReader, PdfWriter  # loaded only when a PDF arrives (start-up, issue 21)
+
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         return None

@@ -1,7 +1,8 @@
 """The tunable numbers of the rules, set once at start-up from the settings (``bot.settings``) and read by the
 services: the draw's rotation window and limits (001 §14, ``DrawSettings``) and the chasing of invitations
 (reminder offsets, quiet hours; ``ChaseSettings``), the numbers of leads that the scheduler's sweep reads (the reward
-claim reminders, ``LeadRules``). Tests and the sandbox may :func:`configure` other values.
+claim reminders, ``LeadRules``), the row limit of table imports (``ImportSettings``). Tests and the sandbox may
+:func:`configure` other values.
 """
 
 from __future__ import annotations
@@ -95,6 +96,14 @@ class LeadRules:
 
 
 @dataclass(frozen=True)
+class ImportSettings:
+    """Table imports (experts, institutions): the most data rows a file may have, checked while the file is read
+    (issue 21: a province's pool, 50,000 experts, fits in one file)."""
+
+    max_rows: int = 50_000
+
+
+@dataclass(frozen=True)
 class Policy:
     """Every tunable rule number in one value."""
 
@@ -102,6 +111,7 @@ class Policy:
     chase: ChaseSettings = field(default_factory=ChaseSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
     leads: LeadRules = field(default_factory=LeadRules)
+    imports: ImportSettings = field(default_factory=ImportSettings)
 
 
 _current: list[Policy] = [Policy()]

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
 from services.platform.errors import InvalidInput
+from services.platform.xlsx import HEADER, TITLE, XlsxStream, column_letter
+from services.platform.xlsx_read import iter_xlsx_rows
 
 REASON_HEADER = "原因"
 """The first column of a rejected-rows report."""
@@ -108,6 +106,8 @@ def _unmark(text: str) -> str:
 
 def text_of(value: Cell) -> str:
     """A cell as text: dates in ISO form, booleans as 是/否, whole floats without ".0"."""
+    if type(value) is str:  # most cells: the fast path first (an import reads tens of cells per row)
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -147,61 +147,123 @@ def decode(data: bytes) -> str:
         raise InvalidInput("the CSV file is neither UTF-8 nor GB18030 text", field="file") from None
 
 
-def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
-    """Every row of the first sheet (or the CSV), numbered from 1 as in the file."""
+def iter_cells(data: bytes, filename: str) -> Iterator[tuple[int, tuple[Cell, ...]]]:
+    """Every row of the first sheet (or the CSV), numbered from 1 as in the file, one at a time: a caller that stops
+    early (a row limit) leaves the rest of the file unread (:mod:`services.platform.xlsx_read`)."""
     if detect_format(data, filename) == "xlsx":
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a damaged archive
-            raise InvalidInput(f"{filename} cannot be read as XLSX: {error}", field="file") from None
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            return [(number, tuple(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            workbook.close()
+        yield from iter_xlsx_rows(data, filename)
+        return
     text = decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(number, tuple(_unmark(cell) for cell in row)) for number, row in enumerate(reader, start=1)]
+    for number, row in enumerate(reader, start=1):
+        yield number, tuple(_unmark(cell) for cell in row)
+
+
+def read_cells(data: bytes, filename: str) -> list[tuple[int, tuple[Cell, ...]]]:
+    """Every row of the first sheet (or the CSV), numbered from 1 as in the file."""
+    return list(iter_cells(data, filename))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's rows before its header row, the header row, and the data rows after it (as read)."""
+
+    preface: tuple[tuple[int, tuple[Cell, ...]], ...]
+    header: tuple[int, tuple[Cell, ...]]
+    body: tuple[tuple[int, tuple[Cell, ...]], ...]
+
+
+def split_table(data: bytes, filename: str, *, is_header: Callable[[tuple[Cell, ...]], bool], max_rows: int,
+                search_rows: int = 20) -> Table | None:
+    """The header row (the first of the first ``search_rows`` that ``is_header``) and the rows after it, or None
+    without one. More than ``max_rows`` non-empty data rows: InvalidInput as soon as the row past the limit is read,
+    before the rest of the file is (issue 21)."""
+    rows = iter_cells(data, filename)
+    preface: list[tuple[int, tuple[Cell, ...]]] = []
+    for number, cells in rows:
+        if is_header(cells):
+            header = (number, cells)
+            break
+        preface.append((number, cells))
+        if len(preface) >= search_rows:
+            return None
+    else:
+        return None
+    body: list[tuple[int, tuple[Cell, ...]]] = []
+    filled = 0
+    for number, cells in rows:
+        if any(text_of(cell) for cell in cells):
+            filled += 1
+            if filled > max_rows:
+                raise InvalidInput(f"at most {max_rows} rows per file", field="file")
+        body.append((number, cells))
+    return Table(tuple(preface), header, tuple(body))
+
+
+class TableWriter:
+    """A table written row by row, as XLSX or CSV by ``path``'s extension (a title row only in XLSX), in memory that
+    does not grow with the rows, at about the CSV's cost for an XLSX (issue 21: :mod:`services.platform.xlsx`
+    streams the sheet into the zip; the CSV writer writes each row as it comes). Text is never a formula: XLSX
+    cells hold it as a string in the text format, CSV cells that start like a formula are marked
+    (:func:`neutralize`). Dates get the ``yyyy-mm-dd`` format; bold headers, the panes frozen under them.
+
+    Use as a context manager (the file is complete when it closes), or call :meth:`close`."""
+
+    def __init__(self, path: Path, headers: Sequence[str], *, title: str | None = None) -> None:
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
+        self.path, self.count = path, 0
+        self._stream: Any = None
+        self._csv: Any = None
+        self._xlsx: XlsxStream | None = None
+        if suffix == ".csv":
+            self._stream = path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._stream)
+            self._csv.writerow([neutralize(header) for header in headers])
+            return
+        width = max(1, len(headers))
+        self._xlsx = XlsxStream(path, widths=[max(8, min(40, 2 * len(header) + 2)) for header in headers],
+                                frozen=1 if title is None else 2,
+                                merged=() if title is None else (f"A1:{column_letter(width)}1",))
+        if title is not None:
+            self._xlsx.append([title], text_style=TITLE)
+        self._xlsx.append(list(headers), text_style=HEADER)
+
+    def append(self, row: Sequence[Cell]) -> None:
+        """Write one row."""
+        if self._xlsx is not None:
+            self._xlsx.append(row)
+        else:
+            self._csv.writerow([neutralize(text_of(cell)) for cell in row])
+        self.count += 1
+
+    def extend(self, rows: Iterable[Sequence[Cell]]) -> None:
+        """Write these rows."""
+        for row in rows:
+            self.append(row)
+
+    def close(self) -> None:
+        """Finish the file (idempotent)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = self._csv = None
+        if self._xlsx is not None:
+            self._xlsx.close()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write_table(
-    path: Path, headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None = None
+    path: Path, headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: str | None = None
 ) -> None:
-    """Write a table as XLSX or CSV by ``path``'s extension (a title row only in XLSX). Text is never a formula:
-    XLSX cells hold it as a string (type ``s``), CSV cells that start like a formula are marked (:func:`neutralize`)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow([neutralize(header) for header in headers])
-            writer.writerows([neutralize(text_of(cell)) for cell in row] for row in rows)
-        return
-    if suffix != ".xlsx":
-        raise InvalidInput("the file name must end in .xlsx or .csv", field="file")
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    if title is not None:
-        sheet.append([title])
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-        sheet.cell(1, 1).font = Font(bold=True, size=14)
-        sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    header_row = 2 if title is not None else 1
-    _append(sheet, header_row, list(headers))
-    for index in range(1, len(headers) + 1):
-        sheet.cell(header_row, index).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(index)].width = max(8, min(40, 2 * len(headers[index - 1]) + 2))
-    for number, row in enumerate(rows, start=header_row + 1):
-        _append(sheet, number, [cell.replace(tzinfo=None) if isinstance(cell, datetime) else cell for cell in row])
-    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
-    workbook.save(path)
-
-
-def _append(sheet: Any, number: int, values: Sequence[Cell]) -> None:
-    """Append row ``number`` (kept by the caller: ``max_row`` scans the sheet), text as strings, never formulas."""
-    sheet.append(values)
-    for cell in sheet[number]:
-        hold_as_text(cell)
+    """Write a table as XLSX or CSV by ``path``'s extension (a title row only in XLSX), streaming: see
+    :class:`TableWriter`."""
+    with TableWriter(path, headers, title=title) as writer:
+        writer.extend(rows)

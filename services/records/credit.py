@@ -36,7 +36,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, exists, literal
+from sqlalchemy import String, and_, cast, exists, or_
 from sqlmodel import col, select
 
 from services.people.orgs import require_scope_over_person
@@ -96,24 +96,33 @@ def _reconfirmation(expired: Any) -> Any:
                                     col(AuditEntry.object_id) == cast(col(ActivityMember.id), String))
 
 
+def _unswept() -> Any:
+    """Slots in a status of :data:`SLOT_KINDS` that the sweep has not yet looked at them in: one seek per
+    (status, last status seen) pair in the index ``(status, credit_swept)``, so the sweep reads only new ones
+    (issue 21), never every expired or refused slot ever recorded."""
+    return or_(*(and_(col(ActivityMember.status) == status, col(ActivityMember.credit_swept) == seen)
+                 for status in SLOT_KINDS for seen in ("", *SLOT_KINDS) if seen != status))
+
+
 async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
     """Record the events the roster already knows: slots expired unanswered (no response) and commitments refused
-    (refusal to sign). Idempotent (the slot is the source); returns how many events were added."""
+    (refusal to sign). Idempotent (the slot is the source; each slot is marked with the status it was looked at
+    in); returns how many events were added."""
     added = 0
     async with uow_factory() as uow:
-        source_of = (literal("slot:", String).concat(cast(col(ActivityMember.id), String)).concat(":")
-                     .concat(col(ActivityMember.status)))
         rows = (await uow.session.exec(
-            select(ActivityMember, Activity.org_unit_id).join(Activity, col(Activity.id) == ActivityMember.activity_id)
-            .where(col(ActivityMember.status).in_(tuple(SLOT_KINDS)),
-                   ~exists().where(col(CreditEvent.source) == source_of),
-                   ~_reconfirmation(ActivityMember.status == "expired"))
-            .order_by(col(ActivityMember.id)).limit(500))).all()
-        for member, org_unit_id in rows:
-            source = f"slot:{member.id}:{member.status}"
-            event = await record(uow, person_id=member.person_id, kind=SLOT_KINDS[member.status], source=source,
-                                 recorded_by="system:credit", occurred_at=member.answered_at,
-                                 activity_id=member.activity_id, org_unit_id=org_unit_id)
+            select(ActivityMember, Activity.org_unit_id, _reconfirmation(ActivityMember.status == "expired"))
+            .join(Activity, col(Activity.id) == ActivityMember.activity_id)
+            .where(_unswept()).order_by(col(ActivityMember.id)).limit(500))).all()
+        for member, org_unit_id, reconfirmation in rows:
+            member.credit_swept = member.status
+            uow.session.add(member)
+            if reconfirmation:
+                continue
+            event = await record(uow, person_id=member.person_id, kind=SLOT_KINDS[member.status],
+                                 source=f"slot:{member.id}:{member.status}", recorded_by="system:credit",
+                                 occurred_at=member.answered_at, activity_id=member.activity_id,
+                                 org_unit_id=org_unit_id)
             if event is not None:
                 added += 1
                 await sanctions.evaluate(uow, person_id=member.person_id, org_unit_id=org_unit_id)

@@ -85,6 +85,8 @@ async def _open(uow: UnitOfWork, activity: Activity) -> WorkRecord | None:
                         due_at=default_calendar().deadline(activity.ends_at, days, uow.zone),
                         remind_at=_next_morning(activity.ends_at, uow), created_at=uow.now())
     uow.session.add(record)
+    activity.record_pending = False
+    uow.session.add(activity)
     await uow.session.flush()
     for member in members:
         uow.session.add(WorkRecordEntry(record_id=record.id or 0, member_id=member.id or 0,
@@ -184,12 +186,15 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     counts = {"opened": 0, "reminded": 0, "escalated": 0}
     async with uow_factory() as uow:
         now = uow.now()
-        ended = (await uow.session.exec(select(Activity).where(
-            col(Activity.ends_at) <= now, Activity.status != "cancelled",
-            ~exists().where(col(WorkRecord.activity_id) == Activity.id)).order_by(col(Activity.id)).limit(200))).all()
-        for activity in ended:
-            if await _open(uow, activity) is not None:
+        ended = (await uow.session.exec(select(Activity, exists().where(col(WorkRecord.activity_id) == Activity.id))
+                                        .where(col(Activity.record_pending) == True,  # noqa: E712
+                                               col(Activity.ends_at) <= now)
+                                        .order_by(col(Activity.ends_at), col(Activity.id)).limit(200))).all()
+        for activity, recorded in ended:  # read once: pending ended activities only, by index (issue 21)
+            if activity.status != "cancelled" and not recorded and await _open(uow, activity) is not None:
                 counts["opened"] += 1
+            activity.record_pending = False
+            uow.session.add(activity)
         due = (await uow.session.exec(select(WorkRecord, Activity).join(Activity, col(Activity.id) ==
                                                                         WorkRecord.activity_id)
                                       .where(col(WorkRecord.remind_at) <= now, WorkRecord.status == "open")

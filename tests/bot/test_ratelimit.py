@@ -348,3 +348,56 @@ def test_invalid_arguments_rejected() -> None:
         TelegramRateLimiter(overall_per_second=0)
     with pytest.raises(ValueError):
         TelegramRateLimiter(max_tracked_chats=0)
+
+
+class SlowApi(FakeApi):
+    """Telegram receives the first ``stalled`` requests ``delay`` seconds after they were sent (a stall in the
+    bot's process or on the way), the others at once; records when Telegram received each."""
+
+    def __init__(self, time: FakeTime, *, stalled: int, delay: float) -> None:
+        super().__init__(time)
+        self.stalled, self.delay = stalled, delay
+
+    async def __call__(self, endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+        if self.stalled > 0:
+            self.stalled -= 1
+            await self.time.sleep(self.delay)
+        return await super().__call__(endpoint, data)
+
+
+def most_in_one_window(times: list[float], window: float = 1.0) -> int:
+    return max(sum(1 for t in times if start <= t < start + window) for start in times)
+
+
+async def test_a_stall_does_not_crowd_the_window_telegram_sees() -> None:
+    """Messages held up between the bot and Telegram arrive together with the ones sent after them; pacing by
+    when each was answered (Telegram saw it by then) keeps any one-second window of arrivals within the rate,
+    where spacing by send time alone put 15 of 10 allowed into one second (issue 21)."""
+    time = FakeTime()
+    limiter = make_limiter(time, overall_per_second=10.0)
+    api = SlowApi(time, stalled=5, delay=0.5)
+    await time.run(asyncio.gather(*(send(limiter, api, chat) for chat in range(1, 31))))
+    assert len(api.times()) == 30
+    assert most_in_one_window(api.times()) <= 10
+
+
+async def test_the_margin_shrinks_after_a_429_and_recovers_when_quiet() -> None:
+    time = FakeTime()
+    limiter = make_limiter(time, overall_per_second=10.0)
+    api = FakeApi(time, errors=[retry_after(0.1)])
+    await time.run(send(limiter, api, 1))
+    assert limiter.margin == pytest.approx(0.985 * 0.85)  # one 429: paced lower
+    api.errors = [retry_after(0.1)]
+    await time.run(send(limiter, api, 2))
+    assert limiter.margin == pytest.approx(0.985 * 0.85)  # within a second of the cut: the same crowded second
+    await time.advance(2.0)
+    api.errors = [retry_after(0.1), retry_after(0.1)]
+    await time.run(asyncio.gather(send(limiter, api, 2), send(limiter, api, 3)))
+    assert limiter.margin == pytest.approx(0.985 * 0.85 ** 2)  # two more in a later second: cut once more
+    cut = limiter.margin
+    await time.advance(35.0)  # three quiet recovery periods
+    await time.run(send(limiter, api, 4))
+    assert limiter.margin == pytest.approx(cut + 0.03)
+    await time.advance(1000.0)
+    await time.run(send(limiter, api, 5))
+    assert limiter.margin == pytest.approx(0.985)  # never above the resting margin

@@ -146,7 +146,8 @@ def parse_row(number: int, cells: tuple[Cell, ...], mapping: list[tuple[int, Col
     row = Row(number, cells, columns)
     for index, spec in mapping:
         value = cells[index]
-        if spec.parse is None or _text_of(value) == "":
+        if spec.parse is None or value is None or (value.isspace() or not value if type(value) is str
+                                                   else _text_of(value) == ""):
             continue
         try:
             row.values[spec.field] = spec.parse(value)

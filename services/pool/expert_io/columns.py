@@ -4,14 +4,13 @@ See :mod:`services.pool.expert_io` for the rules."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-
-from openpyxl.utils.datetime import from_excel
 
 from services.platform.identifiers import (
     InvalidIdentifier,
@@ -189,6 +188,8 @@ def _day_and_precision(value: Cell) -> tuple[date, bool]:
         if value == int(value) and 19000101 <= value <= 29991231:
             value = str(int(value))
         elif 1 <= value < 2958466:
+            from openpyxl.utils.datetime import from_excel  # loaded only for a serial date (start-up)
+
             converted = from_excel(value)
             if isinstance(converted, datetime):
                 return converted.date(), True
@@ -240,11 +241,21 @@ def _postcode(value: Cell) -> str:
     return text
 
 
-def _credit_code(value: Cell) -> str:
+@functools.lru_cache(maxsize=8192)
+def _checked_credit_code(text: str) -> tuple[str | None, str]:
+    """The code normalized, or why it is not valid: a roster names the same employers again and again, so each
+    distinct code is checked once (issue 21)."""
     try:
-        return validate_credit_code(_text_of(value))
+        return validate_credit_code(text), ""
     except InvalidIdentifier as error:
-        raise CellError("invalid_credit_code", f"{_text_of(value)!r}: {error}") from None
+        return None, str(error)
+
+
+def _credit_code(value: Cell) -> str:
+    code, error = _checked_credit_code(_text_of(value))
+    if code is None:
+        raise CellError("invalid_credit_code", f"{_text_of(value)!r}: {error}")
+    return code
 
 
 def _education(value: Cell) -> list[dict[str, Any]]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import and_, col, or_, select
 
 from services.people.orgs import subtree
 from services.platform import audit
@@ -17,7 +17,7 @@ from services.platform.identifiers import (
     mask_id_number,
 )
 from services.platform.roles import Actor
-from services.platform.tables import REASON_HEADER, SOURCE_ROW_HEADER, Cell, Issue
+from services.platform.tables import REASON_HEADER, SOURCE_ROW_HEADER, Cell, Issue, TableWriter
 from services.platform.tables import write_table as _write_table
 from services.pool.expert_io.columns import (
     CATEGORY_LABELS,
@@ -106,6 +106,37 @@ def _export_values(expert: Expert, person: Person, institutions: dict[int, Insti
     return values
 
 
+BATCH = 1_000
+"""Experts read, turned into rows and written per batch, so an export's memory does not grow with the pool."""
+
+
+async def _batches(uow: UnitOfWork, query: Any) -> AsyncIterator[list[tuple[Expert, Person]]]:
+    """The experts ``query`` selects in (org unit, person) order, :data:`BATCH` at a time by keyset (one short
+    query per batch on either database); each batch leaves the session once the caller is done with it."""
+    after: tuple[int, int] | None = None
+    while True:
+        page = query
+        if after is not None:
+            page = page.where(or_(col(Expert.org_unit_id) > after[0],
+                                  and_(col(Expert.org_unit_id) == after[0], col(Expert.person_id) > after[1])))
+        found = [(e, p) for e, p in await uow.session.exec(
+            page.order_by(col(Expert.org_unit_id), col(Expert.person_id)).limit(BATCH))]
+        if not found:
+            return
+        yield found
+        for expert, person in found:
+            uow.session.expunge(expert)
+            uow.session.expunge(person)
+        after = (found[-1][0].org_unit_id, found[-1][0].person_id)
+
+
+async def _institutions(uow: UnitOfWork, ids: set[int], known: dict[int, Institution]) -> None:
+    """Add the institutions of ``ids`` not yet in ``known``."""
+    for chunk in chunks(sorted(ids - known.keys())):
+        found_institutions = await uow.session.exec(select(Institution).where(col(Institution.id).in_(chunk)))
+        known.update({i.id: i for i in found_institutions if i.id is not None})
+
+
 async def export_experts(
     uow: UnitOfWork,
     *,
@@ -115,7 +146,8 @@ async def export_experts(
     states: Sequence[str] = ("active",),
 ) -> ExportResult:
     """Write the experts of ``org``'s subtree (default: the actor's org unit; everything for the system) in the
-    given states to ``path`` (.xlsx or .csv) in the annex-2 layout, and record the export in the audit trail."""
+    given states to ``path`` (.xlsx or .csv) in the annex-2 layout, and record the export in the audit trail.
+    Streams: a batch of experts is read, turned into rows and written at a time (issue 21)."""
     wanted = [ExpertState(s).value for s in states if s in {x.value for x in ExpertState}]
     if len(wanted) != len(list(states)) or not wanted:
         raise InvalidInput(f"states must be some of {', '.join(s.value for s in ExpertState)}", field="states")
@@ -131,24 +163,26 @@ async def export_experts(
     if scope_unit is not None:
         assert scope_unit.id is not None
         query = query.where(col(Expert.org_unit_id).in_(await subtree(uow, scope_unit.id)))
-    found = (await uow.session.exec(query.order_by(col(Expert.org_unit_id), col(Expert.person_id)))).all()
-    ids = sorted({i for e, _ in found for i in (e.employer_id, e.recommending_unit_id) if i is not None})
     institutions: dict[int, Institution] = {}
-    for chunk in chunks(ids):
-        found_institutions = await uow.session.exec(select(Institution).where(col(Institution.id).in_(chunk)))
-        institutions.update({i.id: i for i in found_institutions if i.id is not None})
     units = {u.id: u for u in await uow.org_units.all() if u.id is not None}
     full = sees_full_id_numbers(actor)
-    rows: list[list[Cell]] = []
-    for number, (expert, person) in enumerate(found, start=1):
-        values = _export_values(expert, person, institutions, units, full)
-        values["seq"] = number
-        rows.append([values.get(spec.field) for spec in EXPORTED])
     title = TITLE if path.suffix.lower() == ".xlsx" else None
-    await asyncio.to_thread(_write_table, path, [spec.header for spec in EXPORTED], rows, title=title)
+    writer = await asyncio.to_thread(TableWriter, path, [spec.header for spec in EXPORTED], title=title)
+    try:
+        async for batch in _batches(uow, query):
+            await _institutions(uow, {i for e, _ in batch for i in (e.employer_id, e.recommending_unit_id)
+                                      if i is not None}, institutions)
+            rows: list[list[Cell]] = []
+            for expert, person in batch:
+                values = _export_values(expert, person, institutions, units, full)
+                values["seq"] = writer.count + len(rows) + 1
+                rows.append([values.get(spec.field) for spec in EXPORTED])
+            await asyncio.to_thread(writer.extend, rows)
+    finally:
+        await asyncio.to_thread(writer.close)
     await audit.record(uow, at=uow.now(), actor=actor.label, action="expert.exported", object_type="org_unit",
                        object_id=scope_unit.id if scope_unit is not None and scope_unit.id is not None else "all",
-                       details={"count": len(rows), "states": wanted, "full_id_numbers": full,
+                       details={"count": writer.count, "states": wanted, "full_id_numbers": full,
                                 "format": path.suffix.lower().lstrip(".")})
     await uow.commit()
-    return ExportResult(path, len(rows), full)
+    return ExportResult(path, writer.count, full)

@@ -201,6 +201,7 @@ async def import_experts(
         report.notes.extend(plan.row.notes)
         done += 1
         await notify_progress(on_progress, done, report.total)
+    await writer.flush()
     report.notes.sort(key=lambda issue: issue.row)
     await uow.commit()
     return report

@@ -5,13 +5,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from services.platform import policy
 from services.platform.errors import InvalidInput
 from services.platform.tables import Cell, RejectedRow, TableImportReport
-from services.platform.tables import read_cells as _read_cells
+from services.platform.tables import split_table as _split_table
 from services.platform.tables import text_of as _text_of
 from services.pool.expert_io.columns import BY_HEADER, cell_key
 
-MAX_ROWS = 10_000
 HEADER_SEARCH_ROWS = 20
 
 
@@ -49,21 +49,26 @@ def header_key(value: Cell) -> str:
     return cell_key(value).strip("*:")
 
 
-def read_sheet(data: bytes, filename: str) -> Sheet:
-    """The header and data rows of an XLSX or CSV file (pure; raises InvalidInput for an unusable file)."""
-    rows = _read_cells(data, filename)
+def _is_header(cells: tuple[Cell, ...]) -> bool:
+    fields = {spec.field for spec in (BY_HEADER.get(header_key(cell)) for cell in cells) if spec is not None}
+    return len(fields) >= 2 and bool(fields & {"name", "id_number"})
+
+
+def read_sheet(data: bytes, filename: str, *, max_rows: int | None = None) -> Sheet:
+    """The header and data rows of an XLSX or CSV file (pure; raises InvalidInput for an unusable file, or as soon
+    as a row past ``max_rows`` is read: default, the policy's ``imports.max_rows``)."""
+    limit = max_rows if max_rows is not None else policy.current().imports.max_rows
+    table = _split_table(data, filename, is_header=_is_header, max_rows=limit, search_rows=HEADER_SEARCH_ROWS)
+    if table is None:
+        raise InvalidInput("no header row found: the file needs a row of column headers with 姓名 and 身份证号码",
+                           field="file")
     default_recommending: str | None = None
-    for index, (number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        fields = {spec.field for spec in (BY_HEADER.get(header_key(cell)) for cell in cells) if spec is not None}
-        if len(fields) >= 2 and fields & {"name", "id_number"}:
-            headers = tuple(_text_of(cell) for cell in cells)
-            width = len(headers)
-            body = tuple((n, tuple(c[:width]) + (None,) * (width - len(c))) for n, c in rows[index + 1:])
-            if len(body) > MAX_ROWS:
-                raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
-            return Sheet(headers, number, body, default_recommending)
+    for _, cells in table.preface:
         first = next((unicodedata.normalize("NFKC", _text_of(c)) for c in cells if _text_of(c)), "")
         if first.startswith("推荐单位") and ":" in first:
             default_recommending = " ".join(first.split(":", 1)[1].split()) or None
-    raise InvalidInput("no header row found: the file needs a row of column headers with 姓名 and 身份证号码",
-                       field="file")
+    number, cells = table.header
+    headers = tuple(_text_of(cell) for cell in cells)
+    width = len(headers)
+    body = tuple((n, tuple(c[:width]) + (None,) * (width - len(c))) for n, c in table.body)
+    return Sheet(headers, number, body, default_recommending)
