@@ -32,6 +32,7 @@ from bot.handlers import (
     common,
     draw_export,
     draws,
+    exports,
     fallback,
     insight,
     interests,
@@ -140,7 +141,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records, insight, notices):
+                   letters, records, insight, notices, exports):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot import cli_insight
 from bot.settings import Settings
 from services.institutions import institution_io
 from services.platform.progress import ProgressGate, bar
@@ -77,6 +78,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     exports = commands.add_parser("export", help="export records to a file").add_subparsers(
         dest="export_command", required=True)
+    cli_insight.register(exports)  # leads, activities, audit, credit (issue 17)
     experts_out = exports.add_parser("experts", help="export experts in the annex 2 layout (XLSX or CSV)")
     experts_out.add_argument("file", help="the .xlsx or .csv file to write")
     experts_out.add_argument("--org", help="org unit code (its subtree is exported; default: every pool)")

@@ -105,6 +105,7 @@ COMMANDS: tuple[Command, ...] = (
     # staff insight: bot/handlers/insight.py
     Command("stats", STAFF),
     Command("notice", STAFF),
+    Command("export", STAFF),
 )
 
 
@@ -120,7 +121,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
                 "reprimandletter", "excellence", "excellencepublish"),
     "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),
-    "insight": ("stats", "notice"),
+    "insight": ("stats", "notice", "export"),
     "accounts": ("invite", "unbind", "alerts", "bindgroup"),
     "basics": ("start", "help", "whoami", "language", "cancel"),
 }

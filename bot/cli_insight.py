@@ -1,0 +1,61 @@
+"""``python -m bot export leads|activities|audit|credit …`` (issue 17): the registers as XLSX or CSV, each run as a
+staff member (``--as``) so the unit scope and the masking rules are the bot's own; labels in ``--language``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from bot.settings import Settings
+from messages import LANGUAGES, translate
+from services.insight import exports, period
+from services.platform.tables import write_table
+from storage.uow import UnitOfWorkFactory
+
+KINDS = ("leads", "activities", "audit")
+
+
+def register(exported: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the registers to the ``export`` command."""
+    for kind in KINDS:
+        sub = exported.add_parser(kind, help=f"export the {kind} of a month or year (XLSX or CSV by extension)")
+        sub.add_argument("file", help="the .xlsx or .csv file to write")
+        sub.add_argument("--as", dest="as_id", type=int, required=True, help="the staff member's person id")
+        sub.add_argument("--period", help="2026-11 (a month) or 2026 (a year); default: this month")
+        sub.add_argument("--language", choices=LANGUAGES, default="zh")
+        sub.set_defaults(handler=_export, kind=kind)
+    credit = exported.add_parser("credit", help="export an expert's credit file (XLSX or CSV by extension)")
+    credit.add_argument("expert", type=int, help="the expert's person id")
+    credit.add_argument("file", help="the .xlsx or .csv file to write")
+    credit.add_argument("--as", dest="as_id", type=int, required=True, help="the staff member's person id")
+    credit.add_argument("--language", choices=LANGUAGES, default="zh")
+    credit.set_defaults(handler=_export, kind="credit")
+
+
+async def build(uow_factory: UnitOfWorkFactory, args: argparse.Namespace) -> exports.Export:
+    """The table asked for, read as the staff member named by ``--as``."""
+    from bot.cli_draws import staff_actor
+
+    def label(key: str, **params: object) -> str:
+        return translate(args.language, key, **params)
+
+    async with uow_factory(readonly=True) as uow:
+        actor = await staff_actor(uow, args.as_id)
+        if args.kind == "credit":
+            return await exports.credit_file(uow, actor=actor, person_id=args.expert, label=label)
+        asked = period.parse(args.period, today=uow.today())
+        maker = {"leads": exports.leads, "activities": exports.activities, "audit": exports.audit_trail}[args.kind]
+        return await maker(uow, actor=actor, period=asked, label=label)
+
+
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import _with_uow
+
+    async def work(uow_factory: UnitOfWorkFactory) -> exports.Export:
+        return await build(uow_factory, args)
+
+    table: exports.Export = await _with_uow(settings, work)
+    await asyncio.to_thread(write_table, Path(args.file), table.headers, table.rows, title=table.title)
+    print(f"{len(table.rows)} row(s) written to {args.file}")
+    return 0
