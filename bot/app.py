@@ -41,6 +41,7 @@ from bot.handlers import (
     pool_import,
     pool_staff,
     records,
+    slot_answers,
     staff,
     supervisor_files,
     supervisors_staff,
@@ -136,7 +137,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records):
+                   letters, records, slot_answers):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -70,6 +70,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("nextbackup", STAFF),
     Command("closeroster", STAFF),
     Command("attendance", STAFF),
+    Command("answer", STAFF),
     # cancel and reschedule: bot/handlers/activity_changes.py
     Command("cancelactivity", STAFF),
     Command("reschedule", STAFF),

@@ -24,6 +24,7 @@ from services.invitations.slots import (
     _refused,
     _slot,
     _staff,
+    expiry_reason,
 )
 from services.platform import notify, policy
 from services.platform.roles import Actor
@@ -58,7 +59,7 @@ async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[
 
 async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
     if member.status == "invited" and member.respond_by is not None and uow.now() >= member.respond_by:
-        await _close(uow, member, "expired", "no_response", actor="system:deadline")
+        await _close(uow, member, "expired", expiry_reason(member), actor="system:deadline")
         await uow.commit()
         raise _refused("expired")
 

@@ -13,8 +13,18 @@ from services.activities.activities import ActivityView
 from services.invitations import keyboards
 from services.invitations.replacement import _close
 from services.invitations.roster import _update_rosters, update_roster
-from services.invitations.slots import OPEN, _activity, _facts, _local, _name, _staff, pool_standing
+from services.invitations.slots import (
+    OPEN,
+    _activity,
+    _facts,
+    _local,
+    _name,
+    _staff,
+    expiry_reason,
+    pool_standing,
+)
 from services.invitations.timing import next_due
+from services.invitations.unreached import mark_undelivered
 from services.platform import audit, notify, policy
 from services.platform.policy import ChaseSettings
 from storage.activities import Activity, ActivityMember, ActivityRequirement
@@ -32,6 +42,7 @@ class SweepReport:
     sign_reminded: int = 0
     unsigned_alerts: int = 0
     closed_unavailable: int = 0
+    to_call: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -49,7 +60,8 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None =
     it moves past ``now`` in the same transaction, so a slot is never chased twice for the same step.
     """
     settings = settings or policy.current().chase
-    report = SweepReport(closed_unavailable=await close_unavailable(uow_factory))
+    report = SweepReport(closed_unavailable=await close_unavailable(uow_factory),
+                         to_call=await mark_undelivered(uow_factory))
     async with uow_factory() as uow:
         now = uow.now()
         due = (await uow.session.exec(
@@ -106,7 +118,8 @@ async def close_unavailable(uow_factory: UnitOfWorkFactory) -> int:
 
 
 def _reminder_due(member: ActivityMember, now: datetime) -> bool:
-    return member.status == "invited" and member.respond_by is not None and now < member.respond_by
+    return (member.status == "invited" and member.respond_by is not None and now < member.respond_by
+            and member.contact is None)
 
 
 @dataclass
@@ -155,7 +168,7 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
     if member.status == "invited":
         assert member.respond_by is not None
         if now >= member.respond_by:
-            await _close(uow, member, "expired", "no_response", actor="system:deadline")
+            await _close(uow, member, "expired", expiry_reason(member), actor="system:deadline")
             report.expired += 1
             return
         pending = _Reminders()

@@ -18,6 +18,10 @@ from services.invitations.actions import (
     DeclineReason,
     FileTopUp,
     MarkAttendance,
+    PhoneChoice,
+    RecordPhoneAnswer,
+    RecordPhoneDecline,
+    RecordPhoneRecusal,
     RecusalGround,
     RecuseFromInvitation,
     RefuseCommitment,
@@ -79,3 +83,30 @@ def attendance(slot_id: int) -> Rows:
 def top_up(activity_id: int, requirement_id: int) -> Rows:
     """Backups ran out: file a top-up of one principal (001 §11(二))."""
     return [[Button("invite.button.top_up", FileTopUp(activity_id, requirement_id))]]
+
+
+def phone_answers(slot_id: int, status: str) -> Rows:
+    """Staff's ``/answer``: for an invited slot Accept / Accept, signed on paper / Decline / Recuse; for an accepted
+    one Signed on paper / Recuse; nothing for a closed one (issue 13)."""
+    if status == "invited":
+        paper = RecordPhoneAnswer(slot_id, PhoneChoice.ACCEPT_ON_PAPER)
+        return [[Button("invite.phone.button.accept", RecordPhoneAnswer(slot_id, PhoneChoice.ACCEPT)),
+                 Button("invite.phone.button.accept_on_paper", paper)],
+                [Button("invite.phone.button.decline", RecordPhoneAnswer(slot_id, PhoneChoice.DECLINE)),
+                 Button("invite.phone.button.recuse", RecordPhoneAnswer(slot_id, PhoneChoice.RECUSE))]]
+    if status in ("accepted", "signed"):
+        row = [Button("invite.phone.button.recuse", RecordPhoneAnswer(slot_id, PhoneChoice.RECUSE))]
+        if status == "accepted":
+            row.insert(0, Button("invite.phone.button.signed_on_paper",
+                                 RecordPhoneAnswer(slot_id, PhoneChoice.SIGNED_ON_PAPER)))
+        return [row]
+    return []
+
+
+def phone_reasons(slot_id: int, kind: str) -> Rows:
+    """Staff's ``/answer``: the decline reasons (001 §19(四)) or the recusal grounds with their articles, then Back."""
+    if kind == "decline":
+        rows: Rows = [[Button(f"invite.reason.{r}", RecordPhoneDecline(slot_id, r))] for r in DeclineReason]
+    else:
+        rows = [[Button(f"invite.phone.ground.{g}", RecordPhoneRecusal(slot_id, g))] for g in RecusalGround]
+    return [*rows, [Button("invite.button.back", RecordPhoneAnswer(slot_id, PhoneChoice.BACK))]]

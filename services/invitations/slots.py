@@ -33,6 +33,12 @@ RECUSAL_GROUNDS = tuple(RecusalGround)  # 000 §15, 001 §17
 INTEREST_KIND = {"worked": "worked", "relative": "interest", "dispute": "dispute", "other": "other"}
 
 
+def expiry_reason(member: ActivityMember) -> str:
+    """Why an invited slot expired: ``no_response``, or ``unreachable`` when the invitation never reached the
+    expert (contact by phone, issue 13: no credit event for that)."""
+    return "unreachable" if member.contact == "phone" else "no_response"
+
+
 def _refused(reason: str) -> AnswerRefused:
     return AnswerRefused(reason, reason_key=f"invite.refused_reason.{reason}")
 

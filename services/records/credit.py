@@ -22,7 +22,8 @@ kind                          source                                            
 ``praise``                    recorded by staff                                                    +10
 ============================  ==================================================================  ======
 
-A slot that expired while asked to reconfirm the new dates of a rescheduled activity is not a ``no_response``.
+A slot that expired while asked to reconfirm the new dates of a rescheduled activity is not a ``no_response``, nor
+is one whose invitation never reached the expert (reason ``unreachable``: staff were to call, issue 13).
 Each event's ``source`` is unique, so recording the same fact twice adds nothing. The expert sees their own
 file; staff see the file of experts within their org unit's subtree
 (:func:`services.people.orgs.require_scope_over_person`).
@@ -107,7 +108,9 @@ async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
             select(ActivityMember, Activity.org_unit_id).join(Activity, col(Activity.id) == ActivityMember.activity_id)
             .where(col(ActivityMember.status).in_(tuple(SLOT_KINDS)),
                    ~exists().where(col(CreditEvent.source) == source_of),
-                   ~_reconfirmation(ActivityMember.status == "expired"))
+                   ~_reconfirmation(ActivityMember.status == "expired"),
+                   ~(col(ActivityMember.status) == "expired") | (col(ActivityMember.reason) != "unreachable")
+                   | col(ActivityMember.reason).is_(None))
             .order_by(col(ActivityMember.id)).limit(500))).all()
         for member, org_unit_id in rows:
             source = f"slot:{member.id}:{member.status}"
