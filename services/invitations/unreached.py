@@ -31,6 +31,18 @@ async def reachable(uow: UnitOfWork, person_id: int) -> bool:
     return any(channel == notify.TELEGRAM for (_, channel) in chats)
 
 
+async def unbound_in_pool(uow: UnitOfWork) -> int:
+    """How many active experts have no bound account (shown to the approver of a draw: drawn, they are called)."""
+    from sqlalchemy import func
+
+    from storage.models import Account
+
+    bound = select(Account.person_id).where(col(Account.unbound_at).is_(None), Account.channel == notify.TELEGRAM)
+    count = (await uow.session.exec(select(func.count()).select_from(Expert).where(
+        Expert.state == "active", col(Expert.person_id).not_in(bound)))).one()
+    return int(count)
+
+
 async def mark_unreached(uow: UnitOfWork, member: ActivityMember, why: str) -> None:
     """The slot is to be answered by phone: no chat reminders, the deadline unchanged (no commit)."""
     member.contact = PHONE
