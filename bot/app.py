@@ -28,6 +28,7 @@ from bot.errors import on_error
 from bot.handlers import (
     activity_changes,
     activity_new,
+    assignments,
     common,
     draw_export,
     draws,
@@ -137,7 +138,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records, slot_answers):
+                   letters, records, slot_answers, assignments):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

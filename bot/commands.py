@@ -71,6 +71,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("closeroster", STAFF),
     Command("attendance", STAFF),
     Command("answer", STAFF),
+    Command("mine", EXPERT),
     # cancel and reschedule: bot/handlers/activity_changes.py
     Command("cancelactivity", STAFF),
     Command("reschedule", STAFF),

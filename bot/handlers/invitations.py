@@ -34,6 +34,7 @@ from services.invitations.actions import (
     ShowDeclineReasons,
     ShowRecusalGrounds,
     SignCommitment,
+    WithdrawFromActivity,
 )
 from services.invitations.choices import ReasonKind
 from services.platform.actions import parse_id, parse_index
@@ -51,29 +52,38 @@ async def on_accept(press: Press, action: AcceptInvitation) -> None:
 
 @buttons.on(ShowDeclineReasons, audience=BOUND)
 async def on_show_decline_reasons(press: Press, action: ShowDeclineReasons) -> None:
-    """The decline reasons under the invitation."""
+    """The decline reasons under the invitation, with the question in words (issue 13)."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.decline_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask("invite.ask_decline_reason", rows)
 
 
 @buttons.on(ShowRecusalGrounds, audience=BOUND)
 async def on_show_recusal_grounds(press: Press, action: ShowRecusalGrounds) -> None:
-    """The recusal grounds under the invitation."""
+    """The recusal grounds under the invitation (or an accepted slot: a conflict that arose late), asked in words."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.recusal_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask("invite.ask_recusal_ground", rows)
 
 
 @buttons.on(BackToAnswers, audience=BOUND)
 async def on_back_to_answers(press: Press, action: BackToAnswers) -> None:
-    """Back to Accept / Decline / Recuse."""
+    """Back to Accept / Decline / Recuse (or Withdraw / Declare a conflict), the question taken away."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.answer_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask(None, rows)
+
+
+@buttons.on(WithdrawFromActivity, audience=BOUND)
+async def on_withdraw(press: Press, action: WithdrawFromActivity) -> None:
+    """Withdraw after accepting: the reason is asked in words (the next text message; /cancel keeps the slot)."""
+    async with press.context.services.uow() as uow:
+        await invitations.ask_reason(uow, actor=press.actor, member_id=action.slot_id, kind="withdraw", code="")
+    await press.answer()
+    await press.reply("invite.ask_withdraw_reason")
 
 
 async def _ask_text(press: Press, slot_id: int, kind: ReasonKind, code: str) -> None:

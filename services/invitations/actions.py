@@ -196,3 +196,11 @@ class RecordPhoneRecusal(Action):
     prefix: ClassVar[str] = "inv:phr"
     slot_id: int
     ground: RecusalGround
+
+
+@dataclass(frozen=True)
+class WithdrawFromActivity(Action):
+    """An accepted or signed expert withdraws before the start: asks for the reason in words (issue 13)."""
+
+    prefix: ClassVar[str] = "inv:w"
+    slot_id: int

@@ -77,7 +77,8 @@ async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMe
     member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
     zone = uow.zone
     await _edit_invitation(uow, member, "invite.answered",
-                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"})
+                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"},
+                           buttons=keyboards.assignment(member_id))
     text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
                              start=_local(start, zone), end=_local(info.activity.ends_at, zone),
                              place=info.activity.place)

@@ -96,7 +96,8 @@ async def _accept(uow: UnitOfWork, actor: Actor, member: ActivityMember, *, pape
     uow.session.add(member)
     await _audit(uow, actor.label, "accepted", member, channel=PHONE)
     await _edit_invitation(uow, member, "invite.answered",
-                           {**_facts(info, uow.zone), "answer_key": "invite.answer.accepted"})
+                           {**_facts(info, uow.zone), "answer_key": "invite.answer.accepted"},
+                           buttons=keyboards.assignment(member.id or 0))
     if paper:
         await _sign_on_paper(uow, actor, member)
     elif await reachable(uow, member.person_id):  # the commitment to sign in the chat, as after a press

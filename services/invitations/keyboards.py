@@ -28,6 +28,7 @@ from services.invitations.actions import (
     ShowDeclineReasons,
     ShowRecusalGrounds,
     SignCommitment,
+    WithdrawFromActivity,
 )
 from services.platform.notify import Button
 
@@ -110,3 +111,10 @@ def phone_reasons(slot_id: int, kind: str) -> Rows:
     else:
         rows = [[Button(f"invite.phone.ground.{g}", RecordPhoneRecusal(slot_id, g))] for g in RecusalGround]
     return [*rows, [Button("invite.button.back", RecordPhoneAnswer(slot_id, PhoneChoice.BACK))]]
+
+
+def assignment(slot_id: int) -> Rows:
+    """An accepted or signed slot, until the start: withdraw (a reason is asked) or declare a conflict of interest
+    that arose late (the recusal grounds) (issue 13)."""
+    return [[Button("invite.button.withdraw", WithdrawFromActivity(slot_id)),
+             Button("invite.button.late_recusal", ShowRecusalGrounds(slot_id))]]

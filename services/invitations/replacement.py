@@ -11,7 +11,16 @@ from services.activities.draw_rules import exclusions
 from services.invitations import keyboards
 from services.invitations.invite import invite
 from services.invitations.roster import update_roster
-from services.invitations.slots import OPEN, _activity, _audit, _edit_invitation, _facts, _name, _staff
+from services.invitations.slots import (
+    OPEN,
+    _activity,
+    _audit,
+    _edit_commitment,
+    _edit_invitation,
+    _facts,
+    _name,
+    _staff,
+)
 from services.invitations.unreached import alert_to_call
 from services.platform import notify, policy
 from storage.activities import ActivityMember, ActivityRequirement
@@ -34,9 +43,11 @@ async def _close(uow: UnitOfWork, member: ActivityMember, status: str, reason: s
     uow.session.add(member)
     await _audit(uow, actor, status, member, reason=reason, text=member.reason_text, was=was,
                  **({"channel": channel} if channel else {}))
-    if status in ("declined", "recused", "expired"):
+    if status in ("declined", "recused", "expired", "withdrawn"):
         await _edit_invitation(uow, member, "invite.answered",
                                {**_facts(info, zone), "answer_key": f"invite.answer.{status}"})
+    if was == "accepted":  # the commitment's Sign / Refuse go too (issue 13)
+        await _edit_commitment(uow, member, {**_facts(info, zone), "answer_key": f"invite.answer.{status}"})
     if status == "cancelled":
         await _edit_invitation(uow, member, "invite.answered",
                                {**_facts(info, zone), "answer_key": "invite.answer.cancelled"})

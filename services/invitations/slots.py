@@ -21,7 +21,7 @@ from storage.uow import UnitOfWork
 OPEN = ("invited", "accepted", "signed")
 
 
-CLOSED = ("declined", "recused", "expired", "refused", "cancelled")
+CLOSED = ("declined", "recused", "expired", "refused", "cancelled", "withdrawn")
 
 
 DECLINE_REASONS = tuple(DeclineReason)  # 001 §19(四): outside my field
@@ -88,6 +88,17 @@ async def _edit_invitation(uow: UnitOfWork, member: ActivityMember, key: str, pa
     original = await uow.session.get(OutboxMessage, member.invitation_message_id)
     if original is not None:
         await notify.edit(uow, original=original, key=key, params=params, buttons=buttons)
+
+
+async def _edit_commitment(uow: UnitOfWork, member: ActivityMember, params: dict[str, Any]) -> None:
+    """The commitment message of a slot that closed before signing loses its buttons."""
+    if member.commitment_message_id is None:
+        return
+    from storage.models import OutboxMessage
+
+    original = await uow.session.get(OutboxMessage, member.commitment_message_id)
+    if original is not None:
+        await notify.edit(uow, original=original, key="invite.answered", params=params)
 
 
 async def _staff(uow: UnitOfWork, info: ActivityView, key: str, params: dict[str, Any],

@@ -8,7 +8,7 @@ setting
 kind                          source                                                              points
 ============================  ==================================================================  ======
 ``no_response``               a slot expired unanswered (``slot:<id>:expired``, :func:`sweep_slots`)    −5
-``decline_after_accept``      recorded by staff                                                    −10
+``decline_after_accept``      a withdrawal within 24 h of the start (``slot:<id>:withdrawn``), or staff     −10
 ``absent_without_notice``     the submitted work record (000 §27(一), 001 §22(三))                 −20
 ``late``                      recorded by staff                                                    −10
 ``failure_to_recuse``         the work record's recusal "failed" (000 §27(四), 001 §22(七))        −20
@@ -52,7 +52,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 STAFF_KINDS = ("decline_after_accept", "late", "discipline_breach", "failure_to_recuse", "praise",
                "absent_without_notice", "serious_violation")
-SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign"}
+SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign", "withdrawn": "decline_after_accept"}
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
                    ~exists().where(col(CreditEvent.source) == source_of),
                    ~_reconfirmation(ActivityMember.status == "expired"),
                    ~(col(ActivityMember.status) == "expired") | (col(ActivityMember.reason) != "unreachable")
-                   | col(ActivityMember.reason).is_(None))
+                   | col(ActivityMember.reason).is_(None),
+                   ~(col(ActivityMember.status) == "withdrawn") | (col(ActivityMember.reason) == "withdrawn_late"))
             .order_by(col(ActivityMember.id)).limit(500))).all()
         for member, org_unit_id in rows:
             source = f"slot:{member.id}:{member.status}"
