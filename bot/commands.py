@@ -72,6 +72,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("attendance", STAFF),
     Command("answer", STAFF),
     Command("mine", EXPERT),
+    Command("ics", BOUND),
     # cancel and reschedule: bot/handlers/activity_changes.py
     Command("cancelactivity", STAFF),
     Command("reschedule", STAFF),

@@ -8,10 +8,10 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.arguments import Arguments
-from bot.auth import EXPERT, serves
+from bot.auth import BOUND, EXPERT, serves
 from bot.context import BotContext
 from bot.keyboards import keyboard
-from services.invitations import mine
+from services.invitations import calendar, mine
 from services.invitations.mine import Assignment
 
 
@@ -47,6 +47,21 @@ async def my_assignments(update: Update, context: BotContext) -> None:
                                            lines=lines, more=more))
 
 
+@serves(BOUND, private_only=True)
+async def ics(update: Update, context: BotContext) -> None:
+    """/ics <activity>: the activity as a calendar file (for its experts and the organizer's staff)."""
+    message, actor = update.effective_message, context.actor
+    assert message is not None and actor is not None
+    args = Arguments(context.args, "invite.ics.usage")
+    args.expect(1, 1)
+    activity_id = args.record_id(0)
+    async with context.services.uow(readonly=True) as uow:
+        data = await calendar.activity_ics(uow, actor=actor, activity_id=activity_id)
+    await message.reply_document(data, filename=f"activity-{activity_id}.ics",
+                                 caption=context.t(update, "invite.ics.caption", activity_id=activity_id))
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add this module's commands."""
     application.add_handler(CommandHandler("mine", my_assignments))
+    application.add_handler(CommandHandler("ics", ics))
