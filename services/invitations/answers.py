@@ -64,12 +64,26 @@ async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
         raise _refused("expired")
 
 
+def _invited(member: ActivityMember) -> None:
+    """Refuse an answer to a slot that is no longer invited, saying why (issue 13): the deadline passed, it was
+    already answered, it was cancelled; anything else (a backup not invited, a stray button) is stale."""
+    if member.status == "invited":
+        return
+    if member.status == "expired":
+        raise _refused("expired")
+    if member.status == "cancelled":
+        raise _refused("cancelled")
+    raise _refused("answered" if member.status in ANSWERED else "stale")
+
+
+ANSWERED = ("accepted", "signed", "declined", "recused", "refused", "withdrawn")
+
+
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Accept the invitation; the commitment follows (000 §14)."""
     member, info = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
-    if member.status != "invited":
-        raise _refused("stale")
+    _invited(member)
     now = uow.now()
     member.status = "accepted"
     member.answered_at = now
@@ -98,8 +112,7 @@ async def decline(uow: UnitOfWork, *, actor: Actor, member_id: int, reason: str,
         raise _refused("stale")
     member, _ = await _open_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
-    if member.status != "invited":
-        raise _refused("stale")
+    _invited(member)
     await _close(uow, member, "declined", reason, actor=actor.label, text=text)
     await uow.commit()
     return member
@@ -112,7 +125,7 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
         raise _refused("stale")
     member, info = await _open_slot(uow, actor, member_id)
     if member.status not in ("invited", "accepted", "signed"):
-        raise _refused("stale")
+        _invited(member)
     today = uow.today()
     for institution in info.institutions:
         assert institution.id is not None
@@ -129,7 +142,10 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
     member, info = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
-        raise _refused("signed" if member.status == "signed" else "stale")
+        if member.status == "signed":
+            raise _refused("signed")
+        _invited(member)
+        raise _refused("stale")
     zone = uow.zone
     text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
                              start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),

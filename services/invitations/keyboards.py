@@ -47,14 +47,14 @@ def answers(slot_id: int) -> Rows:
 
 
 def decline_reasons(slot_id: int) -> Rows:
-    """One button per decline reason (001 §19(四)), then Back."""
-    return [*([Button(f"invite.reason.{reason}", DeclineInvitation(slot_id, reason))] for reason in DeclineReason),
+    """One button per decline reason (001 §19(四)), in plain words (the articles stay in staff views), then Back."""
+    return [*([Button(f"invite.choice.{reason}", DeclineInvitation(slot_id, reason))] for reason in DeclineReason),
             [Button("invite.button.back", BackToAnswers(slot_id))]]
 
 
 def recusal_grounds(slot_id: int) -> Rows:
     """One button per recusal ground (000 §15, 001 §17), then Back."""
-    return [*([Button(f"invite.reason.{ground}", RecuseFromInvitation(slot_id, ground))] for ground in RecusalGround),
+    return [*([Button(f"invite.choice.{ground}", RecuseFromInvitation(slot_id, ground))] for ground in RecusalGround),
             [Button("invite.button.back", BackToAnswers(slot_id))]]
 
 

@@ -177,12 +177,12 @@ async def test_a_full_group_confirms_and_signs_declines_and_recusals_go_to_the_n
             declared = (await u.session.exec(select(ExpertInterest).where(ExpertInterest.expert_id == p3))).all()
         assert [d.kind for d in declared] == ["worked"]
 
-        # a foreign press (someone else's slot) and a stale press (a closed slot) change nothing
+        # a foreign press (someone else's slot) and a press on a slot already answered change nothing
         slot_b1 = (await world.slot_of(b1)).id
         foreign = await world.press(p1, await world.invitation(p1), f"inv:a:{slot_b1}")
         assert foreign == zh("invite.refused_reason.foreign")
-        stale = await world.press(p2, invitation2, f"inv:a:{slot2}")
-        assert stale == zh("invite.refused_reason.stale")
+        answered = await world.press(p2, invitation2, f"inv:a:{slot2}")
+        assert answered == zh("invite.refused_reason.answered")  # says why (issue 13)
         assert await world.status(b1) == "invited" and await world.status(p2) == "declined"
 
         await world.accept_and_sign(b1)
