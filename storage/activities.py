@@ -169,6 +169,8 @@ class ActivityMember(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=16,
                                 description='"phone": the invitation could not be delivered, staff call (issue 13)')
     eve_reminded_at: datetime | None = _ts(nullable=True)
+    removal_message_ids: list[int] = Field(default_factory=list, sa_type=JSON,
+                                           description="outbox rows of the removal proposal's copies (000 §14)")
 
 
 class Dialog(SQLModel, table=True):

@@ -22,12 +22,14 @@ from services.invitations import invitations
 from services.invitations.actions import (
     AcceptInvitation,
     AskToRefuseCommitment,
+    BackFromRemoval,
     BackToAnswers,
     BackToCommitment,
     ConfirmRemoval,
     DeclineInvitation,
     DeclineReason,
     MarkAttendance,
+    ReallyRemove,
     RecusalGround,
     RecuseFromInvitation,
     RefuseCommitment,
@@ -37,6 +39,7 @@ from services.invitations.actions import (
     WithdrawFromActivity,
 )
 from services.invitations.choices import ReasonKind
+from services.invitations.keyboards import removal as removal_buttons
 from services.platform.actions import parse_id, parse_index
 
 # --- the expert's answers -------------------------------------------------------------------------------
@@ -156,11 +159,28 @@ async def on_refuse(press: Press, action: RefuseCommitment) -> None:
 
 @buttons.on(ConfirmRemoval, audience=STAFF)
 async def on_confirm_removal(press: Press, action: ConfirmRemoval) -> None:
-    """Staff confirm the removal of an expert who refused to sign (000 §14)."""
+    """The removal of an expert who refused to sign (000 §14) is irreversible: the name and the consequence are
+    shown and a second confirmation asked (issue 13)."""
+    async with press.context.services.uow(readonly=True) as uow:
+        params, rows = await invitations.removal_question(uow, actor=press.actor, member_id=action.slot_id)
+    await press.answer()
+    await press.ask("invite.staff.removal_question", rows, **params)
+
+
+@buttons.on(BackFromRemoval, audience=STAFF)
+async def on_back_from_removal(press: Press, action: BackFromRemoval) -> None:
+    """Not now: the proposal with its one button again."""
+    await press.answer()
+    await press.ask(None, removal_buttons(action.slot_id))
+
+
+@buttons.on(ReallyRemove, audience=STAFF)
+async def on_really_remove(press: Press, action: ReallyRemove) -> None:
+    """Confirmed twice: the expert is removed and barred; every copy of the proposal shows who decided and when."""
     async with press.context.services.uow() as uow:
-        member = await invitations.confirm_removal(uow, actor=press.actor, member_id=action.slot_id)
-    await press.answer("invite.removal_done", person_id=member.person_id)
-    await press.edit_buttons(None)
+        removed = await invitations.confirm_removal(uow, actor=press.actor, member_id=action.slot_id,
+                                                    shown_in=press.shown_in, language=press.language)
+    await press.answer("invite.removal_done", person_id=removed.person_id, name=removed.name)
 
 
 @buttons.on(MarkAttendance, audience=STAFF)

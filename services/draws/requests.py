@@ -155,20 +155,10 @@ async def _replace_buttons(uow: UnitOfWork, shown_in: notify.MessageRef | None, 
                            request: DrawRequest, actor: Actor) -> None:
     """Every copy of the request (staff chats, each approver's private chat) now shows who decided and when,
     without buttons; the pressed one is edited straight away (issue 13: the first press wins)."""
-    from storage.models import OutboxMessage
-
     params = {"request_id": request.id, "status_key": f"draw.status.{request.status}",
               "by": actor.name or actor.label, "at": uow.now().astimezone(uow.zone).strftime("%Y-%m-%d %H:%M")}
-    if shown_in is not None:
-        await notify.edit(uow, channel=shown_in.channel, address=shown_in.address,
-                          external_message_id=shown_in.message_id, key="draw.decided", language=language,
-                          params=params)
-    for row_id in request.message_ids:
-        copy = await uow.session.get(OutboxMessage, row_id)
-        if copy is None or (shown_in is not None and copy.sent_address == shown_in.address
-                            and copy.external_message_id == shown_in.message_id):
-            continue
-        await notify.edit(uow, original=copy, key="draw.decided", params=params)
+    await notify.edit_copies(uow, request.message_ids, key="draw.decided", params=params, shown_in=shown_in,
+                             language=language)
 
 
 async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int, shown_in: notify.MessageRef | None = None,

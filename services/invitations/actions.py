@@ -204,3 +204,19 @@ class WithdrawFromActivity(Action):
 
     prefix: ClassVar[str] = "inv:w"
     slot_id: int
+
+
+@dataclass(frozen=True)
+class ReallyRemove(Action):
+    """The second confirmation of a removal from the pool (000 §14; irreversible: five years barred, issue 13)."""
+
+    prefix: ClassVar[str] = "inv:rm2"
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class BackFromRemoval(Action):
+    """Back from the removal's second confirmation to the proposal."""
+
+    prefix: ClassVar[str] = "inv:rmb"
+    slot_id: int

@@ -176,8 +176,10 @@ async def refuse_commitment(uow: UnitOfWork, *, actor: Actor, member_id: int) ->
     if member.status != "accepted":
         raise _refused("stale")
     await _close(uow, member, "refused", "commitment_refused", actor=actor.label)
-    await _staff(uow, info, "invite.staff.removal_proposed",
-                 {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
-                 buttons=keyboards.removal(member_id))
+    member.removal_message_ids = await _staff(
+        uow, info, "invite.staff.removal_proposed",
+        {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
+        buttons=keyboards.removal(member_id))
+    uow.session.add(member)
     await uow.commit()
     return member

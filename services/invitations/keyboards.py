@@ -11,6 +11,7 @@ from services.invitations.actions import (
     AcceptInvitation,
     AskToRefuseCommitment,
     AttendanceCode,
+    BackFromRemoval,
     BackToAnswers,
     BackToCommitment,
     ConfirmRemoval,
@@ -19,6 +20,7 @@ from services.invitations.actions import (
     FileTopUp,
     MarkAttendance,
     PhoneChoice,
+    ReallyRemove,
     RecordPhoneAnswer,
     RecordPhoneDecline,
     RecordPhoneRecusal,
@@ -73,6 +75,12 @@ def refusal_confirmation(slot_id: int) -> Rows:
 def removal(slot_id: int) -> Rows:
     """Staff confirm the removal proposed after a refused commitment."""
     return [[Button("invite.button.remove", ConfirmRemoval(slot_id))]]
+
+
+def removal_confirmation(slot_id: int, name: str) -> Rows:
+    """The second confirmation of a removal, naming the expert, and Back (issue 13: irreversible decisions)."""
+    return [[Button("invite.button.remove_really", ReallyRemove(slot_id), {"name": name})],
+            [Button("invite.button.back", BackFromRemoval(slot_id))]]
 
 
 def attendance(slot_id: int) -> Rows:

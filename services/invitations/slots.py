@@ -121,8 +121,11 @@ async def _edit_commitment(uow: UnitOfWork, member: ActivityMember, params: dict
 
 
 async def _staff(uow: UnitOfWork, info: ActivityView, key: str, params: dict[str, Any],
-                 buttons: notify.ButtonRows | None = None) -> None:
-    await notify.to_org_unit(uow, org_unit_id=info.activity.org_unit_id, key=key, params=params, buttons=buttons)
+                 buttons: notify.ButtonRows | None = None) -> list[int]:
+    """Alert the organizer's staff; the outbox rows of the copies."""
+    rows = await notify.to_org_unit(uow, org_unit_id=info.activity.org_unit_id, key=key, params=params,
+                                    buttons=buttons)
+    return [row.id for row in rows if row.id is not None]
 
 
 async def _audit(uow: UnitOfWork, actor: str, action: str, member: ActivityMember, **details: Any) -> None:
