@@ -133,7 +133,15 @@ async def edit_copies(uow: UnitOfWork, row_ids: Sequence[int], *, key: str, para
         if copy is None or (shown_in is not None and copy.sent_address == shown_in.address
                             and copy.external_message_id == shown_in.message_id):
             continue
-        await edit(uow, original=copy, key=key, params=params)
+        if not await _rewrite_unsent(uow, row_id, key, params):
+            await edit(uow, original=copy, key=key, params=params)
+
+
+async def _rewrite_unsent(uow: UnitOfWork, row_id: int, key: str, params: dict[str, Any] | None) -> bool:
+    """A copy not yet sent nor claimed goes out already showing the decision (no send-then-edit); False when it
+    was sent or is being sent (then it is edited)."""
+    return await uow.outbox.rewrite_unsent(row_id, {"message_key": key, "params": dict(params or {}),
+                                                    "buttons": []})
 
 
 async def to_org_unit(
