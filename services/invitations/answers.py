@@ -153,7 +153,7 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     member.status = "signed"
     member.signed_at = uow.now()
     member.commitment_hash = commitment.text_hash(text)
-    member.due_at = None
+    member.due_at = info.activity.starts_at  # the sweep takes Withdraw / Declare a conflict away at the start
     uow.session.add(member)
     if member.commitment_message_id is not None:
         from storage.models import OutboxMessage

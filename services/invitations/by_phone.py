@@ -33,7 +33,7 @@ from services.invitations.slots import (
 )
 from services.invitations.staff import _staff_slot
 from services.invitations.unreached import reachable
-from services.platform import notify
+from services.platform import notify, policy
 from services.platform.roles import Actor
 from storage.activities import ActivityMember
 from storage.pool import ExpertInterest
@@ -92,7 +92,7 @@ async def _accept(uow: UnitOfWork, actor: Actor, member: ActivityMember, *, pape
     info = await _activity(uow, member.activity_id)
     member.status = "accepted"
     member.answered_at = uow.now()
-    member.due_at = None
+    member.due_at = max(uow.now(), info.activity.starts_at - policy.current().chase.sign_reminder_before)
     uow.session.add(member)
     await _audit(uow, actor.label, "accepted", member, channel=PHONE)
     await _edit_invitation(uow, member, "invite.answered",
@@ -121,7 +121,7 @@ async def _sign_on_paper(uow: UnitOfWork, actor: Actor, member: ActivityMember) 
     member.status = "signed"
     member.signed_at = uow.now()
     member.commitment_hash = commitment.text_hash(text)
-    member.due_at = None
+    member.due_at = (await _activity(uow, member.activity_id)).activity.starts_at  # buttons go at the start
     uow.session.add(member)
     await _audit(uow, actor.label, "signed", member, channel="paper", commitment_hash=member.commitment_hash,
                  version=commitment.VERSION)

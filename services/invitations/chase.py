@@ -16,6 +16,8 @@ from services.invitations.roster import _update_rosters, update_roster
 from services.invitations.slots import (
     OPEN,
     _activity,
+    _edit_commitment,
+    _edit_invitation,
     _facts,
     _local,
     _name,
@@ -180,6 +182,7 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
         if now >= activity.starts_at:
             member.due_at = None
             uow.session.add(member)
+            await _started(uow, member, info)
             await _staff(uow, info, "invite.staff.unsigned_at_start",
                          {**_facts(info, zone), "name": await _name(uow, member.person_id),
                           "person_id": member.person_id})
@@ -191,8 +194,19 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
         uow.session.add(member)
         report.sign_reminded += 1
     else:
-        member.due_at = None
+        if member.status == "signed" and now >= activity.starts_at:
+            await _started(uow, member, info)
+        member.due_at = None if member.status != "signed" or now >= activity.starts_at else activity.starts_at
         uow.session.add(member)
+
+
+async def _started(uow: UnitOfWork, member: ActivityMember, info: ActivityView) -> None:
+    """The activity has started: the slot's messages keep their words and lose the buttons that no longer apply
+    (withdraw, declare a conflict, sign; issue 13)."""
+    params = {**_facts(info, uow.zone), "answer_key": f"invite.answer.{member.status}"}
+    await _edit_invitation(uow, member, "invite.answered", params)
+    if member.status == "accepted":
+        await _edit_commitment(uow, member, params)
 
 
 async def _views(uow: UnitOfWork, activity_ids: Collection[int]) -> dict[int, ActivityView]:

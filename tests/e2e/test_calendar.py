@@ -62,3 +62,11 @@ async def test_the_eve_reminder_comes_once_at_the_local_hour_and_ics_sends_the_c
         # staff of the organizer may have it too
         await emulator.user(ADMIN).send_command("/ics", str(world.activity_id))
         await emulator.wait_for(lambda: any(m.document is not None for m in emulator.messages(ADMIN)))
+
+        # at the start the assignment's buttons (withdraw, declare a conflict) go: the question has expired
+        invitation = await world.invitation(p1)
+        assert buttons(world._fresh(user1, invitation.message_id))
+        bot.clock.advance(activity.starts_at - bot.clock.now() + timedelta(minutes=1))
+        await invitations.sweep(bot.uow)
+        await emulator.wait_for(lambda: world._fresh(user1, invitation.message_id).reply_markup is None)
+        assert "已接受并签署承诺书" in (world._fresh(user1, invitation.message_id).text or "")
