@@ -29,6 +29,7 @@ from bot.errors import on_error
 from bot.handlers import (
     activity_changes,
     activity_new,
+    assignments,
     common,
     draw_export,
     draws,
@@ -45,6 +46,7 @@ from bot.handlers import (
     pool_import,
     pool_staff,
     records,
+    slot_answers,
     staff,
     supervisor_files,
     supervisors_staff,
@@ -141,7 +143,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records, insight, notices, exports):
+                   letters, records, insight, notices, exports, slot_answers, assignments):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -11,7 +11,7 @@ A press may come without its message (too old, or inaccessible): :attr:`Press.me
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +29,8 @@ from services.platform.roles import Actor, Role
 logger = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Action)
+QUESTION_MARK = "❓"
+"""Starts the question :meth:`Press.ask` shows under a message's text."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,19 @@ class Press:
             await self.query.edit_message_text(text, reply_markup=None)
         except BadRequest as error:
             logger.info("message not edited: %s", error.message)
+
+    async def ask(self, question_key: str | None, rows: Sequence[Row], **params: Any) -> None:
+        """Show a question under the message's own text (the text before any earlier question) with new buttons;
+        ``question_key`` None takes the question away. A vanished or unchanged message is left alone."""
+        if self.message is None:
+            return
+        text = (self.message.text or "").split(QUESTION_MARK)[0].rstrip()
+        if question_key is not None:
+            text = f"{text}\n\n{QUESTION_MARK}{self.t(question_key, **params)}"
+        try:
+            await self.query.edit_message_text(text, reply_markup=keyboard(self.language, rows) if rows else None)
+        except BadRequest as error:
+            logger.info("question not shown: %s", error.message)
 
     async def reply(self, key: str, **params: Any) -> None:
         """Send a new message to the chat the button was pressed in."""

@@ -20,10 +20,12 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.settings import Settings
+from messages import translate
 from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.activities.draw_rules import ActivityKind
 from services.draws import draw_export, draws
+from services.draws.shortfalls import Explained
 from services.invitations import cancellation
 from services.platform.errors import DrawNotFound
 from services.platform.roles import SYSTEM_CLI, Actor, Role, person_actor_label
@@ -246,7 +248,7 @@ async def _activity_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _outcome_lines(outcome: draws.DrawOutcome) -> list[str]:
+def _outcome_lines(outcome: draws.DrawOutcome, shortfalls: tuple[Explained, ...] = ()) -> list[str]:
     request = outcome.request
     if outcome.record is None or outcome.result is None:
         return [f"draw request {request.id} for activity {request.activity_id}: {request.status}"]
@@ -254,29 +256,42 @@ def _outcome_lines(outcome: draws.DrawOutcome) -> list[str]:
     lines = [f"draw request {request.id} for activity {request.activity_id}: {request.status}",
              f"draw {record.id}: {record.outcome}; {len(result.principals)} principal(s), "
              f"{len(result.backups)} backup(s)"]
-    for short in result.shortfalls:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(short.removed.items()) if v)
-        lines.append(f"  short: {short.requirement_key} needs {short.needed}, {short.short} missing "
-                     f"({short.matched} matched; removed: {reasons or '-'})")
+    for short in shortfalls:  # in words: the line and its category, the reasons (issue 13)
+        reasons = ", ".join(f"{translate('en', f'draw.reason.{code}')}: {n}" for code, n in short.reasons)
+        category = translate("en", f"category.{short.category}")
+        lines.append(f"  short: line {short.position} ({category}) needs {short.needed}, {short.short} missing "
+                     f"({short.matched} in the category; {reasons or 'nobody excluded: the pool is too small'})")
     return lines
 
 
-async def _draw_request(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(uow_factory: UnitOfWorkFactory) -> draws.DrawOutcome:
-        async with uow_factory() as uow:
-            return await draws.file_request(uow, actor=await staff_actor(uow, args.as_id),
-                                            activity_id=args.activity_id)
+async def _explained(uow_factory: UnitOfWorkFactory, actor_id: int,
+                     outcome: draws.DrawOutcome) -> tuple[draws.DrawOutcome, tuple[Explained, ...]]:
+    """The outcome, with its shortfalls in words when the draw was short."""
+    if outcome.record is None or outcome.result is None or outcome.result.ok or outcome.record.id is None:
+        return outcome, ()
+    async with uow_factory(readonly=True) as uow:
+        seen = await draws.get_draw(uow, actor=await staff_actor(uow, actor_id), draw_id=outcome.record.id)
+    return outcome, seen.shortfalls
 
-    print("\n".join(_outcome_lines(await _run(settings, work))))
+
+async def _draw_request(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(uow_factory: UnitOfWorkFactory) -> tuple[draws.DrawOutcome, tuple[Explained, ...]]:
+        async with uow_factory() as uow:
+            outcome = await draws.file_request(uow, actor=await staff_actor(uow, args.as_id),
+                                               activity_id=args.activity_id)
+        return await _explained(uow_factory, args.as_id, outcome)
+
+    print("\n".join(_outcome_lines(*await _run(settings, work))))
     return 0
 
 
 async def _draw_approve(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(uow_factory: UnitOfWorkFactory) -> draws.DrawOutcome:
+    async def work(uow_factory: UnitOfWorkFactory) -> tuple[draws.DrawOutcome, tuple[Explained, ...]]:
         async with uow_factory() as uow:
-            return await draws.approve(uow, actor=await staff_actor(uow, args.as_id), request_id=args.request_id)
+            outcome = await draws.approve(uow, actor=await staff_actor(uow, args.as_id), request_id=args.request_id)
+        return await _explained(uow_factory, args.as_id, outcome)
 
-    print("\n".join(_outcome_lines(await _run(settings, work))))
+    print("\n".join(_outcome_lines(*await _run(settings, work))))
     return 0
 
 

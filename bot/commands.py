@@ -70,6 +70,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("nextbackup", STAFF),
     Command("closeroster", STAFF),
     Command("attendance", STAFF),
+    Command("answer", STAFF),
+    Command("mine", EXPERT),
+    Command("ics", BOUND),
     # cancel and reschedule: bot/handlers/activity_changes.py
     Command("cancelactivity", STAFF),
     Command("reschedule", STAFF),
@@ -113,11 +116,11 @@ COMMANDS: tuple[Command, ...] = (
 TOPICS: dict[str, tuple[str, ...]] = {
     "draws": ("newactivity", "activities", "activity", "draw", "topup", "requests", "drawapproval", "roster",
               "recuse", "leader", "slots", "cancelinvite", "requirerecusal", "nextbackup", "closeroster",
-              "attendance", "cancelactivity", "reschedule", "letter", "drawexport"),
+              "attendance", "cancelactivity", "reschedule", "letter", "drawexport", "answer", "ics"),
     "targets": ("targets", "targetverify"),
     "leads": ("report", "myleads", "leads", "lead", "assign", "reveal", "reveals"),
     "pool": ("experts", "expert", "changes", "due", "pool", "suspend", "institutions"),
-    "my_record": ("profile", "change", "leave", "interest", "interests", "withdraw", "quit", "extend"),
+    "my_record": ("mine", "profile", "change", "leave", "interest", "interests", "withdraw", "quit", "extend"),
     "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
                 "reprimandletter", "excellence", "excellencepublish"),
     "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),

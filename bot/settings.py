@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     draw_rotation_gap_days: int = Field(default=30, ge=0, le=3650)
     invite_reminder_hours: str = Field(default="2,6", description="reminders, hours after the invitation")
     quiet_hours: str = Field(default="22:00-08:00", description="no reminders in this local window")
+    eve_reminder_time: time = Field(default=time(18, 0), description="local time of the reminder the day before")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (for run)")
     # supervisors and leads (issue 8): evidence storage and the reporting rules' numbers
     evidence_dir: Path = Field(default=Path("./var/evidence"), description="where lead evidence files are kept")
@@ -199,7 +200,8 @@ class Settings(BaseSettings):
         return Policy(
             draw=DrawSettings(rotation_window_days=self.draw_rotation_window_days, rotation_max=self.draw_rotation_max,
                               rotation_gap_days=self.draw_rotation_gap_days),
-            chase=ChaseSettings(reminder_offsets=hours, quiet_start=start, quiet_end=end),
+            chase=ChaseSettings(reminder_offsets=hours, quiet_start=start, quiet_end=end,
+                                eve_reminder_at=self.eve_reminder_time),
             records=RecordSettings(work_record_working_days=self.work_record_working_days,
                                    credit_points={**DEFAULT_CREDIT_POINTS, **parse_credit_points(self.credit_points)},
                                    absence_removal_count=self.absence_removal_count,

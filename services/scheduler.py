@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services.invitations import invitations
+from services.invitations import eve, invitations
 from services.leads import lead_triage
 from services.platform import calendar_watch, intake, updates
 from services.pool import pool_jobs
@@ -66,6 +66,8 @@ JOBS: tuple[Job, ...] = (
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
     # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
     Job("invitations_chase", timedelta(minutes=1), invitations.sweep),
+    # The reminder the day before the start, at the configured local hour (issue 13).
+    Job("invitations_eve", timedelta(minutes=5), eve.eve_sweep),
     Job("calendar_fallback_warning", timedelta(hours=6), calendar_watch.warn_uncovered_years),
     # Lead deadlines (reminder before, escalation after, reward claim window) and supervisor terms.
     Job("lead_deadlines", timedelta(minutes=15), lead_triage.sweep),

@@ -109,6 +109,8 @@ class DrawRequest(SQLModel, table=True):
     decided_at: datetime | None = _ts(nullable=True)
     decision_note: str | None = Field(default=None, max_length=500)
     draw_id: int | None = Field(default=None, description="the draw record, once run")
+    message_ids: list[int] = Field(default_factory=list, sa_type=JSON,
+                                   description="outbox rows of every copy with Approve / Reject (issue 13)")
 
 
 class DrawRecord(SQLModel, table=True):
@@ -174,6 +176,11 @@ class ActivityMember(SQLModel, table=True):
     employer_informed_at: datetime | None = _ts(nullable=True)
     attendance: str | None = Field(default=None, max_length=24,
                                    description="attended | absent_with_notice | absent_without_notice")
+    contact: str | None = Field(default=None, max_length=16,
+                                description='"phone": the invitation could not be delivered, staff call (issue 13)')
+    eve_reminded_at: datetime | None = _ts(nullable=True)
+    removal_message_ids: list[int] = Field(default_factory=list, sa_type=JSON,
+                                           description="outbox rows of the removal proposal's copies (000 §14)")
 
 
 class Dialog(SQLModel, table=True):

@@ -92,6 +92,8 @@ class SanctionProposal(SQLModel, table=True):
     decided_at: datetime | None = _ts(nullable=True)
     reason: str = Field(default="", max_length=500)
     created_at: datetime = _ts()
+    message_ids: list[int] = Field(default_factory=list, sa_type=JSON,
+                                   description="outbox rows of the proposal's copies, edited once decided")
 
 
 class ExcellenceList(SQLModel, table=True):

@@ -376,6 +376,13 @@ class OutboxRepository(_Repository):
         table = _table(OutboxMessage)
         await self.session.exec(update(table).where(table.c.id == message_id).values(**values))
 
+    async def rewrite_unsent(self, message_id: int, values: Mapping[str, Any]) -> bool:
+        """Change a row still pending and not claimed by a sender; False when it was sent or is being sent."""
+        table = _table(OutboxMessage)
+        result = await self.session.exec(update(table).where(
+            table.c.id == message_id, table.c.status == "pending", table.c.claimed_until.is_(None)).values(**values))
+        return bool(result.rowcount)
+
     async def mark_sent(self, sent: Sequence[Mapping[str, Any]], *, now: datetime) -> None:
         """Record sends in one executemany UPDATE; rows no longer pending are left alone.
 

@@ -13,6 +13,7 @@ from bot.commands import TOPICS, Command, topic_of, visible_to
 from bot.context import CHANNEL, BotContext
 from bot.keyboards import language_keyboard
 from messages import LANGUAGES, translate
+from services.invitations import unreached
 from services.people import accounts
 from services.people.actions import ChooseLanguage
 from services.platform import notify
@@ -42,8 +43,8 @@ async def redeem(update: Update, context: BotContext, code: str) -> None:
     """Try an invite code sent by /start or as plain text."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    async with context.services.uow() as uow:
-        await accounts.redeem_invite(
+    async with context.services.uow() as uow:  # binding, then the invitations that waited for it (issue 13)
+        await unreached.bind_account(
             uow,
             channel=CHANNEL,
             external_user_id=str(user.id),

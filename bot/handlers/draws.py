@@ -88,20 +88,21 @@ def _picks(card: _Card, result: DrawResult) -> None:
 
 
 def _shortfalls(card: _Card, result: DrawResult) -> None:
-    """Each short requirement with why candidates were removed, and the relaxations on offer (001 §11(二))."""
+    """Each short requirement by its line and category, with why candidates fell away in words (the draw's
+    exclusions, and experts no longer in the pool), and the relaxations on offer (001 §11(二); issue 13)."""
     info = card.seen.info
     assert info is not None
-    by_key = {f"r{r.id}": r for r in info.requirements}
+    by_position = {r.position: r for r in info.requirements}
     card.add("draw.card.short_header")
-    for shortfall in result.shortfalls:
-        requirement = by_key.get(shortfall.requirement_key)
+    for shortfall in card.seen.shortfalls:
+        requirement = by_position.get(shortfall.position)
         if requirement is None or requirement.id is None:
             continue
         reasons = "、".join(card.t("draw.card.reason", reason_key=f"draw.reason.{code}", count=count)
-                           for code, count in sorted(shortfall.removed.items(), key=lambda kv: -kv[1]))
+                           for code, count in shortfall.reasons)
         card.add("draw.card.shortfall", label=requirement_label(card.context, card.update, requirement),
-                 needed=shortfall.needed, short=shortfall.short, matched=shortfall.matched,
-                 reasons=reasons or card.t("draw.card.no_reason"))
+                 position=shortfall.position, needed=shortfall.needed, short=shortfall.short,
+                 matched=shortfall.matched, reasons=reasons or card.t("draw.card.no_reason"))
         row = [Button(f"draw.relax.{what}", RelaxRequirement(requirement.id, what), {"position": requirement.position})
                for what in activities.offered_relaxations(requirement)]
         if row:

@@ -22,20 +22,24 @@ from services.invitations import invitations
 from services.invitations.actions import (
     AcceptInvitation,
     AskToRefuseCommitment,
+    BackFromRemoval,
     BackToAnswers,
     BackToCommitment,
     ConfirmRemoval,
     DeclineInvitation,
     DeclineReason,
     MarkAttendance,
+    ReallyRemove,
     RecusalGround,
     RecuseFromInvitation,
     RefuseCommitment,
     ShowDeclineReasons,
     ShowRecusalGrounds,
     SignCommitment,
+    WithdrawFromActivity,
 )
 from services.invitations.choices import ReasonKind
+from services.invitations.keyboards import removal as removal_buttons
 from services.platform.actions import parse_id, parse_index
 
 # --- the expert's answers -------------------------------------------------------------------------------
@@ -51,29 +55,38 @@ async def on_accept(press: Press, action: AcceptInvitation) -> None:
 
 @buttons.on(ShowDeclineReasons, audience=BOUND)
 async def on_show_decline_reasons(press: Press, action: ShowDeclineReasons) -> None:
-    """The decline reasons under the invitation."""
+    """The decline reasons under the invitation, with the question in words (issue 13)."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.decline_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask("invite.ask_decline_reason", rows)
 
 
 @buttons.on(ShowRecusalGrounds, audience=BOUND)
 async def on_show_recusal_grounds(press: Press, action: ShowRecusalGrounds) -> None:
-    """The recusal grounds under the invitation."""
+    """The recusal grounds under the invitation (or an accepted slot: a conflict that arose late), asked in words."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.recusal_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask("invite.ask_recusal_ground", rows)
 
 
 @buttons.on(BackToAnswers, audience=BOUND)
 async def on_back_to_answers(press: Press, action: BackToAnswers) -> None:
-    """Back to Accept / Decline / Recuse."""
+    """Back to Accept / Decline / Recuse (or Withdraw / Declare a conflict), the question taken away."""
     async with press.context.services.uow(readonly=True) as uow:
         rows = await invitations.answer_choices(uow, actor=press.actor, member_id=action.slot_id)
     await press.answer()
-    await press.edit_buttons(rows)
+    await press.ask(None, rows)
+
+
+@buttons.on(WithdrawFromActivity, audience=BOUND)
+async def on_withdraw(press: Press, action: WithdrawFromActivity) -> None:
+    """Withdraw after accepting: the reason is asked in words (the next text message; /cancel keeps the slot)."""
+    async with press.context.services.uow() as uow:
+        await invitations.ask_reason(uow, actor=press.actor, member_id=action.slot_id, kind="withdraw", code="")
+    await press.answer()
+    await press.reply("invite.ask_withdraw_reason")
 
 
 async def _ask_text(press: Press, slot_id: int, kind: ReasonKind, code: str) -> None:
@@ -146,11 +159,28 @@ async def on_refuse(press: Press, action: RefuseCommitment) -> None:
 
 @buttons.on(ConfirmRemoval, audience=STAFF)
 async def on_confirm_removal(press: Press, action: ConfirmRemoval) -> None:
-    """Staff confirm the removal of an expert who refused to sign (000 §14)."""
+    """The removal of an expert who refused to sign (000 §14) is irreversible: the name and the consequence are
+    shown and a second confirmation asked (issue 13)."""
+    async with press.context.services.uow(readonly=True) as uow:
+        params, rows = await invitations.removal_question(uow, actor=press.actor, member_id=action.slot_id)
+    await press.answer()
+    await press.ask("invite.staff.removal_question", rows, **params)
+
+
+@buttons.on(BackFromRemoval, audience=STAFF)
+async def on_back_from_removal(press: Press, action: BackFromRemoval) -> None:
+    """Not now: the proposal with its one button again."""
+    await press.answer()
+    await press.ask(None, removal_buttons(action.slot_id))
+
+
+@buttons.on(ReallyRemove, audience=STAFF)
+async def on_really_remove(press: Press, action: ReallyRemove) -> None:
+    """Confirmed twice: the expert is removed and barred; every copy of the proposal shows who decided and when."""
     async with press.context.services.uow() as uow:
-        member = await invitations.confirm_removal(uow, actor=press.actor, member_id=action.slot_id)
-    await press.answer("invite.removal_done", person_id=member.person_id)
-    await press.edit_buttons(None)
+        removed = await invitations.confirm_removal(uow, actor=press.actor, member_id=action.slot_id,
+                                                    shown_in=press.shown_in, language=press.language)
+    await press.answer("invite.removal_done", person_id=removed.person_id, name=removed.name)
 
 
 @buttons.on(MarkAttendance, audience=STAFF)

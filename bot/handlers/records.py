@@ -26,10 +26,9 @@ from bot.context import BotContext
 from bot.dialogs import work_record as work_record_dialog
 from bot.keyboards import keyboard
 from services.platform.actions import parse_id
-from services.platform.notify import Button
 from services.records import credit, excellence, ledger, sanctions, work_records
 from services.records import work_record_dialog as record_dialog
-from services.records.actions import ConfirmSanction
+from services.records.actions import BackToSanction, ConfirmSanction, ReallyConfirmSanction
 
 EXPERT_OR_STAFF = EXPERT | STAFF
 
@@ -128,18 +127,35 @@ async def list_sanctions(update: Update, context: BotContext) -> None:
         return
     for row in rows:
         await message.reply_text(
-            context.t(update, "sanction.item", proposal_id=row.id, person_id=row.person_id,
+            context.t(update, "sanction.item", proposal_id=row.id, person_id=row.person_id, name=row.name,
                       sanction=context.t(update, f"sanction.kind.{row.sanction}"),
                       article=row.article, evidence=len(row.evidence)),
             reply_markup=keyboard(context.language_for(update),
-                                  [[Button("sanction.button.confirm", ConfirmSanction(row.id))]]))
+                                  sanctions.confirm_buttons(row.id)))
 
 
 @buttons.on(ConfirmSanction, audience=STAFF, private_only=True)
 async def confirm_pressed(press: Press, action: ConfirmSanction) -> None:
-    """``sc:c:<id>``: confirm a proposed sanction."""
+    """``sc:c:<id>``: an irreversible decision: the name and the consequence are shown, a second press asked."""
+    async with press.context.services.uow(readonly=True) as uow:
+        params, rows = await sanctions.confirmation(uow, actor=press.actor, proposal_id=action.proposal_id)
+    await press.answer()
+    await press.ask("sanction.confirm_question", rows, **params)
+
+
+@buttons.on(BackToSanction, audience=STAFF, private_only=True)
+async def back_pressed(press: Press, action: BackToSanction) -> None:
+    """``sc:cb:<id>``: not now; the proposal's button again."""
+    await press.answer()
+    await press.ask(None, sanctions.confirm_buttons(action.proposal_id))
+
+
+@buttons.on(ReallyConfirmSanction, audience=STAFF, private_only=True)
+async def really_confirm_pressed(press: Press, action: ReallyConfirmSanction) -> None:
+    """``sc:cc:<id>``: confirmed twice; every copy of the proposal shows who decided and when."""
     async with press.context.services.uow() as uow:
-        row = await sanctions.confirm(uow, actor=press.actor, proposal_id=action.proposal_id)
+        row = await sanctions.confirm(uow, actor=press.actor, proposal_id=action.proposal_id,
+                                      shown_in=press.shown_in, language=press.language)
     await press.answer()
     await press.reply(f"sanction.confirmed.{row.sanction}", proposal_id=row.id, person_id=row.person_id)
 

@@ -6,6 +6,9 @@ capability adds its own section: institutions, expert categories...). Everything
 services that production uses, so the audit trail reads as if an operator had typed it all; names
 come from a seeded :class:`random.Random`, so two runs give the same data.
 
+A drawn activity (:mod:`services.demo.demo_activity`) has the unbound expert as a principal, so the staff's
+"to contact by phone" alert shows in the sandbox (issue 13).
+
 Every demo person but one is pre-bound to a demo Telegram account whose user id is
 ``DEMO_USER_BASE + person id``; the one left unbound (:data:`UNBOUND_EXPERT_NAME`) and the account
 :data:`NEW_USER_ID`, which belongs to nobody, let a trainee walk through the invite flow.
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 
 from services.demo import demo_pool
+from services.demo.demo_activity import DEMO_TAG, add_demo_activity
 from services.people import accounts, groups, orgs
 from services.platform import audit
 from services.platform.errors import Conflict
@@ -114,6 +118,9 @@ async def generate(uow_factory: UnitOfWorkFactory, *, plan: DemoPlan | None = No
     await add_supervisors(uow_factory, data, rng, count=plan.supervisors)
     await bind_demo_accounts(uow_factory, data)
     await add_staff_chats(uow_factory, data)
+    if data.unbound_person_id is not None and data.admin_id is not None and len(data.staff_ids) > 1:
+        await add_demo_activity(uow_factory, clerk_user=demo_user_id(data.staff_ids[1]),
+                                admin_user=demo_user_id(data.admin_id), unbound_person_id=data.unbound_person_id)
     return data
 
 
@@ -160,6 +167,8 @@ async def add_experts(uow_factory: UnitOfWorkFactory, data: DemoData, rng: rando
     async with uow_factory() as uow:
         today = uow.today()
     rows = demo_pool.expert_rows(rng, names, [code for code, _ in DIVISIONS], directory, today=today)
+    if rows:
+        rows[-1]["专业标签"] = DEMO_TAG  # the demo activity's first line draws exactly this expert
     data.expert_ids = await demo_pool.import_experts(uow_factory, DEMO, rows)
     if data.expert_ids:
         data.unbound_person_id = data.expert_ids[-1]

@@ -86,8 +86,11 @@ async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
     from storage.models import Person
 
     names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all())
+    from services.draws.shortfalls import explain
+
     return DrawView(record, result, info, {k: v for k, v in names.items() if k is not None},
-                    names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None)
+                    names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None,
+                    await explain(uow, info, result) if info is not None else ())
 
 
 async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> DrawRecord | None:

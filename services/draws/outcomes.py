@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from services.activities.activities import ActivityView
 from services.activities.expert_draw import DrawResult
+from services.draws.shortfalls import Explained
 from services.platform.errors import DrawRefused
 from storage.activities import (
     DrawRecord,
@@ -44,6 +45,7 @@ class DrawView:
     names: dict[int, str] = field(default_factory=dict)
     operator: str = ""
     approver: str | None = None
+    shortfalls: tuple[Explained, ...] = ()  # a short draw in words (issue 13)
 
 
 def _refused(reason: str, **params: object) -> DrawRefused:

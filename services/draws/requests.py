@@ -78,14 +78,43 @@ async def file_request(uow: UnitOfWork, *, actor: Actor, activity_id: int,
         record, result = await _run(uow, request, info, approver_id=None)
         await uow.commit()
         return DrawOutcome(request, record, result)
-    await notify.to_org_unit(
-        uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
-        params={"request_id": request.id, "activity_id": activity_id, "title": activity.title,
-                "kind_key": f"draw.request_kind.{kind}", "requested_by": actor.name or await _name(uow, actor)},
-        buttons=decision_buttons(request.id),
-    )
+    await _send_for_approval(uow, request, info, actor)
     await uow.commit()
     return DrawOutcome(request)
+
+
+async def _approvers(uow: UnitOfWork, org_unit_id: int) -> list[int]:
+    """Who may approve a request of ``org_unit_id``: the admins of that unit and of the units above it."""
+    units: list[int] = []
+    unit_id: int | None = org_unit_id
+    while unit_id is not None and unit_id not in units:
+        units.append(unit_id)
+        unit = await uow.org_units.get(unit_id)
+        unit_id = unit.parent_id if unit is not None else None
+    return [s.person_id for s in await uow.people.staff_of_units(units, role="admin")]
+
+
+async def _send_for_approval(uow: UnitOfWork, request: DrawRequest, info: ActivityView, actor: Actor) -> None:
+    """The request with Approve / Reject to the unit's staff chats and, privately, to every approver (issue 13);
+    each copy's outbox row is kept so all of them show the decision once one is pressed. The approver also sees
+    how many active experts of the pool have no bound account (drawn, they are called by phone)."""
+    from services.invitations.unreached import unbound_in_pool
+
+    activity = info.activity
+    assert request.id is not None
+    params = {"request_id": request.id, "activity_id": activity.id, "title": activity.title,
+              "kind_key": f"draw.request_kind.{request.kind}", "requested_by": actor.name or await _name(uow, actor),
+              "unbound": await unbound_in_pool(uow)}
+    buttons = decision_buttons(request.id)
+    rows = await notify.to_org_unit(uow, org_unit_id=activity.org_unit_id, key="draw.approval_needed",
+                                    params=params, buttons=buttons)
+    told = {row.person_id for row in rows if row.person_id is not None}
+    for approver in await _approvers(uow, activity.org_unit_id):
+        if approver != request.requested_by and approver not in told:
+            rows.append(await notify.to_person(uow, person_id=approver, key="draw.approval_needed", params=params,
+                                               buttons=buttons))
+    request.message_ids = [row.id for row in rows if row.id is not None]
+    uow.session.add(request)
 
 
 def decision_buttons(request_id: int) -> list[list[Button]]:
@@ -130,12 +159,12 @@ async def may_approve(uow: UnitOfWork, actor: Actor, org_unit_id: int) -> bool:
 
 async def _replace_buttons(uow: UnitOfWork, shown_in: notify.MessageRef | None, language: str | None,
                            request: DrawRequest, actor: Actor) -> None:
-    """The message whose button was pressed now shows the decision, without buttons."""
-    if shown_in is not None:
-        await notify.edit(uow, channel=shown_in.channel, address=shown_in.address,
-                          external_message_id=shown_in.message_id, key="draw.decided", language=language,
-                          params={"request_id": request.id, "status_key": f"draw.status.{request.status}",
-                                  "by": actor.name or actor.label})
+    """Every copy of the request (staff chats, each approver's private chat) now shows who decided and when,
+    without buttons; the pressed one is edited straight away (issue 13: the first press wins)."""
+    params = {"request_id": request.id, "status_key": f"draw.status.{request.status}",
+              "by": actor.name or actor.label, "at": uow.now().astimezone(uow.zone).strftime("%Y-%m-%d %H:%M")}
+    await notify.edit_copies(uow, request.message_ids, key="draw.decided", params=params, shown_in=shown_in,
+                             language=language)
 
 
 async def approve(uow: UnitOfWork, *, actor: Actor, request_id: int, shown_in: notify.MessageRef | None = None,

@@ -157,3 +157,66 @@ class FileTopUp(Action):
     prefix: ClassVar[str] = "draw:tu"
     activity_id: int
     requirement_id: int
+
+
+class PhoneChoice(enum.StrEnum):
+    """What staff press on ``/answer``: accept, accept with the commitment signed on paper, the commitment signed
+    on paper (an accepted slot), open the decline reasons or the recusal grounds, back."""
+
+    ACCEPT = "a"
+    ACCEPT_ON_PAPER = "ap"
+    SIGNED_ON_PAPER = "p"
+    DECLINE = "d"
+    RECUSE = "r"
+    BACK = "b"
+
+
+@dataclass(frozen=True)
+class RecordPhoneAnswer(Action):
+    """Staff record an answer given by phone or in person (issue 13)."""
+
+    prefix: ClassVar[str] = "inv:ph"
+    slot_id: int
+    choice: PhoneChoice
+
+
+@dataclass(frozen=True)
+class RecordPhoneDecline(Action):
+    """Staff record a decline given by phone, with its reason."""
+
+    prefix: ClassVar[str] = "inv:phd"
+    slot_id: int
+    reason: DeclineReason
+
+
+@dataclass(frozen=True)
+class RecordPhoneRecusal(Action):
+    """Staff record a recusal declared by phone, with its ground (000 §15, 001 §17)."""
+
+    prefix: ClassVar[str] = "inv:phr"
+    slot_id: int
+    ground: RecusalGround
+
+
+@dataclass(frozen=True)
+class WithdrawFromActivity(Action):
+    """An accepted or signed expert withdraws before the start: asks for the reason in words (issue 13)."""
+
+    prefix: ClassVar[str] = "inv:w"
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class ReallyRemove(Action):
+    """The second confirmation of a removal from the pool (000 §14; irreversible: five years barred, issue 13)."""
+
+    prefix: ClassVar[str] = "inv:rm2"
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class BackFromRemoval(Action):
+    """Back from the removal's second confirmation to the proposal."""
+
+    prefix: ClassVar[str] = "inv:rmb"
+    slot_id: int

@@ -24,6 +24,7 @@ from services.invitations.slots import (
     _refused,
     _slot,
     _staff,
+    expiry_reason,
 )
 from services.platform import notify, policy
 from services.platform.roles import Actor
@@ -58,17 +59,31 @@ async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[
 
 async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
     if member.status == "invited" and member.respond_by is not None and uow.now() >= member.respond_by:
-        await _close(uow, member, "expired", "no_response", actor="system:deadline")
+        await _close(uow, member, "expired", expiry_reason(member), actor="system:deadline")
         await uow.commit()
         raise _refused("expired")
+
+
+def _invited(member: ActivityMember) -> None:
+    """Refuse an answer to a slot that is no longer invited, saying why (issue 13): the deadline passed, it was
+    already answered, it was cancelled; anything else (a backup not invited, a stray button) is stale."""
+    if member.status == "invited":
+        return
+    if member.status == "expired":
+        raise _refused("expired")
+    if member.status == "cancelled":
+        raise _refused("cancelled")
+    raise _refused("answered" if member.status in ANSWERED else "stale")
+
+
+ANSWERED = ("accepted", "signed", "declined", "recused", "refused", "withdrawn")
 
 
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Accept the invitation; the commitment follows (000 §14)."""
     member, info = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
-    if member.status != "invited":
-        raise _refused("stale")
+    _invited(member)
     now = uow.now()
     member.status = "accepted"
     member.answered_at = now
@@ -76,7 +91,8 @@ async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMe
     member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
     zone = uow.zone
     await _edit_invitation(uow, member, "invite.answered",
-                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"})
+                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"},
+                           buttons=keyboards.assignment(member_id))
     text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
                              start=_local(start, zone), end=_local(info.activity.ends_at, zone),
                              place=info.activity.place)
@@ -96,8 +112,7 @@ async def decline(uow: UnitOfWork, *, actor: Actor, member_id: int, reason: str,
         raise _refused("stale")
     member, _ = await _open_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
-    if member.status != "invited":
-        raise _refused("stale")
+    _invited(member)
     await _close(uow, member, "declined", reason, actor=actor.label, text=text)
     await uow.commit()
     return member
@@ -110,7 +125,7 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
         raise _refused("stale")
     member, info = await _open_slot(uow, actor, member_id)
     if member.status not in ("invited", "accepted", "signed"):
-        raise _refused("stale")
+        _invited(member)
     today = uow.today()
     for institution in info.institutions:
         assert institution.id is not None
@@ -127,7 +142,10 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
     member, info = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
-        raise _refused("signed" if member.status == "signed" else "stale")
+        if member.status == "signed":
+            raise _refused("signed")
+        _invited(member)
+        raise _refused("stale")
     zone = uow.zone
     text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
                              start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),
@@ -135,7 +153,7 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     member.status = "signed"
     member.signed_at = uow.now()
     member.commitment_hash = commitment.text_hash(text)
-    member.due_at = None
+    member.due_at = info.activity.starts_at  # the sweep takes Withdraw / Declare a conflict away at the start
     uow.session.add(member)
     if member.commitment_message_id is not None:
         from storage.models import OutboxMessage
@@ -158,8 +176,10 @@ async def refuse_commitment(uow: UnitOfWork, *, actor: Actor, member_id: int) ->
     if member.status != "accepted":
         raise _refused("stale")
     await _close(uow, member, "refused", "commitment_refused", actor=actor.label)
-    await _staff(uow, info, "invite.staff.removal_proposed",
-                 {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
-                 buttons=keyboards.removal(member_id))
+    member.removal_message_ids = await _staff(
+        uow, info, "invite.staff.removal_proposed",
+        {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id},
+        buttons=keyboards.removal(member_id))
+    uow.session.add(member)
     await uow.commit()
     return member

@@ -32,6 +32,7 @@ from services.invitations.invite import invite
 from services.invitations.replacement import _close
 from services.invitations.roster import update_roster
 from services.invitations.slots import OPEN, _audit, _edit_invitation, _facts, _local
+from services.invitations.unreached import alert_to_call
 from services.platform import audit, notify, policy
 from services.platform.errors import ActivityInvalid
 from services.platform.roles import Actor
@@ -131,6 +132,7 @@ async def reschedule(uow: UnitOfWork, *, actor: Actor, activity_id: int, starts_
     facts = await load_candidates(uow, [m.person_id for m in members], spec_of(info, uow.zone),
                                   policy.current().draw, activity_id)
     asked = conflicts = 0
+    unreached: list[ActivityMember] = []
     for member in members:
         found = facts.get(member.person_id)
         problems = ([e.code.value for e in exclusions(found, spec_of(info, uow.zone), policy.current().draw)]
@@ -141,9 +143,11 @@ async def reschedule(uow: UnitOfWork, *, actor: Actor, activity_id: int, starts_
             continue
         await _edit_invitation(uow, member, "invite.answered",
                                {**_facts(info, uow.zone), "answer_key": "invite.answer.rescheduled"})
-        await invite(uow, member, info, key="invite.change.reconfirm")
+        if not await invite(uow, member, info, key="invite.change.reconfirm"):
+            unreached.append(member)
         await _audit(uow, actor.label, "reconfirm", member, start=starts_at.isoformat())
         asked += 1
+    await alert_to_call(uow, info, unreached)
     await update_roster(uow, info)
     await uow.commit()
     return Rescheduled(activity_id, _local(starts_at, uow.zone), _local(ends_at, uow.zone), asked, conflicts)

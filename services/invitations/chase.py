@@ -13,8 +13,20 @@ from services.activities.activities import ActivityView
 from services.invitations import keyboards
 from services.invitations.replacement import _close
 from services.invitations.roster import _update_rosters, update_roster
-from services.invitations.slots import OPEN, _activity, _facts, _local, _name, _staff, pool_standing
+from services.invitations.slots import (
+    OPEN,
+    _activity,
+    _edit_commitment,
+    _edit_invitation,
+    _facts,
+    _local,
+    _name,
+    _staff,
+    expiry_reason,
+    pool_standing,
+)
 from services.invitations.timing import next_due
+from services.invitations.unreached import mark_undelivered
 from services.platform import audit, notify, policy
 from services.platform.policy import ChaseSettings
 from storage.activities import Activity, ActivityMember, ActivityRequirement
@@ -32,6 +44,7 @@ class SweepReport:
     sign_reminded: int = 0
     unsigned_alerts: int = 0
     closed_unavailable: int = 0
+    to_call: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -49,7 +62,8 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: ChaseSettings | None =
     it moves past ``now`` in the same transaction, so a slot is never chased twice for the same step.
     """
     settings = settings or policy.current().chase
-    report = SweepReport(closed_unavailable=await close_unavailable(uow_factory))
+    report = SweepReport(closed_unavailable=await close_unavailable(uow_factory),
+                         to_call=await mark_undelivered(uow_factory))
     async with uow_factory() as uow:
         now = uow.now()
         due = (await uow.session.exec(
@@ -106,7 +120,8 @@ async def close_unavailable(uow_factory: UnitOfWorkFactory) -> int:
 
 
 def _reminder_due(member: ActivityMember, now: datetime) -> bool:
-    return member.status == "invited" and member.respond_by is not None and now < member.respond_by
+    return (member.status == "invited" and member.respond_by is not None and now < member.respond_by
+            and member.contact is None)
 
 
 @dataclass
@@ -155,7 +170,7 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
     if member.status == "invited":
         assert member.respond_by is not None
         if now >= member.respond_by:
-            await _close(uow, member, "expired", "no_response", actor="system:deadline")
+            await _close(uow, member, "expired", expiry_reason(member), actor="system:deadline")
             report.expired += 1
             return
         pending = _Reminders()
@@ -167,6 +182,7 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
         if now >= activity.starts_at:
             member.due_at = None
             uow.session.add(member)
+            await _started(uow, member, info)
             await _staff(uow, info, "invite.staff.unsigned_at_start",
                          {**_facts(info, zone), "name": await _name(uow, member.person_id),
                           "person_id": member.person_id})
@@ -178,8 +194,19 @@ async def _chase(uow: UnitOfWork, member: ActivityMember, settings: ChaseSetting
         uow.session.add(member)
         report.sign_reminded += 1
     else:
-        member.due_at = None
+        if member.status == "signed" and now >= activity.starts_at:
+            await _started(uow, member, info)
+        member.due_at = None if member.status != "signed" or now >= activity.starts_at else activity.starts_at
         uow.session.add(member)
+
+
+async def _started(uow: UnitOfWork, member: ActivityMember, info: ActivityView) -> None:
+    """The activity has started: the slot's messages keep their words and lose the buttons that no longer apply
+    (withdraw, declare a conflict, sign; issue 13)."""
+    params = {**_facts(info, uow.zone), "answer_key": f"invite.answer.{member.status}"}
+    await _edit_invitation(uow, member, "invite.answered", params)
+    if member.status == "accepted":
+        await _edit_commitment(uow, member, params)
 
 
 async def _views(uow: UnitOfWork, activity_ids: Collection[int]) -> dict[int, ActivityView]:

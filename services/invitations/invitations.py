@@ -69,6 +69,7 @@ from services.invitations.staff import (
     invite_next,
     invite_next_on_line,
     mark_attendance,
+    removal_question,
     require_recusal,
 )
 from services.invitations.timing import in_quiet_hours, next_due, quiet_end_after
@@ -115,6 +116,7 @@ __all__ = [
     "recuse",
     "refusal_choices",
     "refuse_commitment",
+    "removal_question",
     "replace",
     "require_recusal",
     "roster_lines",

@@ -11,6 +11,7 @@ from services.invitations.actions import (
     AcceptInvitation,
     AskToRefuseCommitment,
     AttendanceCode,
+    BackFromRemoval,
     BackToAnswers,
     BackToCommitment,
     ConfirmRemoval,
@@ -18,12 +19,18 @@ from services.invitations.actions import (
     DeclineReason,
     FileTopUp,
     MarkAttendance,
+    PhoneChoice,
+    ReallyRemove,
+    RecordPhoneAnswer,
+    RecordPhoneDecline,
+    RecordPhoneRecusal,
     RecusalGround,
     RecuseFromInvitation,
     RefuseCommitment,
     ShowDeclineReasons,
     ShowRecusalGrounds,
     SignCommitment,
+    WithdrawFromActivity,
 )
 from services.platform.notify import Button
 
@@ -42,14 +49,14 @@ def answers(slot_id: int) -> Rows:
 
 
 def decline_reasons(slot_id: int) -> Rows:
-    """One button per decline reason (001 §19(四)), then Back."""
-    return [*([Button(f"invite.reason.{reason}", DeclineInvitation(slot_id, reason))] for reason in DeclineReason),
+    """One button per decline reason (001 §19(四)), in plain words (the articles stay in staff views), then Back."""
+    return [*([Button(f"invite.choice.{reason}", DeclineInvitation(slot_id, reason))] for reason in DeclineReason),
             [Button("invite.button.back", BackToAnswers(slot_id))]]
 
 
 def recusal_grounds(slot_id: int) -> Rows:
     """One button per recusal ground (000 §15, 001 §17), then Back."""
-    return [*([Button(f"invite.reason.{ground}", RecuseFromInvitation(slot_id, ground))] for ground in RecusalGround),
+    return [*([Button(f"invite.choice.{ground}", RecuseFromInvitation(slot_id, ground))] for ground in RecusalGround),
             [Button("invite.button.back", BackToAnswers(slot_id))]]
 
 
@@ -70,6 +77,12 @@ def removal(slot_id: int) -> Rows:
     return [[Button("invite.button.remove", ConfirmRemoval(slot_id))]]
 
 
+def removal_confirmation(slot_id: int, name: str) -> Rows:
+    """The second confirmation of a removal, naming the expert, and Back (issue 13: irreversible decisions)."""
+    return [[Button("invite.button.remove_really", ReallyRemove(slot_id), {"name": name})],
+            [Button("invite.button.back", BackFromRemoval(slot_id))]]
+
+
 def attendance(slot_id: int) -> Rows:
     """Staff record attendance: one button per value."""
     return [[Button(f"invite.button.{value}", MarkAttendance(slot_id, code))
@@ -79,3 +92,37 @@ def attendance(slot_id: int) -> Rows:
 def top_up(activity_id: int, requirement_id: int) -> Rows:
     """Backups ran out: file a top-up of one principal (001 §11(二))."""
     return [[Button("invite.button.top_up", FileTopUp(activity_id, requirement_id))]]
+
+
+def phone_answers(slot_id: int, status: str) -> Rows:
+    """Staff's ``/answer``: for an invited slot Accept / Accept, signed on paper / Decline / Recuse; for an accepted
+    one Signed on paper / Recuse; nothing for a closed one (issue 13)."""
+    if status == "invited":
+        paper = RecordPhoneAnswer(slot_id, PhoneChoice.ACCEPT_ON_PAPER)
+        return [[Button("invite.phone.button.accept", RecordPhoneAnswer(slot_id, PhoneChoice.ACCEPT)),
+                 Button("invite.phone.button.accept_on_paper", paper)],
+                [Button("invite.phone.button.decline", RecordPhoneAnswer(slot_id, PhoneChoice.DECLINE)),
+                 Button("invite.phone.button.recuse", RecordPhoneAnswer(slot_id, PhoneChoice.RECUSE))]]
+    if status in ("accepted", "signed"):
+        row = [Button("invite.phone.button.recuse", RecordPhoneAnswer(slot_id, PhoneChoice.RECUSE))]
+        if status == "accepted":
+            row.insert(0, Button("invite.phone.button.signed_on_paper",
+                                 RecordPhoneAnswer(slot_id, PhoneChoice.SIGNED_ON_PAPER)))
+        return [row]
+    return []
+
+
+def phone_reasons(slot_id: int, kind: str) -> Rows:
+    """Staff's ``/answer``: the decline reasons (001 §19(四)) or the recusal grounds with their articles, then Back."""
+    if kind == "decline":
+        rows: Rows = [[Button(f"invite.reason.{r}", RecordPhoneDecline(slot_id, r))] for r in DeclineReason]
+    else:
+        rows = [[Button(f"invite.phone.ground.{g}", RecordPhoneRecusal(slot_id, g))] for g in RecusalGround]
+    return [*rows, [Button("invite.button.back", RecordPhoneAnswer(slot_id, PhoneChoice.BACK))]]
+
+
+def assignment(slot_id: int) -> Rows:
+    """An accepted or signed slot, until the start: withdraw (a reason is asked) or declare a conflict of interest
+    that arose late (the recusal grounds) (issue 13)."""
+    return [[Button("invite.button.withdraw", WithdrawFromActivity(slot_id)),
+             Button("invite.button.late_recusal", ShowRecusalGrounds(slot_id))]]

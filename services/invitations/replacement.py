@@ -11,7 +11,17 @@ from services.activities.draw_rules import exclusions
 from services.invitations import keyboards
 from services.invitations.invite import invite
 from services.invitations.roster import update_roster
-from services.invitations.slots import OPEN, _activity, _audit, _edit_invitation, _facts, _name, _staff
+from services.invitations.slots import (
+    OPEN,
+    _activity,
+    _audit,
+    _edit_commitment,
+    _edit_invitation,
+    _facts,
+    _name,
+    _staff,
+)
+from services.invitations.unreached import alert_to_call
 from services.platform import notify, policy
 from storage.activities import ActivityMember, ActivityRequirement
 from storage.models import Expert
@@ -29,8 +39,9 @@ def _detail(reason: str, text: str | None) -> dict[str, str]:
 
 
 async def _close(uow: UnitOfWork, member: ActivityMember, status: str, reason: str, *, actor: str,
-                 text: str = "") -> None:
-    """Close an open slot, tell who needs to know, and invite the next backup (no commit)."""
+                 text: str = "", channel: str | None = None) -> None:
+    """Close an open slot, tell who needs to know, and invite the next backup (no commit). ``channel``: how the
+    answer came when not by the expert's own press ("phone": recorded by staff, issue 13)."""
     info = await _activity(uow, member.activity_id)
     zone = uow.zone
     was = member.status
@@ -40,10 +51,13 @@ async def _close(uow: UnitOfWork, member: ActivityMember, status: str, reason: s
     member.reason_text = " ".join(text.split())[:500] or None
     member.due_at = None
     uow.session.add(member)
-    await _audit(uow, actor, status, member, reason=reason, text=member.reason_text, was=was)
-    if status in ("declined", "recused", "expired"):
+    await _audit(uow, actor, status, member, reason=reason, text=member.reason_text, was=was,
+                 **({"channel": channel} if channel else {}))
+    if status in ("declined", "recused", "expired", "withdrawn"):
         await _edit_invitation(uow, member, "invite.answered",
                                {**_facts(info, zone), "answer_key": f"invite.answer.{status}"})
+    if was == "accepted":  # the commitment's Sign / Refuse go too (issue 13)
+        await _edit_commitment(uow, member, {**_facts(info, zone), "answer_key": f"invite.answer.{status}"})
     if status == "cancelled":
         await _edit_invitation(uow, member, "invite.answered",
                                {**_facts(info, zone), "answer_key": "invite.answer.cancelled"})
@@ -94,7 +108,8 @@ async def replace(uow: UnitOfWork, closed: ActivityMember, info: ActivityView) -
             uow.session.add(backup)
             await _audit(uow, "system:replace", "passed_over", backup, reasons=problems)
             continue
-        await invite(uow, backup, info)
+        if not await invite(uow, backup, info):
+            await alert_to_call(uow, info, [backup])
         await _staff(uow, info, "invite.staff.backup_invited",
                      {**_facts(info, uow.zone), "name": await _name(uow, backup.person_id),
                       "person_id": backup.person_id, "position": backup.position,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from services.activities.activities import ActivityView, local_day, view
-from services.invitations.actions import DeclineReason, RecusalGround
+from services.invitations.actions import AcceptInvitation, DeclineReason, RecusalGround
 from services.platform import audit, notify
 from services.platform.errors import AnswerRefused
 from services.platform.roles import Actor
@@ -21,7 +21,7 @@ from storage.uow import UnitOfWork
 OPEN = ("invited", "accepted", "signed")
 
 
-CLOSED = ("declined", "recused", "expired", "refused", "cancelled")
+CLOSED = ("declined", "recused", "expired", "refused", "cancelled", "withdrawn")
 
 
 DECLINE_REASONS = tuple(DeclineReason)  # 001 §19(四): outside my field
@@ -31,6 +31,12 @@ RECUSAL_GROUNDS = tuple(RecusalGround)  # 000 §15, 001 §17
 
 
 INTEREST_KIND = {"worked": "worked", "relative": "interest", "dispute": "dispute", "other": "other"}
+
+
+def expiry_reason(member: ActivityMember) -> str:
+    """Why an invited slot expired: ``no_response``, or ``unreachable`` when the invitation never reached the
+    expert (contact by phone, issue 13: no credit event for that)."""
+    return "unreachable" if member.contact == "phone" else "no_response"
 
 
 def _refused(reason: str) -> AnswerRefused:
@@ -75,6 +81,9 @@ def _facts(info: ActivityView, zone: ZoneInfo) -> dict[str, Any]:
 
 async def _edit_invitation(uow: UnitOfWork, member: ActivityMember, key: str, params: dict[str, Any],
                            buttons: notify.ButtonRows | None = None) -> None:
+    """The invitation shows the slot's new state (with ``buttons``, or none); so do the reminders that carried
+    its answer buttons, without buttons (issue 13: no stale question keeps its buttons)."""
+    await _edit_reminders(uow, member, key, params)
     if member.invitation_message_id is None:
         return
     from storage.models import OutboxMessage
@@ -84,9 +93,39 @@ async def _edit_invitation(uow: UnitOfWork, member: ActivityMember, key: str, pa
         await notify.edit(uow, original=original, key=key, params=params, buttons=buttons)
 
 
+async def _edit_reminders(uow: UnitOfWork, member: ActivityMember, key: str, params: dict[str, Any]) -> None:
+    """The reminders of this invitation still holding its Accept / Decline / Recuse lose them (index on the
+    person's outbox rows; only this slot's reminders since it was invited)."""
+    if member.reminders_sent == 0 or member.invited_at is None or member.id is None:
+        return
+    from storage.models import OutboxMessage
+
+    accept = AcceptInvitation(member.id).encode()
+    rows = (await uow.session.exec(select(OutboxMessage).where(
+        OutboxMessage.person_id == member.person_id, col(OutboxMessage.status).in_(("pending", "sent")),
+        OutboxMessage.message_key == "invite.reminder", col(OutboxMessage.created_at) >= member.invited_at))).all()
+    for row in rows:
+        if any(button.get("action") == accept for line in row.buttons for button in line):
+            await notify.edit(uow, original=row, key=key, params=params)
+
+
+async def _edit_commitment(uow: UnitOfWork, member: ActivityMember, params: dict[str, Any]) -> None:
+    """The commitment message of a slot that closed before signing loses its buttons."""
+    if member.commitment_message_id is None:
+        return
+    from storage.models import OutboxMessage
+
+    original = await uow.session.get(OutboxMessage, member.commitment_message_id)
+    if original is not None:
+        await notify.edit(uow, original=original, key="invite.answered", params=params)
+
+
 async def _staff(uow: UnitOfWork, info: ActivityView, key: str, params: dict[str, Any],
-                 buttons: notify.ButtonRows | None = None) -> None:
-    await notify.to_org_unit(uow, org_unit_id=info.activity.org_unit_id, key=key, params=params, buttons=buttons)
+                 buttons: notify.ButtonRows | None = None) -> list[int]:
+    """Alert the organizer's staff; the outbox rows of the copies."""
+    rows = await notify.to_org_unit(uow, org_unit_id=info.activity.org_unit_id, key=key, params=params,
+                                    buttons=buttons)
+    return [row.id for row in rows if row.id is not None]
 
 
 async def _audit(uow: UnitOfWork, actor: str, action: str, member: ActivityMember, **details: Any) -> None:

@@ -12,8 +12,8 @@ from services.invitations import keyboards
 from services.invitations.keyboards import Rows
 from services.invitations.replacement import _close, replace
 from services.invitations.roster import recorded_attendance, update_roster
-from services.invitations.slots import OPEN, _activity, _audit, _name, _refused
-from services.platform import audit
+from services.invitations.slots import OPEN, _activity, _audit, _facts, _local, _name, _refused
+from services.platform import audit, notify
 from services.platform.errors import InvalidInput
 from services.platform.roles import Actor
 from storage.activities import Activity, ActivityMember
@@ -105,16 +105,47 @@ async def mark_attendance(uow: UnitOfWork, *, actor: Actor, member_id: int, valu
     return member
 
 
-async def confirm_removal(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
-    """Staff confirm the removal proposed after a refused commitment (000 §14)."""
-    from services.pool import lifecycle
+async def removal_question(uow: UnitOfWork, *, actor: Actor, member_id: int) -> tuple[dict[str, object], Rows]:
+    """The second confirmation of a removal (irreversible: issue 13): the expert's name and the consequence, and
+    the buttons (confirm naming the expert, back)."""
+    member = await _removable(uow, actor, member_id)
+    name = await _name(uow, member.person_id)
+    return {"name": name, "person_id": member.person_id}, keyboards.removal_confirmation(member_id, name)
+
+
+async def _removable(uow: UnitOfWork, actor: Actor, member_id: int) -> ActivityMember:
+    from storage.models import Expert
 
     member = await _staff_slot(uow, actor, member_id)
-    if member.status != "refused":
-        raise _refused("stale")
+    expert = await uow.session.get(Expert, member.person_id)
+    if member.status != "refused" or expert is None or expert.state == "removed":
+        raise _refused("decided" if expert is not None and expert.state == "removed" else "stale")
+    return member
+
+
+@dataclass(frozen=True)
+class Removed:
+    """Who was removed, to name them in the answer."""
+
+    person_id: int
+    name: str
+
+
+async def confirm_removal(uow: UnitOfWork, *, actor: Actor, member_id: int,
+                          shown_in: notify.MessageRef | None = None, language: str | None = None) -> Removed:
+    """Staff confirm, a second time, the removal proposed after a refused commitment (000 §14): every copy of the
+    proposal shows who decided and when (issue 13). Commits."""
+    from services.pool import lifecycle
+
+    member = await _removable(uow, actor, member_id)
+    info = await _activity(uow, member.activity_id)
+    params = {**_facts(info, uow.zone), "name": await _name(uow, member.person_id), "person_id": member.person_id,
+              "by": actor.name or actor.label, "at": _local(uow.now(), uow.zone)}
+    await notify.edit_copies(uow, member.removal_message_ids, key="invite.staff.removal_decided", params=params,
+                             shown_in=shown_in, language=language)
     await lifecycle.remove(uow, actor=actor, expert_id=member.person_id,
                            reason=f"拒绝签署活动 {member.activity_id} 的承诺书（000 第十四条）")
-    return member
+    return Removed(member.person_id, str(params["name"]))
 
 
 @dataclass(frozen=True)

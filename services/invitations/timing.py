@@ -32,6 +32,8 @@ def next_due(member: ActivityMember, zone: ZoneInfo, settings: ChaseSettings) ->
     deadline falls inside the same quiet window) or its deadline, whichever comes first."""
     if member.status != "invited" or member.invited_at is None or member.respond_by is None:
         return None
+    if member.contact == "phone":  # staff call: no chat reminders, only the deadline (issue 13)
+        return member.respond_by
     due = member.respond_by
     if member.reminders_sent < len(settings.reminder_offsets):
         remind = member.invited_at + settings.reminder_offsets[member.reminders_sent]

@@ -121,6 +121,29 @@ async def edit(
     return await _add(uow, recipient, key, params, buttons)
 
 
+async def edit_copies(uow: UnitOfWork, row_ids: Sequence[int], *, key: str, params: dict[str, Any] | None = None,
+                      shown_in: MessageRef | None = None, language: str | None = None) -> None:
+    """Every copy of a message sent to several chats (its outbox rows) now reads ``key``, without buttons; the
+    one pressed (``shown_in``) is edited straight away (a decision taken in one chat shows in all of them)."""
+    if shown_in is not None:
+        await edit(uow, channel=shown_in.channel, address=shown_in.address, external_message_id=shown_in.message_id,
+                   key=key, params=params, language=language)
+    for row_id in row_ids:
+        copy = await uow.session.get(OutboxMessage, row_id)
+        if copy is None or (shown_in is not None and copy.sent_address == shown_in.address
+                            and copy.external_message_id == shown_in.message_id):
+            continue
+        if not await _rewrite_unsent(uow, row_id, key, params):
+            await edit(uow, original=copy, key=key, params=params)
+
+
+async def _rewrite_unsent(uow: UnitOfWork, row_id: int, key: str, params: dict[str, Any] | None) -> bool:
+    """A copy not yet sent nor claimed goes out already showing the decision (no send-then-edit); False when it
+    was sent or is being sent (then it is edited)."""
+    return await uow.outbox.rewrite_unsent(row_id, {"message_key": key, "params": dict(params or {}),
+                                                    "buttons": []})
+
+
 async def to_org_unit(
     uow: UnitOfWork,
     *,

@@ -31,6 +31,7 @@ class ChaseSettings:
     quiet_end: time = time(8, 0)
     late_window: timedelta = timedelta(hours=24)  # a backup invited after the deadline gets this long
     sign_reminder_before: timedelta = timedelta(hours=24)
+    eve_reminder_at: time = time(18, 0)  # the local hour of the reminder the day before the start (issue 13)
 
 
 # Points per credit-file event (000 §25). Defaults from provincial practice (the issue's examples: absent without

@@ -24,6 +24,22 @@ class ConfirmSanction(Action):
 
 
 @dataclass(frozen=True)
+class ReallyConfirmSanction(Action):
+    """The second confirmation of a sanction, naming the expert and the consequence (issue 13: irreversible)."""
+
+    prefix: ClassVar[str] = "sc:cc"
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class BackToSanction(Action):
+    """Not now: back from the second confirmation to the proposal."""
+
+    prefix: ClassVar[str] = "sc:cb"
+    proposal_id: int
+
+
+@dataclass(frozen=True)
 class WorkRecordButton(Action):
     """A button of the work record dialog, stamped with the dialog's step."""
 

@@ -8,7 +8,7 @@ setting
 kind                          source                                                              points
 ============================  ==================================================================  ======
 ``no_response``               a slot expired unanswered (``slot:<id>:expired``, :func:`sweep_slots`)    −5
-``decline_after_accept``      recorded by staff                                                    −10
+``decline_after_accept``      a withdrawal within 24 h of the start (``slot:<id>:withdrawn``), or staff     −10
 ``absent_without_notice``     the submitted work record (000 §27(一), 001 §22(三))                 −20
 ``late``                      recorded by staff                                                    −10
 ``failure_to_recuse``         the work record's recusal "failed" (000 §27(四), 001 §22(七))        −20
@@ -22,7 +22,8 @@ kind                          source                                            
 ``praise``                    recorded by staff                                                    +10
 ============================  ==================================================================  ======
 
-A slot that expired while asked to reconfirm the new dates of a rescheduled activity is not a ``no_response``.
+A slot that expired while asked to reconfirm the new dates of a rescheduled activity is not a ``no_response``, nor
+is one whose invitation never reached the expert (reason ``unreachable``: staff were to call, issue 13).
 Each event's ``source`` is unique, so recording the same fact twice adds nothing. The expert sees their own
 file; staff see the file of experts within their org unit's subtree
 (:func:`services.people.orgs.require_scope_over_person`).
@@ -51,7 +52,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 STAFF_KINDS = ("decline_after_accept", "late", "discipline_breach", "failure_to_recuse", "praise",
                "absent_without_notice", "serious_violation")
-SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign"}
+SLOT_KINDS = {"expired": "no_response", "refused": "refusal_to_sign", "withdrawn": "decline_after_accept"}
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ def _unswept() -> Any:
                  for status in SLOT_KINDS for seen in ("", *SLOT_KINDS) if seen != status))
 
 
+def _penalised(member: ActivityMember) -> bool:
+    """Whether a closed slot is held against the expert: not an invitation that never reached them (reason
+    ``unreachable``: staff were to call, issue 13), nor a withdrawal earlier than 24 h before the start (only
+    ``withdrawn_late`` is a ``decline_after_accept``)."""
+    if member.status == "expired" and member.reason == "unreachable":
+        return False
+    return not (member.status == "withdrawn" and member.reason != "withdrawn_late")
+
+
 async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
     """Record the events the roster already knows: slots expired unanswered (no response) and commitments refused
     (refusal to sign). Idempotent (the slot is the source; each slot is marked with the status it was looked at
@@ -117,7 +127,7 @@ async def sweep_slots(uow_factory: UnitOfWorkFactory) -> int:
         for member, org_unit_id, reconfirmation in rows:
             member.credit_swept = member.status
             uow.session.add(member)
-            if reconfirmation:
+            if reconfirmation or not _penalised(member):
                 continue
             event = await record(uow, person_id=member.person_id, kind=SLOT_KINDS[member.status],
                                  source=f"slot:{member.id}:{member.status}", recorded_by="system:credit",

@@ -35,7 +35,7 @@ from services.platform.errors import InvalidInput, PermissionDenied, ProposalDec
 from services.platform.roles import Actor
 from services.pool import lifecycle
 from services.records import ledger
-from services.records.actions import ConfirmSanction
+from services.records.actions import BackToSanction, ConfirmSanction, ReallyConfirmSanction
 from storage.models import Expert, Person
 from storage.pool import Institution
 from storage.records import CreditEvent, SanctionProposal
@@ -121,9 +121,11 @@ async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None =
         await audit.record(uow, at=uow.now(), actor="system:sanctions", action="sanction.proposed",
                            object_type="person", object_id=person_id,
                            details={"proposal_id": row.id, "rule": row.rule, "evidence": row.evidence})
-        await notify.to_org_unit(uow, org_unit_id=unit, key="sanction.proposed",
-                                 params=await _params(uow, row, person.name if person else str(person_id)),
-                                 buttons=[[notify.Button("sanction.button.confirm", ConfirmSanction(row.id))]])
+        copies = await notify.to_org_unit(uow, org_unit_id=unit, key="sanction.proposed",
+                                          params=await _params(uow, row, person.name if person else str(person_id)),
+                                          buttons=confirm_buttons(row.id))
+        row.message_ids = [copy.id for copy in copies if copy.id is not None]
+        uow.session.add(row)
         added.append(row)
     return added
 
@@ -131,6 +133,25 @@ async def evaluate(uow: UnitOfWork, *, person_id: int, org_unit_id: int | None =
 def _source(source: str) -> dict[str, object]:
     key, params = ledger.source_label(source)
     return {"source_key": key, **params}
+
+
+def confirm_buttons(proposal_id: int) -> list[list[notify.Button]]:
+    """The proposal's one button: confirm (a second confirmation follows)."""
+    return [[notify.Button("sanction.button.confirm", ConfirmSanction(proposal_id))]]
+
+
+async def confirmation(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> tuple[dict[str, object],
+                                                                                   list[list[notify.Button]]]:
+    """The second confirmation (issue 13: a removal bars for five years, a reprimand goes to the employer): the
+    expert's name, the sanction and its consequence, and the buttons (confirm naming the expert, back)."""
+    row = await _decidable(uow, actor, proposal_id)
+    person = await uow.session.get(Person, row.person_id)
+    name = person.name if person is not None else str(row.person_id)
+    params: dict[str, object] = {"proposal_id": proposal_id, "name": name, "person_id": row.person_id,
+                                 "article": ARTICLES[row.rule]}
+    return params, [[notify.Button(f"sanction.button.really.{row.sanction}", ReallyConfirmSanction(proposal_id),
+                                   {"name": name})],
+                    [notify.Button("sanction.button.back", BackToSanction(proposal_id))]]
 
 
 async def _params(uow: UnitOfWork, row: SanctionProposal, name: str) -> dict[str, object]:
@@ -157,11 +178,19 @@ async def _decidable(uow: UnitOfWork, actor: Actor, proposal_id: int) -> Sanctio
     return row
 
 
-async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> SanctionProposal:
-    """Staff confirm: a removal removes and bars the expert (000 §23, 001 §22); a reprimand is recorded (000 §27)."""
+async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int, shown_in: notify.MessageRef | None = None,
+                  language: str | None = None) -> SanctionProposal:
+    """Staff confirm (the second time, :func:`confirmation`): a removal removes and bars the expert (000 §23,
+    001 §22); a reprimand is recorded (000 §27). Every copy of the proposal shows who decided and when."""
     row = await _decidable(uow, actor, proposal_id)
     row.status, row.decided_by, row.decided_at = "confirmed", actor.label, uow.now()
     uow.session.add(row)
+    person = await uow.session.get(Person, row.person_id)
+    await notify.edit_copies(uow, row.message_ids, key="sanction.decided_by", shown_in=shown_in, language=language,
+                             params={"proposal_id": row.id, "name": person.name if person else row.person_id,
+                                     "person_id": row.person_id, "sanction_key": f"sanction.kind.{row.sanction}",
+                                     "article": ARTICLES[row.rule], "by": actor.name or actor.label,
+                                     "at": uow.now().astimezone(uow.zone).strftime("%Y-%m-%d %H:%M")})
     await audit.record(uow, at=uow.now(), actor=actor.label, action="sanction.confirmed", object_type="person",
                        object_id=row.person_id, details={"proposal_id": row.id, "rule": row.rule})
     if row.sanction == "removal":
@@ -200,6 +229,7 @@ class ProposalView:
     rule: str
     article: str
     evidence: tuple[int, ...]
+    name: str = ""
 
 
 async def pending(uow: UnitOfWork, *, actor: Actor) -> list[ProposalView]:
@@ -207,11 +237,12 @@ async def pending(uow: UnitOfWork, *, actor: Actor) -> list[ProposalView]:
     if actor.staff_org_unit_id is None:
         return []
     units = await subtree(uow, actor.staff_org_unit_id)
-    rows = await uow.session.exec(select(SanctionProposal).where(
+    rows = await uow.session.exec(select(SanctionProposal, Person.name)
+                                  .join(Person, col(Person.id) == SanctionProposal.person_id).where(
         SanctionProposal.status == "proposed", col(SanctionProposal.org_unit_id).in_(units))
         .order_by(col(SanctionProposal.id)))
-    return [ProposalView(row.id, row.person_id, row.sanction, row.rule, ARTICLES[row.rule], tuple(row.evidence))
-            for row in rows.all() if row.id is not None]
+    return [ProposalView(row.id, row.person_id, row.sanction, row.rule, ARTICLES[row.rule], tuple(row.evidence),
+                         name) for row, name in rows.all() if row.id is not None]
 
 
 async def reprimand_letter(uow: UnitOfWork, *, actor: Actor, proposal_id: int) -> tuple[str, bytes]:

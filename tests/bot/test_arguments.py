@@ -46,3 +46,4 @@ def test_words_and_dates_are_checked_and_echoed_briefly() -> None:
         args.day(2)
     assert refused.value.problem_params["value"] == "x" * 49 + "…"
     assert echo("short") == "short" and len(echo("y" * 5000)) == 50
+

@@ -58,9 +58,10 @@ async def test_a_cancelled_activity_tells_all_members_and_leaves_no_penalties(
         roster = next(m for m in emulator.messages(ADMIN) if "席位#" in (m.text or ""))
         await emulator.wait_for(lambda: "活动已取消" in (world._fresh(ADMIN, roster.message_id).text or ""))
 
-        # an old button changes nothing; reminders, expiry and the work-record chase never start; no credit event
+        # an old button changes nothing (and says why); reminders, expiry and the work-record chase never start;
+        # no credit event
         stale = await world.press(p3, invitation3, f"inv:a:{(await world.slot_of(p3)).id}")
-        assert stale == zh("invite.refused_reason.stale")
+        assert stale == zh("invite.refused_reason.cancelled")
         bot.clock.advance(timedelta(days=12))  # past the deadline, the start and the end
         report = await invitations.sweep(bot.uow)
         assert (report.reminded, report.expired, report.sign_reminded, report.unsigned_alerts) == (0, 0, 0, 0)

@@ -22,7 +22,7 @@ from services.platform import audit
 from services.platform.errors import AnswerRefused
 from services.platform.roles import SYSTEM_CLI
 from storage.activities import Activity, ActivityMember
-from storage.models import AuditEntry, Expert, OutboxMessage
+from storage.models import AuditEntry, Expert, OutboxMessage, Person
 from storage.pool import ExpertInterest
 from tests.builders import Org, add_institutions, add_pool, build_org, staff_actor
 from tests.e2e.harness import BotHarness
@@ -177,12 +177,12 @@ async def test_a_full_group_confirms_and_signs_declines_and_recusals_go_to_the_n
             declared = (await u.session.exec(select(ExpertInterest).where(ExpertInterest.expert_id == p3))).all()
         assert [d.kind for d in declared] == ["worked"]
 
-        # a foreign press (someone else's slot) and a stale press (a closed slot) change nothing
+        # a foreign press (someone else's slot) and a press on a slot already answered change nothing
         slot_b1 = (await world.slot_of(b1)).id
         foreign = await world.press(p1, await world.invitation(p1), f"inv:a:{slot_b1}")
         assert foreign == zh("invite.refused_reason.foreign")
-        stale = await world.press(p2, invitation2, f"inv:a:{slot2}")
-        assert stale == zh("invite.refused_reason.stale")
+        answered = await world.press(p2, invitation2, f"inv:a:{slot2}")
+        assert answered == zh("invite.refused_reason.answered")  # says why (issue 13)
         assert await world.status(b1) == "invited" and await world.status(p2) == "declined"
 
         await world.accept_and_sign(b1)
@@ -298,10 +298,23 @@ async def test_refusing_the_commitment_proposes_removal_and_staff_confirm_it(
         await emulator.wait_for(lambda: any("建议解聘出库" in t for t in world.staff_texts()))
         proposal = next(m for m in emulator.messages(ADMIN) if "建议解聘出库" in (m.text or ""))
         (remove,), = buttons(proposal)
+        # irreversible: the first press shows the name and the consequence and asks again (issue 13)
         await world.press(world.org.admin_id, proposal, remove[1])
+        await emulator.wait_for(lambda: "五年内不得再聘任" in (world._fresh(ADMIN, proposal.message_id).text or ""))
+        asked = world._fresh(ADMIN, proposal.message_id)
+        (really,), _ = buttons(asked)
+        async with bot.uow() as u:
+            expert = await u.session.get(Expert, p1)
+            person = await u.session.get(Person, p1)
+        assert expert is not None and expert.state == "active" and person is not None  # not yet
+        assert person.name in really[0] and person.name in (asked.text or "")
+        assert await world.press(world.org.admin_id, asked, really[1]) == zh(
+            "invite.removal_done", person_id=p1, name=person.name)
         async with bot.uow() as u:
             expert = await u.session.get(Expert, p1)
         assert expert is not None and expert.state == "removed"
+        await emulator.wait_for(lambda: "已由 王管理" in (world._fresh(ADMIN, proposal.message_id).text or ""))
+        assert world._fresh(ADMIN, proposal.message_id).reply_markup is None
 
 
 async def test_staff_require_a_recusal_the_expert_is_told_and_the_backup_invited(

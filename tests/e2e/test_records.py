@@ -28,7 +28,7 @@ from services.people import accounts
 from services.platform.roles import SYSTEM_CLI
 from services.records import work_records
 from storage.activities import ActivityMember
-from storage.models import Expert
+from storage.models import Expert, Person
 from storage.records import SanctionProposal
 from tests.builders import add_pool, build_org
 from tests.e2e.harness import BotHarness, running_bot
@@ -178,11 +178,24 @@ async def test_a_third_unexcused_absence_proposes_removal_and_the_confirmed_expe
         alert = next(m for m in emulator.messages(ADMIN) if f"处理建议#{proposal.id}：" in (m.text or ""))
         assert "001 §22(三)" in (alert.text or "") and (alert.text or "").count("无故缺席") == 3
         (data,) = [d for row in buttons(alert) for _, d in row]
-        await clerk.after(lambda: clerk.user.press(alert.message_id, data),
+        # irreversible (issue 13): the first press names the expert and the consequence and asks again
+        await clerk.user.press(alert.message_id, data)
+
+        def fresh() -> SentMessage:
+            return next(m for m in emulator.messages(ADMIN) if m.message_id == alert.message_id)
+
+        await emulator.wait_for(lambda: "五年内不得再聘任" in (fresh().text or ""))
+        async with bot.uow() as u:
+            assert (await u.session.get(Expert, absentee)).state == "active"  # type: ignore[union-attr]
+            name = (await u.session.get(Person, absentee)).name  # type: ignore[union-attr]
+        (really,), _ = buttons(fresh())
+        assert name in really[0] and name in (fresh().text or "")
+        await clerk.after(lambda: clerk.user.press(alert.message_id, really[1]),
                           zh("sanction.confirmed.removal", proposal_id=proposal.id, person_id=absentee))
         async with bot.uow() as u:
             removed = await u.session.get(Expert, absentee)
         assert removed is not None and removed.state == "removed" and removed.barred_until is not None
+        await emulator.wait_for(lambda: "已由" in (fresh().text or "") and fresh().reply_markup is None)
 
         admin = rounds[0].admin
         async with bot.uow() as u:

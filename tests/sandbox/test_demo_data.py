@@ -115,7 +115,24 @@ async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkF
         "account.bound": 92, "staff_chat.bound": 3, "institution.created": 30, "expert.history_added": 12,
         # the generated roster is imported with the audited override (000 §8–§9 at import, issue 14)
         "expert.admitted_ineligible": 14,
+        # the drawn demo activity (issue 13): filed, approved, drawn, three principals invited, one unreachable
+        "activity.created": 1, "draw.requested": 1, "draw.approved": 1, "draw.drawn": 1,
+        "invitation.sent": 3, "invitation.unreachable": 1,
     }
+
+
+async def test_the_demo_activity_lists_the_unbound_expert_to_call(uow_factory: UnitOfWorkFactory) -> None:
+    from storage.activities import ActivityMember
+    from storage.models import OutboxMessage
+
+    data = await demo.generate(uow_factory)
+    async with uow_factory() as uow:
+        slot = (await uow.session.exec(select(ActivityMember).where(
+            ActivityMember.person_id == data.unbound_person_id))).one()
+        alerts = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.message_key == "invite.staff.to_call"))).all()
+    assert (slot.status, slot.role, slot.contact) == ("invited", "principal", "phone")
+    assert alerts and all(demo.UNBOUND_EXPERT_NAME in a.params["lines"] for a in alerts)
 
 
 async def test_demo_experts_cover_the_categories_employers_chiefs_and_ages(uow_factory: UnitOfWorkFactory) -> None:

@@ -66,3 +66,14 @@ def test_the_offsets_are_configurable() -> None:
     custom = ChaseSettings(reminder_offsets=(timedelta(hours=1),))
     assert next_due(slot("2026-03-02 09:00", "2026-03-05 18:00"), ZONE, custom) == local("2026-03-02 10:00")
     assert next_due(slot("2026-03-02 09:00", "2026-03-05 18:00", 1), ZONE, custom) == local("2026-03-05 18:00")
+
+
+def test_a_slot_to_contact_by_phone_has_no_chat_reminders_only_its_deadline_and_expires_as_unreachable() -> None:
+    from services.invitations.slots import expiry_reason
+
+    member = slot("2026-03-02 10:00", "2026-03-04 18:00")
+    assert next_due(member, ZONE, SETTINGS) == local("2026-03-02 12:00")
+    assert expiry_reason(member) == "no_response"
+    member.contact = "phone"  # issue 13: the invitation could not be delivered, staff call
+    assert next_due(member, ZONE, SETTINGS) == local("2026-03-04 18:00")
+    assert expiry_reason(member) == "unreachable"
