@@ -69,7 +69,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     await message.reply_text(help_text(update, context, topic=asked or None))
 
 
-SHORT_HELP = 15  # up to this many commands, /help lists them all with their descriptions
+SHORT_HELP = 25  # up to this many commands (an expert's, a supervisor's), /help lists them all with descriptions
 
 
 def help_text(update: Update, context: BotContext, *, topic: str | None = None) -> str:
