@@ -46,6 +46,7 @@ from bot.handlers import (
     pool_import,
     pool_staff,
     records,
+    reports_staff,
     slot_answers,
     staff,
     supervisor_files,
@@ -143,7 +144,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
-                   letters, records, insight, notices, exports, slot_answers, assignments):
+                   letters, records, insight, notices, exports, slot_answers, assignments,
+                   reports_staff):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

@@ -19,7 +19,17 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_slots, cli_supervisors, cli_targets, loop
+from bot import (
+    cli_draws,
+    cli_insight,
+    cli_lifecycle,
+    cli_pool,
+    cli_records,
+    cli_slots,
+    cli_supervisors,
+    cli_targets,
+    loop,
+)
 from bot.logs import configure_logging
 from bot.settings import DEFAULT_SANDBOX_DB, Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
@@ -122,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_targets.register(commands)
     cli_supervisors.register(commands)
     cli_records.register(commands)
+    cli_insight.register_reports(commands)
     cli_slots.register(commands)
     return parser
 

@@ -59,3 +59,46 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     await asyncio.to_thread(write_table, Path(args.file), table.headers, table.rows, title=table.title)
     print(f"{len(table.rows)} row(s) written to {args.file}")
     return 0
+
+
+def register_reports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``report monthly|yearly``: the monthly tables (XLSX) and the yearly report (DOCX) of a unit."""
+    kinds = commands.add_parser("report", help="the monthly tables or the yearly report of a unit").add_subparsers(
+        dest="report_command", required=True)
+    monthly = kinds.add_parser("monthly", help="the monthly statistical tables (XLSX), one sheet per table")
+    monthly.add_argument("--unit", required=True, help="org unit code (its subtree is counted, unit by unit)")
+    monthly.add_argument("--month", required=True, help="the month, e.g. 2026-11")
+    monthly.add_argument("--out", required=True, help="the .xlsx file to write")
+    monthly.add_argument("--language", choices=LANGUAGES, default="zh")
+    monthly.set_defaults(handler=_report, kind="monthly")
+    yearly = kinds.add_parser("yearly", help="the yearly written report (DOCX) with its chart and lists")
+    yearly.add_argument("--unit", required=True, help="org unit code")
+    yearly.add_argument("--year", required=True, type=int, help="the year, e.g. 2026")
+    yearly.add_argument("--out", required=True, help="the .docx file to write")
+    yearly.add_argument("--language", choices=LANGUAGES, default="zh")
+    yearly.set_defaults(handler=_report, kind="yearly")
+
+
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import reports as files
+    from bot.cli import _with_uow
+    from services.insight import reports
+    from services.people.orgs import get_unit
+
+    label = files.labeller(args.language)
+
+    async def work(uow_factory: UnitOfWorkFactory) -> bytes:
+        async with uow_factory(readonly=True) as uow:
+            unit = await get_unit(uow, args.unit)
+            assert unit.id is not None
+            if args.kind == "monthly":
+                sheets = await reports.monthly_sheets(uow, unit_id=unit.id, period=period.parse(
+                    args.month, today=uow.today()), label=label)
+                return await files.monthly_file(sheets)
+            return await files.yearly_file(await reports.yearly(uow, unit_id=unit.id, year=args.year, label=label),
+                                           label)
+
+    data: bytes = await _with_uow(settings, work)
+    await asyncio.to_thread(Path(args.out).write_bytes, data)
+    print(f"{args.kind} report written to {args.out}")
+    return 0

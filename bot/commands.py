@@ -109,6 +109,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("stats", STAFF),
     Command("notice", STAFF),
     Command("export", STAFF),
+    Command("report_monthly", STAFF),
+    Command("report_yearly", STAFF),
 )
 
 
@@ -124,7 +126,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "records": ("workrecord", "workrecordexport", "record", "credit", "sanctions", "sanctiondismiss",
                 "reprimandletter", "excellence", "excellencepublish"),
     "supervisors": ("supervisors", "supervisor", "supervisors_import", "supervisors_export"),
-    "insight": ("stats", "notice", "export"),
+    "insight": ("stats", "report_monthly", "report_yearly", "notice", "export"),
     "accounts": ("invite", "unbind", "alerts", "bindgroup"),
     "basics": ("start", "help", "whoami", "language", "cancel"),
 }

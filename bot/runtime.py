@@ -114,7 +114,8 @@ class _Bot:
         self.services.wake_dispatcher = self.dispatcher.wake
         uow.on_outbox_commit(self.dispatcher.wake)
         self.scheduler = build_scheduler(
-            uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job)])
+            uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job),
+                        Job("monthly_reports", timedelta(hours=1), self._monthly_reports_job)])
         self.runner: web.AppRunner | None = None
         self.port = settings.listen_port
 
@@ -126,6 +127,12 @@ class _Bot:
 
     async def _refresh_job(self, _: UnitOfWorkFactory) -> None:
         await self.refresh_metrics()
+
+    async def _monthly_reports_job(self, uow: UnitOfWorkFactory) -> None:
+        """Issue 17: each unit's staff chat gets last month's tables on the first working day of the month."""
+        from bot.reports import send_due_monthly  # openpyxl and the report code load when a report is due
+
+        await send_due_monthly(self.application.bot, uow, self.settings.default_language)
 
     async def start(self, webhook_url: str | None, webhook_secret: str | None) -> None:
         """Inside the initialised application: services, the replay of recorded updates, HTTP, then updates."""
