@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
 from bot import (
+    cli_backup,
     cli_draws,
     cli_insight,
     cli_lifecycle,
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_supervisors.register(commands)
     cli_records.register(commands)
     cli_insight.register_reports(commands)
+    cli_backup.register(commands)
     cli_slots.register(commands)
     return parser
 

@@ -19,7 +19,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -115,7 +115,8 @@ class _Bot:
         uow.on_outbox_commit(self.dispatcher.wake)
         self.scheduler = build_scheduler(
             uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job),
-                        Job("monthly_reports", timedelta(hours=1), self._monthly_reports_job)])
+                        Job("monthly_reports", timedelta(hours=1), self._monthly_reports_job),
+                        *([Job("daily_backup", timedelta(days=1), self._backup_job)] if settings.backup_dir else [])])
         self.runner: web.AppRunner | None = None
         self.port = settings.listen_port
 
@@ -127,6 +128,13 @@ class _Bot:
 
     async def _refresh_job(self, _: UnitOfWorkFactory) -> None:
         await self.refresh_metrics()
+
+    async def _backup_job(self, _: UnitOfWorkFactory) -> None:
+        """Issue 19: a daily archive of the database and the evidence, the oldest beyond BACKUP_KEEP deleted."""
+        from bot.cli_backup import daily
+
+        removed = await asyncio.to_thread(daily, self.settings, now=datetime.now(UTC))
+        logger.info("daily backup written; %d old backup(s) removed", len(removed))
 
     async def _monthly_reports_job(self, uow: UnitOfWorkFactory) -> None:
         """Issue 17: each unit's staff chat gets last month's tables on the first working day of the month."""

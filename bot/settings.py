@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (for run)")
     # supervisors and leads (issue 8): evidence storage and the reporting rules' numbers
     evidence_dir: Path = Field(default=Path("./var/evidence"), description="where lead evidence files are kept")
+    backup_dir: Path | None = Field(default=None, description="daily backups go here (SQLite); unset: none")
+    backup_keep: int = Field(default=7, ge=1, le=3650, description="how many daily backups are kept")
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
     evidence_max_files: int = Field(default=20, ge=1, le=100)
     lead_accept_working_days: int = Field(default=15, ge=1, le=120)

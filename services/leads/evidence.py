@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.leads import MAX_CAPTION
+from storage.uow import UnitOfWork
 
 ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "webp", "gif", "pdf", "doc", "docx", "xls", "xlsx", "txt",
                        "mp3", "m4a", "amr", "mp4", "mov")
@@ -106,3 +107,20 @@ def read_verified(root: Path, stored_path: str, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise EvidenceCorrupted(stored_path)
     return data
+
+
+async def verify_stored(uow: UnitOfWork, root: Path) -> tuple[int, list[str]]:
+    """Every evidence file the database names, read and checked against its recorded SHA-256 (after a restore,
+    or any time): how many were checked, and the stored paths that are missing or changed."""
+    from sqlmodel import select
+
+    from storage.leads import LeadEvidence
+
+    checked, problems = 0, []
+    for stored_path, sha256 in (await uow.session.exec(select(LeadEvidence.stored_path, LeadEvidence.sha256))).all():
+        checked += 1
+        try:
+            read_verified(root, stored_path, sha256)
+        except EvidenceCorrupted:
+            problems.append(stored_path)
+    return checked, problems
