@@ -137,6 +137,7 @@ async def language_command(update: Update, context: BotContext) -> None:
             await message.reply_text(context.t(update, "language.unknown", choices=", ".join(LANGUAGES)))
             return
         await _set_language(update, context, choice, shown_in=None)
+        await menus.after_change(update, context)
         return
     language = context.language_for(update)
     await message.reply_text(context.t(update, "language.choose"), reply_markup=language_keyboard(language))
@@ -150,6 +151,7 @@ async def language_pressed(press: Press, action: ChooseLanguage) -> None:
         return
     await _set_language(press.update, press.context, action.language, shown_in=press.shown_in)
     await press.answer()
+    await menus.after_change(press.update, press.context)  # the "/" menu in the new language, after the answer
 
 
 async def _set_language(
@@ -159,4 +161,3 @@ async def _set_language(
     assert actor is not None
     async with context.services.uow() as uow:
         await accounts.set_language(uow, actor=actor, language=choice, shown_in=shown_in)
-    await menus.after_change(update, context)

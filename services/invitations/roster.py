@@ -129,10 +129,11 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
     latest state wins and at most one edit per roster message is in flight."""
     from storage.models import OutboxMessage
 
-    for info in infos:
-        if not info.activity.roster_messages:
-            await _send_roster(uow, info)
-    shown = [info for info in infos if info.activity.roster_messages and info.activity.id is not None]
+    fresh = [info for info in infos if not info.activity.roster_messages]
+    for info in fresh:
+        await _send_roster(uow, info)  # sent with the current state: no edit of it in the same breath
+    shown = [info for info in infos if info not in fresh and info.activity.roster_messages
+             and info.activity.id is not None]
     if not shown:
         return
     await uow.session.flush()  # the columns below are read from the database

@@ -283,8 +283,20 @@ async def _alert_failure(uow: UnitOfWork, row: OutboxMessage) -> None:
         return
     await notify.to_org_unit(
         uow, org_unit_id=unit_id, key=FAILED_ALERT_KEY,
-        params={"outbox_id": row.id, "message_key": row.message_key, "error": (row.last_error or "")[:200]},
+        params={"outbox_id": row.id, "kind_key": kind_of(row.message_key), "error": (row.last_error or "")[:200]},
     )
+
+
+# The kinds of notification a failure alert names (its content stays out of the alert: a supervisor's feedback would
+# tell staff who reported a lead, 003 三(四)); any other is "a notification".
+KINDS = ("invite", "lead", "leadstaff", "lifecycle", "pool", "draw", "sanction", "workrecord", "supervisor",
+         "binding", "excellence", "calendar", "notice", "language", "group")
+
+
+def kind_of(message_key: str) -> str:
+    """The catalog key naming the kind of a notification (``outbox.kind.invite``...)."""
+    prefix = message_key.split(".", 1)[0]
+    return f"outbox.kind.{prefix if prefix in KINDS else 'other'}"
 
 
 async def _responsible_unit(uow: UnitOfWork, row: OutboxMessage) -> int | None:

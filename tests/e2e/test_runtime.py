@@ -79,7 +79,7 @@ async def test_an_admin_binds_a_group_and_the_units_alerts_go_there(
         assert replies[1].text == translate("zh", "group.bound", org_unit="第一师医保局")
         async with bot.uow() as u:
             await notify.to_org_unit(u, org_unit_id=org.div1_id, key="outbox.delivery_failed",
-                                     params={"outbox_id": 1, "message_key": "x", "error": "y"})
+                                     params={"outbox_id": 1, "kind_key": "outbox.kind.other", "error": "y"})
             await u.commit()
         alert = (await emulator.wait_for_messages(-5001, 3))[-1]
         assert alert.text is not None and alert.text.startswith("⚠️")

@@ -38,10 +38,15 @@ def _start(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str
     raise AssertionError(f"the sandbox did not start: {lines} {process.stderr.read() if process.stderr else ''}")
 
 
-def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+def _stop(process: subprocess.Popen[str], *, forgotten_ok: bool = False) -> tuple[int, str]:
+    """Stop the sandbox; nothing on stderr (``forgotten_ok``: after a restart the fresh emulator no longer has the
+    messages sent before it, so an edit of one of them is refused and logged; nothing else may be)."""
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    assert err == "", err
+    lines = [line for line in err.splitlines() if line.strip()]
+    if forgotten_ok:
+        lines = [line for line in lines if "Message to edit not found" not in line]
+    assert lines == [], err
     return process.returncode, out
 
 
@@ -107,7 +112,7 @@ def test_the_sandbox_keeps_its_time_across_a_restart_and_the_cli_works_on_its_da
         with urllib.request.urlopen(reset, timeout=10) as response:
             assert json.load(response)["offset_hours"] == 0
     finally:
-        _stop(process)
+        _stop(process, forgotten_ok=True)
 
     verified = subprocess.run([sys.executable, "-m", "bot", "--sandbox-db", str(tmp_path / "sandbox.db"), "audit",
                                "verify"], env=_env(), capture_output=True, text=True, timeout=120, check=False)
