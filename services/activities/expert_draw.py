@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from services.activities import fair_draw
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
     SAME_EMPLOYER_FIELD,
@@ -24,12 +25,14 @@ from services.activities.draw_rules import (
     exclusions,
     matches,
 )
+from services.activities.fair_draw import Chances
 from services.activities.sampling import shuffled
 from services.pool.eligibility import Category
 
 __all__ = [
     "ALGORITHM_VERSION",
     "CandidatePool",
+    "Chances",
     "DrawInputs",
     "DrawResult",
     "ListPool",
@@ -41,7 +44,7 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM_VERSION = "v1"
+ALGORITHM_VERSION = fair_draw.ALGORITHM_V2  # v1 stays to verify older records
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,17 @@ class Shortfall:
 
 @dataclass(frozen=True)
 class DrawResult:
-    """The outcome: ``picks`` in draw order (empty when any requirement falls short), leader per 000 §18(四)."""
+    """The outcome: ``picks`` in draw order (empty when any requirement falls short), leader per 000 §18(四);
+    v2 adds each requirement's ``chances`` (the principals' marginals), or ``fallback`` when v2 drew as v1
+    because its chances would not be exact (``fair_draw.common_case``)."""
 
     algorithm_version: str
     picks: tuple[Pick, ...] = ()
     leader: int | None = None
     needs_leader_choice: bool = False
     shortfalls: tuple[Shortfall, ...] = ()
+    chances: tuple[Chances, ...] = ()
+    fallback: bool = False
 
     @property
     def ok(self) -> bool:
@@ -268,21 +275,59 @@ def _draw_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
         else:
             picks.extend(filled)
     if shortfalls:
-        return DrawResult(ALGORITHM_VERSION, shortfalls=tuple(shortfalls))
+        return DrawResult("v1", shortfalls=tuple(shortfalls))
     chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and roster.drawn[p.person_id].is_chief]
     return DrawResult(
-        ALGORITHM_VERSION,
+        "v1",
         picks=tuple(picks),
         leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
         needs_leader_choice=len(chiefs) > 1 and not top_up,
     )
 
 
+def _v2_picks(requirement: Requirement, selection: fair_draw.Selection) -> list[Pick]:
+    return [*(Pick(requirement.key, person_id, Role.PRINCIPAL, order)
+              for order, person_id in enumerate(selection.principals, start=1)),
+            *(Pick(requirement.key, person_id, Role.BACKUP, order)
+              for order, person_id in enumerate(selection.backups, start=1))]
+
+
+def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+             settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    """The fair draw (``draw_rules`` point 15, :mod:`services.activities.fair_draw`); as v1 outside its common
+    case, saying so."""
+    top_up = bool(existing)
+    check_request(requirements, activity, top_up)
+    found = [fair_draw.eligible(pool, r, activity, settings, existing) for r in requirements]
+    if not fair_draw.common_case([r.category.value for r in requirements],
+                                 [[i for g in groups for i in g.ids] for groups, _, _ in found]):
+        return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
+                       algorithm_version=fair_draw.ALGORITHM_V2, fallback=True)
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+    chances: list[Chances] = []
+    for requirement, (groups, matched, removed) in zip(requirements, found, strict=True):
+        selection = fair_draw.select(requirement.key, groups, requirement.count, requirement.backups, seed)
+        if selection is None:  # point 12: at most one per employer group can be drawn
+            needed = requirement.count + requirement.backups
+            removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
+            shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), matched, removed))
+        else:
+            picks += _v2_picks(requirement, selection)
+            chances.append(selection.chances)
+    if shortfalls:
+        return DrawResult(fair_draw.ALGORITHM_V2, shortfalls=tuple(shortfalls))
+    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and pool.get(p.person_id).is_chief]
+    return DrawResult(fair_draw.ALGORITHM_V2, picks=tuple(picks),
+                      leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
+                      needs_leader_choice=len(chiefs) > 1 and not top_up, chances=tuple(chances))
+
+
 class _Algorithm(Protocol):
     def __call__(self, pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
                  settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult: ...
 
-_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1}
+_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1, fair_draw.ALGORITHM_V2: _draw_v2}
 
 
 def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
@@ -293,12 +338,13 @@ def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
 
 def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
                   activity: ActivitySpec, settings: DrawSettings, seed: bytes, *,
-                  existing: Sequence[Member] = ()) -> tuple[DrawResult, DrawInputs]:
-    """Draw with the current algorithm and return the :class:`DrawInputs` it read (to store with the record).
-    Raises :class:`DrawRequestError` for an invalid request, :class:`MissingCandidate` when the pool has not
-    loaded a candidate the draw visits (load more and call again: the draw is deterministic)."""
+                  existing: Sequence[Member] = (), version: str = ALGORITHM_VERSION) -> tuple[DrawResult, DrawInputs]:
+    """Draw with the current algorithm (or ``version``, for benchmarks and tests of older records) and return the
+    :class:`DrawInputs` it read (to store with the record). Raises :class:`DrawRequestError` for an invalid
+    request, :class:`MissingCandidate` when the pool has not loaded a candidate the draw visits (load more and
+    call again: the draw is deterministic; v2 reads every matching candidate)."""
     recorder = _Recorder(_as_pool(candidates))
-    result = _ALGORITHMS[ALGORITHM_VERSION](recorder, requirements, activity, settings, seed, existing=existing)
+    result = _ALGORITHMS[version](recorder, requirements, activity, settings, seed, existing=existing)
     inputs = DrawInputs(
         matching=dict(recorder.matching),
         candidates=tuple(sorted(recorder.visited.values(), key=lambda c: c.person_id)),
@@ -312,10 +358,11 @@ def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements:
 
 def draw(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
          activity: ActivitySpec, settings: DrawSettings, seed: bytes, *, existing: Sequence[Member] = (),
-         ) -> DrawResult:
-    """Draw experts with the current algorithm (``ALGORITHM_VERSION``); deterministic from ``seed``.
-    Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
-    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing)[0]
+         version: str = ALGORITHM_VERSION) -> DrawResult:
+    """Draw experts with the current algorithm (``ALGORITHM_VERSION``, or ``version``); deterministic from
+    ``seed``. Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
+    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing,
+                         version=version)[0]
 
 
 def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:

@@ -9,6 +9,7 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func
@@ -27,7 +28,16 @@ from services.activities.draw_rules import (
     Role,
 )
 from services.activities.draw_snapshot import canonical_snapshot
-from services.activities.expert_draw import DrawInputs, DrawResult, MissingCandidate, Pick, Shortfall, draw_recorded
+from services.activities.expert_draw import (
+    ALGORITHM_VERSION,
+    Chances,
+    DrawInputs,
+    DrawResult,
+    MissingCandidate,
+    Pick,
+    Shortfall,
+    draw_recorded,
+)
 from services.activities.sampling import visit_order
 from services.draws import draw_verify
 from services.draws.actions import ShowDraw
@@ -101,6 +111,8 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
     matching = await _matching_ids(uow, requirements)
     pool = _DatabasePool(matching)
     upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
+    if ALGORITHM_VERSION != "v1":  # v2 reads every matching candidate (fair_draw: the chances need them all)
+        upto = {r.key: len(matching[r.key]) for r in requirements}
     while True:
         wanted: list[int] = []
         for r in requirements:
@@ -129,7 +141,22 @@ def result_json(result: DrawResult) -> dict[str, Any]:
         "shortfalls": [{"requirement_key": s.requirement_key, "needed": s.needed, "short": s.short,
                         "matched": s.matched, "removed": dict(sorted(s.removed.items()))}
                        for s in result.shortfalls],
+        # v2 only, so that v1 results keep the form (and the hash) they were stored with
+        **({"chances": [_chances_json(c) for c in result.chances]} if result.chances else {}),
+        **({"fallback": True} if result.fallback else {}),
     }
+
+
+def _chances_json(c: Chances) -> dict[str, Any]:
+    return {"requirement_key": c.requirement_key, "eligible": c.eligible, "level": str(c.level),
+            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest)}
+
+
+def _chances_of(c: dict[str, Any]) -> Chances:
+    largest = c["largest"]
+    return Chances(c["requirement_key"], c["eligible"], Fraction(c["level"]),
+                   tuple((employer, n) for employer, n in c["capped"]),
+                   None if largest is None else (largest[0], largest[1]))
 
 
 def result_from_json(data: dict[str, Any]) -> DrawResult:
@@ -143,6 +170,8 @@ def result_from_json(data: dict[str, Any]) -> DrawResult:
         needs_leader_choice=data["needs_leader_choice"],
         shortfalls=tuple(Shortfall(s["requirement_key"], s["needed"], s["short"], s["matched"],
                                    Counter(s["removed"])) for s in data["shortfalls"]),
+        chances=tuple(_chances_of(c) for c in data.get("chances", ())),
+        fallback=bool(data.get("fallback", False)),
     )
 
 
