@@ -57,6 +57,7 @@ __all__ = [
     "eligible",
     "groups_of",
     "marginals",
+    "percent",
     "select",
     "systematic",
     "water_level",
@@ -89,6 +90,18 @@ class Chances:
     capped: tuple[tuple[int, int], ...] = ()
     largest: tuple[int, int] | None = None
 
+    def listed(self) -> list[tuple[int, int, Fraction]]:
+        """The employers a card names (the capped ones, else the largest): employer id, eligible experts there,
+        each one's chance."""
+        named = [(employer, n, Fraction(1, n)) for employer, n in self.capped]
+        if self.largest is not None:
+            named.append((self.largest[0], self.largest[1], self.level))
+        return named
+
+    def others(self) -> int:
+        """How many eligible experts are not at a :meth:`listed` employer (each has ``level``)."""
+        return self.eligible - sum(n for _, n, _ in self.listed())
+
     def of(self, employer_id: int | None) -> Fraction:
         """The chance of an expert of ``employer_id``."""
         for capped_id, n in self.capped:
@@ -104,6 +117,11 @@ class Selection:
     principals: tuple[int, ...]
     backups: tuple[int, ...]
     chances: Chances
+
+
+def percent(chance: Fraction) -> str:
+    """A chance as the card and the export state it: ``3.0%``, ``1.7%``; two decimals below 1%."""
+    return f"{float(chance):.1%}" if chance >= Fraction(1, 100) else f"{float(chance):.2%}"
 
 
 def groups_of(eligible: Iterable[tuple[int, int | None]]) -> list[Group]:

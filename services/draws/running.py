@@ -105,13 +105,14 @@ async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) ->
 
 async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement], spec: ActivitySpec,
                         settings: DrawSettings, seed: bytes, existing: Sequence[Member] = (),
-                        activity_id: int | None = None) -> tuple[DrawResult, DrawInputs]:
-    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates in
-    the order the draw visits them, in growing batches, until the deterministic draw completes."""
+                        activity_id: int | None = None, version: str = ALGORITHM_VERSION,
+                        ) -> tuple[DrawResult, DrawInputs]:
+    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates (v1:
+    in the order the draw visits them, in growing batches, until the deterministic draw completes; v2: all)."""
     matching = await _matching_ids(uow, requirements)
     pool = _DatabasePool(matching)
     upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
-    if ALGORITHM_VERSION != "v1":  # v2 reads every matching candidate (fair_draw: the chances need them all)
+    if version != "v1":  # v2 reads every matching candidate (fair_draw: the chances need them all)
         upto = {r.key: len(matching[r.key]) for r in requirements}
     while True:
         wanted: list[int] = []
@@ -120,7 +121,7 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
         if wanted:
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
         try:
-            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing)
+            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
         except MissingCandidate as missing:
             grown = False
             for r in requirements:
@@ -186,7 +187,7 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     try:
         result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec_of(info, uow.zone),
                                              settings=policy.current().draw, seed=seed, existing=existing,
-                                             activity_id=activity.id)
+                                             activity_id=activity.id, version=ALGORITHM_VERSION)
     except DrawRequestError as error:
         raise ActivityInvalid(str(error), reason_key=f"activity.invalid.{error.code}", total=0, min=3) from error
     now = uow.now()
