@@ -102,7 +102,7 @@ def measure(case: Case, version: str, draws: int) -> dict[str, Any]:
     _, df, p_marginal = chi_square(observed, [marginal[p] * draws for p in people])
     _, _, p_equal = chi_square(observed, [equal[p] * draws for p in people])
     groups = []
-    for key, category, count, experts, big in case.lines:
+    for key, _category, count, experts, _big in case.lines:
         for at_big in (True, False):
             members = [p for p in people if where[p] == (key, at_big)]
             if not members:
