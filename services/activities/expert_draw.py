@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from services.activities import fair_draw
+from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
     SAME_EMPLOYER_FIELD,
@@ -25,7 +26,6 @@ from services.activities.draw_rules import (
     exclusions,
     matches,
 )
-from services.activities.fair_draw import Chances
 from services.activities.sampling import shuffled
 from services.pool.eligibility import Category
 
@@ -45,60 +45,6 @@ __all__ = [
 ]
 
 ALGORITHM_VERSION = fair_draw.ALGORITHM_V2  # v1 stays to verify older records
-
-
-@dataclass(frozen=True)
-class Pick:
-    """One drawn expert: for which requirement, as principal or backup, and their 1-based order in that role."""
-
-    requirement_key: str
-    person_id: int
-    role: Role
-    order: int
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """A requirement the pool cannot meet: ``short`` of ``needed`` are missing; ``removed`` counts, among the
-    ``matched`` candidates, how many each rule removed (a candidate may count under several exclusion codes)."""
-
-    requirement_key: str
-    needed: int
-    short: int
-    matched: int
-    removed: Counter[str] = field(default_factory=Counter, hash=False)
-
-
-@dataclass(frozen=True)
-class DrawResult:
-    """The outcome: ``picks`` in draw order (empty when any requirement falls short), leader per 000 §18(四);
-    v2 adds each requirement's ``chances`` (the principals' marginals), or ``fallback`` when v2 drew as v1
-    because its chances would not be exact (``fair_draw.common_case``)."""
-
-    algorithm_version: str
-    picks: tuple[Pick, ...] = ()
-    leader: int | None = None
-    needs_leader_choice: bool = False
-    shortfalls: tuple[Shortfall, ...] = ()
-    chances: tuple[Chances, ...] = ()
-    fallback: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every requirement was met."""
-        return not self.shortfalls
-
-    @property
-    def principals(self) -> tuple[int, ...]:
-        """Principal person ids, in draw order."""
-        return tuple(pick.person_id for pick in self.picks if pick.role == Role.PRINCIPAL)
-
-    @property
-    def backups(self) -> tuple[int, ...]:
-        """Backup person ids, in draw order."""
-        return tuple(pick.person_id for pick in self.picks if pick.role == Role.BACKUP)
-
-
 
 
 # --- where candidates come from -------------------------------------------------------------------
