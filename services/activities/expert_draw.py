@@ -51,11 +51,13 @@ ALGORITHM_VERSION = fair_draw.ALGORITHM_V2  # v1 stays to verify older records
 
 
 class MissingCandidate(LookupError):
-    """The draw needs a candidate the pool has not loaded; the caller loads more and draws again."""
+    """The draw needs a candidate the pool has not loaded (``person_ids``: all it knows it needs, the first
+    being ``person_id``); the caller loads them and draws again."""
 
-    def __init__(self, person_id: int) -> None:
+    def __init__(self, person_id: int, person_ids: Sequence[int] = ()) -> None:
         super().__init__(f"candidate {person_id} is not loaded")
         self.person_id = person_id
+        self.person_ids = tuple(person_ids) or (person_id,)
 
 
 class CandidatePool(Protocol):
@@ -102,6 +104,7 @@ class DrawInputs:
     activity: ActivitySpec
     settings: DrawSettings
     existing: tuple[Member, ...] = ()
+    screened: dict[str, fair_draw.Screened] = field(default_factory=dict)  # v2: what it drew from
 
     def pool(self) -> CandidatePool:
         """The pool these inputs describe."""
@@ -112,6 +115,10 @@ class _SnapshotPool:
     def __init__(self, inputs: DrawInputs) -> None:
         self._matching = inputs.matching
         self._by_id = {c.person_id: c for c in inputs.candidates}
+        self._screened = inputs.screened
+
+    def screened(self, requirement: Requirement) -> fair_draw.Screened | None:
+        return self._screened.get(requirement.key)
 
     def matching(self, requirement: Requirement) -> Sequence[int]:
         return self._matching.get(requirement.key, ())
@@ -130,6 +137,20 @@ class _Recorder:
         self._pool = pool
         self.matching: dict[str, tuple[int, ...]] = {}
         self.visited: dict[int, Candidate] = {}
+        self.screened: dict[str, fair_draw.Screened] = {}
+
+    def screen(self, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
+               existing: Sequence[Member]) -> fair_draw.Screened:
+        """The pool's screening of ``requirement`` when it has one (the database's), else every matching
+        candidate read and screened here."""
+        ready = getattr(self._pool, "screened", None)
+        found = ready(requirement) if ready is not None else None
+        if found is None:
+            found = fair_draw.eligible(self, requirement, activity, settings, existing)
+        elif requirement.key not in self.matching:
+            self.matching_ids(requirement)
+        self.screened[requirement.key] = found
+        return found
 
     def matching_ids(self, requirement: Requirement) -> tuple[int, ...]:
         ids = tuple(sorted(set(self._pool.matching(requirement))))
@@ -238,32 +259,48 @@ def _v2_picks(requirement: Requirement, selection: fair_draw.Selection) -> list[
               for order, person_id in enumerate(selection.backups, start=1))]
 
 
+def _facts(pool: _Recorder, ids: Sequence[int]) -> dict[int, Candidate]:
+    """The drawn experts' facts (recorded with the draw), or :class:`MissingCandidate` naming all not loaded."""
+    found: dict[int, Candidate] = {}
+    absent: list[int] = []
+    for person_id in ids:
+        try:
+            found[person_id] = pool.get(person_id)
+        except MissingCandidate:
+            absent.append(person_id)
+    if absent:
+        raise MissingCandidate(absent[0], absent)
+    return found
+
+
 def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
              settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
     """The fair draw (``draw_rules`` point 15, :mod:`services.activities.fair_draw`); as v1 outside its common
     case, saying so."""
     top_up = bool(existing)
     check_request(requirements, activity, top_up)
-    found = [fair_draw.eligible(pool, r, activity, settings, existing) for r in requirements]
+    found = [pool.screen(r, activity, settings, existing) for r in requirements]
     if not fair_draw.common_case([r.category.value for r in requirements],
-                                 [[i for g in groups for i in g.ids] for groups, _, _ in found]):
+                                 [[i for g in s.groups for i in g.ids] for s in found]):
         return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
                        algorithm_version=fair_draw.ALGORITHM_V2, fallback=True)
     picks: list[Pick] = []
     shortfalls: list[Shortfall] = []
     chances: list[Chances] = []
-    for requirement, (groups, matched, removed) in zip(requirements, found, strict=True):
+    for requirement, screened in zip(requirements, found, strict=True):
+        groups = screened.groups
         selection = fair_draw.select(requirement.key, groups, requirement.count, requirement.backups, seed)
         if selection is None:  # point 12: at most one per employer group can be drawn
-            needed = requirement.count + requirement.backups
+            needed, removed = requirement.count + requirement.backups, screened.counts()
             removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
-            shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), matched, removed))
+            shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), screened.matched, removed))
         else:
             picks += _v2_picks(requirement, selection)
             chances.append(selection.chances)
     if shortfalls:
         return DrawResult(fair_draw.ALGORITHM_V2, shortfalls=tuple(shortfalls))
-    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and pool.get(p.person_id).is_chief]
+    facts = _facts(pool, [p.person_id for p in picks])
+    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and facts[p.person_id].is_chief]
     return DrawResult(fair_draw.ALGORITHM_V2, picks=tuple(picks),
                       leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
                       needs_leader_choice=len(chiefs) > 1 and not top_up, chances=tuple(chances))
@@ -298,6 +335,7 @@ def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements:
         activity=activity,
         settings=settings,
         existing=tuple(existing),
+        screened=dict(recorder.screened),
     )
     return result, inputs
 
@@ -322,4 +360,19 @@ def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
                                seed, existing=inputs.existing)
     except (DrawRequestError, MissingCandidate):
         return False
-    return recomputed == stored
+    return recomputed == stored and _screening_holds(inputs)
+
+
+def _screening_holds(inputs: DrawInputs) -> bool:
+    """v2 draws from its recorded screening: every candidate whose facts are recorded (the drawn, at least) must
+    be where its facts put it: eligible ones matching, without exclusion, in their employer's group."""
+    by_id = {c.person_id: c for c in inputs.candidates}
+    for requirement in inputs.requirements:
+        screened = inputs.screened.get(requirement.key)
+        for group in screened.groups if screened else ():
+            for person_id in group.ids:
+                c = by_id.get(person_id)
+                if c is not None and (not matches(c, requirement) or c.employer_id != group.employer_id
+                                      or exclusions(c, inputs.activity, inputs.settings)):
+                    return False
+    return True

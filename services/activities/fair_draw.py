@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol, TypeVar
 
@@ -52,12 +52,14 @@ __all__ = [
     "ALGORITHM_V2",
     "Chances",
     "Group",
+    "Screened",
     "Selection",
     "common_case",
     "eligible",
     "groups_of",
     "marginals",
     "percent",
+    "screen",
     "select",
     "systematic",
     "water_level",
@@ -244,27 +246,52 @@ class _Pool(Protocol):
     def get(self, person_id: int) -> Candidate: ...
 
 
-def eligible(pool: _Pool, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
-             existing: Sequence[Member]) -> tuple[list[Group], int, Counter[str]]:
-    """The employer groups of the experts who may be drawn for ``requirement`` (every matching candidate is
-    read), how many matched, and how many each rule removed (``draw_rules`` points 2–8, 12, 13)."""
+@dataclass(frozen=True)
+class Screened:
+    """Every candidate matching a requirement, screened (``draw_rules`` points 2–8, 12, 13): the eligible in
+    employer groups, and per reason the ids it removed (a candidate may be under several exclusion codes). The
+    draw v2 reads only this, and the record stores it."""
+
+    groups: tuple[Group, ...]
+    matched: int
+    removed: dict[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
+
+    def counts(self) -> Counter[str]:
+        """How many each reason removed (the shortfall's explanation)."""
+        return Counter({code: len(ids) for code, ids in self.removed.items()})
+
+
+def screen(requirement: Requirement, found: Iterable[tuple[int, int | None, Sequence[str]]],
+           existing: Sequence[Member]) -> Screened:
+    """Screen matching candidates given as (person id, employer id, exclusion codes): the excluded by their
+    codes, then those on the roster already (top-up) and those of an employer the roster has in the field."""
     chosen = {m.person_id for m in existing}
     taken = {(m.employer_id, m.field) for m in existing if m.employer_id is not None}
-    removed: Counter[str] = Counter()
+    removed: dict[str, list[int]] = defaultdict(list)
     matched = 0
     pairs: list[tuple[int, int | None]] = []
-    for person_id in pool.matching_ids(requirement):
-        c = pool.get(person_id)
-        if not matches(c, requirement):
-            continue
+    for person_id, employer_id, codes in found:
         matched += 1
-        codes = [e.code.value for e in exclusions(c, activity, settings)]
         if codes:
-            removed.update(codes)
+            for code in codes:
+                removed[str(code)].append(person_id)
         elif person_id in chosen:
-            removed[ALREADY_DRAWN] += 1
-        elif c.employer_id is not None and (c.employer_id, requirement.category) in taken:
-            removed[SAME_EMPLOYER_FIELD] += 1
+            removed[ALREADY_DRAWN].append(person_id)
+        elif employer_id is not None and (employer_id, requirement.category) in taken:
+            removed[SAME_EMPLOYER_FIELD].append(person_id)
         else:
-            pairs.append((person_id, c.employer_id))
-    return groups_of(pairs), matched, removed
+            pairs.append((person_id, employer_id))
+    return Screened(tuple(groups_of(pairs)), matched,
+                    {code: tuple(sorted(ids)) for code, ids in sorted(removed.items())})
+
+
+def eligible(pool: _Pool, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
+             existing: Sequence[Member]) -> Screened:
+    """:func:`screen` every matching candidate of ``pool`` (each one is read)."""
+    def found() -> Iterable[tuple[int, int | None, list[str]]]:
+        for person_id in pool.matching_ids(requirement):
+            c = pool.get(person_id)
+            if matches(c, requirement):
+                yield person_id, c.employer_id, [e.code.value for e in exclusions(c, activity, settings)]
+
+    return screen(requirement, found(), existing)

@@ -388,8 +388,20 @@ def test_snapshot_hash_is_stable_and_sensitive_to_the_inputs() -> None:
 
 def test_snapshot_hash_is_pinned_so_old_records_stay_provable() -> None:
     inputs = draw_recorded([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS,
-                           SEED)[1]
+                           SEED, version="v1")[1]
     assert snapshot_hash(inputs) == PINNED_SNAPSHOT
+    v2 = draw_recorded([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS, SEED)[1]
+    assert snapshot_hash(v2) == PINNED_SNAPSHOT_V2  # the same plus the screening
+
+
+def test_a_v2_record_keeps_verifying_only_while_its_recorded_facts_fit_its_screening() -> None:
+    stored, inputs = draw_recorded(pool(10), [requirement(count=3)], activity(), SETTINGS, SEED)
+    again = parse_snapshot(canonical_snapshot(inputs))
+    assert again.screened == inputs.screened and verify(again, SEED, stored=stored)
+    first = stored.principals[0]
+    moved = replace(again, candidates=tuple(replace(c, employer_id=INSPECTED) if c.person_id == first else c
+                                            for c in again.candidates))
+    assert not verify(moved, SEED, stored=stored)  # an inspected employer's expert cannot be in a group
 
 
 def test_the_draw_v1_is_pinned_so_old_records_stay_verifiable() -> None:
@@ -412,6 +424,7 @@ def test_the_draw_v2_reads_and_records_every_matching_candidate() -> None:
 
 
 PINNED_SNAPSHOT = "869f4c39d101726b718798981bd01bc42952554d873750a7d17841f9fc8c9f54"
+PINNED_SNAPSHOT_V2 = "75c11b6e33bf358984f0a74ebe8e393908b672b3a10aab6461c856b2238f50f3"
 PINNED_DRAW = [9, 3, 4, 10, 1]
 PINNED_DRAW_V2 = [9, 5, 8, 2, 6]
 
