@@ -19,7 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from services.activities.activities import ActivityView, local_day
-from services.activities.draw_rules import ActivityKind, ActivitySpec, Candidate, DrawSettings, Role
+from services.activities.draw_rules import (
+    ACTIVE_STATE,
+    ActivityKind,
+    ActivitySpec,
+    Candidate,
+    DrawSettings,
+    ExclusionCode,
+    Member,
+    Requirement,
+    Role,
+    exclusions,
+)
+from services.activities.fair_draw import Screened, screen
+from services.platform.identifiers import age_on
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert
@@ -33,6 +46,11 @@ HOLDING = ("drawn", "invited", "accepted", "signed")
 def contains_json(column: Any, value: str) -> Any:
     """The JSON array column contains ``value`` (a superset test on its text; the draw checks exactly)."""
     return cast(column, String).like(f'%{json.dumps(value)}%')
+
+
+def _among(column: Any, chunk: Sequence[int] | None) -> list[Any]:
+    """``column IN chunk``, or no condition for everyone."""
+    return [] if chunk is None else [column.in_(chunk)]
 
 
 def chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
@@ -73,34 +91,47 @@ class _Loader:
         await self._periods(chunk)
         await self._rosters(chunk)
 
-    async def _ties(self, chunk: Sequence[int]) -> None:
-        """Past employment at and declared interests in the inspected institutions (000 §15)."""
+    async def _ties(self, chunk: Sequence[int] | None) -> None:
+        """Past employment at and declared interests in the inspected institutions (000 §15); ``chunk`` None:
+        of everyone (the draw v2's screening)."""
         # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
         # and a big inspected employer has thousands of rows there (bench/draws.py).
+        institution = col(ExpertEmployment.institution_id)
         for expert_id, institution_id, end in await self.fetch(sa_select(
                 col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
                 col(ExpertEmployment.end_date)).where(
-                col(ExpertEmployment.expert_id).in_(chunk),
-                (col(ExpertEmployment.institution_id) + 0).in_(self.inspected),
+                *_among(col(ExpertEmployment.expert_id), chunk),
+                (institution if chunk is None else institution + 0).in_(self.inspected),
                 col(ExpertEmployment.end_date).is_not(None))):
             assert institution_id is not None and end is not None
             self.past[expert_id].append((institution_id, end))
+        institution = col(ExpertInterest.institution_id)
         for expert_id, institution_id in await self.fetch(sa_select(
                 col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
-                col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(self.inspected),
+                *_among(col(ExpertInterest.expert_id), chunk),
+                (institution if chunk is None else institution + 0).in_(self.inspected),
                 col(ExpertInterest.withdrawn_at).is_(None))):
             self.interests[expert_id].add(institution_id)
 
-    async def _periods(self, chunk: Sequence[int]) -> None:
+    async def _periods(self, chunk: Sequence[int] | None) -> None:
         """Leave and suspension overlapping the activity's dates."""
         spec = self.spec
         for expert_id, start, end in await self.fetch(sa_select(
                 col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
-                col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
+                *_among(col(ExpertPeriod.expert_id), chunk), col(ExpertPeriod.cancelled_at).is_(None),
                 col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
             self.unavailable[expert_id].append((start, end))
 
-    async def _rosters(self, chunk: Sequence[int]) -> None:
+    async def side_facts(self) -> set[int]:
+        """Everyone's facts outside the expert table that can matter for the activity (ties to the inspected
+        institutions, leave, other activities, review draws), in a few queries; the ids that have any."""
+        if self.inspected:
+            await self._ties(None)
+        await self._periods(None)
+        await self._rosters(None)
+        return set(self.past) | set(self.interests) | set(self.unavailable) | set(self.busy) | set(self.reviews)
+
+    async def _rosters(self, chunk: Sequence[int] | None) -> None:
         """Other activities overlapping the dates (busy) and review draws in the rotation window (001 §14)."""
         spec, zone, window_start = self.spec, self.zone, self.window_start
         margin = timedelta(days=1)
@@ -112,7 +143,7 @@ class _Loader:
                 col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
                 col(ActivityMember.status))
                 .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
-                col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
+                *_among(col(ActivityMember.person_id), chunk), col(ActivityMember.status).in_(HOLDING),
                 col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
         for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
             if other_id == self.activity_id:
@@ -124,6 +155,21 @@ class _Loader:
             if (self.rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
                     and not double_blind and window_start <= first <= spec.start):
                 self.reviews[person_id].append(first)
+
+    def screening_candidate(self, row: Sequence[Any]) -> Candidate:
+        """A candidate with what the exclusion rules read (not the categories: the screening matched them),
+        from (person id, employer, birth date, barred until, the four 000 §9 columns) and the side facts."""
+        person_id, employer_id, birth, barred_until, capable, criminal, penalty, violation = row
+        spec = self.spec
+        return Candidate(
+            person_id=person_id, categories=frozenset(), birth_date=birth or spec.start, employer_id=employer_id,
+            past_employers=tuple(sorted(self.past.get(person_id, ()))),
+            declared_interests=frozenset(self.interests.get(person_id, ())),
+            unavailable=tuple(sorted(self.unavailable.get(person_id, ()))),
+            busy=tuple(sorted(self.busy.get(person_id, ()))),
+            barred=barred_until is not None and barred_until > spec.start,
+            review_draws=tuple(sorted(self.reviews.get(person_id, ()))),
+            disqualified=not capable or criminal or penalty or violation)
 
     def candidates(self) -> dict[int, Candidate]:
         """The facts gathered, as candidates by person id."""
@@ -175,3 +221,60 @@ def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
         required_recusals=frozenset(r.expert_id for r in info.recusals),
         allow_even_group=activity.allow_even_group,
     )
+
+
+# --- the draw v2's screening of the whole pool ------------------------------------------------------------
+
+
+def column_codes(birth: date, barred_until: date | None, disqualified: bool, employer_id: int | None, *,
+                 spec: ActivitySpec, settings: DrawSettings) -> list[str]:
+    """The exclusion codes of an expert without facts outside the expert table (no ties to the inspected
+    institutions, leave, other activities or review draws, no required recusal): what ``draw_rules.exclusions``
+    gives for such a candidate (tests/services/test_draw_screening.py checks they agree)."""
+    codes: list[str] = []
+    if birth <= spec.start and age_on(birth, spec.start) >= settings.age_limit:
+        codes.append(ExclusionCode.AGE_LIMIT.value)
+    if barred_until is not None and barred_until > spec.start:
+        codes.append(ExclusionCode.BARRED.value)
+    if disqualified:
+        codes.append(ExclusionCode.DISQUALIFIED.value)
+    if employer_id is not None and employer_id in spec.inspected:
+        codes.append(ExclusionCode.RECUSAL_EMPLOYER.value)
+    return codes
+
+
+async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
+                      spec: ActivitySpec, settings: DrawSettings, existing: Sequence[Member],
+                      activity_id: int | None) -> dict[str, Screened]:
+    """Screen every matching candidate of each requirement for the draw v2 (``draw_rules`` point 15) in a few
+    set queries, whatever the size of the pool: the facts outside the expert table of everyone who has any
+    (``_Loader.side_facts``), the expert table's columns of every active expert in one query, the exclusion rules
+    in full (``draw_rules.exclusions``) for those with side facts and :func:`column_codes` for the rest."""
+    loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
+    special = await loader.side_facts() | spec.required_recusals
+    tags = any(r.tags for r in requirements)
+    expert = Expert.__table__.c  # type: ignore[attr-defined]
+    columns = [expert.person_id, expert.employer_id, expert.birth_date, expert.barred_until,
+               expert.full_civil_capacity, expert.criminal_record, expert.administrative_penalty,
+               expert.insurance_violation, *([expert.specialty_tags] if tags else [])]
+    rows = {row[0]: row for row in await loader.fetch(sa_select(*columns).where(expert.state == ACTIVE_STATE))}
+    facts: dict[int, Candidate] = {}
+    out: dict[str, Screened] = {}
+    for requirement in requirements:
+        found: list[tuple[int, int | None, list[str]]] = []
+        for person_id in matching[requirement.key]:
+            row = rows.get(person_id)
+            if row is None or (requirement.tags and not requirement.tags <= set(row[8] or ())):
+                continue
+            _, employer_id, birth, barred_until, capable, criminal, penalty, violation = row[:8]
+            disqualified = not capable or criminal or penalty or violation  # 000 §9(一)–(三)
+            if person_id in special:
+                if person_id not in facts:
+                    facts[person_id] = loader.screening_candidate(row[:8])
+                codes = [e.code.value for e in exclusions(facts[person_id], spec, settings)]
+            else:
+                codes = column_codes(birth or spec.start, barred_until, disqualified, employer_id, spec=spec,
+                                     settings=settings)
+            found.append((person_id, employer_id, codes))
+        out[requirement.key] = screen(requirement, found, existing)
+    return out

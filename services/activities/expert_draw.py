@@ -37,6 +37,7 @@ __all__ = [
     "DrawResult",
     "ListPool",
     "MissingCandidate",
+    "MissingDrawn",
     "Pick",
     "Shortfall",
     "draw",
@@ -58,6 +59,10 @@ class MissingCandidate(LookupError):
         super().__init__(f"candidate {person_id} is not loaded")
         self.person_id = person_id
         self.person_ids = tuple(person_ids) or (person_id,)
+
+
+class MissingDrawn(MissingCandidate):
+    """The draw v2 has drawn experts whose facts (to record, and for the leader) are not loaded."""
 
 
 class CandidatePool(Protocol):
@@ -269,7 +274,7 @@ def _facts(pool: _Recorder, ids: Sequence[int]) -> dict[int, Candidate]:
         except MissingCandidate:
             absent.append(person_id)
     if absent:
-        raise MissingCandidate(absent[0], absent)
+        raise MissingDrawn(absent[0], absent)
     return found
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.activities.activities import ActivityView, as_rule, requirement_key
-from services.activities.candidates import HOLDING, contains_json, load_candidates, spec_of
+from services.activities.candidates import HOLDING, contains_json, load_candidates, screen_pool, spec_of
 from services.activities.draw_rules import (
     ActivitySpec,
     Candidate,
@@ -34,10 +34,12 @@ from services.activities.expert_draw import (
     DrawInputs,
     DrawResult,
     MissingCandidate,
+    MissingDrawn,
     Pick,
     Shortfall,
     draw_recorded,
 )
+from services.activities.fair_draw import Screened
 from services.activities.sampling import visit_order
 from services.draws import draw_verify
 from services.draws.actions import ShowDraw
@@ -59,11 +61,16 @@ FIRST_BATCH = 16
 
 
 class _DatabasePool:
-    """Matching ids from one query per requirement; candidates' facts loaded by :meth:`load`."""
+    """Matching ids from one query per requirement, the draw v2's screening (``candidates.screen_pool``);
+    candidates' facts loaded as the draw needs them."""
 
-    def __init__(self, matching: dict[str, list[int]]) -> None:
+    def __init__(self, matching: dict[str, list[int]], screened: dict[str, Screened] | None = None) -> None:
         self._matching = matching
+        self._screened = screened or {}
         self.loaded: dict[int, Candidate] = {}
+
+    def screened(self, requirement: Requirement) -> Screened | None:
+        return self._screened.get(requirement.key)
 
     def matching(self, requirement: Requirement) -> Sequence[int]:
         return self._matching[requirement.key]
@@ -110,10 +117,13 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
     """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates (v1:
     in the order the draw visits them, in growing batches, until the deterministic draw completes; v2: all)."""
     matching = await _matching_ids(uow, requirements)
-    pool = _DatabasePool(matching)
-    upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
-    if version != "v1":  # v2 reads every matching candidate (fair_draw: the chances need them all)
-        upto = {r.key: len(matching[r.key]) for r in requirements}
+    screened = None
+    if version != "v1":  # v2 screens every matching candidate (fair_draw: the chances need them all)
+        screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
+                                     existing=existing, activity_id=activity_id)
+    pool = _DatabasePool(matching, screened)
+    first = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
+    upto = {r.key: 0 if screened else first[r.key] for r in requirements}  # v2 visits only when drawing as v1
     while True:
         wanted: list[int] = []
         for r in requirements:
@@ -122,11 +132,13 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
         try:
             return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
-        except MissingCandidate as missing:
+        except MissingDrawn as drawn:  # v2 names whom it drew
+            pool.loaded.update(await load_candidates(uow, sorted(drawn.person_ids), spec, settings, activity_id))
+        except MissingCandidate as missing:  # v1 (or v2 drawing as v1) visits further: load more of the orders
             grown = False
             for r in requirements:
                 if missing.person_id in matching[r.key] and upto[r.key] < len(matching[r.key]):
-                    upto[r.key] = min(len(matching[r.key]), upto[r.key] * 4)
+                    upto[r.key] = min(len(matching[r.key]), max(first[r.key], upto[r.key] * 4))
                     grown = True
             if not grown:  # not in any visit order: load it directly (cannot happen with a consistent pool)
                 pool.loaded.update(await load_candidates(uow, [missing.person_id], spec, settings, activity_id))
