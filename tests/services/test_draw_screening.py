@@ -4,6 +4,7 @@ rules (``draw_rules.exclusions``) give (000 §8(四), §9, §15(一), §25)."""
 
 from __future__ import annotations
 
+import calendar
 import random
 from datetime import date, timedelta
 
@@ -20,7 +21,7 @@ def test_column_codes_agree_with_the_rules_for_experts_without_side_facts() -> N
                             inspected=frozenset({1, 2}), double_blind=rng.random() < 0.3)
         birth = start - timedelta(days=rng.choice([rng.randint(0, 80 * 366), 65 * 365 + rng.randint(-3, 20)]))
         if rng.random() < 0.05:
-            birth = date(start.year - 65, 2, 28 + (start.year % 4 == 0))  # 29 February birthdays
+            birth = date(start.year - 65, 2, 29 if calendar.isleap(start.year - 65) else 28)  # 29 February
         barred_until = rng.choice([None, start - timedelta(days=1), start, start + timedelta(days=1)])
         disqualified = rng.random() < 0.1
         employer = rng.choice([None, 1, 2, 3])
