@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, and_, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
@@ -32,7 +33,6 @@ from services.activities.draw_rules import (
     exclusions,
 )
 from services.activities.fair_draw import Screened, screen
-from services.platform.identifiers import age_on
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert
@@ -65,6 +65,7 @@ class _Loader:
     def __init__(self, connection: AsyncConnection, zone: ZoneInfo, spec: ActivitySpec, settings: DrawSettings,
                  activity_id: int | None) -> None:
         self.connection, self.zone, self.spec, self.activity_id = connection, zone, spec, activity_id
+        self.settings = settings
         self.inspected = sorted(spec.inspected)
         self.rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
         self.window_start = spec.start - timedelta(days=settings.rotation_window_days)
@@ -156,20 +157,15 @@ class _Loader:
                     and not double_blind and window_start <= first <= spec.start):
                 self.reviews[person_id].append(first)
 
-    def screening_candidate(self, row: Sequence[Any]) -> Candidate:
-        """A candidate with what the exclusion rules read (not the categories: the screening matched them),
-        from (person id, employer, birth date, barred until, the four 000 §9 columns) and the side facts."""
-        person_id, employer_id, birth, barred_until, capable, criminal, penalty, violation = row
-        spec = self.spec
+    def screening_candidate(self, person_id: int) -> Candidate:
+        """A candidate with only the side facts gathered (for :func:`side_codes`)."""
         return Candidate(
-            person_id=person_id, categories=frozenset(), birth_date=birth or spec.start, employer_id=employer_id,
+            person_id=person_id, categories=frozenset(), birth_date=self.spec.start,
             past_employers=tuple(sorted(self.past.get(person_id, ()))),
             declared_interests=frozenset(self.interests.get(person_id, ())),
             unavailable=tuple(sorted(self.unavailable.get(person_id, ()))),
             busy=tuple(sorted(self.busy.get(person_id, ()))),
-            barred=barred_until is not None and barred_until > spec.start,
-            review_draws=tuple(sorted(self.reviews.get(person_id, ()))),
-            disqualified=not capable or criminal or penalty or violation)
+            review_draws=tuple(sorted(self.reviews.get(person_id, ()))))
 
     def candidates(self) -> dict[int, Candidate]:
         """The facts gathered, as candidates by person id."""
@@ -226,55 +222,92 @@ def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
 # --- the draw v2's screening of the whole pool ------------------------------------------------------------
 
 
-def column_codes(birth: date, barred_until: date | None, disqualified: bool, employer_id: int | None, *,
-                 spec: ActivitySpec, settings: DrawSettings) -> list[str]:
-    """The exclusion codes of an expert without facts outside the expert table (no ties to the inspected
-    institutions, leave, other activities or review draws, no required recusal): what ``draw_rules.exclusions``
-    gives for such a candidate (tests/services/test_draw_screening.py checks they agree)."""
+OLD, BARRED, DISQUALIFIED = 1, 2, 4  # the expert columns' exclusions, as bits computed by the database
+
+
+def age_cutoff(start: date, limit: int) -> date:
+    """The latest birth date of someone aged ``limit`` or more on ``start`` (000 §8(四); ``age_on``: born on
+    29 February, one is a year older on 1 March)."""
+    try:
+        return start.replace(year=start.year - limit)
+    except ValueError:  # 29 February without a counterpart
+        return date(start.year - limit, 2, 28)
+
+
+def column_codes(flags: int, employer_id: int | None, spec: ActivitySpec) -> list[str]:
+    """The exclusion codes the expert table's columns give (``flags``: :data:`OLD` | :data:`BARRED` |
+    :data:`DISQUALIFIED`, and the employer against the inspected institutions); with :func:`side_codes`, what
+    ``draw_rules.exclusions`` gives (tests/services/test_draw_screening.py checks they agree)."""
     codes: list[str] = []
-    if birth <= spec.start and age_on(birth, spec.start) >= settings.age_limit:
+    if flags & OLD:
         codes.append(ExclusionCode.AGE_LIMIT.value)
-    if barred_until is not None and barred_until > spec.start:
+    if flags & BARRED:
         codes.append(ExclusionCode.BARRED.value)
-    if disqualified:
+    if flags & DISQUALIFIED:
         codes.append(ExclusionCode.DISQUALIFIED.value)
     if employer_id is not None and employer_id in spec.inspected:
         codes.append(ExclusionCode.RECUSAL_EMPLOYER.value)
     return codes
 
 
+def side_codes(candidate: Candidate, spec: ActivitySpec, settings: DrawSettings) -> list[str]:
+    """The exclusion codes of the facts outside the expert table (and a required recusal): the rules applied to
+    ``candidate`` with its columns made neutral (no age, bar, 000 §9 ground or employer)."""
+    neutral = replace(candidate, birth_date=spec.start, barred=False, disqualified=False, employer_id=None,
+                      state=ACTIVE_STATE)
+    return [e.code.value for e in exclusions(neutral, spec, settings)]
+
+
+def _columns_query(spec: ActivitySpec, settings: DrawSettings) -> Any:
+    """Every active expert as ``id:employer:flags``, joined by commas in one string (one row, not thousands)."""
+    expert = Expert.__table__.c  # type: ignore[attr-defined]
+    old = case((and_(expert.birth_date.is_not(None), expert.birth_date <= age_cutoff(spec.start, settings.age_limit)),
+                OLD), else_=0)
+    barred = case((and_(expert.barred_until.is_not(None), expert.barred_until > spec.start), BARRED), else_=0)
+    disqualified = case((or_(expert.full_civil_capacity.is_(False), expert.criminal_record.is_(True),
+                             expert.administrative_penalty.is_(True), expert.insurance_violation.is_(True)),
+                         DISQUALIFIED), else_=0)  # 000 §9(一)–(三)
+    text = (cast(expert.person_id, String) + ":" + func.coalesce(cast(expert.employer_id, String), "") + ":"
+            + cast(old + barred + disqualified, String))
+    return sa_select(func.aggregate_strings(text, ",")).where(expert.state == ACTIVE_STATE)
+
+
+async def _columns(loader: _Loader, tagged: bool) -> dict[int, tuple[int | None, int, frozenset[str]]]:
+    """Per active expert: employer, :func:`column_codes` flags, and the specialty tags when a requirement has
+    some."""
+    (joined,), = await loader.fetch(_columns_query(loader.spec, loader.settings))
+    out: dict[int, tuple[int | None, int, frozenset[str]]] = {}
+    for item in (joined or "").split(",") if joined else ():
+        person_id, employer_id, flags = item.split(":")
+        out[int(person_id)] = (int(employer_id) if employer_id else None, int(flags), frozenset())
+    if tagged:
+        expert = Expert.__table__.c  # type: ignore[attr-defined]
+        for person_id, tags in await loader.fetch(sa_select(expert.person_id, expert.specialty_tags)
+                                                  .where(expert.state == ACTIVE_STATE)):
+            if person_id in out:
+                out[person_id] = (*out[person_id][:2], frozenset(tags or ()))
+    return out
+
+
 async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
                       spec: ActivitySpec, settings: DrawSettings, existing: Sequence[Member],
                       activity_id: int | None) -> dict[str, Screened]:
     """Screen every matching candidate of each requirement for the draw v2 (``draw_rules`` point 15) in a few
-    set queries, whatever the size of the pool: the facts outside the expert table of everyone who has any
-    (``_Loader.side_facts``), the expert table's columns of every active expert in one query, the exclusion rules
-    in full (``draw_rules.exclusions``) for those with side facts and :func:`column_codes` for the rest."""
+    set queries: the facts outside the expert table of everyone who has any (``_Loader.side_facts``), and the
+    expert table's columns of every active expert in one row (:func:`_columns`); the rules as
+    :func:`column_codes` and, for those with side facts, :func:`side_codes`."""
     loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
     special = await loader.side_facts() | spec.required_recusals
-    tags = any(r.tags for r in requirements)
-    expert = Expert.__table__.c  # type: ignore[attr-defined]
-    columns = [expert.person_id, expert.employer_id, expert.birth_date, expert.barred_until,
-               expert.full_civil_capacity, expert.criminal_record, expert.administrative_penalty,
-               expert.insurance_violation, *([expert.specialty_tags] if tags else [])]
-    rows = {row[0]: row for row in await loader.fetch(sa_select(*columns).where(expert.state == ACTIVE_STATE))}
-    facts: dict[int, Candidate] = {}
+    side = {person_id: side_codes(loader.screening_candidate(person_id), spec, settings) for person_id in special}
+    columns = await _columns(loader, any(r.tags for r in requirements))
     out: dict[str, Screened] = {}
     for requirement in requirements:
         found: list[tuple[int, int | None, list[str]]] = []
         for person_id in matching[requirement.key]:
-            row = rows.get(person_id)
-            if row is None or (requirement.tags and not requirement.tags <= set(row[8] or ())):
+            known = columns.get(person_id)
+            if known is None or (requirement.tags and not requirement.tags <= known[2]):
                 continue
-            _, employer_id, birth, barred_until, capable, criminal, penalty, violation = row[:8]
-            disqualified = not capable or criminal or penalty or violation  # 000 §9(一)–(三)
-            if person_id in special:
-                if person_id not in facts:
-                    facts[person_id] = loader.screening_candidate(row[:8])
-                codes = [e.code.value for e in exclusions(facts[person_id], spec, settings)]
-            else:
-                codes = column_codes(birth or spec.start, barred_until, disqualified, employer_id, spec=spec,
-                                     settings=settings)
-            found.append((person_id, employer_id, codes))
+            codes = column_codes(known[1], known[0], spec)
+            found.append((person_id, known[0], [*codes, *side.get(person_id, ())]))
         out[requirement.key] = screen(requirement, found, existing)
     return out
