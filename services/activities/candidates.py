@@ -259,7 +259,8 @@ def side_codes(candidate: Candidate, spec: ActivitySpec, settings: DrawSettings)
 
 
 def _columns_query(spec: ActivitySpec, settings: DrawSettings) -> Any:
-    """Every active expert as ``id:employer:flags``, joined by commas in one string (one row, not thousands)."""
+    """Every active expert's id and employer as two comma-joined lists in the same row order, and ``id:flags`` of
+    those the columns exclude (:func:`column_codes`): one row, not thousands (bench/draws.py)."""
     expert = Expert.__table__.c  # type: ignore[attr-defined]
     old = case((and_(expert.birth_date.is_not(None), expert.birth_date <= age_cutoff(spec.start, settings.age_limit)),
                 OLD), else_=0)
@@ -267,26 +268,31 @@ def _columns_query(spec: ActivitySpec, settings: DrawSettings) -> Any:
     disqualified = case((or_(expert.full_civil_capacity.is_(False), expert.criminal_record.is_(True),
                              expert.administrative_penalty.is_(True), expert.insurance_violation.is_(True)),
                          DISQUALIFIED), else_=0)  # 000 §9(一)–(三)
-    text = (cast(expert.person_id, String) + ":" + func.coalesce(cast(expert.employer_id, String), "") + ":"
-            + cast(old + barred + disqualified, String))
-    return sa_select(func.aggregate_strings(text, ",")).where(expert.state == ACTIVE_STATE)
+    flags = old + barred + disqualified
+    return sa_select(
+        func.aggregate_strings(cast(expert.person_id, String), ","),
+        func.aggregate_strings(func.coalesce(cast(expert.employer_id, String), "null"), ","),
+        func.aggregate_strings(case((flags > 0, cast(expert.person_id, String) + ":" + cast(flags, String))), ","),
+    ).where(expert.state == ACTIVE_STATE)
 
 
-async def _columns(loader: _Loader, tagged: bool) -> dict[int, tuple[int | None, int, frozenset[str]]]:
-    """Per active expert: employer, :func:`column_codes` flags, and the specialty tags when a requirement has
-    some."""
-    (joined,), = await loader.fetch(_columns_query(loader.spec, loader.settings))
-    out: dict[int, tuple[int | None, int, frozenset[str]]] = {}
-    for item in (joined or "").split(",") if joined else ():
-        person_id, employer_id, flags = item.split(":")
-        out[int(person_id)] = (int(employer_id) if employer_id else None, int(flags), frozenset())
+_Columns = tuple[dict[int, int | None], dict[int, int], dict[int, frozenset[str]]]
+
+
+async def _columns(loader: _Loader, tagged: bool) -> _Columns:
+    """Per active expert the employer; the :func:`column_codes` flags of those with any; the specialty tags when
+    a requirement has some."""
+    (ids, employers, flagged), = await loader.fetch(_columns_query(loader.spec, loader.settings))
+    employer_of: dict[int, int | None] = dict(zip(json.loads(f"[{ids or ''}]"), json.loads(f"[{employers or ''}]"),
+                                                  strict=True))
+    flags = {int(i): int(f) for i, f in (item.split(":") for item in flagged.split(","))} if flagged else {}
+    tags: dict[int, frozenset[str]] = {}
     if tagged:
         expert = Expert.__table__.c  # type: ignore[attr-defined]
-        for person_id, tags in await loader.fetch(sa_select(expert.person_id, expert.specialty_tags)
-                                                  .where(expert.state == ACTIVE_STATE)):
-            if person_id in out:
-                out[person_id] = (*out[person_id][:2], frozenset(tags or ()))
-    return out
+        for person_id, values in await loader.fetch(sa_select(expert.person_id, expert.specialty_tags)
+                                                    .where(expert.state == ACTIVE_STATE)):
+            tags[person_id] = frozenset(values or ())
+    return employer_of, flags, tags
 
 
 async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
@@ -298,16 +304,17 @@ async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matc
     :func:`column_codes` and, for those with side facts, :func:`side_codes`."""
     loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
     special = await loader.side_facts() | spec.required_recusals
-    side = {person_id: side_codes(loader.screening_candidate(person_id), spec, settings) for person_id in special}
-    columns = await _columns(loader, any(r.tags for r in requirements))
+    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
+    codes: dict[int, list[str]] = {}  # of the experts something excludes; the others have none
+    for person_id in special:  # the screening candidate is neutral in its columns: side_codes without the copy
+        codes[person_id] = [e.code.value for e in exclusions(loader.screening_candidate(person_id), spec, settings)]
+    for person_id in set(flags) | {p for p, e in employer_of.items() if e is not None and e in spec.inspected}:
+        codes[person_id] = [*column_codes(flags.get(person_id, 0), employer_of[person_id], spec),
+                            *codes.get(person_id, ())]
     out: dict[str, Screened] = {}
     for requirement in requirements:
-        found: list[tuple[int, int | None, list[str]]] = []
-        for person_id in matching[requirement.key]:
-            known = columns.get(person_id)
-            if known is None or (requirement.tags and not requirement.tags <= known[2]):
-                continue
-            codes = column_codes(known[1], known[0], spec)
-            found.append((person_id, known[0], [*codes, *side.get(person_id, ())]))
+        found = [(person_id, employer_of[person_id], codes.get(person_id, ())) for person_id in
+                 matching[requirement.key] if person_id in employer_of
+                 and (not requirement.tags or requirement.tags <= tags.get(person_id, frozenset()))]
         out[requirement.key] = screen(requirement, found, existing)
     return out

@@ -18,7 +18,7 @@ from services.activities.draw_rules import (
     Requirement,
 )
 from services.activities.expert_draw import DrawInputs
-from services.activities.fair_draw import Group, Screened, groups_of
+from services.activities.fair_draw import Group, Screened
 from services.pool.eligibility import Category, ClinicalSubcategory
 
 __all__ = ["SNAPSHOT_FORMAT", "canonical_snapshot", "parse_snapshot", "snapshot_hash"]
@@ -55,8 +55,7 @@ def _candidate_json(c: Candidate) -> dict[str, object]:
 
 
 def _screened_json(s: Screened) -> dict[str, object]:
-    return {"groups": [[g.employer_id, list(g.ids)] for g in groups_of((i, g.employer_id) for g in s.groups
-                                                                        for i in g.ids)],
+    return {"groups": [[g.employer_id, list(g.ids)] for g in s.groups],  # canonical: fair_draw.groups_of
             "matched": s.matched, "removed": {code: sorted(ids) for code, ids in s.removed.items()}}
 
 

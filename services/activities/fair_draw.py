@@ -128,16 +128,15 @@ def percent(chance: Fraction) -> str:
 
 def groups_of(eligible: Iterable[tuple[int, int | None]]) -> list[Group]:
     """(person id, employer id) pairs as employer groups in a canonical order: employers by id, then each expert
-    without an employer by person id (so the input order does not matter)."""
+    without an employer by person id (so the input order does not matter). One sort of the pairs."""
     by_employer: dict[int, list[int]] = defaultdict(list)
-    alone: list[int] = []
-    for person_id, employer_id in eligible:
+    alone: list[Group] = []
+    for person_id, employer_id in sorted(eligible, key=lambda pair: pair[0]):
         if employer_id is None:
-            alone.append(person_id)
+            alone.append(Group(None, (person_id,)))
         else:
             by_employer[employer_id].append(person_id)
-    return ([Group(e, tuple(sorted(ids))) for e, ids in sorted(by_employer.items())]
-            + [Group(None, (p,)) for p in sorted(alone)])
+    return [Group(e, tuple(by_employer[e])) for e in sorted(by_employer)] + alone
 
 
 def water_level(sizes: Sequence[int], places: int) -> Fraction | None:
