@@ -37,7 +37,7 @@ __all__ = [
     "DrawResult",
     "ListPool",
     "MissingCandidate",
-    "MissingDrawn",
+    "MissingNamed",
     "Pick",
     "Shortfall",
     "draw",
@@ -61,8 +61,9 @@ class MissingCandidate(LookupError):
         self.person_ids = tuple(person_ids) or (person_id,)
 
 
-class MissingDrawn(MissingCandidate):
-    """The draw v2 has drawn experts whose facts (to record, and for the leader) are not loaded."""
+class MissingNamed(MissingCandidate):
+    """The draw v2 needs the facts of these experts (drawn ones, to record and for the leader; or those that may
+    match two requirements): load exactly them."""
 
 
 class CandidatePool(Protocol):
@@ -274,8 +275,26 @@ def _facts(pool: _Recorder, ids: Sequence[int]) -> dict[int, Candidate]:
         except MissingCandidate:
             absent.append(person_id)
     if absent:
-        raise MissingDrawn(absent[0], absent)
+        raise MissingNamed(absent[0], absent)
     return found
+
+
+def _shared(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+            settings: DrawSettings, existing: Sequence[Member]) -> bool:
+    """Whether an expert is eligible for two requirements; the pool is asked for the next few that may be."""
+    try:
+        return fair_draw.shared_expert(pool, requirements, activity, settings, existing) is not None
+    except MissingCandidate as missing:
+        ahead = fair_draw.overlap(pool, requirements)
+        start = ahead.index(missing.person_id) if missing.person_id in ahead else 0
+        raise MissingNamed(missing.person_id, ahead[start:start + 16]) from None
+
+
+def _as_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec, settings: DrawSettings,
+           seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    """v2 outside its exact case: v1's order, the result saying so (``fallback``)."""
+    return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
+                   algorithm_version=fair_draw.ALGORITHM_V2, fallback=True)
 
 
 def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
@@ -284,11 +303,12 @@ def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
     case, saying so."""
     top_up = bool(existing)
     check_request(requirements, activity, top_up)
+    fields = [r.category.value for r in requirements]
+    if len(set(fields)) != len(fields) or _shared(pool, requirements, activity, settings, existing):
+        return _as_v1(pool, requirements, activity, settings, seed, existing=existing)
     found = [pool.screen(r, activity, settings, existing) for r in requirements]
-    if not fair_draw.common_case([r.category.value for r in requirements],
-                                 [[i for g in s.groups for i in g.ids] for s in found]):
-        return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
-                       algorithm_version=fair_draw.ALGORITHM_V2, fallback=True)
+    if not fair_draw.common_case(fields, [[i for g in s.groups for i in g.ids] for s in found]):
+        return _as_v1(pool, requirements, activity, settings, seed, existing=existing)
     picks: list[Pick] = []
     shortfalls: list[Shortfall] = []
     chances: list[Chances] = []

@@ -58,9 +58,11 @@ __all__ = [
     "eligible",
     "groups_of",
     "marginals",
+    "overlap",
     "percent",
     "screen",
     "select",
+    "shared_expert",
     "systematic",
     "water_level",
 ]
@@ -243,6 +245,33 @@ class _Pool(Protocol):
     def matching_ids(self, requirement: Requirement) -> tuple[int, ...]: ...
 
     def get(self, person_id: int) -> Candidate: ...
+
+
+def overlap(pool: _Pool, requirements: Sequence[Requirement]) -> list[int]:
+    """The ids that may match two or more requirements, ascending."""
+    seen: Counter[int] = Counter()
+    for requirement in requirements:
+        seen.update(set(pool.matching_ids(requirement)))
+    return sorted(i for i, n in seen.items() if n > 1)
+
+
+def shared_expert(pool: _Pool, requirements: Sequence[Requirement], activity: ActivitySpec,
+                  settings: DrawSettings, existing: Sequence[Member]) -> int | None:
+    """The first expert (by id) eligible for two of the requirements, which takes v2 out of its exact case
+    (:func:`common_case`), or None; reads only the experts that may match two. With it on record, a draw that
+    falls back proves why without screening the whole pool."""
+    chosen = {m.person_id for m in existing}
+    taken = {(m.employer_id, m.field) for m in existing if m.employer_id is not None}
+    ids = [set(pool.matching_ids(r)) for r in requirements]
+    for person_id in overlap(pool, requirements):
+        c = pool.get(person_id)
+        if person_id in chosen or exclusions(c, activity, settings):
+            continue
+        fits = [r for r, among in zip(requirements, ids, strict=True) if person_id in among and matches(c, r)
+                and (c.employer_id is None or (c.employer_id, r.category) not in taken)]
+        if len(fits) > 1:
+            return person_id
+    return None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from services.activities.expert_draw import (
     DrawInputs,
     DrawResult,
     MissingCandidate,
-    MissingDrawn,
+    MissingNamed,
     Pick,
     Shortfall,
     draw_recorded,
@@ -60,16 +60,23 @@ from storage.uow import UnitOfWork
 FIRST_BATCH = 16
 
 
+class _NeedScreening(Exception):
+    """The draw v2 is in its exact case and needs the pool screened (``candidates.screen_pool``)."""
+
+
 class _DatabasePool:
     """Matching ids from one query per requirement, the draw v2's screening (``candidates.screen_pool``);
     candidates' facts loaded as the draw needs them."""
 
     def __init__(self, matching: dict[str, list[int]], screened: dict[str, Screened] | None = None) -> None:
         self._matching = matching
-        self._screened = screened or {}
+        self._screened = screened
         self.loaded: dict[int, Candidate] = {}
 
     def screened(self, requirement: Requirement) -> Screened | None:
+        """The screening, computed by :func:`run_pool_draw` the first time the draw asks for it."""
+        if self._screened is None:
+            raise _NeedScreening
         return self._screened.get(requirement.key)
 
     def matching(self, requirement: Requirement) -> Sequence[int]:
@@ -117,13 +124,9 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
     """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates (v1:
     in the order the draw visits them, in growing batches, until the deterministic draw completes; v2: all)."""
     matching = await _matching_ids(uow, requirements)
-    screened = None
-    if version != "v1":  # v2 screens every matching candidate (fair_draw: the chances need them all)
-        screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
-                                     existing=existing, activity_id=activity_id)
-    pool = _DatabasePool(matching, screened)
+    pool = _DatabasePool(matching)
     first = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
-    upto = {r.key: 0 if screened else first[r.key] for r in requirements}  # v2 visits only when drawing as v1
+    upto = {r.key: 0 if version != "v1" else first[r.key] for r in requirements}  # v2 visits when drawing as v1
     while True:
         wanted: list[int] = []
         for r in requirements:
@@ -132,7 +135,10 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
         try:
             return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
-        except MissingDrawn as drawn:  # v2 names whom it drew
+        except _NeedScreening:  # v2 in its exact case: every matching candidate screened (the chances need them)
+            pool._screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
+                                               existing=existing, activity_id=activity_id)
+        except MissingNamed as drawn:  # v2 names whom it needs
             pool.loaded.update(await load_candidates(uow, sorted(drawn.person_ids), spec, settings, activity_id))
         except MissingCandidate as missing:  # v1 (or v2 drawing as v1) visits further: load more of the orders
             grown = False

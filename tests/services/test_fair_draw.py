@@ -163,6 +163,18 @@ def test_an_expert_eligible_for_two_requirements_falls_back_to_v1_and_the_record
     result, inputs = draw_recorded(candidates, requirements, ACTIVITY, SETTINGS, b"seed")
     assert result.ok and result.fallback and result.algorithm_version == "v2" and not result.chances
     assert verify(inputs, b"seed", stored=result)
+    # the record proves the fallback with the shared expert's facts, without screening the whole pool
+    assert not inputs.screened and 5000 in {c.person_id for c in inputs.candidates}
+
+
+def test_an_expert_matching_two_requirements_but_excluded_keeps_the_draw_exact() -> None:
+    both = Candidate(person_id=5000, categories=frozenset({Category.SUPERVISION, Category.CLINICAL}),
+                     birth_date=date(1980, 1, 15), employer_id=5000, barred=True)
+    candidates = [*skewed(3, 10), *skewed(0, 10, category=Category.CLINICAL, first_id=1000), both]
+    requirements = [Requirement("sup", Category.SUPERVISION, 2), Requirement("ph", Category.CLINICAL, 1)]
+    result, inputs = draw_recorded(candidates, requirements, ACTIVITY, SETTINGS, b"seed")
+    assert not result.fallback and [c.eligible for c in result.chances] == [10, 10]
+    assert verify(inputs, b"seed", stored=result)
 
 
 def test_a_top_up_leaves_out_the_roster_and_its_employers() -> None:
