@@ -5,12 +5,13 @@ the record (``services.draws.running.result_json``) and compared by verification
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.activities.draw_rules import Role
 from services.activities.fair_draw import Chances
 
-__all__ = ["Chances", "DrawResult", "Pick", "Shortfall"]
+__all__ = ["Chances", "DrawResult", "Pick", "Shortfall", "picks_of"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,11 @@ class DrawResult:
     def backups(self) -> tuple[int, ...]:
         """Backup person ids, in draw order."""
         return tuple(pick.person_id for pick in self.picks if pick.role == Role.BACKUP)
+
+
+def picks_of(requirement_key: str, principals: Sequence[int], backups: Sequence[int]) -> list[Pick]:
+    """The picks of one requirement: principals, then backups, each numbered from 1 in the order given."""
+    return [*(Pick(requirement_key, person_id, Role.PRINCIPAL, order)
+              for order, person_id in enumerate(principals, start=1)),
+            *(Pick(requirement_key, person_id, Role.BACKUP, order)
+              for order, person_id in enumerate(backups, start=1))]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from services.activities import fair_draw
-from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall
+from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall, picks_of
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
     SAME_EMPLOYER_FIELD,
@@ -94,8 +94,6 @@ class ListPool:
             return self._by_id[person_id]
         except KeyError:
             raise MissingCandidate(person_id) from None
-
-
 
 
 @dataclass(frozen=True)
@@ -258,13 +256,6 @@ def _draw_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
     )
 
 
-def _v2_picks(requirement: Requirement, selection: fair_draw.Selection) -> list[Pick]:
-    return [*(Pick(requirement.key, person_id, Role.PRINCIPAL, order)
-              for order, person_id in enumerate(selection.principals, start=1)),
-            *(Pick(requirement.key, person_id, Role.BACKUP, order)
-              for order, person_id in enumerate(selection.backups, start=1))]
-
-
 def _facts(pool: _Recorder, ids: Sequence[int]) -> dict[int, Candidate]:
     """The drawn experts' facts (recorded with the draw), or :class:`MissingCandidate` naming all not loaded."""
     found: dict[int, Candidate] = {}
@@ -320,7 +311,7 @@ def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
             removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
             shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), screened.matched, removed))
         else:
-            picks += _v2_picks(requirement, selection)
+            picks += picks_of(requirement.key, selection.principals, selection.backups)
             chances.append(selection.chances)
     if shortfalls:
         return DrawResult(fair_draw.ALGORITHM_V2, shortfalls=tuple(shortfalls))
