@@ -323,6 +323,14 @@ def to_xlsx(document: DrawDocument) -> bytes:
     return out.getvalue()
 
 
+def _docx_section(doc: Any, heading: str, texts: Sequence[str]) -> None:
+    """A heading and one paragraph per text, when there are texts."""
+    if texts:
+        doc.add_heading(heading, level=2)
+        for text in texts:
+            doc.add_paragraph(neutralize_lines(text))
+
+
 def to_docx(document: DrawDocument) -> bytes:
     """A Word document: centred title, label/value table, the conditions and roster tables, the record."""
     from docx import Document
@@ -360,16 +368,10 @@ def to_docx(document: DrawDocument) -> bytes:
         grid(ROSTER_HEADERS, document.roster)
     else:
         doc.add_paragraph(NONE)
-    if document.chances:
-        doc.add_heading(L_CHANCES, level=2)
-        for text in document.chances:
-            doc.add_paragraph(neutralize_lines(text))
+    _docx_section(doc, L_CHANCES, document.chances)
     doc.add_paragraph("")
     pairs(document.record)
-    if document.shortfalls:
-        doc.add_heading(L_SHORTFALL, level=2)
-        for text in document.shortfalls:
-            doc.add_paragraph(text)
+    _docx_section(doc, L_SHORTFALL, document.shortfalls)
     doc.add_paragraph(L_NOTE)
     out = io.BytesIO()
     doc.save(out)
