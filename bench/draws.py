@@ -11,8 +11,11 @@ k``, then per row the candidate's facts with one query per table, the same rules
 (``draw_rules.exclusions``, ``matches``, already drawn, 000 §18(三)), and another ``ORDER BY RANDOM()`` query for
 the places still open, until the requirement is filled.
 
-The **frequency spread** is pure (``expert_draw.draw`` over a ``ListPool``): 10,000 draws of one requirement
-from a category where one employer holds 30% of the experts.
+The **whole draw** (issue 21): ``draws.file_request`` with approval off, timed through its commit (the pool read,
+the draw, the record with its snapshot, SHA-256 and zlib level 1, the roster, the invitations and the audit
+entry), with the draw v2 and v1 interleaved in the same run. ``--experts 200000`` for the large pool.
+
+How evenly the draw selects: ``bench/fair_draws.py`` (issue 18).
 
 Run from the repository root::
 
@@ -29,7 +32,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 import random
 import statistics
 import sys
@@ -66,7 +68,7 @@ from services.activities.draw_rules import (
     matches,
 )
 from services.activities.draw_snapshot import canonical_snapshot
-from services.activities.expert_draw import ListPool, draw, verify
+from services.activities.expert_draw import verify
 from services.draws.draws import run_pool_draw
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember, ActivityRequirement, DrawRecord
@@ -322,7 +324,7 @@ async def product_draw(factory: UnitOfWorkFactory, spec: ActivitySpec, settings:
     started, cpu = time.perf_counter(), time.process_time()
     snapshot = canonical_snapshot(inputs).encode("utf-8")
     hashlib.sha256(snapshot).hexdigest()
-    compressed = zlib.compress(snapshot, 9)
+    compressed = zlib.compress(snapshot, 1)
     stored.ms.append((time.perf_counter() - started) * 1000)
     stored.cpu_ms.append((time.process_time() - cpu) * 1000)
     stored.extra["snapshot_kb"].append(len(snapshot) / 1024)
@@ -433,62 +435,51 @@ async def baseline_draw(factory: UnitOfWorkFactory, spec: ActivitySpec, settings
         raise BenchError("the baseline drew the wrong number of experts")
 
 
-# ---- frequency spread (pure) -----------------------------------------------------------------
+# ---- the whole draw, through commit -----------------------------------------------------------
 
 
-def frequency_spread(draws: int, *, experts: int = 100, at_big_employer: int = 30, count: int = 3) -> dict[str, Any]:
-    """``draws`` seeded draws of ``count`` supervision experts from ``experts`` eligible ones, ``at_big_employer``
-    of them at one employer (the others each at their own). 000 §18(三) lets at most one per employer in."""
-    big = 1
-    candidates = [Candidate(person_id=i, categories=frozenset({Category.SUPERVISION}), birth_date=date(1975, 1, 1),
-                            employer_id=big if i <= at_big_employer else 1000 + i) for i in range(1, experts + 1)]
-    pool = ListPool(candidates)
-    requirement = Requirement("supervision", Category.SUPERVISION, count=count)
-    spec = ActivitySpec(kind=ActivityKind.ROUTINE_INSPECTION, start=START, end=END)
-    settings = DrawSettings()
-    hits: Counter[int] = Counter()
-    started = time.perf_counter()
-    for index in range(draws):
-        result = draw(pool, [requirement], spec, settings, seed_of(index))
-        hits.update(result.principals)
-    elapsed = time.perf_counter() - started
-    inside = [hits[i] / draws for i in range(1, at_big_employer + 1)]
-    outside = [hits[i] / draws for i in range(at_big_employer + 1, experts + 1)]
-    others = experts - at_big_employer
-    # The big employer is represented unless its first expert in the shuffled order comes after `count` others.
-    p_not_represented = math.prod((others - k) / (experts - k) for k in range(count))
-    p_represented = 1 - p_not_represented
-    expected_inside = p_represented / at_big_employer
-    expected_outside = (count - p_represented) / others
-
-    def group(values: list[float], expected: float) -> dict[str, Any]:
-        chi2 = sum((v * draws - expected * draws) ** 2 / (expected * draws) for v in values)
-        return {"experts": len(values), "expected": round(expected, 5), "mean": round(statistics.fmean(values), 5),
-                "min": round(min(values), 5), "max": round(max(values), 5),
-                "max_min": round(max(values) / min(values), 3),
-                "chi2": round(chi2, 1), "dof": len(values) - 1, "p_value": round(_chi2_sf(chi2, len(values) - 1), 3)}
-
-    everyone = inside + outside
-    return {
-        "draws": draws, "experts": experts, "at_big_employer": at_big_employer, "principals": count,
-        "seconds": round(elapsed, 2),
-        "overall": {"min": round(min(everyone), 5), "max": round(max(everyone), 5),
-                    "max_min": round(max(everyone) / min(everyone), 3)},
-        "big_employer": group(inside, expected_inside),
-        "other_employers": group(outside, expected_outside),
-        "without_rule_expected": round(count / experts, 5),
-        "p_big_employer_represented": round(p_represented, 5),
-        "observed_big_employer_represented": round(sum(inside) * 1.0, 5),
-        "frequencies": {str(i): round(hits[i] / draws, 5) for i in range(1, experts + 1)},
-    }
+class _FixedClock:
+    def now(self) -> datetime:
+        return NOW
 
 
-def _chi2_sf(x: float, k: int) -> float:
-    """Upper tail of the chi-square distribution (Wilson–Hilferty approximation; good for k ≥ 10)."""
-    if k <= 0:
-        return math.nan
-    z = ((x / k) ** (1 / 3) - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))
-    return 0.5 * math.erfc(z / math.sqrt(2))
+ONE_LINE = (Requirement("supervision", Category.SUPERVISION, count=3, backups=2),)  # v2's exact case
+
+
+async def whole_draw(factory: UnitOfWorkFactory, info: PoolInfo, operator: int, version: str,
+                     timings: Timings, request: tuple[Requirement, ...] = REQUIREMENTS) -> None:
+    """One draw as staff file it (approval off): a new activity (not timed), then ``draws.file_request`` timed
+    through its commit: the pool read, the draw, the record (snapshot, SHA-256, zlib 1), the roster, the
+    invitations and the audit entry. ``version`` is the algorithm the service uses for it."""
+    from services.activities import activities
+    from services.activities.activity_rules import ActivityInput, RequirementInput
+    from services.draws import draws as draw_service
+    from services.draws import running
+    from services.platform.roles import Actor
+    from services.platform.roles import Role as ActorRole
+
+    actor = Actor(label=f"person:{operator}", person_id=operator, roles=frozenset({ActorRole.STAFF}),
+                  staff_org_unit_id=1)
+    lines = tuple(RequirementInput(r.category.value, r.count, r.backups,
+                                   None if r.subcategory is None else r.subcategory.value) for r in request)
+    async with factory() as uow:
+        activity = await activities.create_activity(uow, actor=actor, data=ActivityInput(
+            org=1, kind="project_review", title="评审", starts_at=_at(START), ends_at=_at(END),
+            response_deadline=_at(START - timedelta(days=3)), requirements=lines, institution_ids=info.inspected))
+        assert activity.id is not None
+    previous, running.ALGORITHM_VERSION = running.ALGORITHM_VERSION, version
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        async with factory() as uow:
+            outcome = await draw_service.file_request(uow, actor=actor, activity_id=activity.id)
+        timings.ms.append((time.perf_counter() - started) * 1000)
+        timings.cpu_ms.append((time.process_time() - cpu) * 1000)
+    finally:
+        running.ALGORITHM_VERSION = previous
+    if outcome.result is None or not outcome.result.ok or outcome.record is None:
+        raise BenchError(f"the whole draw ({version}) did not draw")
+    timings.extra["fallback"].append(float(outcome.result.fallback))
+    timings.extra["record_kb"].append(len(outcome.record.snapshot) / 1024)
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -506,9 +497,9 @@ async def wait_quiet(seconds: float) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Setup, then product and baseline draws interleaved on the same database, then the frequency spread."""
+    """Setup, then product and baseline draws interleaved on the same database, then whole draws v2 and v1."""
     rng = random.Random(20261123)
-    size = PoolSize()
+    size = PoolSize(experts=args.experts, institutions=max(1_000, args.experts // 10))
     settings = DrawSettings()
     async with scratch_database(args.database_url) as (url, kind):
         engine = create_engine(url)
@@ -532,10 +523,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await baseline_draw(factory, spec, settings, counter, baseline)
             others = max(0.0, (system_busy_seconds() - busy) - (time.process_time() - cpu)) / (
                 time.perf_counter() - started)
+            whole = {"v2": Timings(), "v1": Timings(), "v2 one line": Timings(), "v1 one line": Timings()}
+            async with engine.begin() as connection:  # filing draws at once (the four-eyes step is not timed)
+                await connection.execute(OrgUnit.__table__.update().values(draw_approval=False))  # type: ignore[attr-defined]
+            clocked = UnitOfWorkFactory(create_session_factory(engine), clock=_FixedClock())
+            print(f"whole draws: {args.draws} v2 and {args.draws} v1, interleaved ...", flush=True)
+            for index in range(args.draws):
+                for version in (("v2", "v1") if index % 2 == 0 else ("v1", "v2")):
+                    await whole_draw(clocked, info, size.experts + 1, version, whole[version])
+                    await whole_draw(clocked, info, size.experts + 1, version, whole[f"{version} one line"],
+                                     ONE_LINE)
         finally:
             await engine.dispose()
-    print(f"frequency spread: {args.spread_draws} pure draws ...", flush=True)
-    spread = frequency_spread(args.spread_draws)
+    whole_summary = {name: t.summary() for name, t in whole.items()}
+    whole_v2, whole_v1 = whole_summary["v2"], whole_summary["v1"]
     product_summary, baseline_summary = product.summary(), baseline.summary()
     ratio = product_summary["median_ms"] / baseline_summary["median_ms"]
     return {
@@ -557,7 +558,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "speedup_median": round(1 / ratio, 1) if ratio else None,
         "target": {"name": f"product median on {kind} (ms)", "value": product_summary["median_ms"],
                    "target": f"<= {TARGET_MEDIAN_MS:g}", "pass": product_summary["median_ms"] <= TARGET_MEDIAN_MS},
-        "spread": spread,
+        "whole_draw": {**whole_summary,
+                       "ratio_median_v2_over_v1": round(whole_v2["median_ms"] / whole_v1["median_ms"], 3),
+                       "ratio_median_v2_over_v1_one_line": round(whole_summary["v2 one line"]["median_ms"]
+                                                                 / whole_summary["v1 one line"]["median_ms"], 3)},
         "other_processes_cpus": round(others, 2),
         "machine_busy": others > BUSY_OTHERS,
         "machine": machine_info(),
@@ -567,7 +571,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def render(report: dict[str, Any]) -> str:
     """The markdown report."""
-    p, s, b, spread = report["product"], report["stored_form"], report["baseline"], report["spread"]
+    p, s, b = report["product"], report["stored_form"], report["baseline"]
     pool = report["pool"]
     lines = [
         f"## Draws on {pool['experts']:,} experts and {pool['institutions']:,} institutions ({report['database']})",
@@ -579,7 +583,7 @@ def render(report: dict[str, Any]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| product: `run_pool_draw` | {p['draws']} | {p['median_ms']:.1f} | {p['p90_ms']:.1f} | {p['max_ms']:.1f} "
         f"| {p['cpu_median_ms']:.1f} | {p['statements_per_draw']} |",
-        f"| stored form: snapshot + SHA-256 + zlib 9 | {s['draws']} | {s['median_ms']:.1f} | {s['p90_ms']:.1f} "
+        f"| stored form: snapshot + SHA-256 + zlib 1 | {s['draws']} | {s['median_ms']:.1f} | {s['p90_ms']:.1f} "
         f"| {s['max_ms']:.1f} | {s['cpu_median_ms']:.1f} | |",
         f"| baseline: `ORDER BY RANDOM()` + per-row checks | {b['draws']} | {b['median_ms']:.1f} | {b['p90_ms']:.1f} "
         f"| {b['max_ms']:.1f} | {b['cpu_median_ms']:.1f} | {b['statements_per_draw']} |",
@@ -593,26 +597,24 @@ def render(report: dict[str, Any]) -> str:
     target = report["target"]
     lines.append(f"Target: {target['name']} {target['value']} ({target['target']}) — "
                  f"**{'PASS' if target['pass'] else 'FAIL'}**")
-    big, other = spread["big_employer"], spread["other_employers"]
+    w = report["whole_draw"]
     lines += [
         "",
-        f"### Selection frequency over {spread['draws']:,} draws ({spread['principals']} principals from "
-        f"{spread['experts']} supervision experts, {spread['at_big_employer']} at one employer)",
+        "### The whole draw through commit (`draws.file_request`, approval off: read, draw, record, roster, "
+        "invitations, audit)",
         "",
-        "| experts | n | expected | mean | min | max | max/min | chi² (dof), p |",
+        "| algorithm | draws | median ms | p90 ms | max ms | CPU ms (median) | drew as v1 | record KiB |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, g in (("at the big employer", big), ("at their own employer", other)):
-        lines.append(f"| {name} | {g['experts']} | {g['expected']:.4f} | {g['mean']:.4f} | {g['min']:.4f} "
-                     f"| {g['max']:.4f} | {g['max_min']:.2f} | {g['chi2']} ({g['dof']}), {g['p_value']} |")
+    for version in ("v2", "v1", "v2 one line", "v1 one line"):
+        t = w[version]
+        name = version.replace("one line", "(one line: supervision 3 + 2, v2's exact case)")
+        lines.append(f"| {name} | {t['draws']} | {t['median_ms']:.1f} | {t['p90_ms']:.1f} | {t['max_ms']:.1f} "
+                     f"| {t['cpu_median_ms']:.1f} | {t['fallback']:.0%} | {t['record_kb']:.0f} |")
+    lines += [f"| v2 / v1 | | {w['ratio_median_v2_over_v1']:.2f}× (one line: "
+              f"{w['ratio_median_v2_over_v1_one_line']:.2f}×) | | | | | |", "",
+              "Selection frequencies: `python -m bench.fair_draws` (bench/results/fair_draws.md).", ""]
     lines += [
-        f"| everyone | {spread['experts']} | | | {spread['overall']['min']:.4f} | {spread['overall']['max']:.4f} "
-        f"| {spread['overall']['max_min']:.2f} | |",
-        "",
-        f"Without 000 §18(三) each would be drawn with probability {spread['without_rule_expected']}. The rule lets "
-        f"at most one expert of the big employer in, so that employer is in a group with probability "
-        f"{spread['p_big_employer_represented']:.4f}, shared by its {spread['at_big_employer']} experts.",
-        "",
         f"Machine: {report['machine']['cpu_count']} CPUs, {report['machine']['cpu_model']}; Python "
         f"{report['machine']['python']}. Code {report['code']['sha256']}. Other processes used "
         f"{report['other_processes_cpus']} CPUs during the timed draws.",
@@ -627,10 +629,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.draws",
                                      description="Time of a draw on a 50,000-expert pool vs a naive baseline, "
-                                                 "and the spread of selection frequencies.")
+                                                 "and the whole draw through commit, v2 against v1.")
     parser.add_argument("--quick", action="store_true", help="10 draws each instead of 50")
     parser.add_argument("--draws", type=int, default=None, help="timed draws of product and baseline (default 50)")
-    parser.add_argument("--spread-draws", type=int, default=10_000, help="pure draws for the frequency spread")
+    parser.add_argument("--experts", type=int, default=50_000, help="experts in the pool (default 50,000)")
     parser.add_argument("--database-url", default=None,
                         help="sqlite:///FILE (new or empty), or postgresql://USER@HOST/DB: a scratch database is "
                              "created on that server and dropped afterwards (default: a temporary SQLite file)")
@@ -642,8 +644,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.draws is None:
         args.draws = 10 if args.quick else 50
-    if args.draws < 1 or args.spread_draws < 1:
-        parser.error("--draws and --spread-draws must be positive")
+    if args.draws < 1 or args.experts < 1_000:
+        parser.error("--draws must be positive and --experts at least 1,000")
     if args.output is None:
         args.output = RESULTS / ("draws-quick.json" if args.quick else "draws.json")
     return args

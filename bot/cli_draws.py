@@ -329,6 +329,18 @@ async def _draw_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def chance_lines(report: draws.VerifyReport) -> list[str]:
+    """The principals' chances (the marginals) recomputed by a v2 draw's verification (issue 18)."""
+    if report.fallback:
+        return ["chances: not stated (requirements depend on each other; drawn in v1's order)"]
+    lines = []
+    for c in report.chances:
+        lines.append(f"chances {c.requirement_key}: {c.eligible} eligible; each {c.level} ({float(c.level):.2%})"
+                     + "".join(f"; employer {e}: {n} experts, each {chance} ({float(chance):.2%})"
+                               for e, n, chance in c.listed()))
+    return lines
+
+
 async def _draw_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow_factory: UnitOfWorkFactory) -> tuple[draws.VerifyReport, list[str]] | None:
         async with uow_factory(readonly=True) as uow:
@@ -355,6 +367,7 @@ async def _draw_verify(args: argparse.Namespace, settings: Settings) -> int:
     print(f"picks: {len(picks)}")
     if picks:
         print("\n".join(picks))
+    print("\n".join(chance_lines(report)))
     for problem in report.problems:
         print(f"problem: {problem}: {PROBLEMS.get(problem, problem)}")
     return 0 if report.ok else 1

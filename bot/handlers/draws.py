@@ -26,6 +26,7 @@ from bot.keyboards import Row, keyboard
 from services.activities import activities
 from services.activities.draw_rules import Role
 from services.activities.expert_draw import DrawResult
+from services.activities.fair_draw import percent
 from services.draws import draws
 from services.draws.actions import ApproveDrawRequest, DrawAgain, RejectDrawRequest, RelaxRequirement, ShowDraw
 from services.invitations.actions import FileTopUp
@@ -80,11 +81,28 @@ def _picks(card: _Card, result: DrawResult) -> None:
         for pick in picks:
             card.add("draw.card.principal" if pick.role == Role.PRINCIPAL else "draw.card.backup",
                      order=pick.order, name=seen.names.get(pick.person_id, "?"), person_id=pick.person_id)
+        _chance(card, result, f"r{requirement.id}")
+    if result.fallback:
+        card.add("draw.card.chance_fallback")
     activity = info.activity
     if activity.leader_id is not None:
         card.add("draw.card.leader", name=seen.names.get(activity.leader_id, "?"), person_id=activity.leader_id)
     elif result.needs_leader_choice:
         card.add("draw.card.choose_leader", activity_id=activity.id)
+
+
+def _chance(card: _Card, result: DrawResult, key: str) -> None:
+    """The chance each eligible expert had to be drawn as a principal of this requirement (v2, issue 18)."""
+    chances = next((c for c in result.chances if c.requirement_key == key), None)
+    if chances is None:
+        return
+    listed = chances.listed()
+    parts = [card.t("draw.card.chance_at", count=n, percent=percent(chance),
+                    employer=card.seen.employers.get(employer, f"#{employer}")) for employer, n, chance in listed]
+    if chances.others():
+        parts.insert(0, card.t("draw.card.chance_others" if listed else "draw.card.chance_all",
+                               count=chances.others(), percent=percent(chances.level)))
+    card.add("draw.card.chance", parts=card.t("draw.card.chance_separator").join(parts))
 
 
 def _shortfalls(card: _Card, result: DrawResult) -> None:

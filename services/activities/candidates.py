@@ -9,17 +9,30 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, and_, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from services.activities.activities import ActivityView, local_day
-from services.activities.draw_rules import ActivityKind, ActivitySpec, Candidate, DrawSettings, Role
+from services.activities.draw_rules import (
+    ACTIVE_STATE,
+    ActivityKind,
+    ActivitySpec,
+    Candidate,
+    DrawSettings,
+    ExclusionCode,
+    Member,
+    Requirement,
+    Role,
+    exclusions,
+)
+from services.activities.fair_draw import Screened, screen
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert
@@ -35,6 +48,11 @@ def contains_json(column: Any, value: str) -> Any:
     return cast(column, String).like(f'%{json.dumps(value)}%')
 
 
+def _among(column: Any, chunk: Sequence[int] | None) -> list[Any]:
+    """``column IN chunk``, or no condition for everyone."""
+    return [] if chunk is None else [column.in_(chunk)]
+
+
 def chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
@@ -47,6 +65,7 @@ class _Loader:
     def __init__(self, connection: AsyncConnection, zone: ZoneInfo, spec: ActivitySpec, settings: DrawSettings,
                  activity_id: int | None) -> None:
         self.connection, self.zone, self.spec, self.activity_id = connection, zone, spec, activity_id
+        self.settings = settings
         self.inspected = sorted(spec.inspected)
         self.rotation = spec.kind == ActivityKind.PROJECT_REVIEW and not spec.double_blind
         self.window_start = spec.start - timedelta(days=settings.rotation_window_days)
@@ -73,34 +92,47 @@ class _Loader:
         await self._periods(chunk)
         await self._rosters(chunk)
 
-    async def _ties(self, chunk: Sequence[int]) -> None:
-        """Past employment at and declared interests in the inspected institutions (000 §15)."""
+    async def _ties(self, chunk: Sequence[int] | None) -> None:
+        """Past employment at and declared interests in the inspected institutions (000 §15); ``chunk`` None:
+        of everyone (the draw v2's screening)."""
         # "+ 0" keeps SQLite on the expert_id index: without statistics it prefers the institution_id one,
         # and a big inspected employer has thousands of rows there (bench/draws.py).
+        institution = col(ExpertEmployment.institution_id)
         for expert_id, institution_id, end in await self.fetch(sa_select(
                 col(ExpertEmployment.expert_id), col(ExpertEmployment.institution_id),
                 col(ExpertEmployment.end_date)).where(
-                col(ExpertEmployment.expert_id).in_(chunk),
-                (col(ExpertEmployment.institution_id) + 0).in_(self.inspected),
+                *_among(col(ExpertEmployment.expert_id), chunk),
+                (institution if chunk is None else institution + 0).in_(self.inspected),
                 col(ExpertEmployment.end_date).is_not(None))):
             assert institution_id is not None and end is not None
             self.past[expert_id].append((institution_id, end))
+        institution = col(ExpertInterest.institution_id)
         for expert_id, institution_id in await self.fetch(sa_select(
                 col(ExpertInterest.expert_id), col(ExpertInterest.institution_id)).where(
-                col(ExpertInterest.expert_id).in_(chunk), (col(ExpertInterest.institution_id) + 0).in_(self.inspected),
+                *_among(col(ExpertInterest.expert_id), chunk),
+                (institution if chunk is None else institution + 0).in_(self.inspected),
                 col(ExpertInterest.withdrawn_at).is_(None))):
             self.interests[expert_id].add(institution_id)
 
-    async def _periods(self, chunk: Sequence[int]) -> None:
+    async def _periods(self, chunk: Sequence[int] | None) -> None:
         """Leave and suspension overlapping the activity's dates."""
         spec = self.spec
         for expert_id, start, end in await self.fetch(sa_select(
                 col(ExpertPeriod.expert_id), col(ExpertPeriod.start_date), col(ExpertPeriod.end_date)).where(
-                col(ExpertPeriod.expert_id).in_(chunk), col(ExpertPeriod.cancelled_at).is_(None),
+                *_among(col(ExpertPeriod.expert_id), chunk), col(ExpertPeriod.cancelled_at).is_(None),
                 col(ExpertPeriod.start_date) <= spec.end, col(ExpertPeriod.end_date) >= spec.start)):
             self.unavailable[expert_id].append((start, end))
 
-    async def _rosters(self, chunk: Sequence[int]) -> None:
+    async def side_facts(self) -> set[int]:
+        """Everyone's facts outside the expert table that can matter for the activity (ties to the inspected
+        institutions, leave, other activities, review draws), in a few queries; the ids that have any."""
+        if self.inspected:
+            await self._ties(None)
+        await self._periods(None)
+        await self._rosters(None)
+        return set(self.past) | set(self.interests) | set(self.unavailable) | set(self.busy) | set(self.reviews)
+
+    async def _rosters(self, chunk: Sequence[int] | None) -> None:
         """Other activities overlapping the dates (busy) and review draws in the rotation window (001 §14)."""
         spec, zone, window_start = self.spec, self.zone, self.window_start
         margin = timedelta(days=1)
@@ -112,7 +144,7 @@ class _Loader:
                 col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
                 col(ActivityMember.status))
                 .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
-                col(ActivityMember.person_id).in_(chunk), col(ActivityMember.status).in_(HOLDING),
+                *_among(col(ActivityMember.person_id), chunk), col(ActivityMember.status).in_(HOLDING),
                 col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
         for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
             if other_id == self.activity_id:
@@ -124,6 +156,16 @@ class _Loader:
             if (self.rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
                     and not double_blind and window_start <= first <= spec.start):
                 self.reviews[person_id].append(first)
+
+    def screening_candidate(self, person_id: int) -> Candidate:
+        """A candidate with only the side facts gathered (for :func:`side_codes`)."""
+        return Candidate(
+            person_id=person_id, categories=frozenset(), birth_date=self.spec.start,
+            past_employers=tuple(sorted(self.past.get(person_id, ()))),
+            declared_interests=frozenset(self.interests.get(person_id, ())),
+            unavailable=tuple(sorted(self.unavailable.get(person_id, ()))),
+            busy=tuple(sorted(self.busy.get(person_id, ()))),
+            review_draws=tuple(sorted(self.reviews.get(person_id, ()))))
 
     def candidates(self) -> dict[int, Candidate]:
         """The facts gathered, as candidates by person id."""
@@ -175,3 +217,104 @@ def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
         required_recusals=frozenset(r.expert_id for r in info.recusals),
         allow_even_group=activity.allow_even_group,
     )
+
+
+# --- the draw v2's screening of the whole pool ------------------------------------------------------------
+
+
+OLD, BARRED, DISQUALIFIED = 1, 2, 4  # the expert columns' exclusions, as bits computed by the database
+
+
+def age_cutoff(start: date, limit: int) -> date:
+    """The latest birth date of someone aged ``limit`` or more on ``start`` (000 §8(四); ``age_on``: born on
+    29 February, one is a year older on 1 March)."""
+    try:
+        return start.replace(year=start.year - limit)
+    except ValueError:  # 29 February without a counterpart
+        return date(start.year - limit, 2, 28)
+
+
+def column_codes(flags: int, employer_id: int | None, spec: ActivitySpec) -> list[str]:
+    """The exclusion codes the expert table's columns give (``flags``: :data:`OLD` | :data:`BARRED` |
+    :data:`DISQUALIFIED`, and the employer against the inspected institutions); with :func:`side_codes`, what
+    ``draw_rules.exclusions`` gives (tests/services/test_draw_screening.py checks they agree)."""
+    codes: list[str] = []
+    if flags & OLD:
+        codes.append(ExclusionCode.AGE_LIMIT.value)
+    if flags & BARRED:
+        codes.append(ExclusionCode.BARRED.value)
+    if flags & DISQUALIFIED:
+        codes.append(ExclusionCode.DISQUALIFIED.value)
+    if employer_id is not None and employer_id in spec.inspected:
+        codes.append(ExclusionCode.RECUSAL_EMPLOYER.value)
+    return codes
+
+
+def side_codes(candidate: Candidate, spec: ActivitySpec, settings: DrawSettings) -> list[str]:
+    """The exclusion codes of the facts outside the expert table (and a required recusal): the rules applied to
+    ``candidate`` with its columns made neutral (no age, bar, 000 §9 ground or employer)."""
+    neutral = replace(candidate, birth_date=spec.start, barred=False, disqualified=False, employer_id=None,
+                      state=ACTIVE_STATE)
+    return [e.code.value for e in exclusions(neutral, spec, settings)]
+
+
+def _columns_query(spec: ActivitySpec, settings: DrawSettings) -> Any:
+    """Every active expert's id and employer as two comma-joined lists in the same row order, and ``id:flags`` of
+    those the columns exclude (:func:`column_codes`): one row, not thousands (bench/draws.py)."""
+    expert = Expert.__table__.c  # type: ignore[attr-defined]
+    old = case((and_(expert.birth_date.is_not(None), expert.birth_date <= age_cutoff(spec.start, settings.age_limit)),
+                OLD), else_=0)
+    barred = case((and_(expert.barred_until.is_not(None), expert.barred_until > spec.start), BARRED), else_=0)
+    disqualified = case((or_(expert.full_civil_capacity.is_(False), expert.criminal_record.is_(True),
+                             expert.administrative_penalty.is_(True), expert.insurance_violation.is_(True)),
+                         DISQUALIFIED), else_=0)  # 000 §9(一)–(三)
+    flags = old + barred + disqualified
+    return sa_select(
+        func.aggregate_strings(cast(expert.person_id, String), ","),
+        func.aggregate_strings(func.coalesce(cast(expert.employer_id, String), "null"), ","),
+        func.aggregate_strings(case((flags > 0, cast(expert.person_id, String) + ":" + cast(flags, String))), ","),
+    ).where(expert.state == ACTIVE_STATE)
+
+
+_Columns = tuple[dict[int, int | None], dict[int, int], dict[int, frozenset[str]]]
+
+
+async def _columns(loader: _Loader, tagged: bool) -> _Columns:
+    """Per active expert the employer; the :func:`column_codes` flags of those with any; the specialty tags when
+    a requirement has some."""
+    (ids, employers, flagged), = await loader.fetch(_columns_query(loader.spec, loader.settings))
+    employer_of: dict[int, int | None] = dict(zip(json.loads(f"[{ids or ''}]"), json.loads(f"[{employers or ''}]"),
+                                                  strict=True))
+    flags = {int(i): int(f) for i, f in (item.split(":") for item in flagged.split(","))} if flagged else {}
+    tags: dict[int, frozenset[str]] = {}
+    if tagged:
+        expert = Expert.__table__.c  # type: ignore[attr-defined]
+        for person_id, values in await loader.fetch(sa_select(expert.person_id, expert.specialty_tags)
+                                                    .where(expert.state == ACTIVE_STATE)):
+            tags[person_id] = frozenset(values or ())
+    return employer_of, flags, tags
+
+
+async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
+                      spec: ActivitySpec, settings: DrawSettings, existing: Sequence[Member],
+                      activity_id: int | None) -> dict[str, Screened]:
+    """Screen every matching candidate of each requirement for the draw v2 (``draw_rules`` point 15) in a few
+    set queries: the facts outside the expert table of everyone who has any (``_Loader.side_facts``), and the
+    expert table's columns of every active expert in one row (:func:`_columns`); the rules as
+    :func:`column_codes` and, for those with side facts, :func:`side_codes`."""
+    loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
+    special = await loader.side_facts() | spec.required_recusals
+    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
+    codes: dict[int, list[str]] = {}  # of the experts something excludes; the others have none
+    for person_id in special:  # the screening candidate is neutral in its columns: side_codes without the copy
+        codes[person_id] = [e.code.value for e in exclusions(loader.screening_candidate(person_id), spec, settings)]
+    for person_id in set(flags) | {p for p, e in employer_of.items() if e is not None and e in spec.inspected}:
+        codes[person_id] = [*column_codes(flags.get(person_id, 0), employer_of[person_id], spec),
+                            *codes.get(person_id, ())]
+    out: dict[str, Screened] = {}
+    for requirement in requirements:
+        found = [(person_id, employer_of[person_id], codes.get(person_id, ())) for person_id in
+                 matching[requirement.key] if person_id in employer_of
+                 and (not requirement.tags or requirement.tags <= tags.get(person_id, frozenset()))]
+        out[requirement.key] = screen(requirement, found, existing)
+    return out

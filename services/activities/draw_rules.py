@@ -70,6 +70,14 @@ Interpretations
     requirement, the facts of every visited candidate, the request); ``draw_snapshot.canonical_snapshot`` /
     ``parse_snapshot`` store and rebuild them, and ``expert_draw.verify`` recomputes the draw from them with the
     stored algorithm version.
+15. **The draw, v2** (issue 18; :mod:`services.activities.fair_draw`): every expert who may be drawn for a
+    requirement gets the highest equal chance point 8 allows (000 §16 "随机抽取": the same chance for everyone,
+    as close as the rules let it be): the LEXIMIN chances, a water level over the employers (at most ``1/n`` for
+    each of an employer's ``n`` eligible experts), sampled exactly by systematic sampling over the employers in a
+    seeded order, then one expert uniformly inside each picked employer; backups likewise among the other
+    employers, in random order. It reads every matching candidate, and the result stores the chances. Exact when
+    the requirements have different fields and no expert is eligible for two of them; otherwise v2 draws as v1
+    (point 11) and the result says so (``fallback``). v1 stays to verify older records.
 """
 
 from __future__ import annotations

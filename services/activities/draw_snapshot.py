@@ -18,6 +18,7 @@ from services.activities.draw_rules import (
     Requirement,
 )
 from services.activities.expert_draw import DrawInputs
+from services.activities.fair_draw import Group, Screened
 from services.pool.eligibility import Category, ClinicalSubcategory
 
 __all__ = ["SNAPSHOT_FORMAT", "canonical_snapshot", "parse_snapshot", "snapshot_hash"]
@@ -51,6 +52,16 @@ def _candidate_json(c: Candidate) -> dict[str, object]:
         "review_draws": _iso(c.review_draws),
         **({"disqualified": True} if c.disqualified else {}),  # only when set: older snapshots stay as hashed
     }
+
+
+def _screened_json(s: Screened) -> dict[str, object]:
+    return {"groups": [[g.employer_id, list(g.ids)] for g in s.groups],  # canonical: fair_draw.groups_of
+            "matched": s.matched, "removed": {code: sorted(ids) for code, ids in s.removed.items()}}
+
+
+def _screened_of(s: dict[str, Any]) -> Screened:
+    return Screened(tuple(Group(employer, tuple(ids)) for employer, ids in s["groups"]), s["matched"],
+                    {code: tuple(ids) for code, ids in s["removed"].items()})
 
 
 def canonical_snapshot(inputs: DrawInputs) -> str:
@@ -89,6 +100,8 @@ def canonical_snapshot(inputs: DrawInputs) -> str:
             "recusal_years": settings.recusal_years,
         },
         "existing": sorted([m.person_id, m.employer_id, str(m.field)] for m in inputs.existing),
+        # the draw v2's screening (only then, so that older snapshots keep their hash)
+        **({"screened": {key: _screened_json(s) for key, s in inputs.screened.items()}} if inputs.screened else {}),
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -161,4 +174,5 @@ def parse_snapshot(text: str) -> DrawInputs:
         activity=_activity_of(data["activity"]),
         settings=DrawSettings(**data["settings"]),
         existing=tuple(Member(pid, emp, Category(f)) for pid, emp, f in data["existing"]),
+        screened={key: _screened_of(s) for key, s in data.get("screened", {}).items()},
     )

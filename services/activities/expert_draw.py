@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from services.activities import fair_draw
+from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall, picks_of
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
     SAME_EMPLOYER_FIELD,
@@ -30,10 +32,12 @@ from services.pool.eligibility import Category
 __all__ = [
     "ALGORITHM_VERSION",
     "CandidatePool",
+    "Chances",
     "DrawInputs",
     "DrawResult",
     "ListPool",
     "MissingCandidate",
+    "MissingNamed",
     "Pick",
     "Shortfall",
     "draw",
@@ -41,68 +45,25 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM_VERSION = "v1"
-
-
-@dataclass(frozen=True)
-class Pick:
-    """One drawn expert: for which requirement, as principal or backup, and their 1-based order in that role."""
-
-    requirement_key: str
-    person_id: int
-    role: Role
-    order: int
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """A requirement the pool cannot meet: ``short`` of ``needed`` are missing; ``removed`` counts, among the
-    ``matched`` candidates, how many each rule removed (a candidate may count under several exclusion codes)."""
-
-    requirement_key: str
-    needed: int
-    short: int
-    matched: int
-    removed: Counter[str] = field(default_factory=Counter, hash=False)
-
-
-@dataclass(frozen=True)
-class DrawResult:
-    """The outcome: ``picks`` in draw order (empty when any requirement falls short), leader per 000 §18(四)."""
-
-    algorithm_version: str
-    picks: tuple[Pick, ...] = ()
-    leader: int | None = None
-    needs_leader_choice: bool = False
-    shortfalls: tuple[Shortfall, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when every requirement was met."""
-        return not self.shortfalls
-
-    @property
-    def principals(self) -> tuple[int, ...]:
-        """Principal person ids, in draw order."""
-        return tuple(pick.person_id for pick in self.picks if pick.role == Role.PRINCIPAL)
-
-    @property
-    def backups(self) -> tuple[int, ...]:
-        """Backup person ids, in draw order."""
-        return tuple(pick.person_id for pick in self.picks if pick.role == Role.BACKUP)
-
-
+ALGORITHM_VERSION = fair_draw.ALGORITHM_V2  # v1 stays to verify older records
 
 
 # --- where candidates come from -------------------------------------------------------------------
 
 
 class MissingCandidate(LookupError):
-    """The draw needs a candidate the pool has not loaded; the caller loads more and draws again."""
+    """The draw needs a candidate the pool has not loaded (``person_ids``: all it knows it needs, the first
+    being ``person_id``); the caller loads them and draws again."""
 
-    def __init__(self, person_id: int) -> None:
+    def __init__(self, person_id: int, person_ids: Sequence[int] = ()) -> None:
         super().__init__(f"candidate {person_id} is not loaded")
         self.person_id = person_id
+        self.person_ids = tuple(person_ids) or (person_id,)
+
+
+class MissingNamed(MissingCandidate):
+    """The draw v2 needs the facts of these experts (drawn ones, to record and for the leader; or those that may
+    match two requirements): load exactly them."""
 
 
 class CandidatePool(Protocol):
@@ -135,8 +96,6 @@ class ListPool:
             raise MissingCandidate(person_id) from None
 
 
-
-
 @dataclass(frozen=True)
 class DrawInputs:
     """Everything a draw read, canonically: per requirement the sorted ids that may match, the facts of every
@@ -149,6 +108,7 @@ class DrawInputs:
     activity: ActivitySpec
     settings: DrawSettings
     existing: tuple[Member, ...] = ()
+    screened: dict[str, fair_draw.Screened] = field(default_factory=dict)  # v2: what it drew from
 
     def pool(self) -> CandidatePool:
         """The pool these inputs describe."""
@@ -159,6 +119,10 @@ class _SnapshotPool:
     def __init__(self, inputs: DrawInputs) -> None:
         self._matching = inputs.matching
         self._by_id = {c.person_id: c for c in inputs.candidates}
+        self._screened = inputs.screened
+
+    def screened(self, requirement: Requirement) -> fair_draw.Screened | None:
+        return self._screened.get(requirement.key)
 
     def matching(self, requirement: Requirement) -> Sequence[int]:
         return self._matching.get(requirement.key, ())
@@ -177,6 +141,20 @@ class _Recorder:
         self._pool = pool
         self.matching: dict[str, tuple[int, ...]] = {}
         self.visited: dict[int, Candidate] = {}
+        self.screened: dict[str, fair_draw.Screened] = {}
+
+    def screen(self, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
+               existing: Sequence[Member]) -> fair_draw.Screened:
+        """The pool's screening of ``requirement`` when it has one (the database's), else every matching
+        candidate read and screened here."""
+        ready = getattr(self._pool, "screened", None)
+        found = ready(requirement) if ready is not None else None
+        if found is None:
+            found = fair_draw.eligible(self, requirement, activity, settings, existing)
+        elif requirement.key not in self.matching:
+            self.matching_ids(requirement)
+        self.screened[requirement.key] = found
+        return found
 
     def matching_ids(self, requirement: Requirement) -> tuple[int, ...]:
         ids = tuple(sorted(set(self._pool.matching(requirement))))
@@ -268,21 +246,87 @@ def _draw_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
         else:
             picks.extend(filled)
     if shortfalls:
-        return DrawResult(ALGORITHM_VERSION, shortfalls=tuple(shortfalls))
+        return DrawResult("v1", shortfalls=tuple(shortfalls))
     chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and roster.drawn[p.person_id].is_chief]
     return DrawResult(
-        ALGORITHM_VERSION,
+        "v1",
         picks=tuple(picks),
         leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
         needs_leader_choice=len(chiefs) > 1 and not top_up,
     )
 
 
+def _facts(pool: _Recorder, ids: Sequence[int]) -> dict[int, Candidate]:
+    """The drawn experts' facts (recorded with the draw), or :class:`MissingCandidate` naming all not loaded."""
+    found: dict[int, Candidate] = {}
+    absent: list[int] = []
+    for person_id in ids:
+        try:
+            found[person_id] = pool.get(person_id)
+        except MissingCandidate:
+            absent.append(person_id)
+    if absent:
+        raise MissingNamed(absent[0], absent)
+    return found
+
+
+def _shared(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+            settings: DrawSettings, existing: Sequence[Member]) -> bool:
+    """Whether an expert is eligible for two requirements; the pool is asked for the next few that may be."""
+    try:
+        return fair_draw.shared_expert(pool, requirements, activity, settings, existing) is not None
+    except MissingCandidate as missing:
+        ahead = fair_draw.overlap(pool, requirements)
+        start = ahead.index(missing.person_id) if missing.person_id in ahead else 0
+        raise MissingNamed(missing.person_id, ahead[start:start + 16]) from None
+
+
+def _as_v1(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec, settings: DrawSettings,
+           seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    """v2 outside its exact case: v1's order, the result saying so (``fallback``)."""
+    return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
+                   algorithm_version=fair_draw.ALGORITHM_V2, fallback=True)
+
+
+def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+             settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    """The fair draw (``draw_rules`` point 15, :mod:`services.activities.fair_draw`); as v1 outside its common
+    case, saying so."""
+    top_up = bool(existing)
+    check_request(requirements, activity, top_up)
+    fields = [r.category.value for r in requirements]
+    if len(set(fields)) != len(fields) or _shared(pool, requirements, activity, settings, existing):
+        return _as_v1(pool, requirements, activity, settings, seed, existing=existing)
+    found = [pool.screen(r, activity, settings, existing) for r in requirements]
+    if not fair_draw.common_case(fields, [[i for g in s.groups for i in g.ids] for s in found]):
+        return _as_v1(pool, requirements, activity, settings, seed, existing=existing)
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+    chances: list[Chances] = []
+    for requirement, screened in zip(requirements, found, strict=True):
+        groups = screened.groups
+        selection = fair_draw.select(requirement.key, groups, requirement.count, requirement.backups, seed)
+        if selection is None:  # point 12: at most one per employer group can be drawn
+            needed, removed = requirement.count + requirement.backups, screened.counts()
+            removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
+            shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), screened.matched, removed))
+        else:
+            picks += picks_of(requirement.key, selection.principals, selection.backups)
+            chances.append(selection.chances)
+    if shortfalls:
+        return DrawResult(fair_draw.ALGORITHM_V2, shortfalls=tuple(shortfalls))
+    facts = _facts(pool, [p.person_id for p in picks])
+    chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and facts[p.person_id].is_chief]
+    return DrawResult(fair_draw.ALGORITHM_V2, picks=tuple(picks),
+                      leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
+                      needs_leader_choice=len(chiefs) > 1 and not top_up, chances=tuple(chances))
+
+
 class _Algorithm(Protocol):
     def __call__(self, pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
                  settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult: ...
 
-_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1}
+_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1, fair_draw.ALGORITHM_V2: _draw_v2}
 
 
 def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
@@ -293,12 +337,13 @@ def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:
 
 def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
                   activity: ActivitySpec, settings: DrawSettings, seed: bytes, *,
-                  existing: Sequence[Member] = ()) -> tuple[DrawResult, DrawInputs]:
-    """Draw with the current algorithm and return the :class:`DrawInputs` it read (to store with the record).
-    Raises :class:`DrawRequestError` for an invalid request, :class:`MissingCandidate` when the pool has not
-    loaded a candidate the draw visits (load more and call again: the draw is deterministic)."""
+                  existing: Sequence[Member] = (), version: str = ALGORITHM_VERSION) -> tuple[DrawResult, DrawInputs]:
+    """Draw with the current algorithm (or ``version``, for benchmarks and tests of older records) and return the
+    :class:`DrawInputs` it read (to store with the record). Raises :class:`DrawRequestError` for an invalid
+    request, :class:`MissingCandidate` when the pool has not loaded a candidate the draw visits (load more and
+    call again: the draw is deterministic; v2 reads every matching candidate)."""
     recorder = _Recorder(_as_pool(candidates))
-    result = _ALGORITHMS[ALGORITHM_VERSION](recorder, requirements, activity, settings, seed, existing=existing)
+    result = _ALGORITHMS[version](recorder, requirements, activity, settings, seed, existing=existing)
     inputs = DrawInputs(
         matching=dict(recorder.matching),
         candidates=tuple(sorted(recorder.visited.values(), key=lambda c: c.person_id)),
@@ -306,16 +351,18 @@ def draw_recorded(candidates: Sequence[Candidate] | CandidatePool, requirements:
         activity=activity,
         settings=settings,
         existing=tuple(existing),
+        screened=dict(recorder.screened),
     )
     return result, inputs
 
 
 def draw(candidates: Sequence[Candidate] | CandidatePool, requirements: Sequence[Requirement],
          activity: ActivitySpec, settings: DrawSettings, seed: bytes, *, existing: Sequence[Member] = (),
-         ) -> DrawResult:
-    """Draw experts with the current algorithm (``ALGORITHM_VERSION``); deterministic from ``seed``.
-    Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
-    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing)[0]
+         version: str = ALGORITHM_VERSION) -> DrawResult:
+    """Draw experts with the current algorithm (``ALGORITHM_VERSION``, or ``version``); deterministic from
+    ``seed``. Raises :class:`DrawRequestError` for an invalid request (module docstring 9)."""
+    return draw_recorded(candidates, requirements, activity, settings, seed, existing=existing,
+                         version=version)[0]
 
 
 def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
@@ -329,4 +376,19 @@ def verify(inputs: DrawInputs, seed: bytes, *, stored: DrawResult) -> bool:
                                seed, existing=inputs.existing)
     except (DrawRequestError, MissingCandidate):
         return False
-    return recomputed == stored
+    return recomputed == stored and _screening_holds(inputs)
+
+
+def _screening_holds(inputs: DrawInputs) -> bool:
+    """v2 draws from its recorded screening: every candidate whose facts are recorded (the drawn, at least) must
+    be where its facts put it: eligible ones matching, without exclusion, in their employer's group."""
+    by_id = {c.person_id: c for c in inputs.candidates}
+    for requirement in inputs.requirements:
+        screened = inputs.screened.get(requirement.key)
+        for group in screened.groups if screened else ():
+            for person_id in group.ids:
+                c = by_id.get(person_id)
+                if c is not None and (not matches(c, requirement) or c.employer_id != group.employer_id
+                                      or exclusions(c, inputs.activity, inputs.settings)):
+                    return False
+    return True

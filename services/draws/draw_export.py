@@ -4,7 +4,8 @@ The document answers annex 3's questions and 001 §11's "做好记录" (000 §25
 the activity (name, kind, time, place, inspected institutions) and its organizer, the conditions the draw used
 (read from the record's snapshot, so a later relaxation does not rewrite history), the experts drawn in order
 (per requirement, principals then backups), the leader, who requested and when, who approved and when, the seed,
-the algorithm version and the snapshot's hash; a short draw explains what was missing and why.
+the algorithm version and the snapshot's hash; a short draw explains what was missing and why. A v2 draw also
+states each requirement's chances (issue 18): the chance of every eligible expert to be drawn as a principal.
 
 Names, employers, titles and places are user data: XLSX cells hold them as text, never formulas, and DOCX table
 cells that start like a formula are marked with ``'`` (``services.platform.tables``), so a copied table stays text.
@@ -28,6 +29,7 @@ from sqlmodel import col, select
 from services.activities.activities import as_rule
 from services.activities.draw_rules import ALREADY_DRAWN, SAME_EMPLOYER_FIELD, ExclusionCode, Requirement, Role
 from services.activities.draw_snapshot import parse_snapshot
+from services.activities.fair_draw import percent
 from services.documents.labels import ACTIVITY_KIND_LABELS as KIND_LABELS
 from services.draws.draws import DrawView, get_draw
 from services.platform.errors import InvalidInput
@@ -72,6 +74,8 @@ L_COUNT, L_COMPOSITION, L_ROSTER, L_LEADER = "抽取专家数量", "抽取专家
 L_REQUEST, L_APPROVAL, L_OPERATOR, L_DRAWN_AT = "承办单位申请", "审批意见", "经办人员（抽取人）", "抽取时间"
 L_OUTCOME, L_SEED, L_ALGORITHM, L_SNAPSHOT = "抽取结果", "随机种子", "算法版本", "候选快照哈希（SHA-256）"
 L_SHORTFALL, L_RECORD, L_DOUBLE_BLIND = "人数不足说明", "抽取记录编号", "双盲评审"
+L_CHANCES = "抽中机会（参与专家；同一单位同一领域至多一人，000 第十八条（三））"
+CHANCES_FALLBACK = "各条件相互关联（同一领域或同一专家符合多个条件），本次按 v1 顺序抽取，未计算每人抽中机会。"
 L_NOTE = "注：本记录由系统根据抽取记录生成，可凭随机种子与候选快照复核（python -m bot draw verify）。"
 CONDITION_HEADERS = ("序号", "专家类别", "细分类别", "专业标签", "参与专家人数", "后备专家人数")
 ROSTER_HEADERS = ("序号", "抽取条件", "姓名", "工作单位", "专家类别", "身份", "顺序")
@@ -87,6 +91,7 @@ class DrawDocument:
     roster: tuple[tuple[str, ...], ...]
     record: tuple[tuple[str, str], ...]
     shortfalls: tuple[str, ...] = field(default=())
+    chances: tuple[str, ...] = field(default=())
 
 
 def _time(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -134,6 +139,26 @@ def _shortfall_lines(view: DrawView, requirements: Sequence[Requirement], number
                      f"缺 {short.short} 名" + (f"；排除原因：{reasons}" if reasons else "") + "。")
     if lines:
         lines.append("本次未抽取任何专家；承办单位可放宽条件后重新申请抽取（001 第十一条（二））。")
+    return lines
+
+
+def _chance_lines(view: DrawView, requirements: Sequence[Requirement], numbers: dict[str, int]) -> list[str]:
+    """Each requirement's chances of a v2 draw (issue 18), e.g.
+    "其他单位的 70 人每人 3.0%；第一师医院的 30 人每人 3.0%"."""
+    if view.result.fallback:
+        return [CHANCES_FALLBACK]
+    by_key = {r.key: r for r in requirements}
+    lines = []
+    for chances in view.result.chances:
+        requirement = by_key.get(chances.requirement_key)
+        label = _condition(requirement, numbers[requirement.key]) if requirement else chances.requirement_key
+        listed = chances.listed()
+        parts = [f"{view.employers.get(employer, f'#{employer}')}的 {n} 人每人 {percent(chance)}"
+                 for employer, n, chance in listed]
+        if chances.others():
+            parts.insert(0, f"{'其他单位' if listed else '符合条件'}的 {chances.others()} 人每人 "
+                            f"{percent(chances.level)}")
+        lines.append(f"条件{label}：" + "；".join(parts) + "。")
     return lines
 
 
@@ -220,7 +245,8 @@ async def build_document(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> Draw
     roster = await _roster(uow, view, requirements, numbers)
     record_rows = await _record_rows(uow, view, request, zone)
     return DrawDocument(TITLE, tuple(fields), conditions, roster, tuple(record_rows),
-                        tuple(_shortfall_lines(view, requirements, numbers)))
+                        tuple(_shortfall_lines(view, requirements, numbers)),
+                        tuple(_chance_lines(view, requirements, numbers)))
 
 
 async def export_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int, fmt: str) -> bytes:
@@ -248,6 +274,10 @@ def _xlsx_body(document: DrawDocument, line: Callable[..., None], sheet: Any, bo
             line(row)
     else:
         line([NONE], merge_from=1)
+    if document.chances:
+        line([L_CHANCES], merge_from=1, font=bold)
+        for text in document.chances:
+            line([text], merge_from=1)
     for label, value in document.record:
         line([label, value], merge_from=2)
         sheet.cell(sheet.max_row, 1).font = bold
@@ -293,6 +323,14 @@ def to_xlsx(document: DrawDocument) -> bytes:
     return out.getvalue()
 
 
+def _docx_section(doc: Any, heading: str, texts: Sequence[str]) -> None:
+    """A heading and one paragraph per text, when there are texts."""
+    if texts:
+        doc.add_heading(heading, level=2)
+        for text in texts:
+            doc.add_paragraph(neutralize_lines(text))
+
+
 def to_docx(document: DrawDocument) -> bytes:
     """A Word document: centred title, label/value table, the conditions and roster tables, the record."""
     from docx import Document
@@ -330,12 +368,10 @@ def to_docx(document: DrawDocument) -> bytes:
         grid(ROSTER_HEADERS, document.roster)
     else:
         doc.add_paragraph(NONE)
+    _docx_section(doc, L_CHANCES, document.chances)
     doc.add_paragraph("")
     pairs(document.record)
-    if document.shortfalls:
-        doc.add_heading(L_SHORTFALL, level=2)
-        for text in document.shortfalls:
-            doc.add_paragraph(text)
+    _docx_section(doc, L_SHORTFALL, document.shortfalls)
     doc.add_paragraph(L_NOTE)
     out = io.BytesIO()
     doc.save(out)

@@ -30,13 +30,15 @@ leader, switches approval, and gathers the public names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import col, select
 
 from services.activities.activities import requirements_of, view
 from services.activities.candidates import HOLDING, spec_of
 from services.activities.draw_rules import Role
 from services.activities.draw_snapshot import parse_snapshot
-from services.activities.expert_draw import ALGORITHM_VERSION, verify
+from services.activities.expert_draw import ALGORITHM_VERSION, Chances, verify
 from services.draws import draw_verify
 from services.draws.outcomes import DrawOutcome, DrawView, VerifyReport, _refused
 from services.draws.requests import (
@@ -60,6 +62,7 @@ from storage.activities import (
     DrawRecord,
 )
 from storage.models import Expert
+from storage.pool import Institution
 from storage.uow import UnitOfWork
 
 
@@ -90,7 +93,17 @@ async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
 
     return DrawView(record, result, info, {k: v for k, v in names.items() if k is not None},
                     names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None,
-                    await explain(uow, info, result) if info is not None else ())
+                    await explain(uow, info, result) if info is not None else (),
+                    await employer_names(uow, result.chances))
+
+
+async def employer_names(uow: UnitOfWork, chances: Sequence[Chances]) -> dict[int, str]:
+    """The names of the employers the chances of a v2 draw name (issue 18)."""
+    ids = sorted({employer for c in chances for employer, _, _ in c.listed()})
+    if not ids:
+        return {}
+    rows = await uow.session.exec(select(Institution.id, Institution.name).where(col(Institution.id).in_(ids)))
+    return {i: name for i, name in rows.all() if i is not None}
 
 
 async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> DrawRecord | None:
@@ -135,7 +148,7 @@ async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
         if roster != expected:
             problems.append("roster")
     return VerifyReport(draw_id, not problems, tuple(problems), record.algorithm_version, len(inputs.candidates),
-                        len(stored.picks))
+                        len(stored.picks), stored.chances, stored.fallback)
 
 
 async def choose_leader(uow: UnitOfWork, *, actor: Actor, activity_id: int, person_id: int) -> Activity:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.activities.activities import ActivityView
-from services.activities.expert_draw import DrawResult
+from services.activities.expert_draw import Chances, DrawResult
 from services.draws.shortfalls import Explained
 from services.platform.errors import DrawRefused
 from storage.activities import (
@@ -33,6 +33,8 @@ class VerifyReport:
     algorithm_version: str = ""
     candidates: int = 0
     picks: int = 0
+    chances: tuple[Chances, ...] = ()  # as recomputed (equal to the stored ones when ``ok``)
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DrawView:
     operator: str = ""
     approver: str | None = None
     shortfalls: tuple[Explained, ...] = ()  # a short draw in words (issue 13)
+    employers: dict[int, str] = field(default_factory=dict)  # names of the employers the chances name
 
 
 def _refused(reason: str, **params: object) -> DrawRefused:

@@ -9,6 +9,7 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func
@@ -16,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.activities.activities import ActivityView, as_rule, requirement_key
-from services.activities.candidates import HOLDING, contains_json, load_candidates, spec_of
+from services.activities.candidates import HOLDING, contains_json, load_candidates, screen_pool, spec_of
 from services.activities.draw_rules import (
     ActivitySpec,
     Candidate,
@@ -27,7 +28,18 @@ from services.activities.draw_rules import (
     Role,
 )
 from services.activities.draw_snapshot import canonical_snapshot
-from services.activities.expert_draw import DrawInputs, DrawResult, MissingCandidate, Pick, Shortfall, draw_recorded
+from services.activities.expert_draw import (
+    ALGORITHM_VERSION,
+    Chances,
+    DrawInputs,
+    DrawResult,
+    MissingCandidate,
+    MissingNamed,
+    Pick,
+    Shortfall,
+    draw_recorded,
+)
+from services.activities.fair_draw import Screened
 from services.activities.sampling import visit_order
 from services.draws import draw_verify
 from services.draws.actions import ShowDraw
@@ -48,12 +60,24 @@ from storage.uow import UnitOfWork
 FIRST_BATCH = 16
 
 
-class _DatabasePool:
-    """Matching ids from one query per requirement; candidates' facts loaded by :meth:`load`."""
+class _NeedScreening(Exception):
+    """The draw v2 is in its exact case and needs the pool screened (``candidates.screen_pool``)."""
 
-    def __init__(self, matching: dict[str, list[int]]) -> None:
+
+class _DatabasePool:
+    """Matching ids from one query per requirement, the draw v2's screening (``candidates.screen_pool``);
+    candidates' facts loaded as the draw needs them."""
+
+    def __init__(self, matching: dict[str, list[int]], screened: dict[str, Screened] | None = None) -> None:
         self._matching = matching
+        self._screened = screened
         self.loaded: dict[int, Candidate] = {}
+
+    def screened(self, requirement: Requirement) -> Screened | None:
+        """The screening, computed by :func:`run_pool_draw` the first time the draw asks for it."""
+        if self._screened is None:
+            raise _NeedScreening
+        return self._screened.get(requirement.key)
 
     def matching(self, requirement: Requirement) -> Sequence[int]:
         return self._matching[requirement.key]
@@ -95,12 +119,14 @@ async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) ->
 
 async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement], spec: ActivitySpec,
                         settings: DrawSettings, seed: bytes, existing: Sequence[Member] = (),
-                        activity_id: int | None = None) -> tuple[DrawResult, DrawInputs]:
-    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates in
-    the order the draw visits them, in growing batches, until the deterministic draw completes."""
+                        activity_id: int | None = None, version: str = ALGORITHM_VERSION,
+                        ) -> tuple[DrawResult, DrawInputs]:
+    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates (v1:
+    in the order the draw visits them, in growing batches, until the deterministic draw completes; v2: all)."""
     matching = await _matching_ids(uow, requirements)
     pool = _DatabasePool(matching)
-    upto = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
+    first = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
+    upto = {r.key: 0 if version != "v1" else first[r.key] for r in requirements}  # v2 visits when drawing as v1
     while True:
         wanted: list[int] = []
         for r in requirements:
@@ -108,12 +134,17 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
         if wanted:
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
         try:
-            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing)
-        except MissingCandidate as missing:
+            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
+        except _NeedScreening:  # v2 in its exact case: every matching candidate screened (the chances need them)
+            pool._screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
+                                               existing=existing, activity_id=activity_id)
+        except MissingNamed as drawn:  # v2 names whom it needs
+            pool.loaded.update(await load_candidates(uow, sorted(drawn.person_ids), spec, settings, activity_id))
+        except MissingCandidate as missing:  # v1 (or v2 drawing as v1) visits further: load more of the orders
             grown = False
             for r in requirements:
                 if missing.person_id in matching[r.key] and upto[r.key] < len(matching[r.key]):
-                    upto[r.key] = min(len(matching[r.key]), upto[r.key] * 4)
+                    upto[r.key] = min(len(matching[r.key]), max(first[r.key], upto[r.key] * 4))
                     grown = True
             if not grown:  # not in any visit order: load it directly (cannot happen with a consistent pool)
                 pool.loaded.update(await load_candidates(uow, [missing.person_id], spec, settings, activity_id))
@@ -129,7 +160,22 @@ def result_json(result: DrawResult) -> dict[str, Any]:
         "shortfalls": [{"requirement_key": s.requirement_key, "needed": s.needed, "short": s.short,
                         "matched": s.matched, "removed": dict(sorted(s.removed.items()))}
                        for s in result.shortfalls],
+        # v2 only, so that v1 results keep the form (and the hash) they were stored with
+        **({"chances": [_chances_json(c) for c in result.chances]} if result.chances else {}),
+        **({"fallback": True} if result.fallback else {}),
     }
+
+
+def _chances_json(c: Chances) -> dict[str, Any]:
+    return {"requirement_key": c.requirement_key, "eligible": c.eligible, "level": str(c.level),
+            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest)}
+
+
+def _chances_of(c: dict[str, Any]) -> Chances:
+    largest = c["largest"]
+    return Chances(c["requirement_key"], c["eligible"], Fraction(c["level"]),
+                   tuple((employer, n) for employer, n in c["capped"]),
+                   None if largest is None else (largest[0], largest[1]))
 
 
 def result_from_json(data: dict[str, Any]) -> DrawResult:
@@ -143,6 +189,8 @@ def result_from_json(data: dict[str, Any]) -> DrawResult:
         needs_leader_choice=data["needs_leader_choice"],
         shortfalls=tuple(Shortfall(s["requirement_key"], s["needed"], s["short"], s["matched"],
                                    Counter(s["removed"])) for s in data["shortfalls"]),
+        chances=tuple(_chances_of(c) for c in data.get("chances", ())),
+        fallback=bool(data.get("fallback", False)),
     )
 
 
@@ -157,7 +205,7 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     try:
         result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec_of(info, uow.zone),
                                              settings=policy.current().draw, seed=seed, existing=existing,
-                                             activity_id=activity.id)
+                                             activity_id=activity.id, version=ALGORITHM_VERSION)
     except DrawRequestError as error:
         raise ActivityInvalid(str(error), reason_key=f"activity.invalid.{error.code}", total=0, min=3) from error
     now = uow.now()
@@ -190,11 +238,13 @@ async def _request_of(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
 
 async def _record(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, result: DrawResult,
                   inputs: DrawInputs, seed: bytes, approver_id: int | None, now: datetime) -> DrawRecord:
-    """Store the draw's record (seed, compressed snapshot and its hash, result) and settle the request."""
+    """Store the draw's record (seed, compressed snapshot and its hash, result) and settle the request. zlib
+    level 1: the hash is of the uncompressed snapshot, so the level is free (issue 21: 9 cost ~15 ms for the same
+    size); older records at level 9 read the same."""
     snapshot = canonical_snapshot(inputs).encode("utf-8")
     record = DrawRecord(
         subject="experts", org_unit_id=activity.org_unit_id, activity_id=activity.id, request_id=request.id,
-        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 9),
+        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 1),
         snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=result_json(result),
         outcome="drawn" if result.ok else "short", operator_id=request.requested_by, approver_id=approver_id,
         drawn_at=now,

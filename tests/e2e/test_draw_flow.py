@@ -139,3 +139,26 @@ async def test_an_admin_cannot_approve_their_own_request_and_a_shortfall_offers_
         card = (await emulator.wait_for_messages(CLERK, 3))[-1]
         assert card.text is not None and card.text.count("（#") == 3
         assert translate("zh", "draw.card.no_approver") in card.text
+
+
+async def test_the_card_states_each_experts_chance_under_the_employer_rule(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Issue 18: 6 of 10 eligible experts work at one hospital; 3 principals, at most one of them from there
+    (000 §18(三)): each of them 1/6, each of the other 4 (3 - 1) / 4 = 50%, and the card says so."""
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        hospital, = await add_institutions(bot.uow, ["第一师医院"])
+        await add_pool(bot.uow, org.bureau_id, [{"name": f"专家{i}", "employer_id": hospital if i < 6 else None}
+                                                for i in range(10)])
+        async with bot.uow() as u:
+            await draws.set_approval(u, actor=SYSTEM_CLI, org="bureau", enabled=False)
+        await _bind(bot, emulator, "staff", org.staff_id, CLERK)
+        activity_id = await _activity(bot, org.staff_id, org.bureau_id, (RequirementInput("supervision", 3, 0),))
+
+        await emulator.user(CLERK).send_command("/draw", str(activity_id))
+        card = (await emulator.wait_for_messages(CLERK, 2))[-1]
+        assert card.text is not None and card.text.count("（#") == 3
+        parts = "；".join([translate("zh", "draw.card.chance_others", count=4, percent="50.0%"),
+                          translate("zh", "draw.card.chance_at", count=6, employer="第一师医院", percent="16.7%")])
+        assert translate("zh", "draw.card.chance", parts=parts) in card.text

@@ -100,6 +100,9 @@ async def test_a_drawn_record_lists_principals_then_backups_in_order_with_the_ap
     assert "王管理" in fields["审批意见"] and fields["随机种子"] == outcome.record.seed
     (roster_table,) = [t for t in tables if t[0] == list(draw_export.ROSTER_HEADERS)]
     assert [r[2] for r in roster_table[1:]] == expected
+    # issue 18: every eligible expert's chance (8 eligible, 3 principals: 3/8 each)
+    chances = "条件1. 医保监管类：符合条件的 8 人每人 37.5%。"
+    assert [draw_export.L_CHANCES] in rows and [chances] in rows and chances in paragraphs
 
 
 async def test_a_short_draw_explains_what_was_missing_and_lists_no_one(uow_factory: UnitOfWorkFactory,

@@ -297,7 +297,7 @@ def test_the_same_seed_gives_the_same_ordered_result_whatever_the_input_order() 
     first = draw(candidates, reqs, activity(), SETTINGS, SEED)
     again = draw(list(reversed(candidates)), reqs, activity(), SETTINGS, SEED)
     assert first == again
-    assert first.algorithm_version == ALGORITHM_VERSION == "v1"
+    assert first.algorithm_version == ALGORITHM_VERSION == "v2"
     assert [(p.role, p.order) for p in first.picks] == [
         (Role.PRINCIPAL, 1), (Role.PRINCIPAL, 2), (Role.PRINCIPAL, 3), (Role.BACKUP, 1), (Role.BACKUP, 2)]
 
@@ -344,9 +344,9 @@ def test_the_inputs_survive_the_canonical_snapshot_and_the_draw_recomputes_from_
         parse_snapshot(text.replace("snapshot/1", "snapshot/0"))
 
 
-def test_only_the_candidates_visited_are_recorded_and_needed() -> None:
+def test_only_the_candidates_visited_by_v1_are_recorded_and_needed() -> None:
     candidates = pool(1000)
-    stored, inputs = draw_recorded(candidates, [requirement(count=3)], activity(), SETTINGS, SEED)
+    stored, inputs = draw_recorded(candidates, [requirement(count=3)], activity(), SETTINGS, SEED, version="v1")
     assert inputs.matching["sup"] == tuple(range(1, 1001))
     assert len(inputs.candidates) == 3
     assert [c.person_id for c in inputs.candidates] == sorted(stored.principals)
@@ -388,17 +388,45 @@ def test_snapshot_hash_is_stable_and_sensitive_to_the_inputs() -> None:
 
 def test_snapshot_hash_is_pinned_so_old_records_stay_provable() -> None:
     inputs = draw_recorded([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS,
-                           SEED)[1]
+                           SEED, version="v1")[1]
     assert snapshot_hash(inputs) == PINNED_SNAPSHOT
+    v2 = draw_recorded([candidate(1)], [requirement(count=1)], activity(allow_even_group=True), SETTINGS, SEED)[1]
+    assert snapshot_hash(v2) == PINNED_SNAPSHOT_V2  # the same plus the screening
 
 
-def test_the_draw_is_pinned_so_old_records_stay_verifiable() -> None:
-    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned")
+def test_a_v2_record_keeps_verifying_only_while_its_recorded_facts_fit_its_screening() -> None:
+    stored, inputs = draw_recorded(pool(10), [requirement(count=3)], activity(), SETTINGS, SEED)
+    again = parse_snapshot(canonical_snapshot(inputs))
+    assert again.screened == inputs.screened and verify(again, SEED, stored=stored)
+    first = stored.principals[0]
+    moved = replace(again, candidates=tuple(replace(c, employer_id=INSPECTED) if c.person_id == first else c
+                                            for c in again.candidates))
+    assert not verify(moved, SEED, stored=stored)  # an inspected employer's expert cannot be in a group
+
+
+def test_the_draw_v1_is_pinned_so_old_records_stay_verifiable() -> None:
+    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned", version="v1")
     assert [p.person_id for p in result.picks] == PINNED_DRAW
+    assert result.algorithm_version == "v1" and not result.chances
+
+
+def test_the_draw_v2_is_pinned_so_its_records_stay_verifiable() -> None:
+    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned")
+    assert [p.person_id for p in result.picks] == PINNED_DRAW_V2
+    assert result.algorithm_version == "v2" and not result.fallback
+
+
+def test_the_draw_v2_reads_and_records_every_matching_candidate() -> None:
+    candidates = pool(50)
+    stored, inputs = draw_recorded(candidates, [requirement(count=3)], activity(), SETTINGS, SEED)
+    assert len(inputs.candidates) == 50
+    assert verify(inputs, SEED, stored=stored)
 
 
 PINNED_SNAPSHOT = "869f4c39d101726b718798981bd01bc42952554d873750a7d17841f9fc8c9f54"
+PINNED_SNAPSHOT_V2 = "75c11b6e33bf358984f0a74ebe8e393908b672b3a10aab6461c856b2238f50f3"
 PINNED_DRAW = [9, 3, 4, 10, 1]
+PINNED_DRAW_V2 = [9, 5, 8, 2, 6]
 
 
 # --- statistics -----------------------------------------------------------------------------------

@@ -169,6 +169,34 @@ async def test_an_approved_draw_writes_the_roster_and_a_record_that_verifies(uow
     assert report.ok, report.problems
 
 
+async def test_a_v2_record_stores_the_chances_and_verification_recomputes_them(uow_factory: UnitOfWorkFactory,
+                                                                              org: Org) -> None:
+    await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
+    activity_id = await create(uow_factory, clerk(org), data())
+    outcome = await file_and_approve(uow_factory, org, activity_id)
+    assert outcome.record is not None and outcome.record.algorithm_version == "v2"
+    assert outcome.record.result["chances"][0]["eligible"] == 12  # issue 18: the marginals in the record
+    async with uow_factory() as u:
+        report = await draws.verify_draw(u, outcome.record.id or 0)
+    assert report.ok and report.chances == outcome.result.chances if outcome.result else False
+
+
+async def test_a_record_drawn_by_v1_still_verifies(uow_factory: UnitOfWorkFactory, org: Org,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.draws import running
+
+    monkeypatch.setattr(running, "ALGORITHM_VERSION", "v1")  # as the draws stored before v2 were made
+    await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
+    activity_id = await create(uow_factory, clerk(org), data())
+    outcome = await file_and_approve(uow_factory, org, activity_id)
+    assert outcome.record is not None and outcome.record.algorithm_version == "v1"
+    assert "chances" not in outcome.record.result and "fallback" not in outcome.record.result  # the v1 form
+    monkeypatch.undo()
+    async with uow_factory() as u:
+        report = await draws.verify_draw(u, outcome.record.id or 0)
+    assert report.ok, report.problems
+
+
 async def test_tampering_with_the_result_the_roster_or_the_snapshot_fails_verification(
         uow_factory: UnitOfWorkFactory, org: Org) -> None:
     pool = await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
@@ -330,3 +358,47 @@ async def test_a_top_up_keeps_the_roster_and_the_employer_rule(uow_factory: Unit
         requests = (await u.session.exec(select(DrawRequest.status))).all()
     assert requests == ["drawn", "drawn"]
 
+
+
+async def test_the_databases_screening_of_the_pool_is_what_the_rules_say_for_each_candidate(
+        uow_factory: UnitOfWorkFactory, org: Org) -> None:
+    """The draw v2 screens the whole pool in set queries (``candidates.screen_pool``); the same pool loaded
+    candidate by candidate and screened by the rules (``fair_draw.eligible``) gives the same groups and
+    reasons (000 §8(四), §9, §15(一), §25)."""
+    from datetime import date
+
+    from services.activities.candidates import load_candidates, screen_pool, spec_of
+    from services.activities.draw_rules import DrawSettings, Member, Requirement
+    from services.activities.expert_draw import ListPool
+    from services.activities.fair_draw import eligible
+    from services.draws.running import _matching_ids
+    from services.pool.eligibility import Category
+
+    inspected, other = await add_institutions(uow_factory, ["第一人民医院", "第二人民医院"])
+    await add_pool(uow_factory, org.bureau_id, [
+        {"employer_id": [inspected, other, None][i % 3], "birth_date": date(1958 + i, 3, 1),
+         "barred_until": START.date() + timedelta(days=30) if i % 7 == 0 else None,
+         "criminal_record": i % 11 == 0, "categories": ["supervision", "clinical"] if i % 4 == 0 else ["supervision"]}
+        for i in range(30)])
+    activity_id = await create(uow_factory, clerk(org), data(institutions=(inspected,)))
+    requirement = Requirement("sup", Category.SUPERVISION, 3)
+    existing = [Member(0, other, Category.SUPERVISION)]
+    async with uow_factory() as u:
+        info = await activities.view(u, actor=clerk(org), activity_id=activity_id)
+        spec, settings = spec_of(info, u.zone), DrawSettings()
+        matching = await _matching_ids(u, [requirement])
+        screened = await screen_pool(u, [requirement], dict(matching), spec=spec, settings=settings,
+                                     existing=existing, activity_id=activity_id)
+        loaded = await load_candidates(u, matching["sup"], spec, settings, activity_id)
+    pool = ListPool(loaded.values())
+
+    class Reading:
+        def matching_ids(self, r: Requirement) -> tuple[int, ...]:
+            return tuple(pool.matching(r))
+
+        def get(self, person_id: int) -> object:
+            return pool.get(person_id)
+
+    expected = eligible(Reading(), requirement, spec, settings, existing)  # type: ignore[arg-type]
+    assert screened["sup"] == expected
+    assert {"age_limit", "barred", "disqualified", "recusal_employer", "same_employer_field"} <= set(expected.removed)
