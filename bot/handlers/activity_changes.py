@@ -11,7 +11,8 @@ from telegram.ext import Application, CommandHandler
 from bot.arguments import NOTE_CHARS, Arguments
 from bot.auth import STAFF, serves
 from bot.context import BotContext
-from services.invitations import cancellation
+from bot.dialogs import reschedule as reschedule_flow
+from services.invitations import cancellation, reschedule_dialog
 
 
 @serves(STAFF, private_only=True)
@@ -34,6 +35,11 @@ async def reschedule(update: Update, context: BotContext) -> None:
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
     args = Arguments(context.args, "invite.change.reschedule_usage")
+    if len(args) == 1:  # guided: the times are asked one by one
+        async with context.services.uow() as uow:
+            turn = await reschedule_dialog.start(uow, actor=actor, activity_id=args.record_id(0))
+        await reschedule_flow.ask(update, context, turn)
+        return
     if len(args) not in (5, 7):
         raise args.refuse()
     activity_id = args.record_id(0)

@@ -74,6 +74,11 @@ async def _changeable(uow: UnitOfWork, actor: Actor, activity_id: int) -> Activi
     return info
 
 
+async def check_changeable(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> None:
+    """Refuse unless the caller may cancel or move the activity now (before a guided change starts)."""
+    await _changeable(uow, actor, activity_id)
+
+
 async def _members(uow: UnitOfWork, activity_id: int, states: tuple[str, ...]) -> list[ActivityMember]:
     return list((await uow.session.exec(select(ActivityMember).where(
         ActivityMember.activity_id == activity_id, col(ActivityMember.status).in_(states))

@@ -165,3 +165,29 @@ async def test_a_member_on_leave_for_the_new_dates_is_released_and_the_backup_in
         await _told(world, p1, "无需参加")
         await credit.sweep_slots(bot.uow)
         assert await _credit_events(world) == 0
+
+
+async def test_a_guided_reschedule_asks_each_time_with_a_live_example_and_refuses_a_bad_one(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Issue 13: ``/reschedule <id>`` alone asks the start, end and answer-by time in turn (000 §19 checked at each
+    step, the example computed from now); the members are then asked to reconfirm as with the one-line form."""
+    async with running_bot(emulator, database_url) as bot:
+        world = await _world(bot, emulator, principals=3, backups=1, pool=4, inspected=False)
+        for person in await _principals(world):
+            await world.accept_and_sign(person)
+        async with bot.uow() as u:
+            start, zone = u.now() + timedelta(days=12), u.zone
+        admin = emulator.user(ADMIN)
+        await admin.send_command("/reschedule", str(world.activity_id))
+        asked = await _staff_reply(world, "新的开始时间")
+        assert "例如：" in asked and "2026-12-01" not in asked
+        await admin.send_text(format_local(start - timedelta(days=30), zone))  # in the past: refused, same question
+        await _staff_reply(world, zh("activity.invalid.starts_in_past"))
+        await admin.send_text(format_local(start, zone))
+        await _staff_reply(world, "新的结束时间")
+        await admin.send_text(format_local(start + timedelta(days=1), zone))
+        await _staff_reply(world, "重新确认的截止时间")
+        await admin.send_text("-")  # the default deadline
+        done = await _staff_reply(world, "需重新确认")
+        assert "3 名专家需重新确认" in done and format_local(start, zone) in done
