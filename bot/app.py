@@ -32,6 +32,7 @@ from bot.handlers import (
     draw_export,
     draws,
     fallback,
+    history,
     interests,
     invitations,
     lead_report,
@@ -115,6 +116,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("withdraw", interests.withdraw))
     application.add_handler(CommandHandler("quit", interests.quit_pool))
     application.add_handler(CommandHandler("extend", interests.extend))
+    application.add_handler(CommandHandler("history", history.history))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("suspend", pool_staff.suspend))

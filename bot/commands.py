@@ -40,6 +40,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("withdraw", EXPERT),
     Command("quit", EXPERT),
     Command("extend", EXPERT),
+    Command("history", EXPERT),
     Command("experts", STAFF),
     Command("expert", STAFF),
     Command("changes", STAFF),

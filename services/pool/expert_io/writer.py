@@ -13,6 +13,7 @@ from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
 from services.pool.expert_io.checks import InstitutionRef, Plan, Row
 from services.pool.expert_io.columns import DIRECT
+from services.pool.expert_io.history import HistoryWriter
 from services.pool.expert_io.sheet import ImportReport
 from services.pool.lifecycle import NOTICE_WORKING_DAYS, ExpertState
 from storage.models import Expert, Person
@@ -29,6 +30,7 @@ class Writer:
         self.override_reason = override_reason
         self.now = uow.now()
         self.made: dict[tuple[str, str], Institution] = {}
+        self.history = HistoryWriter(uow, report, today)
 
     async def _audit(self, action: str, object_type: str, object_id: int, details: dict[str, Any]) -> None:
         await audit.record(self.uow, at=self.now, actor=self.actor.label, action=action, object_type=object_type,
@@ -87,6 +89,7 @@ class Writer:
             person_id = await self._create(plan, values)
         else:
             person_id = await self._update(plan, values)
+        await self.history.apply(plan.row, person_id)
         if plan.admitted_by_override:
             await self._audit("expert.admitted_ineligible", "person", person_id, {
                 "reasons": [issue.code.removeprefix("ineligible_") for issue in plan.ineligible],

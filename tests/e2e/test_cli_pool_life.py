@@ -1,0 +1,31 @@
+"""The pool's life from the command line (issue 14): ``expert history <id> add``, ``expert extend <id> --until``,
+``expert readmit <id>``; each runs ``bot.cli.main`` in a subprocess against a migrated database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from storage.pool import ExpertEmployment
+from storage.uow import UnitOfWorkFactory
+from tests.builders import add_institutions, build_org
+from tests.e2e.test_cli_pool import _cli
+
+
+async def test_history_add_records_a_period_and_lists_the_history(
+    database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    org = await build_org(uow_factory)
+    hospital, = await add_institutions(uow_factory, ["第一师医院"])
+    result = _cli(database_url, "expert", "history", str(org.expert_id), "add", "--institution", "第一师医院",
+                  "--from", "2015-03", "--to", "2024-06", "--post", "主治医师")
+    assert result.returncode == 0, result.stderr
+    assert "2015-03-01 ~ 2024-06-30  第一师医院 (institution" in result.stdout
+    async with uow_factory(readonly=True) as uow:
+        rows = (await uow.session.exec(select(ExpertEmployment))).all()
+    assert [(r.expert_id, r.institution_id, r.end_date) for r in rows] == [
+        (org.expert_id, hospital, date(2024, 6, 30))]
+    refused = _cli(database_url, "expert", "history", str(org.expert_id), "add", "--institution", "不存在医院",
+                   "--from", "2015-03")
+    assert refused.returncode == 1 and "not one institution of the directory" in refused.stderr
