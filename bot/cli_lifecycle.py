@@ -17,7 +17,8 @@ from storage.models import Expert
 from storage.uow import UnitOfWorkFactory
 
 NEEDS_REASON = ("reject", "objection", "exit", "remove")
-ACTIONS = ("review", "approve", "reject", "objection", "appoint", "renew", "extend", "exit", "remove", "history")
+ACTIONS = ("review", "approve", "reject", "objection", "appoint", "renew", "extend", "exit", "remove", "history",
+           "readmit")
 
 
 def register(commands: Any) -> None:
@@ -64,6 +65,8 @@ async def _move(args: argparse.Namespace, settings: Settings) -> int:
             if args.action == "exit":
                 return await lifecycle.exit_pool(uow, actor=SYSTEM_CLI, expert_id=expert_id,
                                                  reason=ExitReason(args.exit_reason), note=reason)
+            if args.action == "readmit":
+                return await lifecycle.readmit(uow, actor=SYSTEM_CLI, expert_id=expert_id)
             return await lifecycle.remove(uow, actor=SYSTEM_CLI, expert_id=expert_id, reason=reason)
 
     expert: Expert = await _with_uow(settings, work)

@@ -42,6 +42,11 @@ def _card_params(context: BotContext, update: Update, card: ExpertCard) -> dict[
         "birth_date": card.birth_date or (context.t(update, "pool.birth_year", year=card.birth_year)
                                           if card.birth_year else "-"),
         "chief": "✓" if card.is_chief else "-",
+        "previous": _join(context, update, [
+            f"{start or '-'} ~ {ended or '-'} {context.t(update, f'lifecycle.state.{state}')}"
+            for start, ended, state in card.previous]),
+        "extension": context.t(update, "pool.extension.granted", until=card.extended_until) if card.extended_until
+        else context.t(update, "pool.extension.pending") if card.extension_requested else "-",
     }
 
 

@@ -30,7 +30,7 @@ from services.pool.eligibility import (
     check_eligibility,
 )
 from storage.models import Expert, Person
-from storage.pool import ExpertChangeRequest, ExpertPeriod, Institution
+from storage.pool import ExpertChangeRequest, ExpertPeriod, ExpertTenure, Institution
 from storage.uow import UnitOfWork
 
 SEARCH_LIMIT = 10
@@ -76,6 +76,10 @@ class ExpertCard:
     leave: list[tuple[date, date, str]] = field(default_factory=list)
     pending_changes: int = 0
     eligibility: Eligibility | None = None
+    previous: list[tuple[date | None, date | None, str]] = field(default_factory=list)
+    """Earlier times in the pool (first day of the term, the day it ended, how: exited or removed), oldest first."""
+    extension_requested: bool = False
+    extended_until: date | None = None
 
 
 def _enum_or_none(kind: type[Any], value: str | None) -> Any:
@@ -183,7 +187,16 @@ async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
         barred_until=expert.barred_until,
         leave=[(p.start_date, p.end_date, p.kind) for p in periods], pending_changes=len(pending),
         eligibility=check_eligibility(profile_of(expert), today) if actor.person_id != expert_id else None,
+        previous=await _tenures(uow, expert_id), extension_requested=expert.extension_requested,
+        extended_until=expert.extended_until,
     )
+
+
+async def _tenures(uow: UnitOfWork, expert_id: int) -> list[tuple[date | None, date | None, str]]:
+    """The record's earlier times in the pool, kept at re-admission (000 §10, ``lifecycle.readmit``)."""
+    rows = (await uow.session.exec(select(ExpertTenure).where(ExpertTenure.expert_id == expert_id)
+                                   .order_by(col(ExpertTenure.id)))).all()
+    return [(row.term_start, row.ended_on, row.state) for row in rows]
 
 
 
