@@ -31,6 +31,7 @@ from bot.handlers import (
     common,
     draw_export,
     draws,
+    extensions,
     fallback,
     history,
     interests,
@@ -117,6 +118,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("quit", interests.quit_pool))
     application.add_handler(CommandHandler("extend", interests.extend))
     application.add_handler(CommandHandler("history", history.history))
+    application.add_handler(CommandHandler("extensions", extensions.extensions_command))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("suspend", pool_staff.suspend))

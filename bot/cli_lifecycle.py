@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from bot.settings import Settings
 from services.platform.roles import SYSTEM_CLI
-from services.pool import history_changes, lifecycle
+from services.pool import extensions, history_changes, lifecycle
 from services.pool.history_changes import HistoryLine
 from services.pool.lifecycle import ExitReason
 from services.pool.work_history import month_bound
@@ -31,6 +32,9 @@ def register(commands: Any) -> None:
     expert.add_argument("--from", dest="start", help="history add: first month (2019-03) or day")
     expert.add_argument("--to", dest="end", default="至今", help="history add: last month or day (default: 至今)")
     expert.add_argument("--post", default="", help="history add: the post held")
+    expert.add_argument("--until", type=date.fromisoformat, help="extend: grant the extension past 65 until this day "
+                                                                 "(000 §22); without it, record the request")
+    expert.add_argument("--refuse", action="store_true", help="extend: refuse the pending request")
     expert.add_argument("--reason", default="", help="required for reject, objection, exit and remove")
     expert.add_argument("--exit-reason", choices=[r.value for r in ExitReason], default=ExitReason.OTHER.value,
                         help="for exit: voluntary, term_end, age_limit, other")
@@ -60,6 +64,9 @@ async def _move(args: argparse.Namespace, settings: Settings) -> int:
                 return await lifecycle.appoint(uow, actor=SYSTEM_CLI, expert_id=expert_id)
             if args.action == "renew":
                 return await lifecycle.renew(uow, actor=SYSTEM_CLI, expert_id=expert_id)
+            if args.action == "extend" and (args.until or args.refuse):
+                return await extensions.decide_extension(uow, actor=SYSTEM_CLI, expert_id=expert_id,
+                                                         until=None if args.refuse else args.until, note=reason)
             if args.action == "extend":
                 return await lifecycle.request_extension(uow, actor=SYSTEM_CLI, expert_id=expert_id)
             if args.action == "exit":
@@ -71,7 +78,8 @@ async def _move(args: argparse.Namespace, settings: Settings) -> int:
 
     expert: Expert = await _with_uow(settings, work)
     term = f", term {expert.term_start} - {expert.term_end}" if expert.term_end else ""
-    print(f"expert {expert.person_id}: {expert.state}{term}")
+    extension = f", extended until {expert.extended_until}" if expert.extended_until else ""
+    print(f"expert {expert.person_id}: {expert.state}{term}{extension}")
     return 0
 
 

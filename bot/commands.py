@@ -44,6 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("experts", STAFF),
     Command("expert", STAFF),
     Command("changes", STAFF),
+    Command("extensions", STAFF),
     Command("due", STAFF),
     Command("pool", STAFF),
     Command("suspend", STAFF),

@@ -23,3 +23,20 @@ class DecideChange(Action):
     prefix: ClassVar[str] = "chg"
     request_id: int
     verdict: Verdict
+
+
+@dataclass(frozen=True)
+class GrantExtension(Action):
+    """Staff grant an expert's request to stay past 65 (000 §22) until ``until``, written ``yyyymmdd``."""
+
+    prefix: ClassVar[str] = "extg"
+    expert_id: int
+    until: int
+
+
+@dataclass(frozen=True)
+class RefuseExtension(Action):
+    """Staff refuse an expert's request to stay past 65 (000 §22)."""
+
+    prefix: ClassVar[str] = "extr"
+    expert_id: int

@@ -167,13 +167,17 @@ async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
 
 
 async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
-    """The expert (or staff for them) asks to stay past 65 (000 §22); staff decide at review."""
+    """The expert (or staff for them) asks to stay past 65 (000 §22); the pool's staff are alerted and decide
+    (:mod:`services.pool.extensions`)."""
     expert = await uow.people.expert(expert_id) if actor.person_id == expert_id else await _expert(
         uow, actor, expert_id)
     if expert is None:
         raise PersonNotFound(str(expert_id), person_id=expert_id)
     _require(expert, "request_extension", ExpertState.ACTIVE)
     expert.extension_requested = True
+    person = await uow.people.get(expert_id)
+    await notify.to_org_unit(uow, org_unit_id=expert.org_unit_id, key="lifecycle.extension_requested_staff",
+                             params={"name": person.name if person else "", "person_id": expert_id})
     return await _save(uow, actor, expert, "extension_requested", {}, tell=None)
 
 

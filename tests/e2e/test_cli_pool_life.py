@@ -29,3 +29,25 @@ async def test_history_add_records_a_period_and_lists_the_history(
     refused = _cli(database_url, "expert", "history", str(org.expert_id), "add", "--institution", "不存在医院",
                    "--from", "2015-03")
     assert refused.returncode == 1 and "not one institution of the directory" in refused.stderr
+
+
+async def test_extend_until_grants_and_readmit_reopens(database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    from services.platform.roles import SYSTEM_CLI
+    from services.pool.lifecycle import ExitReason, exit_pool
+    from storage.models import Expert
+    from tests.builders import add_pool
+
+    org = await build_org(uow_factory)
+    expert_id, = await add_pool(uow_factory, org.div1_id, [{"birth_date": date(1961, 1, 1)}])
+    granted = _cli(database_url, "expert", "extend", str(expert_id), "--until", "2099-06-30")
+    assert granted.returncode == 1 and "InvalidInput" in granted.stderr  # beyond a term from today
+    granted = _cli(database_url, "expert", "extend", str(expert_id), "--until", "2027-06-30")
+    assert granted.returncode == 0, granted.stderr
+    assert "extended until 2027-06-30" in granted.stdout
+    async with uow_factory() as uow:
+        await exit_pool(uow, actor=SYSTEM_CLI, expert_id=expert_id, reason=ExitReason.VOLUNTARY)
+    back = _cli(database_url, "expert", "readmit", str(expert_id))
+    assert back.returncode == 0 and f"expert {expert_id}: applicant" in back.stdout
+    async with uow_factory(readonly=True) as uow:
+        record = await uow.session.get(Expert, expert_id)
+    assert record is not None and record.extended_until is None
