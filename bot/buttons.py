@@ -11,7 +11,7 @@ A press may come without its message (too old, or inaccessible): :attr:`Press.me
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -84,12 +84,13 @@ class Press:
         except BadRequest as error:
             logger.info("buttons not replaced: %s", error.message)
 
-    async def edit_text(self, text: str) -> None:
-        """Replace the message's text (its buttons go); a vanished or unchanged message is left alone."""
+    async def edit_text(self, text: str, rows: Sequence[Row] | None = None) -> None:
+        """Replace the message's text and its buttons (``rows``; None: they go); a vanished or unchanged message is
+        left alone."""
         if self.message is None:
             return
         try:
-            await self.query.edit_message_text(text, reply_markup=None)
+            await self.query.edit_message_text(text, reply_markup=keyboard(self.language, rows) if rows else None)
         except BadRequest as error:
             logger.info("message not edited: %s", error.message)
 

@@ -53,7 +53,8 @@ async def extensions_command(update: Update, context: BotContext) -> None:
                    {"until": item.offered_until.isoformat()}),
             Button("extension.refuse", RefuseExtension(item.person_id))]])
         await message.reply_text(context.t(
-            update, "extension.item", person_id=item.person_id, name=item.name, birth_date=item.birth_date or "-",
+            update, "extension.item", person_id=item.person_id, name=item.name,
+            birth_year=item.birth_date.year if item.birth_date else "-",
             term_end=item.term_end or "-"), reply_markup=keyboard)
 
 

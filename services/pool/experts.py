@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 
 from services.people.orgs import require_scope_over_person, subtree
 from services.platform.errors import PermissionDenied, PersonNotFound
@@ -122,11 +122,7 @@ async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
     return institution.name if institution is not None else ""
 
 
-async def search_experts(
-    uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
-) -> Sequence[ExpertSummary]:
-    """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
-    a word naming a state (``active``, ``exited``...) filters by state instead."""
+async def _search_query(uow: UnitOfWork, actor: Actor, text: str, state: str | None) -> Any:
     if actor.staff_org_unit_id is None and actor.person_id is not None:
         raise PermissionDenied("only staff search experts")
     query = select(Expert, Person).join(Person, col(Person.id) == col(Expert.person_id)).outerjoin(
@@ -146,12 +142,45 @@ async def search_experts(
             col(Institution.name).like(like, escape="\\"),
             cast(col(Expert.categories), String).like(f'%"{word.lower()}"%'),
         ))
-    rows = (await uow.session.exec(query.order_by(col(Person.name)).limit(limit))).all()
-    return [
-        ExpertSummary(expert.person_id, person.name, expert.state, list(expert.categories),
-                      await _name_of(uow, expert.employer_id))
-        for expert, person in rows
-    ]
+    return query
+
+
+async def _summaries(uow: UnitOfWork, rows: Sequence[Any]) -> list[ExpertSummary]:
+    return [ExpertSummary(expert.person_id, person.name, expert.state, list(expert.categories),
+                          await _name_of(uow, expert.employer_id)) for expert, person in rows]
+
+
+async def search_experts(
+    uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
+) -> Sequence[ExpertSummary]:
+    """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
+    a word naming a state (``active``, ``exited``...) filters by state instead."""
+    query = await _search_query(uow, actor, text, state)
+    rows = (await uow.session.exec(query.order_by(col(Person.name), col(Expert.person_id)).limit(limit))).all()
+    return await _summaries(uow, rows)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: its experts, how many matched in all, and where the page is (0-based)."""
+
+    items: list[ExpertSummary]
+    total: int
+    page: int
+    pages: int
+
+
+async def search_page(uow: UnitOfWork, *, actor: Actor, text: str = "", page: int = 0,
+                      size: int = SEARCH_LIMIT) -> SearchPage:
+    """Page ``page`` of :func:`search_experts`' matches (by name, then id), with the total count; a page past the
+    end shows the last one."""
+    query = await _search_query(uow, actor, text, None)
+    total = (await uow.session.exec(select(func.count()).select_from(query.subquery()))).one()
+    pages = max(1, -(-int(total) // size))
+    page = min(max(page, 0), pages - 1)
+    rows = (await uow.session.exec(
+        query.order_by(col(Person.name), col(Expert.person_id)).offset(page * size).limit(size))).all()
+    return SearchPage(await _summaries(uow, rows), int(total), page, pages)
 
 
 async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:

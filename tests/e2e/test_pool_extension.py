@@ -54,6 +54,7 @@ async def test_a_granted_extension_keeps_a_65_year_old_drawable_until_its_end(
         await expert.received(zh("lifecycle.extension_granted", until=until.isoformat()))
         item = await staff.command("/extensions", expect=f"编号 {refused}")
         assert f"编号 {granted}" not in (item.text or "")  # decided: no longer pending
+        assert f"出生于 {turning.year} 年" in (item.text or "") and turning.isoformat() not in (item.text or "")
         await staff.alert(item.message_id, data_of(item, f"extr:{refused}"))
         await other.received(zh("lifecycle.extension_refused", note="-"))
         await staff.received(zh("extension.decided", person_id=refused, until="-",
