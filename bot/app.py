@@ -41,6 +41,7 @@ from bot.handlers import (
     letters,
     pool,
     pool_import,
+    pool_shares,
     pool_staff,
     records,
     staff,
@@ -119,6 +120,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("extend", interests.extend))
     application.add_handler(CommandHandler("history", history.history))
     application.add_handler(CommandHandler("extensions", extensions.extensions_command))
+    application.add_handler(CommandHandler("poolshare", pool_shares.poolshare))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("suspend", pool_staff.suspend))

@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_draws, cli_lifecycle, cli_pool, cli_records, cli_supervisors, cli_targets, loop
+from bot import cli_draws, cli_lifecycle, cli_pool, cli_pools, cli_records, cli_supervisors, cli_targets, loop
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tool_commands(commands)
     cli_pool.register(commands)
     cli_lifecycle.register(commands)
+    cli_pools.register(commands)
     cli_draws.register(commands)
     cli_targets.register(commands)
     cli_supervisors.register(commands)

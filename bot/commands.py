@@ -45,6 +45,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("expert", STAFF),
     Command("changes", STAFF),
     Command("extensions", STAFF),
+    Command("poolshare", ADMIN),
     Command("due", STAFF),
     Command("pool", STAFF),
     Command("suspend", STAFF),

@@ -86,8 +86,10 @@ async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
     from storage.models import Person
 
     names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all())
+    lenders = tuple(unit.name for unit in await uow.org_units.all() if unit.id in record.lending_unit_ids)
     return DrawView(record, result, info, {k: v for k, v in names.items() if k is not None},
-                    names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None)
+                    names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None,
+                    lenders)
 
 
 async def latest_draw(uow: UnitOfWork, *, actor: Actor, activity_id: int) -> DrawRecord | None:

@@ -44,6 +44,7 @@ class DrawView:
     names: dict[int, str] = field(default_factory=dict)
     operator: str = ""
     approver: str | None = None
+    lenders: tuple[str, ...] = ()  # names of the units whose lent pools the draw took from (003 三(八))
 
 
 def _refused(reason: str, **params: object) -> DrawRefused:

@@ -51,3 +51,14 @@ async def test_extend_until_grants_and_readmit_reopens(database_url: str, uow_fa
     async with uow_factory(readonly=True) as uow:
         record = await uow.session.get(Expert, expert_id)
     assert record is not None and record.extended_until is None
+
+
+async def test_pools_parent_share_list_and_revoke(database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    await build_org(uow_factory)
+    assert "div1: draws from the parent's pool on" in _cli(database_url, "pools", "parent", "div1", "on").stdout
+    shared = _cli(database_url, "pools", "share", "--lender", "div2", "--borrower", "div1", "--from", "2026-12-01",
+                  "--to", "2099-12-31", "--note", "跨区域")
+    assert shared.returncode == 0 and "pool share 1: div2 -> div1" in shared.stdout
+    assert "第二师医保局 -> 第一师医保局" in _cli(database_url, "pools", "list").stdout
+    assert "revoked" in _cli(database_url, "pools", "revoke", "1").stdout
+    assert "(revoked)" in _cli(database_url, "pools", "list").stdout

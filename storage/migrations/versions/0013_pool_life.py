@@ -1,6 +1,6 @@
 """the expert pool's whole life (issue 14): granted extensions past 65 (000 §22), past times in the pool kept on
 re-admission (000 §10, 001 §22), per-unit pools drawing from the parent's (000 §5) and pools lent to other units
-(003 三(八))
+(003 三(八)), named on the draw record
 
 Revision ID: 0013
 Revises: 0009
@@ -27,6 +27,8 @@ def upgrade() -> None:
     with op.batch_alter_table('org_unit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('draws_from_parent', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+    with op.batch_alter_table('draw_record', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lending_unit_ids', sa.JSON(), nullable=False, server_default='[]'))
     op.create_table(
         'expert_tenure',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -73,6 +75,8 @@ def downgrade() -> None:
     op.drop_table('expert_tenure')
     with op.batch_alter_table('org_unit', schema=None) as batch_op:
         batch_op.drop_column('draws_from_parent')
+    with op.batch_alter_table('draw_record', schema=None) as batch_op:
+        batch_op.drop_column('lending_unit_ids')
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.drop_column('extension_reminded_for')
         batch_op.drop_column('extended_until')
