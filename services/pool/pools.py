@@ -3,8 +3,8 @@
 Interpretations
 ---------------
 1. **Each expert belongs to one unit's pool** (``Expert.org_unit_id``): the department that keeps the pool and files
-   it (001 §5, §7). A unit's draws take from its own pool only, not from the pools of the units below it (each keeps
-   its own).
+   it (001 §5, §7). A unit's draws take from its own pool and from the pools kept below it (the bureau's corps pool
+   is made of what the divisions recommend, 000 annex 2), never from a sibling's or another branch's.
 2. **The parent's pool** (000 §5: "各师市……从兵团专家库中抽取"): a unit whose setting ``draws_from_parent`` is on
    also draws from its parent unit's pool (one level up). Admins of the unit or above switch it.
 3. **Lending** (003 三(八), sharing experts across regions): an admin of the lending unit (or above it) grants a
@@ -40,18 +40,19 @@ __all__ = ["DrawablePools", "ShareView", "drawable_pools", "grant_share", "note_
 
 @dataclass(frozen=True)
 class DrawablePools:
-    """The pools an activity's draw may take from: the unit's own, its parent's (interpretation 2) and those lent
-    to it (``lenders``: lending unit id → grant id)."""
+    """The pools an activity's draw may take from: the unit's own and those below it (``below``), its parent's
+    (interpretation 2) and those lent to it (``lenders``: lending unit id → grant id)."""
 
     own: int
     parent: int | None = None
     lenders: tuple[tuple[int, int], ...] = ()
+    below: frozenset[int] = frozenset()
 
     @property
     def units(self) -> frozenset[int]:
         """Every unit id whose experts may be drawn."""
         parent = {self.parent} if self.parent is not None else set()
-        return frozenset({self.own, *parent, *(unit for unit, _ in self.lenders)})
+        return frozenset({self.own, *self.below, *parent, *(unit for unit, _ in self.lenders)})
 
 
 async def drawable_pools(uow: UnitOfWork, org_unit_id: int, on: date) -> DrawablePools:
@@ -61,11 +62,12 @@ async def drawable_pools(uow: UnitOfWork, org_unit_id: int, on: date) -> Drawabl
     grants = (await uow.session.exec(select(PoolShare).where(
         PoolShare.borrower_unit_id == org_unit_id, col(PoolShare.revoked_at).is_(None),
         col(PoolShare.starts_on) <= on, col(PoolShare.ends_on) >= on).order_by(col(PoolShare.id)))).all()
+    below = frozenset(await subtree(uow, org_unit_id) - {org_unit_id})
     lenders: dict[int, int] = {}
     for grant in grants:
-        if grant.lender_unit_id not in (org_unit_id, parent):
+        if grant.lender_unit_id not in {org_unit_id, parent, *below}:
             lenders.setdefault(grant.lender_unit_id, grant.id or 0)
-    return DrawablePools(org_unit_id, parent, tuple(sorted(lenders.items())))
+    return DrawablePools(org_unit_id, parent, tuple(sorted(lenders.items())), below)
 
 
 async def _admin_over(uow: UnitOfWork, actor: Actor, unit_id: int) -> None:

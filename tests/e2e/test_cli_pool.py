@@ -214,8 +214,7 @@ async def test_strict_rejects_an_ineligible_row_and_the_admin_override_is_audite
 
 
 async def _draw_all_supervision(uow_factory: UnitOfWorkFactory, org: Org) -> Any:
-    """Draw (as division 1, whose pool the roster went into: 001 §7) every active supervision expert: principals and
-    backups up to the pool's size."""
+    """Draw (as the bureau) every active supervision expert: principals and backups up to the pool's size."""
     from services.activities import activities
     from services.activities.activities import ActivityInput, RequirementInput
     from services.draws import draws
@@ -223,13 +222,13 @@ async def _draw_all_supervision(uow_factory: UnitOfWorkFactory, org: Org) -> Any
     async with uow_factory() as u:
         supervision = [e for e in (await u.session.exec(select(Expert))).all()
                        if e.state == "active" and "supervision" in e.categories]
-    await add_pool(uow_factory, org.div1_id, [{} for _ in range(3)])
+    await add_pool(uow_factory, org.bureau_id, [{} for _ in range(3)])
     size = len(supervision) + 3
     start = T0 + timedelta(days=14)
-    clerk, admin = staff_actor(org.div1_staff_id, org.div1_id), staff_actor(org.admin_id, org.bureau_id, admin=True)
+    clerk, admin = staff_actor(org.staff_id, org.bureau_id), staff_actor(org.admin_id, org.bureau_id, admin=True)
     async with uow_factory() as u:
         activity = await activities.create_activity(u, actor=clerk, data=ActivityInput(
-            org="div1", kind="routine_inspection", title="全部抽取", starts_at=start,
+            org="bureau", kind="routine_inspection", title="全部抽取", starts_at=start,
             ends_at=start + timedelta(days=2), response_deadline=start - timedelta(days=3),
             requirements=(RequirementInput("supervision", 3, size - 3),), institution_ids=(), place="石河子"))
     assert activity.id is not None

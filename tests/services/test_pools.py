@@ -20,7 +20,8 @@ async def test_own_pool_then_parent_then_lent_pools_for_the_grant_s_days(uow_fac
     org = await build_org(uow_factory)
     async with uow_factory(readonly=True) as uow:
         assert (await pools.drawable_pools(uow, org.div1_id, TODAY)).units == {org.div1_id}
-        assert (await pools.drawable_pools(uow, org.bureau_id, TODAY)).units == {org.bureau_id}  # not the divisions'
+        assert (await pools.drawable_pools(uow, org.bureau_id, TODAY)).units == {org.bureau_id, org.div1_id,
+                                                                                  org.div2_id}  # and those below
     async with uow_factory() as uow:
         await pools.set_draws_from_parent(uow, actor=SYSTEM_CLI, org="div1", enabled=True)
     async with uow_factory() as uow:
