@@ -34,7 +34,8 @@ async def test_a_granted_extension_keeps_a_65_year_old_drawable_until_its_end(
 ) -> None:
     async with running_bot(emulator, database_url) as bot:
         org = await build_org(bot.uow)
-        today = bot.clock.now().date()
+        async with bot.uow() as u:
+            today = u.today()  # the bureau's day (Shanghai), as the daily job reads it
         turning = date(today.year - 65, today.month, today.day) + timedelta(days=3)  # 65 in three days
         old = {"birth_date": turning, "categories": ["clinical"], "term_end": today + timedelta(days=700)}
         granted, refused, *others = await add_pool(bot.uow, org.div1_id, [

@@ -35,9 +35,10 @@ async def test_an_exited_expert_is_readmitted_and_drawn(emulator: BotApiEmulator
         await bind(bot, emulator, org.expert_id, 91, "expert")
         staff, expert_id = Chat(emulator, 90), org.expert_id
         async with bot.uow() as u:
+            today = u.today()  # the bureau's day (Shanghai)
             record = await u.session.get(Expert, expert_id)
             assert record is not None
-            record.state, record.term_start, record.term_end = "active", bot.clock.now().date(), None
+            record.state, record.term_start, record.term_end = "active", today, None
             u.session.add(record)
             await u.commit()
         await staff.command("/pool", f"{expert_id} exit 调离原岗位", expect=_state("exited"))
@@ -48,7 +49,7 @@ async def test_an_exited_expert_is_readmitted_and_drawn(emulator: BotApiEmulator
         bot.clock.advance(timedelta(days=10))
         await staff.command("/pool", f"{expert_id} appoint", expect=_state("active"))
         card = await staff.command("/expert", str(expert_id), expect="以往入库")
-        assert f"~ {(bot.clock.now() - timedelta(days=10)).date()} {_state('exited')}" in (card.text or "")
+        assert f"{today} ~ {today} {_state('exited')}" in (card.text or "")
         assert f"/credit {expert_id}" in (card.text or "")
 
         async with bot.uow() as u:

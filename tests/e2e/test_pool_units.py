@@ -49,7 +49,8 @@ async def test_a_division_draws_from_another_only_when_lent_and_the_record_names
         short = await staff.command("/draw", str(first), expect=zh("draw.card.short_header"))
         assert "二师专家" not in (short.text or "")
 
-        today = bot.clock.now().date()
+        async with bot.uow() as u:
+            today = u.today()  # the bureau's day (Shanghai), as the draw judges a grant
         await admin.command("/poolshare", f"div2 div1 {today} {today + timedelta(days=30)} 跨师检查",
                             expect=zh("share.granted", share_id=1, starts_on=today,
                                       ends_on=today + timedelta(days=30)))
