@@ -34,7 +34,9 @@ from bot.handlers import (
     draw_export,
     draws,
     exports,
+    extensions,
     fallback,
+    history,
     insight,
     interests,
     invitations,
@@ -44,6 +46,7 @@ from bot.handlers import (
     notices,
     pool,
     pool_import,
+    pool_shares,
     pool_staff,
     records,
     reports_staff,
@@ -123,6 +126,9 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("withdraw", interests.withdraw))
     application.add_handler(CommandHandler("quit", interests.quit_pool))
     application.add_handler(CommandHandler("extend", interests.extend))
+    application.add_handler(CommandHandler("history", history.history))
+    application.add_handler(CommandHandler("extensions", extensions.extensions_command))
+    application.add_handler(CommandHandler("poolshare", pool_shares.poolshare))
     application.add_handler(CommandHandler("due", pool_staff.due))
     application.add_handler(CommandHandler("pool", pool_staff.move))
     application.add_handler(CommandHandler("suspend", pool_staff.suspend))

@@ -86,12 +86,13 @@ class Press:
         except BadRequest as error:
             logger.info("buttons not replaced: %s", error.message)
 
-    async def edit_text(self, text: str) -> None:
-        """Replace the message's text (its buttons go); a vanished or unchanged message is left alone."""
+    async def edit_text(self, text: str, rows: Sequence[Row] | None = None) -> None:
+        """Replace the message's text and its buttons (``rows``; None: they go); a vanished or unchanged message is
+        left alone."""
         if self.message is None:
             return
         try:
-            await self.query.edit_message_text(text, reply_markup=None)
+            await self.query.edit_message_text(text, reply_markup=keyboard(self.language, rows) if rows else None)
         except BadRequest as error:
             logger.info("message not edited: %s", error.message)
 

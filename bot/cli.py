@@ -25,6 +25,7 @@ from bot import (
     cli_insight,
     cli_lifecycle,
     cli_pool,
+    cli_pools,
     cli_records,
     cli_slots,
     cli_supervisors,
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tool_commands(commands)
     cli_pool.register(commands)
     cli_lifecycle.register(commands)
+    cli_pools.register(commands)
     cli_draws.register(commands)
     cli_targets.register(commands)
     cli_supervisors.register(commands)

@@ -120,6 +120,8 @@ def _issue_lines(report: expert_io.ImportReport | institution_io.InstitutionImpo
     lines += [f"  not eligible row {row.row} (new experts: under review, no term, unless admitted): "
               + "; ".join(f"{i.column}: {i.message}" for i in row.reasons)
               for row in getattr(report, "ineligible", ())]
+    lines += [f"  work history row {item.row}: {item.text} ({item.code}; kept, recuses nobody until corrected)"
+              for item in getattr(report, "history_unmatched", ())]
     lines += [f"  note row {note.row}, {note.column}: {note.message}" for note in report.notes]
     if len(lines) > SHOWN_ISSUES:
         lines = [*lines[:SHOWN_ISSUES], f"  ... and {len(lines) - SHOWN_ISSUES} more (use --rejections OUT)"]

@@ -134,6 +134,8 @@ class DrawRecord(SQLModel, table=True):
     operator_id: int = Field(foreign_key="person.id")
     approver_id: int | None = Field(default=None, foreign_key="person.id")
     drawn_at: datetime = _ts()
+    lending_unit_ids: list[int] = Field(default_factory=list, sa_type=JSON,
+                                        description="units whose lent pools the draw took experts from (003 三(八))")
 
 
 class ActivityMember(SQLModel, table=True):

@@ -33,6 +33,7 @@ class OrgUnit(SQLModel, table=True):
     kind: str = Field(max_length=16, description="bureau | division | city")
     parent_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     draw_approval: bool = Field(default=True, description="draws need a second person's approval (000 §17)")
+    draws_from_parent: bool = Field(default=False, description="its draws also take the parent's pool (000 §5)")
     created_at: datetime = _ts()
 
 
@@ -126,6 +127,8 @@ class Expert(SQLModel, table=True):
     term_end: date | None = None
     review_notice_for: date | None = Field(default=None, description="term end whose review notice was sent")
     extension_requested: bool = False
+    extended_until: date | None = Field(default=None, description="a granted extension past 65 ends (000 §22)")
+    extension_reminded_for: date | None = Field(default=None, description="extension end whose reminder was sent")
     ended_on: date | None = None
     end_reason: str | None = Field(default=None, max_length=500)
     barred_until: date | None = None

@@ -96,3 +96,40 @@ class ExpertChangeRequest(SQLModel, table=True):
     decided_at: datetime | None = _ts(nullable=True)
     decided_by: str | None = Field(default=None, max_length=64)
     decision_note: str | None = Field(default=None, max_length=500)
+
+
+class ExpertTenure(SQLModel, table=True):
+    """A past time in the pool, kept when the expert applies again after exit or removal (000 §10; 001 §22): the
+    record's life-cycle fields as they were when it ended. The credit file is the person's and stays with them."""
+
+    __tablename__ = "expert_tenure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    expert_id: int = Field(foreign_key="expert.person_id", index=True)
+    org_unit_id: int = Field(foreign_key="org_unit.id")
+    state: str = Field(max_length=16, description="exited | removed")
+    term_start: date | None = None
+    term_end: date | None = None
+    ended_on: date | None = None
+    end_reason: str | None = Field(default=None, max_length=500)
+    barred_until: date | None = None
+    archived_at: datetime = _ts()
+    archived_by: str = Field(max_length=64)
+
+
+class PoolShare(SQLModel, table=True):
+    """A unit lends its expert pool to another unit for a period (003 三(八)): the borrower's draws may take the
+    lender's experts from ``starts_on`` to ``ends_on`` inclusive, until revoked."""
+
+    __tablename__ = "pool_share"
+    __table_args__ = (Index("ix_pool_share_borrower", "borrower_unit_id", "starts_on", "ends_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lender_unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    borrower_unit_id: int = Field(foreign_key="org_unit.id")
+    starts_on: date
+    ends_on: date
+    note: str = Field(default="", max_length=500)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)

@@ -138,6 +138,8 @@ def render(context: BotContext, update: Update, seen: draws.DrawView) -> tuple[s
              kind_key=f"draw.kind.{activity.kind}", start=_local(context, activity.starts_at),
              end=_local(context, activity.ends_at))
     (_picks if seen.result.ok else _shortfalls)(card, seen.result)
+    if seen.lenders:
+        card.add("draw.card.lent", units="、".join(seen.lenders))
     card.add("draw.card.footer", operator=seen.operator, approver=seen.approver or card.t("draw.card.no_approver"),
              at=_local(context, record.drawn_at), version=record.algorithm_version, seed=record.seed[:16],
              snapshot=record.snapshot_hash[:16], draw_id=record.id)

@@ -15,8 +15,8 @@ from bot.context import BotContext
 from bot.keyboards import keyboard as buttons_keyboard
 from services.platform.notify import Button
 from services.pool import expert_changes, experts, lifecycle
-from services.pool.actions import DecideChange, Verdict
-from services.pool.experts import ExpertCard
+from services.pool.actions import DecideChange, ExpertsPage, Verdict, pack_words, unpack_words
+from services.pool.experts import ExpertCard, SearchPage
 
 
 def _join(context: BotContext, update: Update, values: list[str], prefix: str = "") -> str:
@@ -42,6 +42,11 @@ def _card_params(context: BotContext, update: Update, card: ExpertCard) -> dict[
         "birth_date": card.birth_date or (context.t(update, "pool.birth_year", year=card.birth_year)
                                           if card.birth_year else "-"),
         "chief": "✓" if card.is_chief else "-",
+        "previous": _join(context, update, [
+            f"{start or '-'} ~ {ended or '-'} {context.t(update, f'lifecycle.state.{state}')}"
+            for start, ended, state in card.previous]),
+        "extension": context.t(update, "pool.extension.granted", until=card.extended_until) if card.extended_until
+        else context.t(update, "pool.extension.pending") if card.extension_requested else "-",
     }
 
 
@@ -82,26 +87,52 @@ async def leave(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t(update, "pool.leave_recorded", start=start, end=end))
 
 
+def _page_text(context: BotContext, update: Update, words: str, found: SearchPage) -> str:
+    if not found.total:
+        return context.t(update, "pool.search_empty_for" if words else "pool.search_empty", words=echo(words))
+    lines = [context.t(update, "pool.search_header", count=found.total, page=found.page + 1, pages=found.pages)]
+    lines += [context.t(update, "pool.search_line", person_id=item.person_id, name=item.name,
+                        state_key=f"lifecycle.state.{item.state}",
+                        categories=_join(context, update, item.categories, "category."),
+                        employer=item.employer or "-") for item in found.items]
+    if found.pages > 1 and pack_words(words) is None:
+        lines.append(context.t(update, "pool.search_narrow"))
+    return "\n".join(lines)
+
+
+def _page_buttons(words: str, found: SearchPage) -> list[list[Button]] | None:
+    token = pack_words(words)
+    if token is None:
+        return None
+    row = ([Button("pool.page_previous", ExpertsPage(found.page - 1, token))] if found.page > 0 else []) + (
+        [Button("pool.page_next", ExpertsPage(found.page + 1, token))] if found.page + 1 < found.pages else [])
+    return [row] if row else None
+
+
 @serves(STAFF, private_only=True)
 async def search(update: Update, context: BotContext) -> None:
-    """/experts [words]: experts of the caller's org units matching every word."""
+    """/experts [words]: experts of the caller's org units matching every word, a page at a time."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
     words = Arguments(context.args, "pool.experts_usage").text(0, SEARCH_CHARS)
     async with context.services.uow(readonly=True) as uow:
-        found = await experts.search_experts(uow, actor=actor, text=words)
-    if not found:
-        empty = "pool.search_empty_for" if words else "pool.search_empty"
-        await message.reply_text(context.t(update, empty, words=echo(words)))
+        found = await experts.search_page(uow, actor=actor, text=words)
+    rows = _page_buttons(words, found)
+    await message.reply_text(_page_text(context, update, words, found),
+                             reply_markup=buttons_keyboard(context.language_for(update), rows) if rows else None)
+
+
+@buttons.on(ExpertsPage, audience=STAFF)
+async def page_pressed(press: Press, action: ExpertsPage) -> None:
+    """Next or previous page of a search: the message is redrawn in place."""
+    words = unpack_words(action.words)
+    if words is None:
+        await press.answer("error.invalid_input")
         return
-    lines = [context.t(update, "pool.search_header", count=len(found))]
-    for item in found:
-        lines.append(context.t(
-            update, "pool.search_line", person_id=item.person_id, name=item.name,
-            state_key=f"lifecycle.state.{item.state}",
-            categories=_join(context, update, item.categories, "category."), employer=item.employer or "-",
-        ))
-    await message.reply_text("\n".join(lines))
+    async with press.context.services.uow(readonly=True) as uow:
+        found = await experts.search_page(uow, actor=press.actor, text=words, page=action.page)
+    await press.edit_text(_page_text(press.context, press.update, words, found), _page_buttons(words, found))
+    await press.answer()
 
 
 @serves(STAFF, private_only=True)

@@ -58,6 +58,8 @@ async def import_file(update: Update, context: BotContext) -> None:
         await _send_rejections(message, context, update, report, name)
     if report.ineligible:
         await _send_ineligible(message, context, update, report)
+    if report.history_unmatched:
+        await _send_history(message, context, update, report)
 
 
 class _Progress:
@@ -106,6 +108,14 @@ async def _send_ineligible(message: Message, context: BotContext, update: Update
     for item in report.ineligible:
         reasons = "；".join(describe(language, issue) for issue in item.reasons)
         lines.append(context.t(update, "import.rejection_line", row=item.row, reasons=reasons))
+    await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
+
+
+async def _send_history(message: Message, context: BotContext, update: Update, report: ImportReport) -> None:
+    """Work-history periods kept but not matched to the directory, or not readable (000 annex 1, §15(一))."""
+    lines = [context.t(update, "import.history_header", count=len(report.history_unmatched))]
+    lines += [context.t(update, "import.history_line", row=item.row, text=item.text,
+                        why_key=f"import.history.{item.code}") for item in report.history_unmatched]
     await message.reply_text("\n".join(lines))  # bot/limits.py splits a long list
 
 

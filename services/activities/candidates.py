@@ -86,6 +86,7 @@ class _Loader:
             col(Expert.specialty_tags), col(Expert.employer_id), col(Expert.birth_date), col(Expert.state),
             col(Expert.is_chief), col(Expert.barred_until), col(Expert.full_civil_capacity),
             col(Expert.criminal_record), col(Expert.administrative_penalty), col(Expert.insurance_violation),
+            col(Expert.extended_until),
         ).where(col(Expert.person_id).in_(chunk)))
         if self.inspected:
             await self._ties(chunk)
@@ -172,7 +173,7 @@ class _Loader:
         spec = self.spec
         out: dict[int, Candidate] = {}
         for (person_id, categories, subcategories, tags, employer_id, birth, state, chief, barred_until,
-             capable, criminal, penalty, violation) in self.experts:
+             capable, criminal, penalty, violation, extended_until) in self.experts:
             out[person_id] = Candidate(
                 person_id=person_id,
                 categories=frozenset(Category(c) for c in categories if c in Category._value2member_map_),
@@ -191,6 +192,7 @@ class _Loader:
                 barred=barred_until is not None and barred_until > spec.start,
                 review_draws=tuple(sorted(self.reviews.get(person_id, ()))),
                 disqualified=not capable or criminal or penalty or violation,  # 000 §9(一)–(三)
+                extended_until=extended_until,  # 000 §22
             )
         return out
 

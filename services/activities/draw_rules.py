@@ -19,7 +19,8 @@ Interpretations
 2. **Not active** (``not_active``, "000 §11"): only experts whose pool state is ``"active"`` are drawn; the
    lifecycle service owns the other states (term expired, suspended, left, removed).
 3. **Age** (``age_limit``, "000 §8(四)"): completed age (周岁) on the activity's start ≥ ``age_limit`` excludes; 000
-   §22 makes the 65th birthday the exit point, so the draw never relies on an extension not yet granted.
+   §22 makes the 65th birthday the exit point, so the draw never relies on an extension not yet granted; a granted
+   one (``extended_until``) lifts the rule for an activity that ends on or before its last day.
 4. **Blacklist** (``barred``, "000 §25"). **Disqualified** (``disqualified``, "000 §9"): the record carries a §9
    ground (no full civil capacity, a criminal record, an administrative penalty or severe sanction, a violation of
    insurance rules), whatever the pool state says (an expert admitted by the import override keeps the flag).
@@ -184,6 +185,7 @@ class Candidate:
     barred: bool = False  # blacklisted (000 §25)
     review_draws: tuple[date, ...] = ()  # dates of previous project-review draws
     disqualified: bool = False  # a 000 §9 ground on the record (point 4)
+    extended_until: date | None = None  # a granted extension past 65 ends (000 §22, point 3)
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,8 @@ def _standing(candidate: Candidate, activity: ActivitySpec, settings: DrawSettin
         yield _exclusion(ExclusionCode.UNAVAILABLE, start=period[0], end=period[1])
     if (period := _first_overlap(candidate.busy, start, end)) is not None:
         yield _exclusion(ExclusionCode.BUSY, start=period[0], end=period[1])
-    if candidate.birth_date <= start and age_on(candidate.birth_date, start) >= settings.age_limit:
+    extended = candidate.extended_until is not None and end <= candidate.extended_until
+    if candidate.birth_date <= start and age_on(candidate.birth_date, start) >= settings.age_limit and not extended:
         yield _exclusion(ExclusionCode.AGE_LIMIT, age=age_on(candidate.birth_date, start), limit=settings.age_limit)
     if candidate.barred:
         yield _exclusion(ExclusionCode.BARRED)

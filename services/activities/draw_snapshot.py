@@ -51,6 +51,7 @@ def _candidate_json(c: Candidate) -> dict[str, object]:
         "barred": c.barred,
         "review_draws": _iso(c.review_draws),
         **({"disqualified": True} if c.disqualified else {}),  # only when set: older snapshots stay as hashed
+        **({"extended_until": c.extended_until.isoformat()} if c.extended_until else {}),  # likewise (000 §22)
     }
 
 
@@ -136,6 +137,7 @@ def _candidate_of(c: dict[str, Any]) -> Candidate:
         barred=c["barred"],
         review_draws=tuple(_day(d) for d in c["review_draws"]),
         disqualified=c.get("disqualified", False),
+        extended_until=_day(c["extended_until"]) if c.get("extended_until") else None,
     )
 
 

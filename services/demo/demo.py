@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlmodel import col, select
 
@@ -30,6 +31,7 @@ from services.people import accounts, groups, orgs
 from services.platform import audit
 from services.platform.errors import Conflict
 from services.platform.roles import Actor, Role
+from services.pool import pools
 from storage.models import Account, Expert, Person, Staff, StaffChat, Supervisor
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -115,6 +117,7 @@ async def generate(uow_factory: UnitOfWorkFactory, *, plan: DemoPlan | None = No
     await add_org_tree(uow_factory, data)
     await add_staff(uow_factory, data)
     await add_experts(uow_factory, data, rng, count=plan.experts)
+    await add_pool_sharing(uow_factory)
     await add_supervisors(uow_factory, data, rng, count=plan.supervisors)
     await bind_demo_accounts(uow_factory, data)
     await add_staff_chats(uow_factory, data)
@@ -169,10 +172,24 @@ async def add_experts(uow_factory: UnitOfWorkFactory, data: DemoData, rng: rando
     rows = demo_pool.expert_rows(rng, names, [code for code, _ in DIVISIONS], directory, today=today)
     if rows:
         rows[-1]["专业标签"] = DEMO_TAG  # the demo activity's first line draws exactly this expert
+        rows[-1]["所属单位"] = DIVISIONS[0][0]  # in the organizer's own pool (001 §7: a unit draws from its pool)
     data.expert_ids = await demo_pool.import_experts(uow_factory, DEMO, rows)
     if data.expert_ids:
         data.unbound_person_id = data.expert_ids[-1]
     await demo_pool.add_past_employers(uow_factory, DEMO, rng, data.expert_ids[:-1], directory)
+
+
+SHARING = ("div8", "div1", 365, "第八师专家库支援第一师跨区域检查（003 三(八)）")
+"""The demo's one lent pool: lender, borrower, days from today, note."""
+
+
+async def add_pool_sharing(uow_factory: UnitOfWorkFactory) -> None:
+    """Each division keeps its own pool (001 §5, §7); one of them lends its pool to another for a year."""
+    lender, borrower, days, note = SHARING
+    async with uow_factory() as uow:
+        today = uow.today()
+        await pools.grant_share(uow, actor=DEMO, lender=lender, borrower=borrower, starts_on=today,
+                                ends_on=today + timedelta(days=days), note=note)
 
 
 async def add_supervisors(

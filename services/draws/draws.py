@@ -91,10 +91,12 @@ async def get_draw(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawView:
     names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all())
     from services.draws.shortfalls import explain
 
+    lenders = tuple(unit.name for unit in await uow.org_units.all() if unit.id in record.lending_unit_ids)
+
     return DrawView(record, result, info, {k: v for k, v in names.items() if k is not None},
                     names.get(record.operator_id, ""), names.get(record.approver_id) if record.approver_id else None,
                     await explain(uow, info, result) if info is not None else (),
-                    await employer_names(uow, result.chances))
+                    await employer_names(uow, result.chances), lenders)
 
 
 async def employer_names(uow: UnitOfWork, chances: Sequence[Chances]) -> dict[int, str]:

@@ -49,6 +49,7 @@ class DrawView:
     approver: str | None = None
     shortfalls: tuple[Explained, ...] = ()  # a short draw in words (issue 13)
     employers: dict[int, str] = field(default_factory=dict)  # names of the employers the chances name
+    lenders: tuple[str, ...] = ()  # names of the units whose lent pools the draw took from (003 三(八))
 
 
 def _refused(reason: str, **params: object) -> DrawRefused:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -47,6 +47,7 @@ from services.platform import audit, notify, policy
 from services.platform.errors import ActivityInvalid
 from services.platform.notify import Button
 from services.pool.eligibility import Category
+from services.pool.pools import drawable_pools, note_lending
 from storage.activities import (
     Activity,
     ActivityMember,
@@ -89,7 +90,8 @@ class _DatabasePool:
             raise MissingCandidate(person_id) from None
 
 
-async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) -> dict[str, list[int]]:
+async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement],
+                       units: Collection[int] | None = None) -> dict[str, list[int]]:
     """Per requirement key, the sorted ids of the active experts whose categories (and sub-category) may match.
 
     One scan of the expert table for all requirements, each set gathered by the database into one string
@@ -109,6 +111,8 @@ async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) ->
         return {}
     query = sa_select(*[func.aggregate_strings(case((condition, cast(expert.person_id, String))), ",")
                         for condition in filters.values()]).where(expert.state == "active")
+    if units is not None:  # the pools the activity may draw from (services.pool.pools.drawable_pools)
+        query = query.where(expert.org_unit_id.in_(sorted(units)))
     connection = await uow.session.connection()
     row = (await connection.execute(query)).one()
     found = {which: sorted(json.loads(f"[{joined}]")) if joined else []  # "3,1,2": integers, so a JSON array
@@ -120,10 +124,11 @@ async def _matching_ids(uow: UnitOfWork, requirements: Sequence[Requirement]) ->
 async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement], spec: ActivitySpec,
                         settings: DrawSettings, seed: bytes, existing: Sequence[Member] = (),
                         activity_id: int | None = None, version: str = ALGORITHM_VERSION,
-                        ) -> tuple[DrawResult, DrawInputs]:
-    """Draw from the pool in the database: matching ids per requirement, then the facts of the candidates (v1:
-    in the order the draw visits them, in growing batches, until the deterministic draw completes; v2: all)."""
-    matching = await _matching_ids(uow, requirements)
+                        units: Collection[int] | None = None) -> tuple[DrawResult, DrawInputs]:
+    """Draw from the pool in the database (the experts of ``units``' pools; None: every pool): matching ids per
+    requirement, then the facts of the candidates (v1: in the order the draw visits them, in growing batches, until
+    the deterministic draw completes; v2: all)."""
+    matching = await _matching_ids(uow, requirements, units)
     pool = _DatabasePool(matching)
     first = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
     upto = {r.key: 0 if version != "v1" else first[r.key] for r in requirements}  # v2 visits when drawing as v1
@@ -202,15 +207,20 @@ async def _run(uow: UnitOfWork, request: DrawRequest, info: ActivityView,
     by_key = {requirement_key(r): r for r in info.requirements}
     requirements, existing = await _request_of(uow, request, info, by_key)
     seed = secrets.token_bytes(32)
+    pools = await drawable_pools(uow, activity.org_unit_id, uow.today())  # 000 §5, 001 §7, 003 三(八)
     try:
         result, inputs = await run_pool_draw(uow, requirements=requirements, spec=spec_of(info, uow.zone),
                                              settings=policy.current().draw, seed=seed, existing=existing,
-                                             activity_id=activity.id, version=ALGORITHM_VERSION)
+                                             activity_id=activity.id, version=ALGORITHM_VERSION,
+                                             units=pools.units)
     except DrawRequestError as error:
         raise ActivityInvalid(str(error), reason_key=f"activity.invalid.{error.code}", total=0, min=3) from error
     now = uow.now()
     record = await _record(uow, request, activity, result=result, inputs=inputs, seed=seed, approver_id=approver_id,
                            now=now)
+    assert record.id is not None
+    record.lending_unit_ids = await note_lending(uow, pools, [p.person_id for p in result.picks],
+                                                 activity_title=activity.title, draw_id=record.id)
     if result.ok:
         await _seat(uow, request, activity, record=record, result=result, by_key=by_key, now=now)
     await _announce(uow, request, activity, record=record, result=result, approver_id=approver_id, now=now)

@@ -33,6 +33,7 @@ catalog test fails for one defined elsewhere, one missing from this diagram, or 
     │   ├── DuplicateCreditCode
     │   ├── InvalidTransition
     │   ├── NotEligible
+    │   ├── StillBarred
     │   ├── DrawRefused
     │   ├── LetterNotReady
     │   ├── LeadRefused
@@ -244,6 +245,13 @@ class NotEligible(Conflict):
     """The expert does not meet the admission conditions (000 §7-§9, §22; 001 §22); ``articles`` lists them."""
 
     message_key = "error.not_eligible"
+
+
+class StillBarred(Conflict):
+    """Re-admission is refused while a removal's bar runs (001 §22); ``reason``, ``ended_on`` and ``barred_until``
+    say why and until when."""
+
+    message_key = "error.still_barred"
 
 
 class DrawRefused(Conflict):

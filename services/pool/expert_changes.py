@@ -24,11 +24,13 @@ from services.platform.errors import (
 )
 from services.platform.identifiers import InvalidIdentifier, validate_mobile
 from services.platform.roles import Actor
+from services.pool.work_history import merge_requested
 from storage.models import Expert, Person
 from storage.pool import ExpertChangeRequest, ExpertEmployment
 from storage.uow import UnitOfWork
 
-__all__ = ["CHANGEABLE", "PendingChange", "decide_change", "pending_changes", "request_change", "shown_value"]
+__all__ = ["CHANGEABLE", "PendingChange", "decide_change", "file_request", "pending_changes", "request_change",
+           "shown_value"]
 
 CHANGEABLE = ("mobile", "email", "employer", "title", "exit")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
@@ -73,6 +75,12 @@ async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, valu
         institution = await get_institution(uow, new_value["employer_id"])
         new_value["employer_name"] = institution.name
     old_value = {key: getattr(expert, key) for key in new_value if hasattr(expert, key)}
+    return await file_request(uow, actor, expert, field_name, old_value=old_value, new_value=new_value)
+
+
+async def file_request(uow: UnitOfWork, actor: Actor, expert: Expert, field_name: str, *, old_value: dict[str, Any],
+                       new_value: dict[str, Any]) -> ExpertChangeRequest:
+    """Store a checked change request, audit it, alert the pool's staff, and commit."""
     now = uow.now()
     request = ExpertChangeRequest(expert_id=expert.person_id, field=field_name, old_value=old_value,
                                   new_value=new_value, requested_at=now)
@@ -164,7 +172,9 @@ async def decide_change(
 
 async def _apply(uow: UnitOfWork, expert: Expert, request: ExpertChangeRequest, now: datetime) -> None:
     """Change the record as approved: leaving the pool, or the new values of the fields."""
-    if request.field == "exit":  # 000 §21: leaving at one's own request, once the bureau confirms
+    if request.field == "history":  # a dated work-history period (000 §15(一), annex 1)
+        await merge_requested(uow, expert.person_id, request.new_value)
+    elif request.field == "exit":  # 000 §21: leaving at one's own request, once the bureau confirms
         if expert.state not in ("active", "public_notice", "under_review", "applicant"):
             raise InvalidTransition("not in the pool", action_key="lifecycle.action.exit",
                                     state_key=f"lifecycle.state.{expert.state}")

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 
 from services.people.orgs import require_scope_over_person, subtree
 from services.platform.errors import PermissionDenied, PersonNotFound
@@ -30,7 +30,7 @@ from services.pool.eligibility import (
     check_eligibility,
 )
 from storage.models import Expert, Person
-from storage.pool import ExpertChangeRequest, ExpertPeriod, Institution
+from storage.pool import ExpertChangeRequest, ExpertPeriod, ExpertTenure, Institution
 from storage.uow import UnitOfWork
 
 SEARCH_LIMIT = 10
@@ -76,6 +76,10 @@ class ExpertCard:
     leave: list[tuple[date, date, str]] = field(default_factory=list)
     pending_changes: int = 0
     eligibility: Eligibility | None = None
+    previous: list[tuple[date | None, date | None, str]] = field(default_factory=list)
+    """Earlier times in the pool (first day of the term, the day it ended, how: exited or removed), oldest first."""
+    extension_requested: bool = False
+    extended_until: date | None = None
 
 
 def _enum_or_none(kind: type[Any], value: str | None) -> Any:
@@ -118,11 +122,7 @@ async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
     return institution.name if institution is not None else ""
 
 
-async def search_experts(
-    uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
-) -> Sequence[ExpertSummary]:
-    """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
-    a word naming a state (``active``, ``exited``...) filters by state instead."""
+async def _search_query(uow: UnitOfWork, actor: Actor, text: str, state: str | None) -> Any:
     if actor.staff_org_unit_id is None and actor.person_id is not None:
         raise PermissionDenied("only staff search experts")
     query = select(Expert, Person).join(Person, col(Person.id) == col(Expert.person_id)).outerjoin(
@@ -142,12 +142,45 @@ async def search_experts(
             col(Institution.name).like(like, escape="\\"),
             cast(col(Expert.categories), String).like(f'%"{word.lower()}"%'),
         ))
-    rows = (await uow.session.exec(query.order_by(col(Person.name)).limit(limit))).all()
-    return [
-        ExpertSummary(expert.person_id, person.name, expert.state, list(expert.categories),
-                      await _name_of(uow, expert.employer_id))
-        for expert, person in rows
-    ]
+    return query
+
+
+async def _summaries(uow: UnitOfWork, rows: Sequence[Any]) -> list[ExpertSummary]:
+    return [ExpertSummary(expert.person_id, person.name, expert.state, list(expert.categories),
+                          await _name_of(uow, expert.employer_id)) for expert, person in rows]
+
+
+async def search_experts(
+    uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
+) -> Sequence[ExpertSummary]:
+    """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
+    a word naming a state (``active``, ``exited``...) filters by state instead."""
+    query = await _search_query(uow, actor, text, state)
+    rows = (await uow.session.exec(query.order_by(col(Person.name), col(Expert.person_id)).limit(limit))).all()
+    return await _summaries(uow, rows)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: its experts, how many matched in all, and where the page is (0-based)."""
+
+    items: list[ExpertSummary]
+    total: int
+    page: int
+    pages: int
+
+
+async def search_page(uow: UnitOfWork, *, actor: Actor, text: str = "", page: int = 0,
+                      size: int = SEARCH_LIMIT) -> SearchPage:
+    """Page ``page`` of :func:`search_experts`' matches (by name, then id), with the total count; a page past the
+    end shows the last one."""
+    query = await _search_query(uow, actor, text, None)
+    total = (await uow.session.exec(select(func.count()).select_from(query.subquery()))).one()
+    pages = max(1, -(-int(total) // size))
+    page = min(max(page, 0), pages - 1)
+    rows = (await uow.session.exec(
+        query.order_by(col(Person.name), col(Expert.person_id)).offset(page * size).limit(size))).all()
+    return SearchPage(await _summaries(uow, rows), int(total), page, pages)
 
 
 async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
@@ -183,7 +216,16 @@ async def card(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> ExpertCard:
         barred_until=expert.barred_until,
         leave=[(p.start_date, p.end_date, p.kind) for p in periods], pending_changes=len(pending),
         eligibility=check_eligibility(profile_of(expert), today) if actor.person_id != expert_id else None,
+        previous=await _tenures(uow, expert_id), extension_requested=expert.extension_requested,
+        extended_until=expert.extended_until,
     )
+
+
+async def _tenures(uow: UnitOfWork, expert_id: int) -> list[tuple[date | None, date | None, str]]:
+    """The record's earlier times in the pool, kept at re-admission (000 §10, ``lifecycle.readmit``)."""
+    rows = (await uow.session.exec(select(ExpertTenure).where(ExpertTenure.expert_id == expert_id)
+                                   .order_by(col(ExpertTenure.id)))).all()
+    return [(row.term_start, row.ended_on, row.state) for row in rows]
 
 
 

@@ -8,6 +8,7 @@
                      ▼                                                                 ▼
                   exited ◀──────────────── exit (voluntary, term end, age 65) ─────────┘
     any state but removed ── remove ──▶ removed (barred for 5 years, 001 §22)
+    exited / removed ── readmit (a new application, 000 §10; refused while a bar runs, 001 §22) ──▶ applicant
 
 Leave and suspension are periods (``ExpertPeriod``), not states: history is never lost, and an
 expert on leave stays active. Every transition is a service function: it checks the state,
@@ -22,13 +23,13 @@ from enum import StrEnum
 
 from services.people.orgs import TERM_YEARS, add_years, require_scope_over_person
 from services.platform import audit, notify
-from services.platform.errors import InvalidInput, InvalidTransition, NotEligible, PersonNotFound
+from services.platform.errors import InvalidInput, InvalidTransition, NotEligible, PersonNotFound, StillBarred
 from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
 from services.pool.eligibility import barred_until_for, check_eligibility
 from services.pool.experts import profile_of
 from storage.models import Expert
-from storage.pool import ExpertPeriod
+from storage.pool import ExpertPeriod, ExpertTenure
 from storage.uow import UnitOfWork
 
 NOTICE_WORKING_DAYS = 5  # length of the public notice (公示) unless staff set an end date
@@ -166,13 +167,17 @@ async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
 
 
 async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
-    """The expert (or staff for them) asks to stay past 65 (000 §22); staff decide at review."""
+    """The expert (or staff for them) asks to stay past 65 (000 §22); the pool's staff are alerted and decide
+    (:mod:`services.pool.extensions`)."""
     expert = await uow.people.expert(expert_id) if actor.person_id == expert_id else await _expert(
         uow, actor, expert_id)
     if expert is None:
         raise PersonNotFound(str(expert_id), person_id=expert_id)
     _require(expert, "request_extension", ExpertState.ACTIVE)
     expert.extension_requested = True
+    person = await uow.people.get(expert_id)
+    await notify.to_org_unit(uow, org_unit_id=expert.org_unit_id, key="lifecycle.extension_requested_staff",
+                             params={"name": person.name if person else "", "person_id": expert_id})
     return await _save(uow, actor, expert, "extension_requested", {}, tell=None)
 
 
@@ -198,6 +203,33 @@ async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) 
     return await _save(uow, actor, expert, "removed",
                        {"reason": expert.end_reason, "barred_until": expert.barred_until.isoformat()},
                        tell="lifecycle.removed")
+
+
+async def readmit(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+    """Back into the pool after exit or term end (000 §10): a new application, the previous time in the pool kept as
+    an :class:`ExpertTenure` (the credit file is the person's and stays linked). Refused with the reason and the
+    end date while a removal's five-year bar runs (001 §22)."""
+    expert = await _expert(uow, actor, expert_id)
+    state = _require(expert, "readmit", ExpertState.EXITED, ExpertState.REMOVED)
+    today = uow.today()
+    bar = expert.barred_until or (barred_until_for(expert.ended_on)
+                                  if state is ExpertState.REMOVED and expert.ended_on else None)
+    if bar is not None and bar > today:
+        raise StillBarred("a removal's bar runs", reason=expert.end_reason or "-",
+                          ended_on=expert.ended_on.isoformat() if expert.ended_on else "-",
+                          barred_until=bar.isoformat())
+    tenure = ExpertTenure(expert_id=expert_id, org_unit_id=expert.org_unit_id, state=state.value,
+                          term_start=expert.term_start, term_end=expert.term_end, ended_on=expert.ended_on,
+                          end_reason=expert.end_reason, barred_until=expert.barred_until, archived_at=uow.now(),
+                          archived_by=actor.label)
+    uow.session.add(tenure)
+    await uow.session.flush()
+    expert.state = ExpertState.APPLICANT.value
+    expert.term_start = expert.term_end = expert.notice_ends_on = expert.review_notice_for = None
+    expert.ended_on = expert.end_reason = expert.objection_note = expert.barred_until = None
+    expert.extension_requested, expert.extended_until, expert.extension_reminded_for = False, None, None
+    return await _save(uow, actor, expert, "readmitted", {"tenure_id": tenure.id, "previous_state": state.value},
+                       tell="lifecycle.readmitted")
 
 
 def _require_eligible(expert: Expert, today: date) -> None:

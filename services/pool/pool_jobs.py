@@ -2,7 +2,9 @@
 
 - one month before a term ends: tell the expert and the pool's staff that review is due (once per term);
 - at the term's end: exit, unless renewed (renewal moves ``term_end``);
-- at 65: exit, unless an extension was requested;
+- at 65: exit, unless an extension is pending or granted (until its end date has passed: 000 §22,
+  :mod:`services.pool.extensions`);
+- a month before a granted extension ends: tell the expert and the pool's staff (once per end date);
 - at the end of a public notice with no objection recorded: appoint.
 
 Each step selects only what is due through indexed columns, acts in its own transaction (so one
@@ -17,13 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from services.people.orgs import TERM_YEARS, add_years
 from services.platform import audit, notify
 from services.platform.roles import SCHEDULER
-from services.pool import lifecycle
+from services.pool import extensions, lifecycle
 from services.pool.eligibility import AGE_LIMIT
+from services.pool.extensions import REMINDER_DAYS
 from services.pool.lifecycle import REVIEW_NOTICE_DAYS, ExitReason, ExpertState
 from storage.models import Expert, Person
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -39,6 +42,7 @@ class SweepReport:
     term_exits: int = 0
     age_exits: int = 0
     appointments: int = 0
+    extension_reminders: int = 0
 
 
 async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
@@ -52,7 +56,11 @@ async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
         term_over = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value, col(Expert.term_end) <= today)
         sixty_five = add_years(today, -AGE_LIMIT)  # born on or before: 65 or older today
         aged = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value, col(Expert.birth_date) <= sixty_five,
-                          col(Expert.extension_requested).is_(False))
+                          or_(col(Expert.extended_until) < today,
+                              col(Expert.extended_until).is_(None) & col(Expert.extension_requested).is_(False)))
+        extension_ending = await _ids(uow, col(Expert.state) == ExpertState.ACTIVE.value,
+                                      col(Expert.extended_until) >= today,
+                                      col(Expert.extended_until) <= today + timedelta(days=REMINDER_DAYS))
         notice_over = await _ids(uow, col(Expert.state) == ExpertState.PUBLIC_NOTICE.value,
                                  col(Expert.notice_ends_on) <= today)
     for expert_id in due_review:
@@ -64,6 +72,8 @@ async def daily_sweep(uow_factory: UnitOfWorkFactory) -> SweepReport:
             report.term_exits += await _guarded(uow_factory, expert_id, _term_exit)
     for expert_id in notice_over:
         report.appointments += await _guarded(uow_factory, expert_id, _appoint)
+    for expert_id in extension_ending:
+        report.extension_reminders += await _guarded(uow_factory, expert_id, extensions.remind)
     return report
 
 

@@ -32,6 +32,7 @@ class Step(StrEnum):
     EXTEND = "extend"
     EXIT = "exit"
     REMOVE = "remove"
+    READMIT = "readmit"
 
 
 NEEDS_REASON = frozenset({Step.REJECT, Step.OBJECTION, Step.EXIT, Step.REMOVE})
@@ -61,6 +62,7 @@ _TRANSITIONS: dict[Step, _Transition] = {
                                                                          reason=ExitReason.OTHER, note=reason),
     Step.REMOVE: lambda uow, actor, expert_id, reason: lifecycle.remove(uow, actor=actor, expert_id=expert_id,
                                                                         reason=reason),
+    Step.READMIT: lambda uow, actor, expert_id, _: lifecycle.readmit(uow, actor=actor, expert_id=expert_id),
 }
 
 

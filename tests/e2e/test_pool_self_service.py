@@ -57,8 +57,10 @@ async def test_an_expert_declares_and_withdraws_an_interest_and_leaves_the_pool_
         assert extended is not None and extended.extension_requested
         await expert.send_command("/quit", "工作调动，无法继续参加")
         assert await _last(emulator, 100, 8) == translate("zh", "pool.quit_requested")
+        alerts = await emulator.wait_for_messages(101, 3)  # the extension request and the exit request (000 §22, §21)
+        assert "/extensions" in (alerts[1].text or "")
         await admin.send_command("/changes")
-        item = (await emulator.wait_for_messages(101, 3))[-1]
+        item = (await emulator.wait_for_messages(101, 4))[-1]
         assert "退出专家库" in (item.text or "")
         await admin.press(item.message_id, buttons(item)[0][0][1])
         assert await _last(emulator, 100, 9) == translate("zh", "pool.change_approved", field_key="pool.field.exit")

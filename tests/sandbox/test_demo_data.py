@@ -118,6 +118,7 @@ async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkF
         # the drawn demo activity (issue 13): filed, approved, drawn, three principals invited, one unreachable
         "activity.created": 1, "draw.requested": 1, "draw.approved": 1, "draw.drawn": 1,
         "invitation.sent": 3, "invitation.unreachable": 1,
+        "pool.share_granted": 1,  # div8 lends its pool to div1 (003 三(八), issue 14)
     }
 
 
@@ -170,3 +171,17 @@ def test_the_demo_data_command_fills_a_database_once(database_url: str) -> None:
     second = run()
     assert second.returncode == 0, second.stderr
     assert "already" in second.stdout
+
+
+async def test_the_divisions_keep_their_own_pools_and_one_is_lent(uow_factory: UnitOfWorkFactory) -> None:
+    from services.pool.pools import drawable_pools
+    from storage.models import Expert, OrgUnit
+
+    data = await demo.generate(uow_factory)
+    async with uow_factory(readonly=True) as uow:
+        units = {u.code: u.id for u in (await uow.session.exec(select(OrgUnit))).all()}
+        pools = {e.org_unit_id for e in (await uow.session.exec(select(Expert))).all()}
+        div1 = await drawable_pools(uow, data.org_unit_ids["div1"], uow.today())
+        div2 = await drawable_pools(uow, data.org_unit_ids["div2"], uow.today())
+    assert {units["div1"], units["div2"], units["div8"]} <= pools
+    assert div1.units == {units["div1"], units["div8"]} and div2.units == {units["div2"]}

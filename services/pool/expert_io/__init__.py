@@ -32,9 +32,11 @@ Annex 1 and the record: 民族 | 政治面貌 | 出生日期 (or 出生年月; m
 the annex's ☑ boxes) | 临床子类 (医学/药学/医用耗材/检验试剂; only with 医药临床) | 专业细分 | 专业标签 |
 首席专家 | 医保工作人员 | 手机 ← | 电子邮箱 ← | 通讯地址 | 邮编 | 推荐单位 | 推荐单位统一社会信用代码 |
 参加学术团体及所任职务 | 何时何地受过何种奖惩 | 受教育经历 (one line each) | 主要论著、业绩、成果 | 飞行检查经历 |
-完全民事行为能力 | 刑事犯罪记录 | 行政处罚或严重处分 | 违反医保规定 | 所属单位 (the pool's org unit, code or name;
-default: the caller's) | 状态 (申请/审核中/公示中/在库; default 在库) | 聘期开始 | 聘期结束 (new active experts only;
-default today and three years later, 000 §10(七)). Yes/no columns take 是/否 (also Y/N, √/×, 1/0, 有/无).
+完全民事行为能力 | 刑事犯罪记录 | 行政处罚或严重处分 | 违反医保规定 |
+工作经历及专业特长 (annex 1: one period per line, ``YYYY.MM–YYYY.MM 单位 职务`` or ``…–至今``;
+see :mod:`services.pool.work_history`) | 所属单位 (the pool's org unit, code or name; default: the caller's) |
+状态 (申请/审核中/公示中/在库; default 在库) | 聘期开始 | 聘期结束 (new active experts only; default today and
+three years later, 000 §10(七)). Yes/no columns take 是/否 (also Y/N, √/×, 1/0, 有/无).
 Dates: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日, Excel date cells or serial numbers; 参加工作时间
 and 出生日期 may be a month (YYYY-MM, YYYY年M月; a month's work start counts from its first day). The columns 原因
 and 原行号 of a rejections file are ignored, so a fixed rejections file can be imported again.
@@ -54,6 +56,10 @@ Applying
   not in the directory creates the institution (kind ``other``), or is given to the one institution of that exact
   name that has no code; a name alone not found creates the institution (kind ``other``, no code). Each is noted.
   A changed employer closes the open work-history period and opens a new one (the two-year recusal rule reads it).
+* **Work history** (:mod:`.history`): the 工作经历 periods are matched to the directory by credit code or exact name
+  and merged into the stored history after the row (a period at the same institution with the same start, or one
+  opened or closed by an employer change, takes the row's dates: a re-import dates a job change as the row says).
+  Periods that cannot be read or matched are kept unmatched and listed in ``ImportReport.history_unmatched``.
 * **Admission** (:mod:`.admission`): every row is judged by the eligibility rules of an application (000 §8–§9).
   A failing row is listed in ``ImportReport.ineligible`` with each reason's article; a new expert from it is
   审核中 (under review) without a term; ``strict=True`` rejects it instead. ``admit_ineligible="<reason>"`` (admins

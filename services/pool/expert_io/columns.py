@@ -329,6 +329,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("状态", "state", _choice(_STATES, STATE_LABELS.values()), ("state", "status")),
     ColumnSpec("聘期开始", "term_start", _date, ("term_start",)),
     ColumnSpec("聘期结束", "term_end", _date, ("聘期至", "term_end")),
+    ColumnSpec("工作经历及专业特长", "work_history", _long_text(4000),
+               ("工作经历", "工作简历", "工作经历（含时间）", "work_history")),
     ColumnSpec(REASON_HEADER, "reason", None, ("reason",)),
     ColumnSpec(SOURCE_ROW_HEADER, "source_row", None, ("source_row",)),
 )

@@ -90,7 +90,9 @@ def _export_values(expert: Expert, person: Person, institutions: dict[int, Insti
         employment=" ".join(v for v in (employer.name if employer else None, expert.post, expert.title) if v),
         highest_degree=label(expert.highest_degree, DEGREE_LABELS),
         id_number=(expert.id_number if full else mask_id_number(expert.id_number)) if expert.id_number else None,
-        contact=" ".join(v for v in (expert.mobile, expert.email) if v), birth_date=expert.birth_date,
+        contact=" ".join(v for v in (expert.mobile, expert.email) if v),
+        # the birth date is what a masked ID number hides: the year only, as on the card (issue 14, staff views)
+        birth_date=expert.birth_date if full or expert.birth_date is None else str(expert.birth_date.year),
         employer_name=employer.name if employer else None, employer_code=employer.credit_code if employer else None,
         post_level=label(expert.post_level, POST_LEVEL_LABELS),
         title_level=label(expert.title_level, TITLE_LEVEL_LABELS),

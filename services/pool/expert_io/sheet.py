@@ -18,6 +18,16 @@ HEADER_SEARCH_ROWS = 20
 # --- the report ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HistoryProblem:
+    """A work-history line of ``row`` that could not be read, or a period whose institution (``text``) is not one
+    institution of the directory: ``code`` is ``history_unmatched`` or says why the line cannot be read."""
+
+    row: int
+    text: str
+    code: str
+
+
 @dataclass
 class ImportReport(TableImportReport):
     """What an expert import found and did (see :class:`services.platform.tables.TableImportReport`), plus the pool it
@@ -30,6 +40,8 @@ class ImportReport(TableImportReport):
     """Rows that fail the eligibility rules (000 §8–§9), each reason with its article: imported, but new experts
     among them as 审核中 without a term unless admitted by the audited override (``admitted_ineligible``)."""
     admitted_ineligible: int = 0
+    history_unmatched: list[HistoryProblem] = field(default_factory=list)
+    """Work-history periods (000 annex 1) that could not be read, or matched to the directory (kept unmatched)."""
 
 
 # --- reading a file -----------------------------------------------------------------------------------------

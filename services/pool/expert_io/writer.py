@@ -19,6 +19,7 @@ from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
 from services.pool.expert_io.checks import InstitutionRef, Plan, Row
 from services.pool.expert_io.columns import DIRECT
+from services.pool.expert_io.history import HistoryWriter
 from services.pool.expert_io.sheet import ImportReport
 from services.pool.lifecycle import NOTICE_WORKING_DAYS, ExpertState
 from storage.models import Expert, Person
@@ -54,6 +55,8 @@ class Writer:
         self._new: list[tuple[Plan, dict[str, Any]]] = []
         self._template = {key: value for key, value in Expert(
             person_id=0, org_unit_id=0, created_at=self.now, updated_at=self.now).model_dump().items()}
+        self.history = HistoryWriter(uow, report, today)  # the annex-1 work-history column (issue 14)
+        self._histories: list[tuple[int, Row]] = []  # new experts' rows, applied once they have an id
 
     def _audit(self, action: str, object_type: str, object_id: int, details: dict[str, Any]) -> None:
         self._entries.append(audit.Pending(self.now, self.actor.label, action, object_type, object_id, details))
@@ -119,6 +122,7 @@ class Writer:
             self._create(plan, values, override)
         else:
             person_id = await self._update(plan, values)
+            await self.history.apply(plan.row, person_id)
             if override is not None:
                 self._audit("expert.admitted_ineligible", "person", person_id, override)
         if len(self._entries) >= BATCH:
@@ -134,6 +138,7 @@ class Writer:
             record["notice_ends_on"] = default_calendar().add_working_days(self.today, NOTICE_WORKING_DAYS)
         slot = len(self._new)
         self._new.append((plan, record))
+        self._histories.append((slot, plan.row))
         self._entries.append(_ForNew(slot, "expert.created", {
             "org_unit_id": plan.org_unit_id, "state": record["state"], "fields": sorted(["name", "id_number", *values]),
             "source": self.report.source, "row": plan.row.number}))
@@ -157,6 +162,9 @@ class Writer:
             await insert_rows(session, ExpertEmployment, periods)
             self.report.created += len(people)
             self.report.created_ids.extend(people)
+            for slot, row in self._histories:
+                await self.history.apply(row, people[slot])
+        self._histories.clear()
         entries = [entry if isinstance(entry, audit.Pending) else audit.Pending(
             self.now, self.actor.label, entry.action, "person", people[entry.slot], entry.details)
             for entry in self._entries]
