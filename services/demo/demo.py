@@ -69,7 +69,7 @@ _GIVEN = (
 class DemoPlan:
     """How much demo data to make."""
 
-    experts: int = 80
+    experts: int = 300  # issue 20: enough that a draw of 3+2 chooses among many in each division
     supervisors: int = 10
     seed: int = DEMO_SEED
 

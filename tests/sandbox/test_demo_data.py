@@ -38,7 +38,7 @@ async def test_the_demo_has_a_bureau_three_divisions_staff_experts_supervisors_a
     assert sorted(u.code for u in units) == ["bureau", "div1", "div2", "div8"]
     assert {u.code: u.kind for u in units}["bureau"] == "bureau"
     assert Counter(s.role for s in staff) == {"admin": 1, "staff": 2}
-    assert len(experts) == 80 and len(supervisors) == 10
+    assert len(experts) == 300 and len(supervisors) == 10
     division_ids = {u.id for u in units if u.kind == "division"}
     assert {e.org_unit_id for e in experts} == division_ids  # spread over every division
     assert len(chats) == 3 and {c.org_unit_id for c in chats} == division_ids
@@ -54,7 +54,7 @@ async def test_everyone_but_one_expert_is_bound_to_a_recognisable_demo_account(
         accounts = (await uow.session.exec(select(Account).where(col(Account.unbound_at).is_(None)))).all()
         playable, unbound = await demo.personas(uow)
     bound = {a.person_id: a for a in accounts}
-    assert len(people) == 93 and len(bound) == 92
+    assert len(people) == 313 and len(bound) == 312
     (left_out,) = [p for p in people if p.id not in bound]
     assert left_out.id == data.unbound_person_id and left_out.name == demo.UNBOUND_EXPERT_NAME
     for person_id, account in bound.items():
@@ -63,7 +63,7 @@ async def test_everyone_but_one_expert_is_bound_to_a_recognisable_demo_account(
     assert str(demo.NEW_USER_ID) not in {a.external_user_id for a in accounts}
     assert [u.person_id for u in unbound] == [data.unbound_person_id] and unbound[0].roles == (Role.EXPERT,)
     assert playable[0].roles == (Role.ADMIN, Role.STAFF) and playable[0].org_unit_code == "bureau"
-    assert len(playable) == 92
+    assert len(playable) == 312
 
 
 async def test_the_same_seed_gives_the_same_people(
@@ -111,10 +111,10 @@ async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkF
         actions = Counter(e.action for e in (await uow.session.exec(select(AuditEntry))).all())
     assert report.ok and report.checked == sum(actions.values())
     assert actions == {
-        "org_unit.created": 4, "staff.created": 3, "expert.created": 80, "supervisor.created": 10,
-        "account.bound": 92, "staff_chat.bound": 3, "institution.created": 30, "expert.history_added": 12,
+        "org_unit.created": 4, "staff.created": 3, "expert.created": 300, "supervisor.created": 10,
+        "account.bound": 312, "staff_chat.bound": 3, "institution.created": 30, "expert.history_added": 43,
         # the generated roster is imported with the audited override (000 §8–§9 at import, issue 14)
-        "expert.admitted_ineligible": 14,
+        "expert.admitted_ineligible": 54,
         # the drawn demo activity (issue 13): filed, approved, drawn, three principals invited, one unreachable
         "activity.created": 1, "draw.requested": 1, "draw.approved": 1, "draw.drawn": 1,
         "invitation.sent": 3, "invitation.unreachable": 1,
@@ -167,7 +167,7 @@ def test_the_demo_data_command_fills_a_database_once(database_url: str) -> None:
 
     first = run()
     assert first.returncode == 0, first.stderr
-    assert "80 experts" in first.stdout
+    assert "300 experts" in first.stdout
     second = run()
     assert second.returncode == 0, second.stderr
     assert "already" in second.stdout

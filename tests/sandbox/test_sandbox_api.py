@@ -64,7 +64,7 @@ async def test_personas_are_the_bound_demo_people_plus_the_unbound_account(http:
     data = await call(http, "GET", "/api/personas")
     bound = [p for p in data["personas"] if p["bound"]]
     unbound = [p for p in data["personas"] if not p["bound"]]
-    assert len(bound) == 92
+    assert len(bound) == 312
     assert bound[0]["user_id"] == ADMIN and bound[0]["roles"] == ["admin", "staff"]
     assert bound[0]["org_unit"]["code"] == "bureau"
     assert {p["user_id"] for p in unbound} == {demo.NEW_USER_ID}

@@ -58,7 +58,7 @@ def test_the_sandbox_prints_its_address_serves_the_page_and_stops_on_ctrl_c(tmp_
         assert f"sandbox ready: open http://127.0.0.1:{port}/ in a browser" in lines
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/personas", timeout=10) as response:
             personas = json.load(response)["personas"]
-        assert len(personas) == 93
+        assert len(personas) == 313
     finally:
         status, out = _stop(process)
     assert status == 0 and out.strip().endswith("sandbox stopped")
