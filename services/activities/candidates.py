@@ -264,8 +264,9 @@ def _columns_query(spec: ActivitySpec, settings: DrawSettings) -> Any:
     """Every active expert's id and employer as two comma-joined lists in the same row order, and ``id:flags`` of
     those the columns exclude (:func:`column_codes`): one row, not thousands (bench/draws.py)."""
     expert = Expert.__table__.c  # type: ignore[attr-defined]
-    old = case((and_(expert.birth_date.is_not(None), expert.birth_date <= age_cutoff(spec.start, settings.age_limit)),
-                OLD), else_=0)
+    extended = and_(expert.extended_until.is_not(None), expert.extended_until >= spec.end)  # 000 §22 granted
+    old = case((and_(expert.birth_date.is_not(None), expert.birth_date <= age_cutoff(spec.start, settings.age_limit),
+                     ~extended), OLD), else_=0)
     barred = case((and_(expert.barred_until.is_not(None), expert.barred_until > spec.start), BARRED), else_=0)
     disqualified = case((or_(expert.full_civil_capacity.is_(False), expert.criminal_record.is_(True),
                              expert.administrative_penalty.is_(True), expert.insurance_violation.is_(True)),

@@ -91,8 +91,20 @@ def _params(expert: Expert) -> dict[str, object]:
         "state_key": f"lifecycle.state.{expert.state}",
         "term_end": expert.term_end.isoformat() if expert.term_end else "-",
         "notice_ends_on": expert.notice_ends_on.isoformat() if expert.notice_ends_on else "-",
-        "reason": expert.end_reason or "-",
+        "reason": _reason_words(expert.end_reason),
     }
+
+
+def _reason_words(end_reason: str | None) -> str:
+    """The person's words behind an ending: the exit code (``other: 调离原岗位``) is the message's own key, never
+    shown again (issue 20)."""
+    text = end_reason or "-"
+    for code in ExitReason:
+        if text == code.value:
+            return "-"
+        if text.startswith(f"{code.value}: "):
+            return text[len(code.value) + 2:]
+    return text
 
 
 async def start_review(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
