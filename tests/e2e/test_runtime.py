@@ -153,6 +153,7 @@ async def test_replies_to_a_chat_keep_their_order_behind_one_that_must_be_retrie
         org = await build_org(bot.uow)
         await _bind(bot, emulator, "expert", org.expert_id, 61)
         chat = str(61)
+        await emulator.wait_for(lambda: ("chat:61", "") in emulator.commands)  # the binding's menu call is done
         emulator.fail_next(1, 502)  # the first reply fails once: that chat waits for its retry
         async with bot.uow() as u:
             await notify.to_address(u, address=chat, key="start.bound", params={"name": "#1"})
