@@ -6,6 +6,7 @@ same list; binding later delivers the open invitation at once; the CLI records a
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
@@ -177,11 +178,13 @@ async def test_the_cli_records_an_answer_given_by_phone(emulator: BotApiEmulator
         world = await _world(bot, emulator, unbound=1)
         unbound = world.unbound[0]  # type: ignore[attr-defined]
         slot = (await world.slot_of(unbound)).id
-        done = _cli(database_url, "slot", "answer", str(slot), "--as", str(world.org.admin_id), "--answer", "recuse",
-                    "--reason", "dispute")
+        # in a thread: the bot in this process keeps running (and releasing its locks) while the CLI waits
+        done = await asyncio.to_thread(_cli, database_url, "slot", "answer", str(slot), "--as",
+                                       str(world.org.admin_id), "--answer", "recuse", "--reason", "dispute")
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == f"slot {slot}: recused (recorded by phone)"
         member = await world.slot_of(unbound)
         assert (member.status, member.reason) == ("recused", "dispute")
-        again = _cli(database_url, "slot", "answer", str(slot), "--as", str(world.org.admin_id), "--answer", "accept")
+        again = await asyncio.to_thread(_cli, database_url, "slot", "answer", str(slot), "--as",
+                                        str(world.org.admin_id), "--answer", "accept")
         assert again.returncode == 1 and "AnswerRefused" in again.stderr
