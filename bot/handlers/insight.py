@@ -67,6 +67,13 @@ def figure_rows(unit_id: int, code: int) -> list[Row]:
     return [[Button(f"stats.button.{figure.value}", StatsList(figure.value, unit_id, code, 0))] for figure in LISTED]
 
 
+def period_and_unit(args: Arguments) -> tuple[str | None, str | None]:
+    """The period (the word starting with a year) and the unit code among up to two arguments, in any order."""
+    words = [args.text(i, VALUE_CHARS) for i in range(len(args))]
+    asked = next((w for w in words if w[:4].isdigit()), None)
+    return asked, next((w for w in words if w is not asked), None)
+
+
 @serves(STAFF, private_only=True)
 async def show_stats(update: Update, context: BotContext) -> None:
     """/stats [unit] [period]: the unit's key figures (default: the caller's unit, this month)."""
@@ -74,9 +81,7 @@ async def show_stats(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     args = Arguments(context.args, "stats.usage")
     args.expect(0, 2)
-    words = [args.text(i, VALUE_CHARS) for i in range(len(args))]
-    asked = next((w for w in words if w[:4].isdigit()), None)
-    unit = next((w for w in words if w is not asked), None)
+    asked, unit = period_and_unit(args)
     async with context.services.uow(readonly=True) as uow:
         found = await stats.unit_stats(uow, actor=actor, period=period.parse(asked, today=uow.today()), unit=unit)
     await message.reply_text(render(found, lambda key, **p: context.t(update, key, **p)),

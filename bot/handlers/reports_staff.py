@@ -9,16 +9,11 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import reports as report_files
-from bot.arguments import VALUE_CHARS, Arguments
+from bot.arguments import Arguments
 from bot.auth import STAFF, serves
 from bot.context import BotContext
+from bot.handlers.insight import period_and_unit
 from services.insight import period, reports
-
-
-def _split(args: Arguments) -> tuple[str | None, str | None]:
-    words = [args.text(i, VALUE_CHARS) for i in range(len(args))]
-    asked = next((w for w in words if w[:4].isdigit()), None)
-    return asked, next((w for w in words if w is not asked), None)
 
 
 @serves(STAFF, private_only=True)
@@ -28,7 +23,7 @@ async def monthly(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     args = Arguments(context.args, "reports.usage_monthly")
     args.expect(0, 2)
-    asked, unit = _split(args)
+    asked, unit = period_and_unit(args)
     label = report_files.labeller(context.language_for(update))
     async with context.services.uow(readonly=True) as uow:
         today = uow.today()
@@ -46,7 +41,7 @@ async def yearly(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None
     args = Arguments(context.args, "reports.usage_yearly")
     args.expect(0, 2)
-    asked, unit = _split(args)
+    asked, unit = period_and_unit(args)
     label = report_files.labeller(context.language_for(update))
     async with context.services.uow(readonly=True) as uow:
         year = period.parse(asked, today=uow.today()).first.year if asked else uow.today().year - 1
