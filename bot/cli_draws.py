@@ -17,21 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
-
 from bot.settings import Settings
 from messages import translate
 from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.activities.draw_rules import ActivityKind
 from services.draws import draw_export, draws
+from services.draws.picks import stored_picks
 from services.draws.shortfalls import Explained
 from services.invitations import cancellation
+from services.people.accounts import staff_actor
 from services.platform.errors import DrawNotFound
-from services.platform.roles import SYSTEM_CLI, Actor, Role, person_actor_label
-from storage.activities import DrawRecord
-from storage.models import Person
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from services.platform.roles import SYSTEM_CLI
+from storage.uow import UnitOfWorkFactory
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 _REQUIRE = re.compile(r"^(?P<category>[a-z]+)(?:/(?P<sub>[a-z_]+))?:(?P<count>\d+)(?::(?P<backups>\d+))?"
@@ -144,22 +142,6 @@ def _register_changes(activity: Any) -> None:
     move.add_argument("--deadline", type=_local_time,
                       help='"YYYY-MM-DD HH:MM": answer by then (default: 24 h from now, no later than the start)')
     move.set_defaults(handler=_activity_reschedule)
-
-
-async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
-    """The actor of an active staff member, as ``services.people.accounts.identify`` makes it for a bound account."""
-    from bot.cli import CliError
-
-    staff = await uow.people.staff(person_id)
-    person = await uow.people.get(person_id)
-    if staff is None or person is None or not staff.active:
-        raise CliError(f"person {person_id} is not an active staff member")
-    roles = {Role.STAFF, Role.ADMIN} if staff.role == "admin" else {Role.STAFF}
-    expert = await uow.people.expert(person_id)
-    if expert is not None:
-        roles.add(Role.EXPERT)
-    return Actor(label=person_actor_label(person_id), person_id=person_id, name=person.name,
-                 roles=frozenset(roles), staff_org_unit_id=staff.org_unit_id)
 
 
 async def _run(settings: Settings, work: Any) -> Any:
@@ -348,13 +330,8 @@ async def _draw_verify(args: argparse.Namespace, settings: Settings) -> int:
                 report = await draws.verify_draw(uow, args.draw_id)
             except DrawNotFound:
                 return None
-            record = await uow.session.get(DrawRecord, args.draw_id)
-            assert record is not None
-            picks = [p for p in record.result.get("picks", []) if isinstance(p, list) and len(p) == 4]
-            ids = [p[1] for p in picks if isinstance(p[1], int)]
-            names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids))))
-                         .all())
-        return report, [f"  {key} {role} {order}: {pid} {names.get(pid, '?')}" for key, pid, role, order in picks]
+            picks = await stored_picks(uow, args.draw_id)
+        return report, [f"  {p.requirement_key} {p.role} {p.order}: {p.person_id} {p.name}" for p in picks]
 
     found = await _run(settings, work)
     if found is None:

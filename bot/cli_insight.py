@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.settings import Settings
 from messages import LANGUAGES, translate
 from services.insight import exports, period
+from services.people.accounts import staff_actor
 from services.platform.tables import write_table
 from storage.uow import UnitOfWorkFactory
 
@@ -35,7 +36,6 @@ def register(exported: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 async def build(uow_factory: UnitOfWorkFactory, args: argparse.Namespace) -> exports.Export:
     """The table asked for, read as the staff member named by ``--as``."""
-    from bot.cli_draws import staff_actor
 
     def label(key: str, **params: object) -> str:
         return translate(args.language, key, **params)

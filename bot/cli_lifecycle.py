@@ -13,8 +13,8 @@ from services.platform.roles import SYSTEM_CLI
 from services.pool import extensions, history_changes, lifecycle
 from services.pool.history_changes import HistoryLine
 from services.pool.lifecycle import ExitReason
+from services.pool.standing import Standing
 from services.pool.work_history import month_bound
-from storage.models import Expert
 from storage.uow import UnitOfWorkFactory
 
 NEEDS_REASON = ("reject", "objection", "exit", "remove")
@@ -49,7 +49,7 @@ async def _move(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "history":
         return await _history(args, settings)
 
-    async def work(uow_factory: UnitOfWorkFactory) -> Expert:
+    async def work(uow_factory: UnitOfWorkFactory) -> Standing:
         async with uow_factory() as uow:
             expert_id, reason = args.person_id, args.reason
             if args.action == "review":
@@ -76,7 +76,7 @@ async def _move(args: argparse.Namespace, settings: Settings) -> int:
                 return await lifecycle.readmit(uow, actor=SYSTEM_CLI, expert_id=expert_id)
             return await lifecycle.remove(uow, actor=SYSTEM_CLI, expert_id=expert_id, reason=reason)
 
-    expert: Expert = await _with_uow(settings, work)
+    expert: Standing = await _with_uow(settings, work)
     term = f", term {expert.term_start} - {expert.term_end}" if expert.term_end else ""
     extension = f", extended until {expert.extended_until}" if expert.extended_until else ""
     print(f"expert {expert.person_id}: {expert.state}{term}{extension}")

@@ -14,8 +14,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.cli_draws import staff_actor
 from bot.settings import Settings
+from services.people.accounts import staff_actor
 from services.records import credit, work_records
 from storage.uow import UnitOfWorkFactory
 

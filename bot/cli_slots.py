@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli_draws import _run, staff_actor
+from bot.cli_draws import _run
 from bot.settings import Settings
 from services.invitations import by_phone
-from storage.activities import ActivityMember
+from services.people.accounts import staff_actor
 from storage.uow import UnitOfWorkFactory
 
 
@@ -32,16 +32,12 @@ def register(commands: Any) -> None:
 async def _slot_answer(args: argparse.Namespace, settings: Settings) -> int:
     kind: by_phone.PhoneAnswer = args.answer
 
-    async def work(uow_factory: UnitOfWorkFactory) -> ActivityMember:
+    async def work(uow_factory: UnitOfWorkFactory) -> by_phone.SlotAnswered:
         async with uow_factory() as uow:
             actor = await staff_actor(uow, args.as_id)
-            answer: by_phone.PhoneAnswer = kind
-            if kind == "accept" and args.signed_on_paper:
-                member = await uow.session.get(ActivityMember, args.slot_id)
-                answer = "signed_on_paper" if member is not None and member.status == "accepted" else "accept"
-            return await by_phone.record_answer(uow, actor=actor, member_id=args.slot_id, answer=answer,
+            return await by_phone.record_answer(uow, actor=actor, member_id=args.slot_id, answer=kind,
                                                 reason=args.reason, signed_on_paper=args.signed_on_paper)
 
-    member: ActivityMember = await _run(settings, work)
-    print(f"slot {member.id}: {member.status} (recorded by phone)")
+    answered: by_phone.SlotAnswered = await _run(settings, work)
+    print(f"slot {answered.slot_id}: {answered.status} (recorded by phone)")
     return 0

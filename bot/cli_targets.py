@@ -20,7 +20,7 @@ from services.draws import target_activities, target_draws
 from services.draws.target_activities import TargetActivityTemplate
 from services.draws.target_draws import TargetDrawView, TargetVerifyReport
 from services.institutions.institutions import InstitutionKind
-from storage.activities import Activity
+from services.people.accounts import staff_actor
 from storage.uow import UnitOfWorkFactory
 
 
@@ -108,7 +108,7 @@ async def _draw(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(uow_factory: UnitOfWorkFactory) -> TargetDrawView:
         async with uow_factory() as uow:
-            actor = await target_draws.staff_actor(uow, args.staff)
+            actor = await staff_actor(uow, args.staff)
             record, _ = await target_draws.draw_targets(
                 uow, actor=actor, org=args.org, kinds=args.kind, levels=args.level, division_ids=args.division,
                 designated_only=not args.all_institutions, exclude_ids=[i for ids in args.exclude for i in ids],
@@ -150,12 +150,12 @@ async def _to_activities(args: argparse.Namespace, settings: Settings) -> int:
         requirements=tuple(_requirement(r) for r in args.require), org=args.org, place=args.place, notes=args.notes,
     )
 
-    async def work(uow_factory: UnitOfWorkFactory) -> list[Activity]:
+    async def work(uow_factory: UnitOfWorkFactory) -> list[target_activities.CreatedActivity]:
         async with uow_factory() as uow:
-            actor = await target_draws.staff_actor(uow, args.staff)
+            actor = await staff_actor(uow, args.staff)
             return await target_activities.to_activities(uow, actor=actor, draw_id=args.draw_id, template=template)
 
-    created: list[Activity] = await _with_uow(settings, work)
+    created: list[target_activities.CreatedActivity] = await _with_uow(settings, work)
     print(f"{len(created)} activit{'y' if len(created) == 1 else 'ies'} created from target draw {args.draw_id}:")
     for activity in created:
         print(f"  activity {activity.id}\t{activity.title}")

@@ -160,3 +160,97 @@ def test_callback_data_is_written_only_by_the_codec() -> None:
                if re.search(r"query\.data\b|\.data\.split|data\.removeprefix\(", f.read_text(encoding="utf-8"))
                and not str(f.relative_to(ROOT)).startswith(("bot/emulator", "bot/sandbox"))}
     assert readers == {"bot/buttons.py"}
+
+
+def _table_classes() -> set[str]:
+    """The names of every SQLModel table class in storage/."""
+    return {node.name for path in _files("storage") for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ClassDef) and any(k.arg == "table" for k in node.keywords)}
+
+
+def _service_functions_returning_rows() -> set[str]:
+    """``services.pkg.module.function`` for every top-level service function whose return annotation names a table."""
+    tables, found = _table_classes(), set()
+    for path in _files("services"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+                if set(re.findall(r"\w+", ast.unparse(node.returns))) & tables:
+                    found.add(f"{module}.{node.name}")
+    return found
+
+
+def _service_calls_from_the_front_end() -> set[str]:
+    """Every ``services.…`` function the front end calls (``module.f(...)`` or an imported ``f(...)``)."""
+    called: set[str] = set()
+    for path in _files("bot"):
+        if {"emulator", "sandbox"} & set(path.relative_to(ROOT).parts):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and _top(node.module) == "services":
+                names.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id in names:
+                called.add(names[node.func.id])
+            elif (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                  and node.func.value.id in names):
+                called.add(f"{names[node.func.value.id]}.{node.func.attr}")
+    return called
+
+
+# Service functions the front end calls that still hand it a table row (issue 16: services return plain values).
+# The list only shrinks: a function converted to a plain value leaves it, and no new one may join.
+STILL_RETURN_ROWS = {
+    "services.activities.activities.create_activity",
+    "services.activities.activities.relax_requirement",
+    "services.activities.activities.require_recusal",
+    "services.draws.draws.choose_leader",
+    "services.draws.target_draws.draw_targets",
+    "services.draws.target_draws.require_visible",
+    "services.institutions.institutions.get_institution",
+    "services.institutions.institutions.search",
+    "services.invitations.employer_letters.mark_sent",
+    "services.leads.card_actions.act",
+    "services.leads.card_actions.act_with_text",
+    "services.leads.card_actions.prepare_text",
+    "services.leads.lead_privacy.grant_custodian",
+    "services.leads.lead_triage.assign",
+    "services.leads.lead_triage.link",
+    "services.leads.lead_triage.staff_leads",
+    "services.leads.leads.active_supervisor",
+    "services.leads.leads.add_information",
+    "services.leads.leads.own_lead",
+    "services.leads.leads.submit",
+    "services.people.orgs.add_member",
+    "services.people.orgs.add_org_unit",
+    "services.people.orgs.add_staff",
+    "services.people.orgs.get_unit",
+    "services.platform.dialogs.get",
+    "services.platform.dialogs.save",
+    "services.platform.dialogs.start",
+    "services.pool.expert_changes.decide_change",
+    "services.pool.expert_changes.request_change",
+    "services.pool.expert_interests.declare_interest",
+    "services.pool.expert_interests.withdraw_interest",
+    "services.pool.history_changes.request_period",
+    "services.pool.lifecycle.add_period",
+    "services.pool.pools.grant_share",
+    "services.pool.pools.revoke_share",
+    "services.pool.pools.set_draws_from_parent",
+    "services.records.credit.add_by_staff",
+    "services.records.excellence.propose",
+    "services.records.excellence.publish",
+    "services.records.sanctions.confirm",
+    "services.records.sanctions.dismiss",
+    "services.supervisors.supervisors.terminate",
+}
+
+
+def test_services_hand_the_front_end_plain_values_not_table_rows() -> None:
+    handing_rows = _service_functions_returning_rows() & _service_calls_from_the_front_end()
+    assert handing_rows - STILL_RETURN_ROWS == set(), "return a dataclass, not a table row"
+    assert STILL_RETURN_ROWS - handing_rows == set(), "converted: take it off STILL_RETURN_ROWS"

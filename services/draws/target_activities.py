@@ -52,6 +52,14 @@ def _invalid(reason: str, **params: object) -> ActivityInvalid:
 
 
 @dataclass(frozen=True)
+class CreatedActivity:
+    """An activity made from a drawn institution: its number and title."""
+
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
 class _Checked:
     """A template checked by the activity rules: the kind, the composition lines and the waiver's reason."""
 
@@ -105,7 +113,7 @@ async def _create(uow: UnitOfWork, actor: Actor, *, unit_id: int, draw_id: int, 
 
 
 async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
-                        template: TargetActivityTemplate) -> list[Activity]:
+                        template: TargetActivityTemplate) -> list[CreatedActivity]:
     """One activity per drawn institution, in draw order, each linked to the draw (``target_draw_id``) and with
     the institution as the inspected one; checked by the rules of ``services.activities.activities`` and written in one
     transaction."""
@@ -130,4 +138,4 @@ async def to_activities(uow: UnitOfWork, *, actor: Actor, draw_id: int,
     await audit.record(uow, at=now, actor=actor.label, action="draw.targets_to_activities", object_type="draw",
                        object_id=draw_id, details={"activity_ids": [a.id for a in created]})
     await uow.commit()
-    return created
+    return [CreatedActivity(id=a.id or 0, title=a.title) for a in created]

@@ -52,8 +52,8 @@ from services.draws.target_rules import (
 from services.institutions.institutions import InstitutionKind
 from services.people.orgs import get_unit, require_scope_over_units, subtree
 from services.platform import audit
-from services.platform.errors import DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
-from services.platform.roles import Actor, Role, person_actor_label
+from services.platform.errors import DrawNotFound, DrawRefused, InstitutionNotFound
+from services.platform.roles import Actor
 from storage.activities import Activity, ActivityInstitution, DrawRecord
 from storage.models import OrgUnit, Person
 from storage.pool import Institution
@@ -91,17 +91,6 @@ class TargetVerifyReport:
 def refused(reason: str, **params: object) -> DrawRefused:
     """A refusal of a target draw for ``reason`` (message key ``targets.refused.<reason>``)."""
     return DrawRefused(reason, reason_key=f"targets.refused.{reason}", **params)
-
-
-async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
-    """The actor of an active staff member, for the command line's ``--as``."""
-    staff = await uow.people.staff(person_id)
-    person = await uow.session.get(Person, person_id)
-    if staff is None or not staff.active or person is None:
-        raise PermissionDenied(f"person {person_id} is not active staff")
-    roles = {Role.STAFF, Role.ADMIN} if staff.role == "admin" else {Role.STAFF}
-    return Actor(label=person_actor_label(person_id), person_id=person_id, name=person.name,
-                 roles=frozenset(roles), staff_org_unit_id=staff.org_unit_id)
 
 
 # --- the draw -------------------------------------------------------------------------------------
@@ -294,6 +283,5 @@ __all__ = [
     "refused",
     "require_visible",
     "result_hash",
-    "staff_actor",
     "verify_target_draw",
 ]

@@ -11,6 +11,7 @@ and an accept re-checks that the expert may still serve (:func:`services.invitat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from services.invitations import commitment, keyboards
@@ -43,11 +44,22 @@ PhoneAnswer = Literal["accept", "decline", "recuse", "signed_on_paper"]
 PHONE = "phone"
 
 
+@dataclass(frozen=True)
+class SlotAnswered:
+    """The slot after a recorded answer: its number and status."""
+
+    slot_id: int
+    status: str
+
+
 async def record_answer(uow: UnitOfWork, *, actor: Actor, member_id: int, answer: PhoneAnswer, reason: str = "",
-                        text: str = "", signed_on_paper: bool = False) -> ActivityMember:
+                        text: str = "", signed_on_paper: bool = False) -> SlotAnswered:
     """Record an answer given by phone or in person (staff of the organizer's line). ``reason``: the decline
-    reason or recusal ground code (anything else is "other", with ``text``). Commits."""
+    reason or recusal ground code (anything else is "other", with ``text``). An accept with the paper commitment on
+    a slot already accepted records the paper commitment alone. Commits."""
     member = await _staff_slot(uow, actor, member_id)
+    if answer == "accept" and signed_on_paper and member.status == "accepted":
+        answer = "signed_on_paper"
     info = await _activity(uow, member.activity_id)
     _still_open(info, uow.now())
     if answer == "accept":
@@ -80,7 +92,8 @@ async def record_answer(uow: UnitOfWork, *, actor: Actor, member_id: int, answer
                      channel=PHONE)
     await update_roster(uow, info)
     await uow.commit()
-    return member
+    assert member.id is not None
+    return SlotAnswered(slot_id=member.id, status=member.status)
 
 
 def _extra(given: str, code: str) -> str:

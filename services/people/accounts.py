@@ -24,6 +24,7 @@ from services.platform.errors import (
     InviteInvalid,
     InviteRevoked,
     InviteUsed,
+    PermissionDenied,
     PersonNotFound,
     RoleMissing,
     TooManyAttempts,
@@ -274,3 +275,17 @@ async def set_language(
         await notify.to_person(uow, person_id=person_id, key="language.set")
     await uow.commit()
     return language
+
+
+async def staff_actor(uow: UnitOfWork, person_id: int) -> Actor:
+    """The actor of an active staff member, as :func:`identify` makes it for a bound account: for the command
+    line's ``--as`` (a staff member acting off the chat). Refused for anyone who is not active staff."""
+    staff = await uow.people.staff(person_id)
+    person = await uow.people.get(person_id)
+    if staff is None or person is None or not staff.active:
+        raise PermissionDenied(f"person {person_id} is not an active staff member")
+    roles = {Role.STAFF, Role.ADMIN} if staff.role == "admin" else {Role.STAFF}
+    if await uow.people.expert(person_id) is not None:
+        roles.add(Role.EXPERT)
+    return Actor(label=person_actor_label(person_id), person_id=person_id, name=person.name,
+                 roles=frozenset(roles), staff_org_unit_id=staff.org_unit_id)

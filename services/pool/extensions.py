@@ -26,6 +26,7 @@ from services.people.orgs import TERM_YEARS, add_years, require_scope_over_perso
 from services.platform import audit, notify
 from services.platform.errors import InvalidInput, InvalidTransition, PermissionDenied, PersonNotFound
 from services.platform.roles import SCHEDULER, Actor
+from services.pool.standing import Standing, standing_of
 from storage.models import Expert, Person
 from storage.uow import UnitOfWork
 
@@ -62,7 +63,7 @@ async def pending_extensions(uow: UnitOfWork, *, actor: Actor) -> Sequence[Pendi
 
 
 async def decide_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int, until: date | None, note: str = "",
-                           shown_in: notify.MessageRef | None = None, language: str | None = None) -> Expert:
+                           shown_in: notify.MessageRef | None = None, language: str | None = None) -> Standing:
     """Grant the extension until ``until`` (inclusive), or refuse it (``until`` None); the expert is told, and the
     message that carried the buttons (``shown_in``) is replaced by the decision."""
     if actor.person_id == expert_id:
@@ -94,7 +95,7 @@ async def decide_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int, unt
                           params={"person_id": expert_id, "decision_key": f"extension.decision.{action}",
                                   "until": until.isoformat() if until else "-"})
     await uow.commit()
-    return expert
+    return standing_of(expert)
 
 
 async def remind(uow: UnitOfWork, expert_id: int) -> bool:

@@ -28,6 +28,7 @@ from services.platform.roles import Actor
 from services.platform.workdays import default_calendar
 from services.pool.eligibility import barred_until_for, check_eligibility
 from services.pool.experts import profile_of
+from services.pool.standing import Standing, standing_of
 from storage.models import Expert
 from storage.pool import ExpertPeriod, ExpertTenure
 from storage.uow import UnitOfWork
@@ -75,7 +76,7 @@ def _require(expert: Expert, action: str, *allowed: ExpertState) -> ExpertState:
 
 async def _save(
     uow: UnitOfWork, actor: Actor, expert: Expert, action: str, details: dict[str, object], *, tell: str | None
-) -> Expert:
+) -> Standing:
     expert.updated_at = uow.now()
     uow.session.add(expert)
     await audit.record(uow, at=uow.now(), actor=actor.label, action=f"expert.{action}", object_type="person",
@@ -83,7 +84,7 @@ async def _save(
     if tell is not None:
         await notify.to_person(uow, person_id=expert.person_id, key=tell, params=_params(expert))
     await uow.commit()
-    return expert
+    return standing_of(expert)
 
 
 def _params(expert: Expert) -> dict[str, object]:
@@ -107,7 +108,7 @@ def _reason_words(end_reason: str | None) -> str:
     return text
 
 
-async def start_review(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+async def start_review(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Standing:
     """Preliminary review of an application begins (000 §10(三))."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "start_review", ExpertState.APPLICANT)
@@ -115,7 +116,9 @@ async def start_review(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expe
     return await _save(uow, actor, expert, "review_started", {}, tell=None)
 
 
-async def approve(uow: UnitOfWork, *, actor: Actor, expert_id: int, notice_ends_on: date | None = None) -> Expert:
+async def approve(
+    uow: UnitOfWork, *, actor: Actor, expert_id: int, notice_ends_on: date | None = None
+) -> Standing:
     """Approved at review: the name goes on public notice until ``notice_ends_on`` (000 §10(四)(五))."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "approve", ExpertState.UNDER_REVIEW)
@@ -131,7 +134,7 @@ async def approve(uow: UnitOfWork, *, actor: Actor, expert_id: int, notice_ends_
                        tell="lifecycle.notice_started")
 
 
-async def reject(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) -> Expert:
+async def reject(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) -> Standing:
     """Not admitted at review."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "reject", ExpertState.APPLICANT, ExpertState.UNDER_REVIEW)
@@ -140,7 +143,7 @@ async def reject(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) 
     return await _save(uow, actor, expert, "rejected", {"reason": expert.end_reason}, tell="lifecycle.rejected")
 
 
-async def record_objection(uow: UnitOfWork, *, actor: Actor, expert_id: int, note: str) -> Expert:
+async def record_objection(uow: UnitOfWork, *, actor: Actor, expert_id: int, note: str) -> Standing:
     """An objection was raised during the public notice: back to review (000 §10(五))."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "record_objection", ExpertState.PUBLIC_NOTICE)
@@ -149,7 +152,7 @@ async def record_objection(uow: UnitOfWork, *, actor: Actor, expert_id: int, not
     return await _save(uow, actor, expert, "objection_recorded", {"note": expert.objection_note}, tell=None)
 
 
-async def appoint(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+async def appoint(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Standing:
     """The public notice ended without objection: appointed for a three-year term (000 §10(六)(七))."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "appoint", ExpertState.PUBLIC_NOTICE)
@@ -163,7 +166,7 @@ async def appoint(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
                        tell="lifecycle.appointed")
 
 
-async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Standing:
     """Review passed and the expert is willing: a new term follows the current one (000 §10(七))."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "renew", ExpertState.ACTIVE)
@@ -178,7 +181,7 @@ async def renew(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
                        tell="lifecycle.renewed")
 
 
-async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Standing:
     """The expert (or staff for them) asks to stay past 65 (000 §22); the pool's staff are alerted and decide
     (:mod:`services.pool.extensions`)."""
     expert = await uow.people.expert(expert_id) if actor.person_id == expert_id else await _expert(
@@ -193,7 +196,9 @@ async def request_extension(uow: UnitOfWork, *, actor: Actor, expert_id: int) ->
     return await _save(uow, actor, expert, "extension_requested", {}, tell=None)
 
 
-async def exit_pool(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: ExitReason, note: str = "") -> Expert:
+async def exit_pool(
+    uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: ExitReason, note: str = ""
+) -> Standing:
     """Leave the pool without blame: voluntary (000 §21), term end or age 65 (000 §22), other (000 §11)."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "exit", ExpertState.ACTIVE, ExpertState.PUBLIC_NOTICE, ExpertState.UNDER_REVIEW,
@@ -204,7 +209,7 @@ async def exit_pool(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: Ex
                        tell=f"lifecycle.exited.{reason.value}")
 
 
-async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) -> Expert:
+async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) -> Standing:
     """Removed for a ground of 000 §23: announced, and barred for five years (001 §22)."""
     expert = await _expert(uow, actor, expert_id)
     _require(expert, "remove", *(s for s in ExpertState if s is not ExpertState.REMOVED))
@@ -217,7 +222,7 @@ async def remove(uow: UnitOfWork, *, actor: Actor, expert_id: int, reason: str) 
                        tell="lifecycle.removed")
 
 
-async def readmit(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Expert:
+async def readmit(uow: UnitOfWork, *, actor: Actor, expert_id: int) -> Standing:
     """Back into the pool after exit or term end (000 §10): a new application, the previous time in the pool kept as
     an :class:`ExpertTenure` (the credit file is the person's and stays linked). Refused with the reason and the
     end date while a removal's five-year bar runs (001 §22)."""

@@ -16,7 +16,7 @@ from services.platform.errors import InvalidInput
 from services.platform.roles import Actor
 from services.pool import lifecycle
 from services.pool.lifecycle import ExitReason
-from storage.models import Expert
+from services.pool.standing import Standing
 from storage.uow import UnitOfWork
 
 
@@ -46,7 +46,7 @@ class StepTaken:
     state: str
 
 
-_Transition = Callable[[UnitOfWork, Actor, int, str], Awaitable[Expert]]
+_Transition = Callable[[UnitOfWork, Actor, int, str], Awaitable[Standing]]
 
 _TRANSITIONS: dict[Step, _Transition] = {
     Step.REVIEW: lambda uow, actor, expert_id, _: lifecycle.start_review(uow, actor=actor, expert_id=expert_id),

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from services.activities.activities import RequirementInput
 from services.draws import target_activities, target_draws
 from services.draws.target_activities import TargetActivityTemplate
+from services.people import accounts
 from services.platform.errors import ActivityInvalid, DrawNotFound, DrawRefused, InstitutionNotFound, PermissionDenied
 from services.platform.roles import Actor
 from storage.activities import Activity, ActivityInstitution, ActivityRequirement, DrawRecord
@@ -270,9 +271,9 @@ async def test_activities_follow_the_activity_rules_and_are_all_or_nothing(
 async def test_the_command_line_actor_is_built_from_an_active_staff_record(
         uow_factory: UnitOfWorkFactory, org: Org) -> None:
     async with uow_factory(readonly=True) as u:
-        actor = await target_draws.staff_actor(u, org.div1_staff_id)
-        admin = await target_draws.staff_actor(u, org.admin_id)
+        actor = await accounts.staff_actor(u, org.div1_staff_id)
+        admin = await accounts.staff_actor(u, org.admin_id)
         with pytest.raises(PermissionDenied):
-            await target_draws.staff_actor(u, org.expert_id)
+            await accounts.staff_actor(u, org.expert_id)
     assert actor.staff_org_unit_id == org.div1_id and actor.person_id == org.div1_staff_id
     assert "admin" in admin.roles
