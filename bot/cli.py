@@ -229,7 +229,6 @@ async def _org_add(args: argparse.Namespace, settings: Settings) -> int:
             unit = await orgs.add_org_unit(
                 uow, actor=SYSTEM_CLI, code=args.code, name=args.name, kind=args.kind, parent_code=args.parent
             )
-        assert unit.id is not None
         print(f"org unit {unit.id} created: {unit.code} {unit.name}")
         return 0
 
@@ -240,7 +239,7 @@ async def _org_add(args: argparse.Namespace, settings: Settings) -> int:
 async def _org_list(_args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow_factory: UnitOfWorkFactory) -> int:
         async with uow_factory() as uow:
-            for unit in await uow.org_units.all():
+            for unit in await orgs.list_units(uow):
                 print(f"{unit.id}\t{unit.code}\t{unit.kind}\tparent={unit.parent_id or '-'}\t{unit.name}")
         return 0
 

@@ -83,14 +83,13 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot import reports as files
     from bot.cli import _with_uow
     from services.insight import reports
-    from services.people.orgs import get_unit
+    from services.people.orgs import unit_ref
 
     label = files.labeller(args.language)
 
     async def work(uow_factory: UnitOfWorkFactory) -> bytes:
         async with uow_factory(readonly=True) as uow:
-            unit = await get_unit(uow, args.unit)
-            assert unit.id is not None
+            unit = await unit_ref(uow, args.unit)
             if args.kind == "monthly":
                 sheets = await reports.monthly_sheets(uow, unit_id=unit.id, period=period.parse(
                     args.month, today=uow.today()), label=label)

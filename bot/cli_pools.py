@@ -43,7 +43,7 @@ async def _pools(args: argparse.Namespace, settings: Settings) -> int:
             if args.pools_command == "parent":
                 unit = await pools.set_draws_from_parent(uow, actor=SYSTEM_CLI, org=args.org,
                                                          enabled=args.switch == "on")
-                return f"{unit.code}: draws from the parent's pool {'on' if unit.draws_from_parent else 'off'}"
+                return f"{unit.code}: draws from the parent's pool {args.switch}"
             if args.pools_command == "share":
                 share = await pools.grant_share(uow, actor=SYSTEM_CLI, lender=args.lender, borrower=args.borrower,
                                                 starts_on=args.start, ends_on=args.end, note=args.note)

@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from messages import translate
 from services.documents import charts, report_files
 from services.insight import reports
+from services.people import orgs
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -74,12 +75,12 @@ async def send_due_monthly(bot: Bot, uow_factory: UnitOfWorkFactory, language: s
     for item in due:
         async with uow_factory(readonly=True) as uow:
             sheets = await reports.monthly_sheets(uow, unit_id=item.unit_id, period=item.period, label=label)
-            unit = await uow.org_units.get(item.unit_id)
+            unit = await orgs.unit_ref(uow, item.unit_id)
         data = await monthly_file(sheets)
         try:
             for chat_id in item.chat_ids:
                 await bot.send_document(int(chat_id), data, filename=f"monthly-{item.period.label}.xlsx",
-                                        caption=label("reports.monthly_caption", unit=unit.name if unit else "",
+                                        caption=label("reports.monthly_caption", unit=unit.name,
                                                       period=item.period.label))
         except TelegramError as error:
             logger.warning("monthly report of unit %s not sent (%s); tried again at the next run", item.unit_id, error)

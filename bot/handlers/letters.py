@@ -46,9 +46,8 @@ async def send_letter(update: Update, context: BotContext) -> None:
 async def on_mark_sent(press: Press, action: MarkLetterSent) -> None:
     """Record the letter sent and answer with the recorded time."""
     async with press.context.services.uow() as uow:
-        member = await employer_letters.mark_sent(uow, actor=press.actor, member_id=action.slot_id)
-        at = employer_letters.sent_time(member, uow.zone)
-    await press.answer("letter.sent_done", alert=True, member_id=action.slot_id, at=at)
+        sent = await employer_letters.mark_sent(uow, actor=press.actor, member_id=action.slot_id)
+    await press.answer("letter.sent_done", alert=True, member_id=action.slot_id, at=sent.local_time)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

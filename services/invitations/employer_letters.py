@@ -163,17 +163,26 @@ async def letter_file(uow: UnitOfWork, *, actor: Actor, member_id: int) -> Lette
     return LetterFile(file_name, data, informed.astimezone(uow.zone).strftime(TIME_FORMAT) if informed else None)
 
 
-def sent_time(member: ActivityMember, zone: ZoneInfo) -> str:
-    """When the letter of ``member`` was recorded sent, in local time (after :func:`mark_sent`)."""
-    assert member.employer_informed_at is not None
-    return member.employer_informed_at.astimezone(zone).strftime(TIME_FORMAT)
+@dataclass(frozen=True)
+class LetterSent:
+    """When the employer's letter of a slot was recorded sent (UTC, and as staff read it, in local time)."""
+
+    slot_id: int
+    employer_informed_at: datetime
+    local_time: str
 
 
-async def mark_sent(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
+def _sent(member: ActivityMember, zone: ZoneInfo) -> LetterSent:
+    assert member.id is not None and member.employer_informed_at is not None
+    return LetterSent(slot_id=member.id, employer_informed_at=member.employer_informed_at,
+                      local_time=member.employer_informed_at.astimezone(zone).strftime(TIME_FORMAT))
+
+
+async def mark_sent(uow: UnitOfWork, *, actor: Actor, member_id: int) -> LetterSent:
     """Record that the letter was sent to the employer (once: a second call keeps the first time)."""
     member, _ = await _visible_slot(uow, actor, member_id, lock=True)
     if member.employer_informed_at is not None:
-        return member
+        return _sent(member, uow.zone)
     _ready(member)
     expert = await uow.session.get(Expert, member.person_id)
     member.employer_informed_at = uow.now()
@@ -183,7 +192,7 @@ async def mark_sent(uow: UnitOfWork, *, actor: Actor, member_id: int) -> Activit
                        details={"activity_id": member.activity_id, "person_id": member.person_id,
                                 "employer_id": expert.employer_id if expert is not None else None})
     await uow.commit()
-    return member
+    return _sent(member, uow.zone)
 
 
 def to_docx(content: Letter) -> bytes:

@@ -21,7 +21,7 @@ from storage.uow import UnitOfWork
 MIN_REASON = 4
 
 
-async def grant_custodian(uow: UnitOfWork, *, actor: Actor, person_id: int, org: str) -> LeadCustodian:
+async def grant_custodian(uow: UnitOfWork, *, actor: Actor, person_id: int, org: str) -> None:
     """Make a staff member custodian of reporters' identities for ``org`` and below. Commits."""
     unit = await get_unit(uow, org)
     assert unit.id is not None
@@ -36,7 +36,6 @@ async def grant_custodian(uow: UnitOfWork, *, actor: Actor, person_id: int, org:
         await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.custodian_granted",
                            object_type="person", object_id=person_id, details={"org_unit_id": unit.id})
     await uow.commit()
-    return row
 
 
 async def revoke_custodian(uow: UnitOfWork, *, actor: Actor, person_id: int, org: str) -> bool:

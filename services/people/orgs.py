@@ -42,9 +42,43 @@ def add_years(day: date, years: int) -> date:
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """An org unit as the front ends show it."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A person just created: the number and the name."""
+
+    id: int
+    name: str
+
+
+def _unit_ref(unit: OrgUnit) -> UnitRef:
+    assert unit.id is not None
+    return UnitRef(id=unit.id, code=unit.code, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+
+
+async def unit_ref(uow: UnitOfWork, code_or_id: str | int) -> UnitRef:
+    """The org unit with that code or number, as a plain value (:func:`get_unit` for services)."""
+    return _unit_ref(await get_unit(uow, code_or_id))
+
+
+async def list_units(uow: UnitOfWork) -> list[UnitRef]:
+    """Every org unit, in the order they were created."""
+    return [_unit_ref(unit) for unit in await uow.org_units.all()]
+
+
 async def add_org_unit(
     uow: UnitOfWork, *, actor: Actor, code: str, name: str, kind: str, parent_code: str | None = None
-) -> OrgUnit:
+) -> UnitRef:
     """Create an org unit under ``parent_code`` (no parent: the bureau, the tree's root)."""
     code = code.strip().lower()
     name = name.strip()
@@ -70,7 +104,7 @@ async def add_org_unit(
         details={"code": code, "name": name, "kind": kind, "parent_id": parent_id},
     )
     await uow.commit()
-    return unit
+    return _unit_ref(unit)
 
 
 async def get_unit(uow: UnitOfWork, code_or_id: str | int) -> OrgUnit:
@@ -154,7 +188,7 @@ async def require_scope_over_units(uow: UnitOfWork, actor: Actor, unit_ids: set[
         raise OutOfScope("outside your org unit", units="、".join(names) or "—", own=own.name if own else "—")
 
 
-async def add_staff(uow: UnitOfWork, *, actor: Actor, name: str, org: str, role: str) -> Person:
+async def add_staff(uow: UnitOfWork, *, actor: Actor, name: str, org: str, role: str) -> PersonRef:
     """Create a person employed as staff (or admin) of an org unit."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
@@ -170,10 +204,10 @@ async def add_staff(uow: UnitOfWork, *, actor: Actor, name: str, org: str, role:
         details={"org_unit_id": unit.id, "role": role},
     )
     await uow.commit()
-    return person
+    return PersonRef(id=person.id, name=person.name)
 
 
-async def add_member(uow: UnitOfWork, *, actor: Actor, kind: str, name: str, org: str) -> Person:
+async def add_member(uow: UnitOfWork, *, actor: Actor, kind: str, name: str, org: str) -> PersonRef:
     """Create a person as an expert of a pool or a social supervisor of a division (minimal record)."""
     if kind not in ("expert", "supervisor"):
         raise InvalidInput("kind must be expert or supervisor", field="kind")
@@ -197,7 +231,7 @@ async def add_member(uow: UnitOfWork, *, actor: Actor, kind: str, name: str, org
         details={"org_unit_id": unit.id},
     )
     await uow.commit()
-    return person
+    return PersonRef(id=person.id, name=person.name)
 
 
 async def _add_person(uow: UnitOfWork, name: str) -> Person:

@@ -63,7 +63,22 @@ def _clean_change(field_name: str, raw: str) -> dict[str, Any]:
     raise InvalidInput(f"field must be one of {', '.join(CHANGEABLE)}", field="field")
 
 
-async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, value: str) -> ExpertChangeRequest:
+@dataclass(frozen=True)
+class ChangeRef:
+    """A profile change request as the front ends show it (000 §13(五))."""
+
+    id: int
+    field: str
+    status: str
+    new_value: dict[str, Any]
+
+
+def _ref(request: ExpertChangeRequest) -> ChangeRef:
+    assert request.id is not None
+    return ChangeRef(id=request.id, field=request.field, status=request.status, new_value=dict(request.new_value))
+
+
+async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, value: str) -> ChangeRef:
     """The expert asks to change a profile field (000 §13(五)); the pool's staff are alerted."""
     if actor.person_id is None:
         raise PermissionDenied("only the expert asks for their own changes")
@@ -79,7 +94,7 @@ async def request_change(uow: UnitOfWork, *, actor: Actor, field_name: str, valu
 
 
 async def file_request(uow: UnitOfWork, actor: Actor, expert: Expert, field_name: str, *, old_value: dict[str, Any],
-                       new_value: dict[str, Any]) -> ExpertChangeRequest:
+                       new_value: dict[str, Any]) -> ChangeRef:
     """Store a checked change request, audit it, alert the pool's staff, and commit."""
     now = uow.now()
     request = ExpertChangeRequest(expert_id=expert.person_id, field=field_name, old_value=old_value,
@@ -94,7 +109,7 @@ async def file_request(uow: UnitOfWork, actor: Actor, expert: Expert, field_name
                              params={"name": person.name if person else "", "person_id": expert.person_id,
                                      "field_key": f"pool.field.{field_name}", "request_id": request.id})
     await uow.commit()
-    return request
+    return _ref(request)
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,7 @@ async def decide_change(
     note: str = "",
     shown_in: notify.MessageRef | None = None,
     language: str | None = None,
-) -> ExpertChangeRequest:
+) -> ChangeRef:
     """Staff approve (the record changes) or reject a change request; the expert is told.
 
     With ``shown_in`` (the message carrying the decision buttons) that message is replaced by the decision.
@@ -167,7 +182,7 @@ async def decide_change(
                        object_id=request.expert_id, details={"request_id": request.id, "field": request.field})
     await _tell(uow, request, shown_in=shown_in, language=language)
     await uow.commit()
-    return request
+    return _ref(request)
 
 
 async def _apply(uow: UnitOfWork, expert: Expert, request: ExpertChangeRequest, now: datetime) -> None:

@@ -23,9 +23,22 @@ __all__ = ["INTEREST_KINDS", "DeclaredInterest", "declare_interest", "interests"
 INTEREST_KINDS = ("interest", "dispute", "worked", "other")  # 000 §15(一)-(四)
 
 
+@dataclass(frozen=True)
+class InterestRef:
+    """A declaration just made or withdrawn: its number and kind (000 §15)."""
+
+    id: int
+    kind: str
+
+
+def _ref(interest: ExpertInterest) -> InterestRef:
+    assert interest.id is not None
+    return InterestRef(id=interest.id, kind=interest.kind)
+
+
 async def declare_interest(
     uow: UnitOfWork, *, actor: Actor, institution_id: int, kind: str, note: str = ""
-) -> ExpertInterest:
+) -> InterestRef:
     """The expert declares an interest or dispute with an institution (000 §15): future draws recuse them."""
     if actor.person_id is None or await uow.people.expert(actor.person_id) is None:
         raise PermissionDenied("only experts declare interests")
@@ -41,10 +54,10 @@ async def declare_interest(
                        object_id=actor.person_id,
                        details={"interest_id": interest.id, "institution_id": institution.id, "kind": kind})
     await uow.commit()
-    return interest
+    return _ref(interest)
 
 
-async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) -> ExpertInterest:
+async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) -> InterestRef:
     """The expert withdraws one of their own declarations (it stays in the history)."""
     interest = await uow.session.get(ExpertInterest, interest_id)
     if interest is None or interest.expert_id != actor.person_id:
@@ -57,7 +70,7 @@ async def withdraw_interest(uow: UnitOfWork, *, actor: Actor, interest_id: int) 
     await audit.record(uow, at=uow.now(), actor=actor.label, action="expert.interest_withdrawn",
                        object_type="person", object_id=interest.expert_id, details={"interest_id": interest.id})
     await uow.commit()
-    return interest
+    return _ref(interest)
 
 
 @dataclass(frozen=True)

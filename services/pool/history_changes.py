@@ -15,10 +15,10 @@ from services.people.orgs import require_scope_over_person
 from services.platform import audit
 from services.platform.errors import InvalidInput, PermissionDenied, PersonNotFound
 from services.platform.roles import Actor
-from services.pool.expert_changes import file_request
+from services.pool.expert_changes import ChangeRef, file_request
 from services.pool.work_history import Period, find_institution, merge_period, requested_value
 from storage.models import Expert
-from storage.pool import ExpertChangeRequest, ExpertEmployment, Institution
+from storage.pool import ExpertEmployment, Institution
 from storage.uow import UnitOfWork
 
 __all__ = ["HistoryLine", "history_of", "record_period", "request_period"]
@@ -49,7 +49,7 @@ async def _checked(uow: UnitOfWork, institution: str, start: date, end: date | N
 
 
 async def request_period(uow: UnitOfWork, *, actor: Actor, institution: str, start: date, end: date | None,
-                         post: str = "") -> ExpertChangeRequest:
+                         post: str = "") -> ChangeRef:
     """The expert asks to add or correct a period; the pool's staff are alerted and approve it in ``/changes``."""
     expert = await uow.people.expert(actor.person_id) if actor.person_id is not None else None
     if expert is None:

@@ -18,6 +18,7 @@ the outbox, in one transaction; a transition that is not allowed raises ``Invali
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -269,9 +270,19 @@ def _reason(text: str) -> str:
     return cleaned[:500]
 
 
+@dataclass(frozen=True)
+class PeriodRef:
+    """A leave or suspension just recorded."""
+
+    id: int
+    kind: str
+    start: date
+    end: date
+
+
 async def add_period(
     uow: UnitOfWork, *, actor: Actor, expert_id: int, kind: str, start: date, end: date, reason: str = ""
-) -> ExpertPeriod:
+) -> PeriodRef:
     """Record leave (the expert, or staff for them) or a suspension (staff) over [start, end]."""
     if kind not in ("leave", "suspension"):
         raise InvalidInput("kind must be leave or suspension", field="kind")
@@ -293,4 +304,5 @@ async def add_period(
                        object_id=expert_id, details={"period_id": period.id, "start": start.isoformat(),
                                                      "end": end.isoformat()})
     await uow.commit()
-    return period
+    assert period.id is not None
+    return PeriodRef(id=period.id, kind=kind, start=start, end=end)

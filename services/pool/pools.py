@@ -26,11 +26,11 @@ from datetime import date
 
 from sqlmodel import col, select
 
-from services.people.orgs import get_unit, require_scope_over_units, subtree
+from services.people.orgs import UnitRef, get_unit, require_scope_over_units, subtree
 from services.platform import audit, notify
 from services.platform.errors import InvalidInput, InvalidTransition, PermissionDenied
 from services.platform.roles import Actor, Role
-from storage.models import Expert, OrgUnit
+from storage.models import Expert
 from storage.pool import PoolShare
 from storage.uow import UnitOfWork
 
@@ -76,7 +76,24 @@ async def _admin_over(uow: UnitOfWork, actor: Actor, unit_id: int) -> None:
     await require_scope_over_units(uow, actor, {unit_id})
 
 
-async def set_draws_from_parent(uow: UnitOfWork, *, actor: Actor, org: str | int, enabled: bool) -> OrgUnit:
+@dataclass(frozen=True)
+class ShareRef:
+    """A grant of one unit's pool to another (003 三(八)), as the front ends show it."""
+
+    id: int
+    lender_unit_id: int
+    borrower_unit_id: int
+    starts_on: date
+    ends_on: date
+
+
+def _share_ref(share: PoolShare) -> ShareRef:
+    assert share.id is not None
+    return ShareRef(id=share.id, lender_unit_id=share.lender_unit_id, borrower_unit_id=share.borrower_unit_id,
+                    starts_on=share.starts_on, ends_on=share.ends_on)
+
+
+async def set_draws_from_parent(uow: UnitOfWork, *, actor: Actor, org: str | int, enabled: bool) -> UnitRef:
     """Switch whether the unit's draws also take from its parent's pool (000 §5); admins of the unit or above."""
     unit = await get_unit(uow, org)
     assert unit.id is not None
@@ -88,11 +105,11 @@ async def set_draws_from_parent(uow: UnitOfWork, *, actor: Actor, org: str | int
     await audit.record(uow, at=uow.now(), actor=actor.label, action="org_unit.draws_from_parent",
                        object_type="org_unit", object_id=unit.id, details={"enabled": enabled})
     await uow.commit()
-    return unit
+    return UnitRef(id=unit.id, code=unit.code, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
 
 
 async def grant_share(uow: UnitOfWork, *, actor: Actor, lender: str | int, borrower: str | int, starts_on: date,
-                      ends_on: date, note: str = "") -> PoolShare:
+                      ends_on: date, note: str = "") -> ShareRef:
     """Lend ``lender``'s pool to ``borrower`` over [starts_on, ends_on] (003 三(八)); both units' staff are told."""
     lending, borrowing = await get_unit(uow, lender), await get_unit(uow, borrower)
     assert lending.id is not None and borrowing.id is not None
@@ -114,10 +131,10 @@ async def grant_share(uow: UnitOfWork, *, actor: Actor, lender: str | int, borro
     for unit_id in (lending.id, borrowing.id):
         await notify.to_org_unit(uow, org_unit_id=unit_id, key="share.granted_staff", params=params)
     await uow.commit()
-    return share
+    return _share_ref(share)
 
 
-async def revoke_share(uow: UnitOfWork, *, actor: Actor, share_id: int) -> PoolShare:
+async def revoke_share(uow: UnitOfWork, *, actor: Actor, share_id: int) -> ShareRef:
     """End a grant early (admins over the lending unit)."""
     share = await uow.session.get(PoolShare, share_id)
     if share is None:
@@ -131,7 +148,7 @@ async def revoke_share(uow: UnitOfWork, *, actor: Actor, share_id: int) -> PoolS
     await audit.record(uow, at=uow.now(), actor=actor.label, action="pool.share_revoked", object_type="pool_share",
                        object_id=share_id, details={})
     await uow.commit()
-    return share
+    return _share_ref(share)
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,19 @@ class CreditFile:
     total: int
 
 
+@dataclass(frozen=True)
+class CreditEntry:
+    """An event just recorded in an expert's credit file."""
+
+    id: int
+    person_id: int
+    kind: str
+    points: int
+    source: str
+
+
 async def add_by_staff(uow: UnitOfWork, *, actor: Actor, person_id: int, kind: str, note: str,
-                       activity_id: int | None = None) -> CreditEvent:
+                       activity_id: int | None = None) -> CreditEntry:
     """Staff record an event (praise, lateness, a withdrawal after accepting, ...) with a note; commits."""
     if kind not in STAFF_KINDS:
         raise InvalidInput(f"staff cannot record {kind}", field="kind")
@@ -78,7 +89,9 @@ async def add_by_staff(uow: UnitOfWork, *, actor: Actor, person_id: int, kind: s
     assert event is not None
     await sanctions.evaluate(uow, person_id=person_id, org_unit_id=actor.staff_org_unit_id)
     await uow.commit()
-    return event
+    assert event.id is not None
+    return CreditEntry(id=event.id, person_id=event.person_id, kind=event.kind, points=event.points,
+                       source=event.source)
 
 
 async def credit_file(uow: UnitOfWork, *, actor: Actor, person_id: int) -> CreditFile:

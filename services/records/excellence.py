@@ -12,7 +12,9 @@ Publishing tells each named expert and adds a ``praise`` event to their credit f
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -52,7 +54,20 @@ def _unit(actor: Actor) -> int:
     return actor.staff_org_unit_id
 
 
-async def propose(uow: UnitOfWork, *, actor: Actor, year: int, size: int = 5) -> ExcellenceList:
+@dataclass(frozen=True)
+class Excellence:
+    """A unit's excellent-expert list for a year (000 §20): ranked entries and whether it is published."""
+
+    year: int
+    status: str
+    entries: tuple[dict[str, Any], ...]
+
+
+def _excellence(found: ExcellenceList) -> Excellence:
+    return Excellence(year=found.year, status=found.status, entries=tuple(found.entries))
+
+
+async def propose(uow: UnitOfWork, *, actor: Actor, year: int, size: int = 5) -> Excellence:
     """Compute (or recompute) the unit's proposal for ``year``."""
     if not 2000 <= year <= 2100 or not 1 <= size <= 100:
         raise InvalidInput("year 2000-2100, size 1-100", field="year")
@@ -77,10 +92,10 @@ async def propose(uow: UnitOfWork, *, actor: Actor, year: int, size: int = 5) ->
     await audit.record(uow, at=uow.now(), actor=actor.label, action="excellence.proposed", object_type="org_unit",
                        object_id=unit, details={"year": year, "entries": [e["person_id"] for e in entries]})
     await uow.commit()
-    return found
+    return _excellence(found)
 
 
-async def publish(uow: UnitOfWork, *, actor: Actor, year: int) -> ExcellenceList:
+async def publish(uow: UnitOfWork, *, actor: Actor, year: int) -> Excellence:
     """Publish the reviewed proposal: the named experts are told and praised in their credit file."""
     unit = _unit(actor)
     found = (await uow.session.exec(select(ExcellenceList).where(
@@ -99,7 +114,7 @@ async def publish(uow: UnitOfWork, *, actor: Actor, year: int) -> ExcellenceList
     await audit.record(uow, at=uow.now(), actor=actor.label, action="excellence.published", object_type="org_unit",
                        object_id=unit, details={"year": year, "list_id": found.id})
     await uow.commit()
-    return found
+    return _excellence(found)
 
 
 __all__ = ["propose", "publish", "rank"]

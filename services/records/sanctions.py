@@ -178,8 +178,24 @@ async def _decidable(uow: UnitOfWork, actor: Actor, proposal_id: int) -> Sanctio
     return row
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A sanction proposal after staff decided it."""
+
+    id: int
+    person_id: int
+    sanction: str
+    status: str
+    reason: str | None
+
+
+def _decided(row: SanctionProposal) -> Decided:
+    assert row.id is not None
+    return Decided(id=row.id, person_id=row.person_id, sanction=row.sanction, status=row.status, reason=row.reason)
+
+
 async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int, shown_in: notify.MessageRef | None = None,
-                  language: str | None = None) -> SanctionProposal:
+                  language: str | None = None) -> Decided:
     """Staff confirm (the second time, :func:`confirmation`): a removal removes and bars the expert (000 §23,
     001 §22); a reprimand is recorded (000 §27). Every copy of the proposal shows who decided and when."""
     row = await _decidable(uow, actor, proposal_id)
@@ -196,16 +212,16 @@ async def confirm(uow: UnitOfWork, *, actor: Actor, proposal_id: int, shown_in: 
     if row.sanction == "removal":
         await lifecycle.remove(uow, actor=actor, expert_id=row.person_id,
                                reason=f"{ARTICLES[row.rule]}（处理建议 {row.id}）")  # commits
-        return row
+        return _decided(row)
     await ledger.record(uow, person_id=row.person_id, kind="reprimand", source=f"sanction:{row.id}",
                         recorded_by=actor.label, org_unit_id=row.org_unit_id, note=ARTICLES[row.rule])
     await notify.to_person(uow, person_id=row.person_id, key="sanction.reprimanded",
                            params={"article": ARTICLES[row.rule], "proposal_id": row.id})
     await uow.commit()
-    return row
+    return _decided(row)
 
 
-async def dismiss(uow: UnitOfWork, *, actor: Actor, proposal_id: int, reason: str) -> SanctionProposal:
+async def dismiss(uow: UnitOfWork, *, actor: Actor, proposal_id: int, reason: str) -> Decided:
     """Staff dismiss a proposal, with a reason (kept and audited)."""
     cleaned = " ".join(reason.split())
     if not cleaned:
@@ -216,7 +232,7 @@ async def dismiss(uow: UnitOfWork, *, actor: Actor, proposal_id: int, reason: st
     await audit.record(uow, at=uow.now(), actor=actor.label, action="sanction.dismissed", object_type="person",
                        object_id=row.person_id, details={"proposal_id": row.id, "reason": row.reason})
     await uow.commit()
-    return row
+    return _decided(row)
 
 
 @dataclass(frozen=True)

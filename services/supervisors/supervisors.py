@@ -164,7 +164,16 @@ async def save_supervisor(uow: UnitOfWork, *, actor: Actor, data: SupervisorInpu
     return row.person_id, created
 
 
-async def terminate(uow: UnitOfWork, *, actor: Actor, person_id: int, reason: str, note: str = "") -> Supervisor:
+@dataclass(frozen=True)
+class Ended:
+    """A supervisor's appointment after it ended (002 §8)."""
+
+    person_id: int
+    status: str
+    end_reason: str
+
+
+async def terminate(uow: UnitOfWork, *, actor: Actor, person_id: int, reason: str, note: str = "") -> Ended:
     """End an appointment on a ground of 002 §8. Commits."""
     row = await uow.people.supervisor(person_id)
     if row is None:
@@ -180,7 +189,7 @@ async def terminate(uow: UnitOfWork, *, actor: Actor, person_id: int, reason: st
                        object_id=person_id, details={"reason": reason, "article": ARTICLE[EndReason(reason)],
                                                      "note": row.end_note})
     await uow.commit()
-    return row
+    return Ended(person_id=person_id, status=row.status, end_reason=reason)
 
 
 async def list_supervisors(uow: UnitOfWork, *, actor: Actor, org: str | None = None) -> Sequence[SupervisorView]:
