@@ -171,7 +171,7 @@ async def _search(update: Update, context: BotContext, account_id: int, text: st
         if dialog is None:
             return
         await dialog_rows.save(uow, dialog, data={**dialog.data, "search": text[:200]})
-        found = [(i.id, i.name) for i in await institutions.search(uow, text, limit=MAX_MATCHES)]
+        found = [(i.id, i.name) for i in await institutions.find(uow, text, limit=MAX_MATCHES)]
         stamp = _stamp(dialog)
         await uow.commit()
     rows: list[Row] = [[Button("lead.button.institution", ReportInstitution(*stamp, int(i or 0)), {"name": name})]
@@ -301,7 +301,7 @@ async def institution_pressed(press: Press, action: ReportInstitution) -> None:
             return
         data, new_step = dict(dialog.data), dialog.step
         if dialog.step == TARGET:
-            institution = await institutions.get_institution(uow, action.institution_id)
+            institution = await institutions.institution_ref(uow, action.institution_id)
             data.update(institution_id=institution.id, institution_name=institution.name, institution_text=None)
             new_step = next_step(TARGET, data)
         stamp = await _move(press, uow, dialog, data, new_step)

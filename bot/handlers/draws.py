@@ -330,10 +330,9 @@ async def recuse(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t(update, "draw.recuse_usage"))
         return
     async with context.services.uow() as uow:
-        row = await activities.require_recusal(uow, actor=actor, activity_id=ids[0], expert_id=ids[1],
-                                               reason=" ".join(args[2:]))
-    await message.reply_text(context.t(update, "draw.recusal_recorded", expert_id=row.expert_id,
-                                       activity_id=row.activity_id))
+        await activities.require_recusal(uow, actor=actor, activity_id=ids[0], expert_id=ids[1],
+                                         reason=" ".join(args[2:]))
+    await message.reply_text(context.t(update, "draw.recusal_recorded", expert_id=ids[1], activity_id=ids[0]))
 
 
 @serves(STAFF, private_only=True)
@@ -347,9 +346,8 @@ async def leader(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t(update, "draw.leader_usage"))
         return
     async with context.services.uow() as uow:
-        activity = await draws.choose_leader(uow, actor=actor, activity_id=ids[0], person_id=ids[1])
-    await message.reply_text(context.t(update, "draw.leader_named", activity_id=activity.id,
-                                       person_id=activity.leader_id))
+        await draws.choose_leader(uow, actor=actor, activity_id=ids[0], person_id=ids[1])
+    await message.reply_text(context.t(update, "draw.leader_named", activity_id=ids[0], person_id=ids[1]))
 
 
 @serves(ADMIN, private_only=True)

@@ -19,7 +19,7 @@ async def search_institutions(update: Update, context: BotContext) -> None:
     assert message is not None
     words = Arguments(context.args, "directory.usage").text(0, SEARCH_CHARS, required=True)
     async with context.services.uow(readonly=True) as uow:
-        found = await institutions.search(uow, words)
+        found = await institutions.find(uow, words)
     if not found:
         await message.reply_text(context.t(update, "directory.empty_for", words=echo(words)))
         return

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 
@@ -185,7 +186,7 @@ async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput)
 
 
 async def require_recusal(uow: UnitOfWork, *, actor: Actor, activity_id: int, expert_id: int,
-                          reason: str) -> ActivityRecusal:
+                          reason: str) -> None:
     """Staff require an expert to recuse from this activity (000 §15 last paragraph, 001 §17 last paragraph).
     The next draw excludes them; if already on the roster, the confirmation loop replaces them."""
     await visible(uow, actor, activity_id)
@@ -197,7 +198,7 @@ async def require_recusal(uow: UnitOfWork, *, actor: Actor, activity_id: int, ex
     existing = (await uow.session.exec(select(ActivityRecusal).where(
         ActivityRecusal.activity_id == activity_id, ActivityRecusal.expert_id == expert_id))).first()
     if existing is not None:
-        return existing
+        return
     if actor.person_id is None:
         raise PermissionDenied("a recusal is required by a staff member")
     row = ActivityRecusal(activity_id=activity_id, expert_id=expert_id, reason=reason,
@@ -207,7 +208,6 @@ async def require_recusal(uow: UnitOfWork, *, actor: Actor, activity_id: int, ex
                        object_type="activity", object_id=activity_id,
                        details={"expert_id": expert_id, "reason": reason})
     await uow.commit()
-    return row
 
 
 class Relaxation(enum.StrEnum):
@@ -261,10 +261,19 @@ async def relax(uow: UnitOfWork, *, actor: Actor, activity_id: int, requirement_
     return requirement
 
 
-async def relax_requirement(uow: UnitOfWork, *, actor: Actor, requirement_id: int, what: str) -> ActivityRequirement:
+@dataclass(frozen=True)
+class Relaxed:
+    """A requirement line after it was relaxed: its activity and position."""
+
+    activity_id: int
+    position: int
+
+
+async def relax_requirement(uow: UnitOfWork, *, actor: Actor, requirement_id: int, what: str) -> Relaxed:
     """:func:`relax` for a requirement known by its id alone (a button); an unknown id is not found."""
     requirement = await uow.session.get(ActivityRequirement, requirement_id)
     if requirement is None:
         raise NotFound(str(requirement_id))
-    return await relax(uow, actor=actor, activity_id=requirement.activity_id, requirement_id=requirement_id,
-                       what=what)
+    relaxed = await relax(uow, actor=actor, activity_id=requirement.activity_id, requirement_id=requirement_id,
+                          what=what)
+    return Relaxed(activity_id=relaxed.activity_id, position=relaxed.position)

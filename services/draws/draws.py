@@ -56,7 +56,6 @@ from services.platform import audit
 from services.platform.errors import DrawNotFound
 from services.platform.roles import Actor
 from storage.activities import (
-    Activity,
     ActivityMember,
     ActivityRequirement,
     DrawRecord,
@@ -153,7 +152,7 @@ async def verify_draw(uow: UnitOfWork, draw_id: int) -> VerifyReport:
                         len(stored.picks), stored.chances, stored.fallback)
 
 
-async def choose_leader(uow: UnitOfWork, *, actor: Actor, activity_id: int, person_id: int) -> Activity:
+async def choose_leader(uow: UnitOfWork, *, actor: Actor, activity_id: int, person_id: int) -> None:
     """The organizer names the leader among several chief experts drawn (000 §18(四))."""
     info = await view(uow, actor=actor, activity_id=activity_id)
     roster = await _roster(uow, activity_id)
@@ -170,7 +169,6 @@ async def choose_leader(uow: UnitOfWork, *, actor: Actor, activity_id: int, pers
                        object_type="activity", object_id=activity_id, details={"person_id": person_id,
                                                                                "article": "000 §18(四)"})
     await uow.commit()
-    return activity
 
 
 async def set_approval(uow: UnitOfWork, *, actor: Actor, org: str, enabled: bool) -> None:

@@ -226,10 +226,10 @@ async def _visible(uow: UnitOfWork, actor: Actor, draw_id: int) -> DrawRecord:
     return record
 
 
-async def require_visible(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> DrawRecord:
-    """The target draw record if the actor may see it (``DrawNotFound`` otherwise); reads nothing else, so a
-    damaged record can still be verified."""
-    return await _visible(uow, actor, draw_id)
+async def require_visible(uow: UnitOfWork, *, actor: Actor, draw_id: int) -> None:
+    """Refuse (``DrawNotFound``) unless the actor may see the target draw; reads nothing else, so a damaged record
+    can still be verified."""
+    await _visible(uow, actor, draw_id)
 
 
 async def _activity_ids(uow: UnitOfWork, draw_id: int) -> tuple[int, ...]:

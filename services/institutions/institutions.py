@@ -7,6 +7,7 @@ social credit code, when given, is validated (GB 32100) and unique.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlmodel import col, select
@@ -129,3 +130,27 @@ async def search(uow: UnitOfWork, text: str, *, limit: int = SEARCH_LIMIT) -> Se
         query = query.where(col(Institution.name).like(f"%{escaped}%", escape="\\"))
     query = query.order_by(col(Institution.name).asc()).limit(limit)
     return (await uow.session.exec(query)).all()
+
+
+@dataclass(frozen=True)
+class InstitutionRef:
+    """An institution of the directory as the front ends show it."""
+
+    id: int
+    name: str
+    credit_code: str | None
+
+
+def _ref(institution: Institution) -> InstitutionRef:
+    assert institution.id is not None
+    return InstitutionRef(id=institution.id, name=institution.name, credit_code=institution.credit_code)
+
+
+async def find(uow: UnitOfWork, text: str, *, limit: int = SEARCH_LIMIT) -> list[InstitutionRef]:
+    """:func:`search` for the front ends: the matches as plain values."""
+    return [_ref(institution) for institution in await search(uow, text, limit=limit)]
+
+
+async def institution_ref(uow: UnitOfWork, institution_id: int) -> InstitutionRef:
+    """:func:`get_institution` for the front ends (InstitutionNotFound for an unknown id)."""
+    return _ref(await get_institution(uow, institution_id))
