@@ -149,6 +149,19 @@ def test_handlers_and_dialogs_never_import_storage() -> None:
     assert not offenders
 
 
+# What the front end may take from storage: the wiring (engine, unit of work, migrations, the backup file format).
+STORAGE_WIRING = {"storage.db", "storage.uow", "storage.migrate", "storage.backup"}
+
+
+def test_the_front_end_takes_only_the_wiring_from_storage() -> None:
+    """bot/ never reads a table itself: it names no storage module but the wiring (issue 16), so every query a
+    front end needs is a service function another messenger's front end can call too."""
+    offenders = {(str(path.relative_to(ROOT)), module) for path in _files("bot") for module in _imports(path)
+                 if _top(module) == "storage" and module != "storage"
+                 and ".".join(module.split(".")[:2]) not in STORAGE_WIRING}
+    assert not offenders
+
+
 def test_callback_data_is_written_only_by_the_codec() -> None:
     """No callback-data string is built or split outside services/platform/actions.py: the only
     ``callback_data=`` in the front end renders an action's encoding (bot/keyboards.py)."""
@@ -174,9 +187,9 @@ def _service_functions_returning_rows() -> set[str]:
     for path in _files("services"):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
-                if set(re.findall(r"\w+", ast.unparse(node.returns))) & tables:
-                    found.add(f"{module}.{node.name}")
+            if (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None
+                    and set(re.findall(r"\w+", ast.unparse(node.returns))) & tables):
+                found.add(f"{module}.{node.name}")
     return found
 
 
