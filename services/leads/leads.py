@@ -221,6 +221,13 @@ def duplicates_text(lead: Lead) -> str:
 # ---- reading ---------------------------------------------------------------------------------------------
 
 
+def reporter_of(lead: Lead) -> int:
+    """The reporter's person id; LeadRefused once the link was purged under retention (``leads/retention.py``)."""
+    if lead.reporter_person_id is None:
+        raise LeadRefused("reporter purged", reason_key="lead.invalid.reporter_purged")
+    return lead.reporter_person_id
+
+
 async def get_lead(uow: UnitOfWork, lead_id: int) -> Lead:
     """The lead, or LeadNotFound."""
     lead = await uow.session.get(Lead, lead_id)
@@ -269,8 +276,9 @@ async def my_leads(uow: UnitOfWork, *, actor: Actor) -> list[MyLead]:
 
 
 async def evidence_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadEvidence]:
-    """The lead's evidence files, in the order received."""
-    query = select(LeadEvidence).where(LeadEvidence.lead_id == lead_id).order_by(col(LeadEvidence.id))
+    """The lead's evidence files, in the order received (not those deleted under retention)."""
+    query = select(LeadEvidence).where(LeadEvidence.lead_id == lead_id, col(LeadEvidence.purged_at).is_(None))
+    query = query.order_by(col(LeadEvidence.id))
     return (await uow.session.exec(query)).all()
 
 
@@ -365,7 +373,7 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     await staff_recipients(uow, lead, key="lead.from_reporter", params={
         "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or captions_text(evidence) or "—",
         "files": len(evidence)})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.added",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added",
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()
     return lead
@@ -375,6 +383,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
     """Staff write to the reporter through the bot: a new message in the lead's thread, unsigned unless the staff
     member chooses to sign (then their name is shown). Commits."""
     lead = await staff_lead(uow, actor, lead_id)
+    reporter = reporter_of(lead)
     text = text.strip()
     if not text:
         raise InvalidInput("empty", field="text")
@@ -385,7 +394,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
                                     signed=signed, text=part, at=now))
     await audit.record(uow, at=now, actor=actor.label, action="lead.asked", object_type="lead", object_id=lead.id,
                        details={"signed": signed})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.to_reporter", params={
+    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", params={
         "number": lead.number, "text": text, "signature": f"—— {actor.name}" if signed and actor.name else ""},
         buttons=[[notify.Button("lead.button.reply", ReplyToStaff(lead.id))]])
     await uow.commit()
