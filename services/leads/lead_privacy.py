@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from services.leads.leads import get_lead, reporter_of
+from services.leads.leads import get_lead
+from services.leads.retention import reporter_of
 from services.people.orgs import get_unit, require_scope_over_units, subtree
 from services.platform import audit
 from services.platform.errors import InvalidInput, LeadRefused, NotCustodian, PermissionDenied

@@ -28,7 +28,8 @@ from services.leads.lead_rules import (
     reminder_time,
     reward_reminder_step,
 )
-from services.leads.leads import reporter_of, staff_lead
+from services.leads.leads import staff_lead
+from services.leads.retention import reporter_of
 from services.people.orgs import admins_up, subtree
 from services.platform import audit, notify, policy
 from services.platform.errors import InvalidInput, LeadRefused, PermissionDenied

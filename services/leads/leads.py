@@ -35,6 +35,7 @@ from services.leads.lead_rules import (
     staff_verbs,
     tracking_number,
 )
+from services.leads.retention import reporter_of
 from services.people.orgs import require_scope_over_units
 from services.platform import audit, notify
 from services.platform.errors import InvalidInput, LeadNotFound, LeadRefused, NotSupervisor, PermissionDenied
@@ -221,13 +222,6 @@ def duplicates_text(lead: Lead) -> str:
 # ---- reading ---------------------------------------------------------------------------------------------
 
 
-def reporter_of(lead: Lead) -> int:
-    """The reporter's person id; LeadRefused once the link was purged under retention (``leads/retention.py``)."""
-    if lead.reporter_person_id is None:
-        raise LeadRefused("reporter purged", reason_key="lead.invalid.reporter_purged")
-    return lead.reporter_person_id
-
-
 async def get_lead(uow: UnitOfWork, lead_id: int) -> Lead:
     """The lead, or LeadNotFound."""
     lead = await uow.session.get(Lead, lead_id)
@@ -278,8 +272,7 @@ async def my_leads(uow: UnitOfWork, *, actor: Actor) -> list[MyLead]:
 async def evidence_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadEvidence]:
     """The lead's evidence files, in the order received (not those deleted under retention)."""
     query = select(LeadEvidence).where(LeadEvidence.lead_id == lead_id, col(LeadEvidence.purged_at).is_(None))
-    query = query.order_by(col(LeadEvidence.id))
-    return (await uow.session.exec(query)).all()
+    return (await uow.session.exec(query.order_by(col(LeadEvidence.id)))).all()
 
 
 async def thread_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadMessage]:

@@ -38,6 +38,7 @@ from services.leads.retention_rules import (
     timing,
 )
 from services.platform import audit, notify, policy
+from services.platform.errors import LeadRefused
 from services.platform.policy import RetentionSettings
 from services.platform.roles import SCHEDULER
 from storage.leads import Lead, LeadEvidence, LeadMessage, LeadRetention
@@ -46,6 +47,13 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 RESHRED_WINDOW = timedelta(days=7)
 PURGED_PSEUDONYM = "—"
 _OPEN = [str(s) for s in OPEN_STATES]
+
+
+def reporter_of(lead: Lead) -> int:
+    """The reporter's person id; LeadRefused once the link was purged under retention."""
+    if lead.reporter_person_id is None:
+        raise LeadRefused("reporter purged", reason_key="lead.invalid.reporter_purged")
+    return lead.reporter_person_id
 
 
 async def start(uow: UnitOfWork, lead: Lead, target: str) -> None:
@@ -214,11 +222,9 @@ async def shred_purged(uow_factory: UnitOfWorkFactory, root: Path) -> int:
     """Destroy the files of the evidence rows purged in the last week that no unpurged row names any more; how many
     were destroyed."""
     async with uow_factory(readonly=True) as uow:
-        recent = select(LeadEvidence.stored_path).where(
-            col(LeadEvidence.purged_at) >= uow.now() - RESHRED_WINDOW).distinct()
-        paths = list((await uow.session.exec(recent)).all())
+        recent = select(LeadEvidence.stored_path).where(col(LeadEvidence.purged_at) >= uow.now() - RESHRED_WINDOW)
         orphans = []
-        for stored_path in paths:
+        for stored_path in sorted(set((await uow.session.exec(recent)).all())):
             named = select(LeadEvidence.id).where(LeadEvidence.stored_path == stored_path,
                                                   col(LeadEvidence.purged_at).is_(None)).limit(1)
             if (await uow.session.exec(named)).first() is None:

@@ -300,3 +300,42 @@ async def test_the_preview_says_what_will_be_warned_and_deleted_and_when(
     async with uow_factory() as u:
         rows = (await u.session.exec(select(LeadRetention))).all()
     assert [(r.kind, r.warned_at, r.done_at) for r in rows] == [("rejected", None, None)]  # a preview changes nothing
+
+
+async def test_the_retention_sweep_reads_through_indexes_while_it_warns_holds_and_deletes(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, settings: RetentionSettings
+) -> None:
+    from typing import Any
+
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from tests.services.test_sweep_plans import _plans, _scans
+
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    staff = staff_actor(org.div1_staff_id, org.div1_id)
+    first = await _lead(uow_factory, org.supervisor_id, hospital, settings.evidence_dir)
+    later = await _lead(uow_factory, org.supervisor_id, hospital, settings.evidence_dir, data=b"other")
+    assert first.id is not None and later.id is not None
+    async with uow_factory() as u:
+        await lead_triage.reject(u, actor=staff, lead_id=later.id, reason="重复线索")
+    await _closed(uow_factory, staff, first.id)
+    engine: AsyncEngine = uow_factory.session_factory.kw["bind"]
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, many: bool) -> None:
+        if not many and statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
+            captured.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", grab)
+    try:
+        for moment in (timedelta(days=340), timedelta(days=400), timedelta(days=5 * 366)):
+            _at(clock, first.created_at + moment)
+            await retention.sweep(uow_factory, settings)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", grab)
+    assert len(await _audit(uow_factory, "lead.retention_purged")) == 1
+    postgres = engine.dialect.name == "postgresql"
+    bad = [(s[:160], scans) for s, plan in await _plans(engine, captured) if (scans := _scans(plan, postgres))]
+    assert bad == []
