@@ -339,3 +339,17 @@ async def test_the_retention_sweep_reads_through_indexes_while_it_warns_holds_an
     postgres = engine.dialect.name == "postgresql"
     bad = [(s[:160], scans) for s, plan in await _plans(engine, captured) if (scans := _scans(plan, postgres))]
     assert bad == []
+
+
+async def test_a_period_of_zero_months_keeps_the_evidence_forever(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, settings: RetentionSettings
+) -> None:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _lead(uow_factory, org.supervisor_id, hospital, settings.evidence_dir)
+    assert lead.id is not None
+    await _closed(uow_factory, staff_actor(org.div1_staff_id, org.div1_id), lead.id)
+    forever = replace(settings, evidence_months=0)
+    _at(clock, clock.now() + timedelta(days=50 * 366))  # the reporter clock is set at 100 years here
+    assert await retention.sweep(uow_factory, forever) == {"warned": 0, "deleted": 0, "held": 0, "shredded": 0}
+    assert any(p.is_file() for p in settings.evidence_dir.rglob("*"))
