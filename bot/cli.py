@@ -27,6 +27,7 @@ from bot import (
     cli_pool,
     cli_pools,
     cli_records,
+    cli_retention,
     cli_slots,
     cli_supervisors,
     cli_targets,
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_insight.register_reports(commands)
     cli_backup.register(commands)
     cli_slots.register(commands)
+    cli_retention.register(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ from services.platform.policy import (
     LeadRules,
     Policy,
     RecordSettings,
+    RetentionSettings,
     parse_credit_points,
 )
 
@@ -104,6 +105,12 @@ class Settings(BaseSettings):
     reward_claim_months: int = Field(default=2, ge=1, le=24)
     reward_reminder_days: str = Field(default="14,3", description="remind the reporter to claim a reward this many "
                                       "days before the claim window's last day")
+    # retention of lead records (issue 19, PIPL storage limitation): see services/leads/retention.py; 0 months: kept
+    retention_evidence_months: int = Field(default=60, ge=0, le=1200, description="evidence of a closed lead")
+    retention_rejected_months: int = Field(default=12, ge=0, le=1200, description="a lead not accepted, all of it")
+    retention_reporter_days: int = Field(default=0, ge=0, le=36500, description="reporter link, after the reward "
+                                         "window")
+    retention_warning_days: int = Field(default=30, ge=1, le=365, description="staff warned this long before")
     # work records and credit (issue 7): see services/platform/policy.py RecordSettings and services/records/credit.py
     work_record_working_days: int = Field(default=5, ge=1, le=60, description="000 §25: 5 working days")
     credit_points: str = Field(default="", description="overrides of the credit points table, e.g. late=-5,praise=8")
@@ -216,6 +223,10 @@ class Settings(BaseSettings):
                             reward_reminder_days_before=tuple(
                                 int(d) for d in self.reward_reminder_days.split(",") if d.strip())),
             imports=ImportSettings(max_rows=self.import_max_rows),
+            retention=RetentionSettings(evidence_months=self.retention_evidence_months,
+                                        rejected_months=self.retention_rejected_months,
+                                        reporter_days=self.retention_reporter_days,
+                                        warning_days=self.retention_warning_days, evidence_dir=self.evidence_dir),
         )
 
     @property

@@ -15,7 +15,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.invitations import eve, invitations
-from services.leads import lead_triage
+from services.leads import lead_triage, retention
 from services.platform import calendar_watch, intake, updates
 from services.pool import pool_jobs
 from services.records import credit, work_records
@@ -72,6 +72,9 @@ JOBS: tuple[Job, ...] = (
     # Lead deadlines (reminder before, escalation after, reward claim window) and supervisor terms.
     Job("lead_deadlines", timedelta(minutes=15), lead_triage.sweep),
     Job("supervisor_terms", timedelta(hours=1), supervisors.term_sweep),
+    # Retention of lead records (PIPL storage limitation): warn the unit, then delete at the due day. A daily rule
+    # on the hourly beat like the others (a restart never postpones it by a day).
+    Job("lead_retention", timedelta(hours=1), retention.sweep),
     # After the activity (000 §25): work records opened, reminded daily, escalated after 5 working days; credit
     # events of expired and refused slots.
     Job("work_records", timedelta(minutes=15), work_records.sweep),

@@ -5,8 +5,11 @@ empty folder after checking each hash; the caller then verifies the audit chain 
 the database (``python -m bot restore``).
 
 Consistency: the database is copied first, in one snapshot; evidence files are content-addressed and never change
-or disappear (services/leads/evidence.py), and each is written before the row naming it commits, so every file the
-copied rows name is on disk by the time the folder is read. PostgreSQL is backed up with its own tools (README:
+(services/leads/evidence.py), and each is written before the row naming it commits, so every file the copied rows
+name is on disk by the time the folder is read. Files disappear only under retention (services/leads/retention.py),
+after the transaction marking their rows purged commits: a snapshot taken after that does not name them; the one
+case left is a sweep destroying a file between the snapshot and the folder read (restore then names it missing:
+take the backup again). PostgreSQL is backed up with its own tools (README:
 ``pg_dump`` of the database plus this archive's evidence part, ``--evidence-only``).
 """
 

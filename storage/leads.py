@@ -30,12 +30,14 @@ class Lead(SQLModel, table=True):
 
     __tablename__ = "lead"
     __table_args__ = (Index("ix_lead_dup", "institution_id", "category", "created_at"),
-                      Index("ix_lead_unit_created", "org_unit_id", "created_at"))
+                      Index("ix_lead_unit_created", "org_unit_id", "created_at"),
+                      Index("ix_lead_linked_to", "linked_to_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=24, unique=True, description="the tracking number given to the reporter")
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the responsible division")
-    reporter_person_id: int = Field(foreign_key="person.id", index=True)
+    reporter_person_id: int | None = Field(default=None, foreign_key="person.id", index=True,
+                                           description="None once purged under retention (lead_retention)")
     reporter_pseudonym: str = Field(max_length=16)
     institution_id: int | None = Field(default=None, foreign_key="institution.id")
     institution_text: str | None = Field(default=None, max_length=200, description="when not in the directory")
@@ -73,6 +75,7 @@ class LeadEvidence(SQLModel, table=True):
     the caption sent with it is kept as part of the lead (002 §9(二))."""
 
     __tablename__ = "lead_evidence"
+    __table_args__ = (Index("ix_lead_evidence_stored_path", "stored_path"),)
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True)
@@ -85,6 +88,7 @@ class LeadEvidence(SQLModel, table=True):
     caption: str | None = Field(default=None, max_length=MAX_CAPTION,
                                 description="the reporter's words sent with the file (002 §9(二)), shown as sent")
     added_at: datetime = _ts()
+    purged_at: datetime | None = _ts(nullable=True, index=True)  # bytes deleted under retention; the row stays
 
 
 class LeadMessage(SQLModel, table=True):
@@ -122,3 +126,18 @@ class IdentityReveal(SQLModel, table=True):
     custodian_person_id: int = Field(foreign_key="person.id")
     reason: str = Field(max_length=1000)
     at: datetime = _ts(index=True)
+
+
+class LeadRetention(SQLModel, table=True):
+    """One retention clock of a lead (PIPL storage limitation; ``services/leads/retention.py``): what is deleted
+    (``kind``: evidence | rejected | reporter), counted from ``since``; when staff were warned (once) and when it
+    was done. The sweep reads the pending clocks through ``ix_lead_retention_due``."""
+
+    __tablename__ = "lead_retention"
+    __table_args__ = (Index("ix_lead_retention_due", "kind", "done_at", "since"),)
+
+    lead_id: int = Field(foreign_key="lead.id", primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)
+    since: datetime = _ts()
+    warned_at: datetime | None = _ts(nullable=True)
+    done_at: datetime | None = _ts(nullable=True)

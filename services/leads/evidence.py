@@ -111,13 +111,15 @@ def read_verified(root: Path, stored_path: str, sha256: str) -> bytes:
 
 async def verify_stored(uow: UnitOfWork, root: Path) -> tuple[int, list[str]]:
     """Every evidence file the database names, read and checked against its recorded SHA-256 (after a restore,
-    or any time): how many were checked, and the stored paths that are missing or changed."""
-    from sqlmodel import select
+    or any time): how many were checked, and the stored paths that are missing or changed. A file deleted under
+    retention (``purged_at``, ``leads/retention.py``) is gone by rule and not checked."""
+    from sqlmodel import col, select
 
     from storage.leads import LeadEvidence
 
     checked, problems = 0, []
-    for stored_path, sha256 in (await uow.session.exec(select(LeadEvidence.stored_path, LeadEvidence.sha256))).all():
+    kept = select(LeadEvidence.stored_path, LeadEvidence.sha256).where(col(LeadEvidence.purged_at).is_(None))
+    for stored_path, sha256 in (await uow.session.exec(kept)).all():  # purged under retention: not there by rule
         checked += 1
         try:
             read_verified(root, stored_path, sha256)

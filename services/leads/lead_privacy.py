@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 
 from services.leads.leads import get_lead
+from services.leads.retention import reporter_of
 from services.people.orgs import get_unit, require_scope_over_units, subtree
 from services.platform import audit
 from services.platform.errors import InvalidInput, LeadRefused, NotCustodian, PermissionDenied
@@ -80,6 +81,7 @@ async def reveal(uow: UnitOfWork, *, actor: Actor, lead_id: int, reason: str) ->
     lead = await get_lead(uow, lead_id)
     if not await is_custodian_for(uow, actor.person_id, lead.org_unit_id):
         raise NotCustodian("not a custodian for this lead")
+    reporter = reporter_of(lead)  # purged under retention: nothing left to reveal
     reason = reason.strip()
     if len(reason) < MIN_REASON:
         raise LeadRefused("reason", reason_key="lead.invalid.reveal_reason")
@@ -88,8 +90,8 @@ async def reveal(uow: UnitOfWork, *, actor: Actor, lead_id: int, reason: str) ->
                                    at=uow.now()))
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.identity_revealed", object_type="lead",
                        object_id=lead.id, details={"reason": reason[:1000]})
-    person = await uow.people.get(lead.reporter_person_id)
-    supervisor = await uow.people.supervisor(lead.reporter_person_id)
+    person = await uow.people.get(reporter)
+    supervisor = await uow.people.supervisor(reporter)
     await uow.commit()
     return Revealed(lead.number, lead.reporter_pseudonym, person.name if person is not None else "?",
                     supervisor.certificate_number if supervisor is not None else None,

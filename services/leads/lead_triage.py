@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from services.leads import retention
 from services.leads.actions import ShowLeadCard
 from services.leads.lead_rules import (
     DEFAULT_RULES,
@@ -28,6 +29,7 @@ from services.leads.lead_rules import (
     reward_reminder_step,
 )
 from services.leads.leads import staff_lead
+from services.leads.retention import reporter_of
 from services.people.orgs import admins_up, subtree
 from services.platform import audit, notify, policy
 from services.platform.errors import InvalidInput, LeadRefused, PermissionDenied
@@ -59,10 +61,12 @@ async def _move(uow: UnitOfWork, actor: Actor, lead: Lead, target: LeadState, *,
         lead.due_at = lead.remind_at = None
         lead.due_kind = None
     uow.session.add(lead)
+    await retention.start(uow, lead, target)
     await audit.record(uow, at=uow.now(), actor=actor.label, action=f"lead.{target}", object_type="lead",
                        object_id=int(lead.id or 0), details={"from": before, **details})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key=feedback,
-                           params=params or _feedback_params(lead, uow))
+    if lead.reporter_person_id is not None:  # purged under retention: no one to tell
+        await notify.to_person(uow, person_id=lead.reporter_person_id, key=feedback,
+                               params=params or _feedback_params(lead, uow))
 
 
 def _reason(text: str) -> str:
@@ -165,7 +169,7 @@ async def extend(uow: UnitOfWork, *, actor: Actor, lead_id: int, working_days: i
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.extended", object_type="lead",
                        object_id=lead_id, details={"days": working_days, "reason": text,
                                                          "due_at": lead.due_at.isoformat()})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.feedback.extended",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.extended",
                            params=_feedback_params(lead, uow, reason=text, days=working_days))
     await uow.commit()
     return lead
@@ -192,7 +196,7 @@ async def reward(uow: UnitOfWork, *, actor: Actor, lead_id: int, amount: int, ru
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.rewarded", object_type="lead",
                        object_id=lead_id, details={"amount": amount,
                                                          "claim_until": lead.reward_claim_until.isoformat()})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.feedback.reward", params={
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.reward", params={
         "number": lead.number, "amount": amount, "until": lead.reward_claim_until.isoformat()})
     await uow.commit()
     return lead
@@ -342,6 +346,8 @@ async def _remind_reward_claims(uow: UnitOfWork, rules: LeadRules) -> int:
     sent = 0
     for lead in (await uow.session.exec(query)).all():
         assert lead.reward_claim_until is not None  # selected on it
+        if lead.reporter_person_id is None:  # purged under retention
+            continue
         step = reward_reminder_step((lead.reward_claim_until - today).days, days_before)
         if step <= lead.reward_reminders_sent:
             continue

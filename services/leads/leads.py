@@ -35,6 +35,7 @@ from services.leads.lead_rules import (
     staff_verbs,
     tracking_number,
 )
+from services.leads.retention import reporter_of
 from services.people.orgs import require_scope_over_units
 from services.platform import audit, notify
 from services.platform.errors import InvalidInput, LeadNotFound, LeadRefused, NotSupervisor, PermissionDenied
@@ -269,9 +270,9 @@ async def my_leads(uow: UnitOfWork, *, actor: Actor) -> list[MyLead]:
 
 
 async def evidence_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadEvidence]:
-    """The lead's evidence files, in the order received."""
-    query = select(LeadEvidence).where(LeadEvidence.lead_id == lead_id).order_by(col(LeadEvidence.id))
-    return (await uow.session.exec(query)).all()
+    """The lead's evidence files, in the order received (not those deleted under retention)."""
+    query = select(LeadEvidence).where(LeadEvidence.lead_id == lead_id, col(LeadEvidence.purged_at).is_(None))
+    return (await uow.session.exec(query.order_by(col(LeadEvidence.id)))).all()
 
 
 async def thread_of(uow: UnitOfWork, lead_id: int) -> Sequence[LeadMessage]:
@@ -365,7 +366,7 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     await staff_recipients(uow, lead, key="lead.from_reporter", params={
         "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or captions_text(evidence) or "—",
         "files": len(evidence)})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.added",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added",
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()
     return lead
@@ -375,6 +376,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
     """Staff write to the reporter through the bot: a new message in the lead's thread, unsigned unless the staff
     member chooses to sign (then their name is shown). Commits."""
     lead = await staff_lead(uow, actor, lead_id)
+    reporter = reporter_of(lead)
     text = text.strip()
     if not text:
         raise InvalidInput("empty", field="text")
@@ -385,7 +387,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
                                     signed=signed, text=part, at=now))
     await audit.record(uow, at=now, actor=actor.label, action="lead.asked", object_type="lead", object_id=lead.id,
                        details={"signed": signed})
-    await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.to_reporter", params={
+    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", params={
         "number": lead.number, "text": text, "signature": f"—— {actor.name}" if signed and actor.name else ""},
         buttons=[[notify.Button("lead.button.reply", ReplyToStaff(lead.id))]])
     await uow.commit()

@@ -1,7 +1,8 @@
 """The tunable numbers of the rules, set once at start-up from the settings (``bot.settings``) and read by the
 services: the draw's rotation window and limits (001 §14, ``DrawSettings``) and the chasing of invitations
 (reminder offsets, quiet hours; ``ChaseSettings``), the numbers of leads that the scheduler's sweep reads (the reward
-claim reminders, ``LeadRules``), the row limit of table imports (``ImportSettings``). Tests and the sandbox may
+claim reminders, ``LeadRules``), the row limit of table imports (``ImportSettings``), how long lead records are kept
+(``RetentionSettings``). Tests and the sandbox may
 :func:`configure` other values.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,20 @@ class ImportSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long lead records are kept (PIPL storage limitation; ``services/leads/retention.py``): evidence of a closed
+    lead ``evidence_months`` after closure, everything of a lead not accepted ``rejected_months`` after the decision,
+    the reporter link ``reporter_days`` after the reward window; staff warned ``warning_days`` before. 0 months: kept
+    forever. ``evidence_dir`` is where the files are (``EVIDENCE_DIR``)."""
+
+    evidence_months: int = 60
+    rejected_months: int = 12
+    reporter_days: int = 0
+    warning_days: int = 30
+    evidence_dir: Path = Path("./var/evidence")
+
+
+@dataclass(frozen=True)
 class Policy:
     """Every tunable rule number in one value."""
 
@@ -113,6 +129,7 @@ class Policy:
     records: RecordSettings = field(default_factory=RecordSettings)
     leads: LeadRules = field(default_factory=LeadRules)
     imports: ImportSettings = field(default_factory=ImportSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 _current: list[Policy] = [Policy()]
