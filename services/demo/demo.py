@@ -141,9 +141,9 @@ async def add_history(uow_factory: UnitOfWorkFactory, data: DemoData, rng: rando
     history = History()
     admin = person_actor_label(data.admin_id)
     async with uow_factory() as uow:
-        keep = set((await uow.session.exec(select(ActivityMember.person_id))).all()) | {data.unbound_person_id}
+        keep = {*(await uow.session.exec(select(ActivityMember.person_id))).all(), data.unbound_person_id or 0}
         await demo_history.add_activities(uow, rng, history, units=units, staff_id=data.staff_ids[1],
-                                          admin_id=data.admin_id)
+                                          admin_id=data.admin_id, leave_out=frozenset(keep))
         await demo_records.add_leads(uow, rng, history, units=units, staff_id=data.staff_ids[1])
         await demo_records.change_pool(uow, rng, history, expert_ids=data.expert_ids, keep=keep, admin=admin)
         await demo_records.publish_excellence(uow, history, units=units, admin=admin)

@@ -22,7 +22,7 @@ import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from storage.pool import Institution
 from storage.records import CreditEvent
 from storage.uow import UnitOfWork
 
-MONTHS = 12
+MONTHS = 13  # a chart of the twelve months up to last month is full as well
 KINDS = (("routine_inspection", "定点医疗机构日常检查"), ("special_inspection", "医保基金专项检查"),
          ("flight_inspection", "飞行检查"), ("consultation", "医保支付政策咨询论证"))
 CATEGORIES = ("clinical", "clinical", "management", "informatics", "supervision")
@@ -116,9 +116,9 @@ def answer_delay(rng: random.Random) -> timedelta:
 
 
 async def add_activities(uow: UnitOfWork, rng: random.Random, history: History, *, units: dict[str, int],
-                         staff_id: int, admin_id: int) -> None:
+                         staff_id: int, admin_id: int, leave_out: frozenset[int] = frozenset()) -> None:
     """One to three activities a month in each division (this month's only if already over), drawn in the order
-    they were filed."""
+    they were filed; ``leave_out`` are never drawn (the unbound expert, who has never used the bot)."""
     places = await _institutions(uow, units)
     planned = _plan(uow, rng, units, places, staff_id=staff_id)
     await insert(uow, Activity, [activity for activity, _, _ in planned])
@@ -127,7 +127,8 @@ async def add_activities(uow: UnitOfWork, rng: random.Random, history: History, 
     await insert(uow, ActivityRequirement, lines)
     await insert(uow, ActivityInstitution, [Row(activity_id=a.id, institution_id=t.id) for a, t, _ in planned
                                             if t is not None], ids=False)
-    pools = {unit_id: await _candidates(uow, unit_id, places.get(unit_id, [])) for unit_id in units.values()}
+    pools = {unit_id: await _candidates(uow, unit_id, places.get(unit_id, []), leave_out)
+             for unit_id in units.values()}
     drawn: list[tuple[Row, Row, Row, DrawResult]] = []
     for (activity, target, _), line in zip(planned, lines, strict=True):
         history.activities += 1
@@ -155,7 +156,7 @@ async def _settle(uow: UnitOfWork, drawn: list[tuple[Row, DrawResult]]) -> None:
     """The drawn activities' state and leader (set after the insert: the activity came first, as when filed)."""
     table = Activity.__table__  # type: ignore[attr-defined]
     if drawn:
-        await uow.session.execute(
+        await (await uow.session.connection()).execute(
             update(table).where(table.c.id == bindparam("key")).values(status="drawn", leader_id=bindparam("leader")),
             [{"key": activity.id, "leader": result.leader} for activity, result in drawn])
 
@@ -171,10 +172,11 @@ async def insert(uow: UnitOfWork, model: type[SQLModel], rows: Sequence[Row], *,
         return
     table = model.__table__  # type: ignore[attr-defined]
     params = [vars(r) for r in rows]
+    connection = await uow.session.connection()
     if not ids:
-        await uow.session.execute(table.insert(), params)
+        await connection.execute(table.insert(), params)
         return
-    result = await uow.session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), params)
+    result = await connection.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), params)
     for row, (new_id,) in zip(rows, result.all(), strict=True):
         row.id = new_id
 
@@ -213,7 +215,8 @@ async def _institutions(uow: UnitOfWork, units: dict[str, int]) -> dict[int, lis
     return found
 
 
-async def _candidates(uow: UnitOfWork, unit_id: int, places: list[Institution]) -> dict[int, Candidate]:
+async def _candidates(uow: UnitOfWork, unit_id: int, places: list[Institution],
+                      leave_out: frozenset[int]) -> dict[int, Candidate]:
     """The draw's facts about a division's pool over the whole year (every institution its activities concern),
     loaded once; the rules then apply them to each activity's dates."""
     ids = (await uow.session.exec(select(Expert.person_id).where(Expert.org_unit_id == unit_id,
@@ -221,7 +224,7 @@ async def _candidates(uow: UnitOfWork, unit_id: int, places: list[Institution]) 
     today = uow.today()
     spec = ActivitySpec(kind=ActivityKind.ROUTINE_INSPECTION, start=today - timedelta(days=400), end=today,
                         inspected=frozenset(p.id for p in places if p.id is not None))
-    return await load_candidates(uow, sorted(ids), spec, policy.current().draw, None)
+    return await load_candidates(uow, sorted(set(ids) - leave_out), spec, policy.current().draw, None)
 
 
 def _draw(rng: random.Random, activity: Row, line: Row, target: Institution | None, pool: dict[int, Candidate], *,
@@ -328,5 +331,6 @@ def entry(at: datetime, actor: str, action: str, object_type: str, object_id: in
 async def write_entries(uow: UnitOfWork, history: History) -> None:
     """Append the history's audit entries in time order."""
     await uow.session.flush()
-    await audit.record_many(uow, sorted(history.entries, key=lambda e: e.at))
+    entries = sorted((replace(e, at=e.at.astimezone(UTC)) for e in history.entries), key=lambda e: e.at)
+    await audit.record_many(uow, entries)  # in UTC, as stored: the hash covers the time as read back
     history.entries.clear()

@@ -77,7 +77,7 @@ async def add_leads(uow: UnitOfWork, rng: random.Random, history: History, *, un
     history.leads += len(leads)
     table = Lead.__table__  # type: ignore[attr-defined]
     changed = [name for name in vars(leads[0]) if name not in FIXED] if leads else []
-    await uow.session.execute(update(table).where(table.c.id == bindparam("key")).values(
+    await (await uow.session.connection()).execute(update(table).where(table.c.id == bindparam("key")).values(
         {name: bindparam(name) for name in changed}), [{"key": lead.id, **{n: getattr(lead, n) for n in changed}}
                                                        for lead in leads])
 
@@ -132,7 +132,7 @@ def _progress(uow: UnitOfWork, rng: random.Random, lead: Row, history: History, 
         return
     if rng.random() < 0.12:
         _move(lead, history, "not_accepted", decided, staff, reason="不属于医保基金监管范围")
-        if decided + timedelta(days=5) < now:
+        if decided + timedelta(days=5) < now and rng.random() < 0.5:
             _move(lead, history, "closed", decided + timedelta(days=rng.uniform(2, 5)), staff)
         return
     _move(lead, history, "accepted", decided, staff)
