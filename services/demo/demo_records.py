@@ -125,7 +125,7 @@ def _progress(uow: UnitOfWork, rng: random.Random, lead: Row, history: History, 
               staff: str) -> None:
     """Move the lead as staff would have, up to now; what is still open keeps the production deadline."""
     now, zone = uow.now(), uow.zone
-    stalls = rng.random() < 0.08  # left open past its deadline: the overdue figure
+    stalls = rng.random() < 0.2 and now - lead.created_at < timedelta(days=75)  # left open past its deadline
     decided = lead.created_at + timedelta(days=rng.uniform(1, 12))
     if stalls or decided >= now:
         _open(lead, lead.created_at, RULES.accept_working_days, "accept", calendar=calendar, zone=zone, now=now)

@@ -25,6 +25,8 @@ from storage.models import Account, AuditEntry, Expert, OrgUnit, Person, Staff, 
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import T0
 
+README_CHART = Path(__file__).resolve().parents[2] / "docs" / "stats-chart.png"
+
 
 async def test_the_demo_has_a_bureau_three_divisions_staff_experts_supervisors_and_group_chats(
     uow_factory: UnitOfWorkFactory,
@@ -259,6 +261,33 @@ async def test_every_chart_of_the_demo_year_has_bars_in_each_month_and_renders_n
     for chart in drawn:
         image = Image.open(io.BytesIO(charts.render(chart))).convert("RGB")
         assert len(image.getcolors(maxcolors=1 << 20) or []) > 10, chart.title  # bars, axes, labels
+
+
+async def test_the_readme_chart_is_the_demo_years_leads_as_the_bot_draws_them(
+    uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    """The chart in the README (docs/stats-chart.png): the demo's leads per month by state, labelled in Chinese as
+    the bot sends it; ``UPDATE_SCREENSHOT=1`` replaces the committed picture with this one."""
+    import io
+
+    from PIL import Image
+
+    from bot.handlers.insight_charts import monthly_chart
+    from messages import translate
+    from services.documents import charts
+    from services.insight import period, series
+
+    data = await demo.generate(uow_factory)
+    admin = await _admin(uow_factory, data)
+    async with uow_factory(readonly=True) as uow:
+        last = period.parse(None, today=uow.today()).before()
+        leads = await series.leads_by_month(uow, actor=admin, unit=None, last=last)
+    png = charts.render(monthly_chart("leads", leads, lambda key, **p: translate("zh", key, **p)))
+    (tmp_path / "stats-chart.png").write_bytes(png)
+    assert len(Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 20) or []) > 10
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        README_CHART.write_bytes(png)
+    assert README_CHART.read_bytes().startswith(b"\x89PNG")
 
 
 async def test_the_history_draws_verify_like_any_other_draw(uow_factory: UnitOfWorkFactory) -> None:
