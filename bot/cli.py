@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_supervisors.register(commands)
     cli_records.register(commands)
     cli_insight.register_reports(commands)
+    cli_insight.register_notices(commands)
     cli_backup.register(commands)
     cli_slots.register(commands)
     cli_retention.register(commands)

@@ -101,3 +101,49 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     await asyncio.to_thread(Path(args.out).write_bytes, data)
     print(f"{args.kind} report written to {args.out}")
     return 0
+
+
+NOTICES = ("appointment", "removal", "excellence", "targets")
+
+
+def register_notices(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``notice appointment|removal <expert>|excellence <year>|targets <draw>``: the public notices of ``/notice``
+    (000 §10, §23, §20; 003 三(一)), the text to stdout and, with ``--out``, the same words as DOCX."""
+    kinds = commands.add_parser("notice", help="a public notice: the text, and a DOCX with --out").add_subparsers(
+        dest="notice_command", required=True)
+    helps = {"appointment": "the experts in public notice (000 §10)", "removal": "a removed expert (000 §23)",
+             "excellence": "a year's published excellent experts (000 §20)",
+             "targets": "the results of an inspection-target draw (003 三(一))"}
+    for kind in NOTICES:
+        sub = kinds.add_parser(kind, help=helps[kind])
+        if kind != "appointment":
+            sub.add_argument("subject", type=int, help={"removal": "the expert's person id", "excellence": "the year",
+                                                        "targets": "the target draw's id"}[kind])
+        sub.add_argument("--as", dest="as_id", type=int, required=True, help="the staff member's person id")
+        sub.add_argument("--out", help="also write the notice as this .docx file")
+        sub.set_defaults(handler=_notice, kind=kind)
+
+
+async def _notice(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import _with_uow
+    from bot.cli_draws import staff_actor
+    from services.documents import notices as documents
+    from services.insight import notices
+
+    async def work(uow_factory: UnitOfWorkFactory) -> documents.Notice:
+        async with uow_factory(readonly=True) as uow:
+            actor = await staff_actor(uow, args.as_id)
+            if args.kind == "appointment":
+                return await notices.appointment(uow, actor=actor)
+            if args.kind == "removal":
+                return await notices.removal(uow, actor=actor, person_id=args.subject)
+            if args.kind == "excellence":
+                return await notices.excellence(uow, actor=actor, year=args.subject)
+            return await notices.targets(uow, actor=actor, draw_id=args.subject)
+
+    found: documents.Notice = await _with_uow(settings, work)
+    print(found.text())
+    if args.out:
+        await asyncio.to_thread(Path(args.out).write_bytes, documents.render(found))
+        print(f"notice written to {args.out}")
+    return 0

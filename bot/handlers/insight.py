@@ -21,7 +21,9 @@ from bot.handlers import insight_charts
 from bot.keyboards import Row, keyboard
 from services.insight import lists, period, stats
 from services.insight import search as search_rows
-from services.insight.actions import StatsList, StatsPage
+from services.insight.actions import SearchPage, SearchWhat, StatsList, StatsPage
+from services.insight.actions import pack_words as search_pack
+from services.insight.actions import unpack_words as unpack_search
 from services.platform import dialogs
 from services.platform.notify import Button
 
@@ -139,26 +141,72 @@ async def page_pressed(press: Press, action: StatsPage) -> None:
 SEARCH_WORDS = ("search", "搜索", "查找")
 
 
+SEARCHES = {"leads": SearchWhat.LEADS, "activities": SearchWhat.ACTIVITIES}
+TITLE_CHARS = 80  # an activity's title in a result line: 20 lines stay well within a message (4,096)
+
+
+async def _search_page(uow: Any, actor: Any, what: SearchWhat, words: str, page: int) -> search_rows.Found:
+    finder = search_rows.leads if what is SearchWhat.LEADS else search_rows.activities
+    return await finder(uow, actor=actor, text=words, page=page)
+
+
+def render_search(found: search_rows.Found, what: SearchWhat, words: str, t: Translate, zone: Any) -> str:
+    """One page of a search's results."""
+    if not found.total:
+        return t("stats.search_none", words=echo(words))
+    lines = [t("stats.search_head", words=echo(words), total=found.total, page=found.page + 1, pages=found.pages)]
+    kind = "leads" if what is SearchWhat.LEADS else "activities"
+    for row in found.rows:
+        shown = {**row, "starts": dialogs.format_local(row["starts"], zone),
+                 "title": echo(row["title"], TITLE_CHARS)} if "starts" in row else row
+        lines.append(t(f"stats.search_{kind}", **shown))
+    if found.pages > 1 and search_pack(words) is None:
+        lines.append(t("stats.search_narrow"))
+    return "\n".join(lines)
+
+
+def search_rows_buttons(found: search_rows.Found, what: SearchWhat, words: str) -> list[Row]:
+    """Previous / Next, as far as there are pages and the words fit a button."""
+    packed = search_pack(words)
+    if packed is None:
+        return []
+    row = ([Button("stats.button.previous", SearchPage(what, found.page - 1, *packed))] if found.page > 0 else []) + (
+        [Button("stats.button.next", SearchPage(what, found.page + 1, *packed))] if found.page + 1 < found.pages
+        else [])
+    return [row] if row else []
+
+
 async def search(update: Update, context: BotContext, what: str) -> None:
-    """``/leads search <words>`` or ``/activities search <words>`` (``what``: leads | activities)."""
+    """``/leads search <words>`` or ``/activities search <words>`` (``what``: leads | activities), a page at a
+    time."""
     message, actor = update.effective_message, context.actor
     assert message is not None and actor is not None
     args = Arguments((context.args or [])[1:], f"stats.search_usage_{what}")
-    words = args.text(0, SEARCH_CHARS, required=True)
-    finder = search_rows.leads if what == "leads" else search_rows.activities
+    words = " ".join(search_rows.words(args.text(0, SEARCH_CHARS, required=True)))
+    if not words:
+        raise args.refuse()
+    kind = SEARCHES[what]
     async with context.services.uow(readonly=True) as uow:
-        found = await finder(uow, actor=actor, text=words)
+        found = await _search_page(uow, actor, kind, words, 0)
         zone = uow.zone
-    if not found.total:
-        await message.reply_text(context.t(update, "stats.search_none", words=echo(words)))
+    rows = search_rows_buttons(found, kind, words)
+    await message.reply_text(render_search(found, kind, words, lambda key, **p: context.t(update, key, **p), zone),
+                             reply_markup=keyboard(context.language_for(update), rows) if rows else None)
+
+
+@buttons.on(SearchPage, audience=STAFF, private_only=True)
+async def search_page_pressed(press: Press, action: SearchPage) -> None:
+    """Previous / Next of a search: the results' message redrawn in place."""
+    words = unpack_search(action.words, action.more)
+    if words is None:
+        await press.answer("button.stale", alert=True)
         return
-    lines = [context.t(update, "stats.search_head", words=echo(words), total=found.total, shown=len(found.rows))]
-    for row in found.rows:
-        shown = {**row, "starts": dialogs.format_local(row["starts"], zone)} if "starts" in row else row
-        lines.append(context.t(update, f"stats.search_{what}", **shown))
-    if found.total > len(found.rows):
-        lines.append(context.t(update, "stats.search_more", more=found.total - len(found.rows)))
-    await message.reply_text("\n".join(lines))
+    async with press.context.services.uow(readonly=True) as uow:
+        found = await _search_page(uow, press.actor, action.what, words, action.page)
+        zone = uow.zone
+    await press.edit_text(render_search(found, action.what, words, press.t, zone),
+                          search_rows_buttons(found, action.what, words) or None)
+    await press.answer()
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -6,6 +6,7 @@ outcome over twelve months, the time experts take to answer, the pool by categor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final
 
 from bot import buttons
@@ -25,16 +26,20 @@ def chart_rows(unit_id: int, code: int) -> list[Row]:
     return [[Button(f"chart.button.{kind}", StatsChart(kind, unit_id, code)) for kind in KINDS]]
 
 
+def monthly_chart(kind: str, monthly: series.Monthly, t: Callable[..., str]) -> charts.BarChart:
+    """Twelve months of leads by state or of invitations by outcome (``kind``: leads | invitations), labelled."""
+    prefix = "lead.state" if kind == "leads" else "stats.outcome"
+    return charts.BarChart(t(f"chart.title.{kind}", unit=monthly.unit_name), monthly.months,
+                           [(t(f"{prefix}.{key}"), [float(v) for v in values])
+                            for key, values in sorted(monthly.counts.items())], t("chart.count"))
+
+
 async def _chart(press: Press, action: StatsChart) -> charts.BarChart | None:
     t, asked, unit = press.t, period.from_code(action.period), str(action.unit_id)
     async with press.context.services.uow(readonly=True) as uow:
         if action.kind in ("leads", "invitations"):
             load = series.leads_by_month if action.kind == "leads" else series.invitations_by_month
-            monthly = await load(uow, actor=press.actor, unit=unit, last=asked)
-            prefix = "lead.state" if action.kind == "leads" else "stats.outcome"
-            return charts.BarChart(t(f"chart.title.{action.kind}", unit=monthly.unit_name), monthly.months,
-                                   [(t(f"{prefix}.{key}"), [float(v) for v in values])
-                                    for key, values in sorted(monthly.counts.items())], t("chart.count"))
+            return monthly_chart(action.kind, await load(uow, actor=press.actor, unit=unit, last=asked), t)
         if action.kind == "answers":
             name, buckets = await series.answer_times(uow, actor=press.actor, unit=unit, asked=asked)
             return charts.BarChart(t("chart.title.answers", unit=name, period=asked.label),

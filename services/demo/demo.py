@@ -25,13 +25,15 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from services.demo import demo_pool
+from services.demo import demo_history, demo_pool, demo_records
 from services.demo.demo_activity import DEMO_TAG, add_demo_activity
+from services.demo.demo_history import History
 from services.people import accounts, groups, orgs
 from services.platform import audit
 from services.platform.errors import Conflict
-from services.platform.roles import Actor, Role
+from services.platform.roles import Actor, Role, person_actor_label
 from services.pool import pools
+from storage.activities import ActivityMember
 from storage.models import Account, Expert, Person, Staff, StaffChat, Supervisor
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -72,6 +74,7 @@ class DemoPlan:
     experts: int = 300  # issue 20: enough that a draw of 3+2 chooses among many in each division
     supervisors: int = 10
     seed: int = DEMO_SEED
+    history: bool = True  # issue 17: a year of activities, leads and pool changes behind /stats and the charts
 
 
 @dataclass
@@ -89,6 +92,7 @@ class DemoData:
     institution_ids: list[int] = field(default_factory=list)
     accounts: dict[int, int] = field(default_factory=dict)
     """person id → demo Telegram user id"""
+    history: History | None = None
 
 
 def demo_user_id(person_id: int) -> int:
@@ -124,7 +128,28 @@ async def generate(uow_factory: UnitOfWorkFactory, *, plan: DemoPlan | None = No
     if data.unbound_person_id is not None and data.admin_id is not None and len(data.staff_ids) > 1:
         await add_demo_activity(uow_factory, clerk_user=demo_user_id(data.staff_ids[1]),
                                 admin_user=demo_user_id(data.admin_id), unbound_person_id=data.unbound_person_id)
+    if plan.history and data.admin_id is not None and len(data.staff_ids) > 1:
+        data.history = await add_history(uow_factory, data, random.Random(plan.seed + 1))  # noqa: S311
     return data
+
+
+async def add_history(uow_factory: UnitOfWorkFactory, data: DemoData, rng: random.Random) -> History:
+    """The past twelve months (:mod:`services.demo.demo_history`, :mod:`services.demo.demo_records`), in one
+    transaction; the demo activity's roster and the unbound expert are left as they are."""
+    assert data.admin_id is not None
+    units = {code: data.org_unit_ids[code] for code, _ in DIVISIONS}
+    history = History()
+    admin = person_actor_label(data.admin_id)
+    async with uow_factory() as uow:
+        keep = {*(await uow.session.exec(select(ActivityMember.person_id))).all(), data.unbound_person_id or 0}
+        await demo_history.add_activities(uow, rng, history, units=units, staff_id=data.staff_ids[1],
+                                          admin_id=data.admin_id, leave_out=frozenset(keep))
+        await demo_records.add_leads(uow, rng, history, units=units, staff_id=data.staff_ids[1])
+        await demo_records.change_pool(uow, rng, history, expert_ids=data.expert_ids, keep=keep, admin=admin)
+        await demo_records.publish_excellence(uow, history, units=units, admin=admin)
+        await demo_history.write_entries(uow, history)
+        await uow.commit()
+    return history
 
 
 async def has_demo_data(uow: UnitOfWork) -> bool:

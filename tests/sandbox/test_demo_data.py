@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -22,6 +24,8 @@ from storage.db import create_engine, create_session_factory
 from storage.models import Account, AuditEntry, Expert, OrgUnit, Person, Staff, StaffChat, Supervisor
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import T0
+
+README_CHART = Path(__file__).resolve().parents[2] / "docs" / "stats-chart.png"
 
 
 async def test_the_demo_has_a_bureau_three_divisions_staff_experts_supervisors_and_group_chats(
@@ -105,7 +109,7 @@ async def test_a_database_with_other_data_is_refused(uow_factory: UnitOfWorkFact
 
 
 async def test_every_change_is_in_an_intact_audit_chain(uow_factory: UnitOfWorkFactory) -> None:
-    await demo.generate(uow_factory)
+    await demo.generate(uow_factory, plan=demo.DemoPlan(history=False))  # the history's own: the test below
     async with uow_factory() as uow:
         report = await audit.verify_chain(uow)
         actions = Counter(e.action for e in (await uow.session.exec(select(AuditEntry))).all())
@@ -185,3 +189,142 @@ async def test_the_divisions_keep_their_own_pools_and_one_is_lent(uow_factory: U
         div2 = await drawable_pools(uow, data.org_unit_ids["div2"], uow.today())
     assert {units["div1"], units["div2"], units["div8"]} <= pools
     assert div1.units == {units["div1"], units["div8"]} and div2.units == {units["div2"]}
+
+
+# --- the year of history behind /stats and the charts (issue 17) --------------------------------------------------
+
+
+async def _admin(uow_factory: UnitOfWorkFactory, data: demo.DemoData) -> Any:
+    from services.people import accounts
+
+    assert data.admin_id is not None
+    async with uow_factory() as uow:
+        return await accounts.identify(uow, channel="telegram", external_user_id=str(demo.demo_user_id(data.admin_id)))
+
+
+async def test_stats_of_each_of_the_last_eleven_months_have_activities_answers_and_leads(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from services.insight import period, stats
+
+    data = await demo.generate(uow_factory)
+    admin = await _admin(uow_factory, data)
+    async with uow_factory(readonly=True) as uow:
+        month = period.parse(None, today=uow.today())
+        year: list[stats.Stats] = []
+        for _ in range(11):
+            month = month.before()
+            year.append(await stats.unit_stats(uow, actor=admin, period=month))
+    for found in year:  # every past month, across the bureau's three divisions
+        assert found.activities.held > 0 and found.invitations.invited > 0, found.period.label
+        assert found.invitations.outcomes.get("accepted", 0) > 0 and found.invitations.median_hours is not None
+        assert found.leads.received > 0 and len(found.leads.by_unit) >= 2, found.period.label
+    totals = Counter[str]()
+    for found in year:
+        totals.update(found.invitations.outcomes)
+        totals.update({"backups": found.invitations.backups_called, "offered": found.leads.rewards_offered,
+                       "claimed": found.leads.rewards_claimed, "cancelled": found.activities.cancelled})
+        totals.update({f"lead.{state}": n for state, n in found.leads.by_state.items()})
+    assert {"declined", "recused", "no_answer", "backups", "offered", "claimed", "cancelled"} <= set(+totals)
+    assert {"lead.closed", "lead.not_accepted", "lead.substantiated", "lead.unsubstantiated", "lead.investigating"} \
+        <= set(+totals)
+    now = year[0]
+    assert now.leads.median_days_to_decision is not None
+    assert now.pool.by_state.get("removed", 0) > 0 and now.pool.by_state.get("exited", 0) > 0
+    assert now.pool.terms_ending > 0 and now.leads.overdue_now > 0
+
+
+async def test_every_chart_of_the_demo_year_has_bars_in_each_month_and_renders_non_blank(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from services.documents import charts
+    from services.insight import period, series
+
+    data = await demo.generate(uow_factory)
+    admin = await _admin(uow_factory, data)
+    async with uow_factory(readonly=True) as uow:
+        last = period.parse(None, today=uow.today()).before()
+        leads = await series.leads_by_month(uow, actor=admin, unit=None, last=last)
+        invitations = await series.invitations_by_month(uow, actor=admin, unit=None, last=last)
+        _, answers = await series.answer_times(uow, actor=admin, unit=None, asked=period.year(last.first.year - 1))
+        _, pool = await series.pool_now(uow, actor=admin, unit=None)
+    for monthly in (leads, invitations):
+        assert all(sum(values[i] for values in monthly.counts.values()) > 0 for i in range(12)), monthly.counts
+    assert sum(1 for n in answers.values() if n) >= 3  # answers spread over the buckets
+    drawn = [charts.BarChart("leads", leads.months, [(k, [float(v) for v in vs]) for k, vs in leads.counts.items()]),
+             charts.BarChart("answers", list(answers), [("n", [float(v) for v in answers.values()])]),
+             charts.BarChart("pool", list(pool.by_category), [("n", [float(v) for v in pool.by_category.values()])])]
+    for chart in drawn:
+        image = Image.open(io.BytesIO(charts.render(chart))).convert("RGB")
+        assert len(image.getcolors(maxcolors=1 << 20) or []) > 10, chart.title  # bars, axes, labels
+
+
+async def test_the_readme_chart_is_the_demo_years_leads_as_the_bot_draws_them(
+    uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    """The chart in the README (docs/stats-chart.png): the demo's leads per month by state, labelled in Chinese as
+    the bot sends it; ``UPDATE_SCREENSHOT=1`` replaces the committed picture with this one."""
+    import io
+
+    from PIL import Image
+
+    from bot.handlers.insight_charts import monthly_chart
+    from messages import translate
+    from services.documents import charts
+    from services.insight import period, series
+
+    data = await demo.generate(uow_factory)
+    admin = await _admin(uow_factory, data)
+    async with uow_factory(readonly=True) as uow:
+        last = period.parse(None, today=uow.today()).before()
+        leads = await series.leads_by_month(uow, actor=admin, unit=None, last=last)
+    png = charts.render(monthly_chart("leads", leads, lambda key, **p: translate("zh", key, **p)))
+    (tmp_path / "stats-chart.png").write_bytes(png)
+    assert len(Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 20) or []) > 10
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        README_CHART.write_bytes(png)
+    assert README_CHART.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_history_draws_verify_like_any_other_draw(uow_factory: UnitOfWorkFactory) -> None:
+    from services.draws import draws
+    from storage.activities import DrawRecord
+
+    await demo.generate(uow_factory)
+    async with uow_factory(readonly=True) as uow:
+        ids = (await uow.session.exec(select(DrawRecord.id).order_by(col(DrawRecord.id)))).all()
+        reports = [await draws.verify_draw(uow, int(i or 0)) for i in ids[::7]]
+    assert len(ids) > 50 and reports
+    assert all(r.ok for r in reports), [(r.draw_id, r.problems) for r in reports if not r.ok]
+
+
+async def test_the_history_leaves_the_sweeps_nothing_to_send(uow_factory: UnitOfWorkFactory) -> None:
+    from services.records import credit
+
+    await demo.generate(uow_factory)
+    assert await credit.sweep_slots(uow_factory) == 0  # every unanswered invitation already has its event
+
+
+async def test_the_history_is_audited_in_the_same_intact_chain_with_the_times_things_happened(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    data = await demo.generate(uow_factory)
+    assert data.history is not None
+    async with uow_factory() as uow:
+        report = await audit.verify_chain(uow)
+        entries = (await uow.session.exec(select(AuditEntry))).all()
+        now = uow.now()
+    actions = Counter(e.action for e in entries)
+    assert report.ok and report.checked == len(entries)
+    assert actions["activity.created"] == data.history.activities + 1  # and the demo activity
+    assert actions["lead.submitted"] == data.history.leads > 100
+    assert actions["invitation.sent"] == data.history.slots + 3
+    assert {"lead.accepted", "lead.not_accepted", "lead.rewarded", "expert.removed", "excellence.published",
+            "credit.event", "invitation.expired", "invitation.declined"} <= set(actions)
+    history = [e for e in entries if e.action == "lead.submitted"]
+    assert min(e.at for e in history) < now - timedelta(days=330) and max(e.at for e in history) < now
+    assert all(e.actor.startswith("supervisor:S-") for e in history)  # the pseudonym, never the person

@@ -43,7 +43,9 @@ def _stop(process: subprocess.Popen[str], *, forgotten_ok: bool = False) -> tupl
     messages sent before it, so an edit of one of them is refused and logged; nothing else may be)."""
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    lines = [line for line in err.splitlines() if line.strip()]
+    # the demo's open leads have deadlines; near a year's end they fall in a year the holiday data does not cover yet
+    # (services.platform.workdays says so once, as it would for any lead filed then)
+    lines = [line for line in err.splitlines() if line.strip() and "no official holiday data for" not in line]
     if forgotten_ok:
         lines = [line for line in lines if "Message to edit not found" not in line]
     assert lines == [], err
