@@ -126,7 +126,6 @@ def register_notices(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 async def _notice(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import _with_uow
-    from bot.cli_draws import staff_actor
     from services.documents import notices as documents
     from services.insight import notices
 
