@@ -11,6 +11,7 @@ from storage.uow import UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from services.platform.roles import Actor
+    from storage.leads import Lead
 
 
 @dataclass
@@ -126,3 +127,13 @@ async def add_institutions(uow: UnitOfWorkFactory, names: list[str]) -> list[int
             ids.append(row.id)
         await u.commit()
     return ids
+
+
+async def lead_row(uow: UnitOfWorkFactory, lead_id: int) -> Lead:
+    """The stored lead (services hand the front end plain values; tests look at the whole row)."""
+    from storage.leads import Lead
+
+    async with uow(readonly=True) as u:
+        lead = await u.session.get(Lead, lead_id)
+    assert lead is not None
+    return lead

@@ -12,7 +12,7 @@ from bot.buttons import Press
 from bot.context import BotContext
 from bot.dialogs.lead_evidence import is_evidence, take_file
 from bot.keyboards import keyboard
-from services.leads import leads
+from services.leads import card_actions, leads
 from services.leads.actions import AddToLead, DoneAdding, ReplyToStaff
 from services.platform import dialogs as dialog_rows
 from services.platform.dialogs import DialogState
@@ -26,13 +26,14 @@ async def add_pressed(press: Press, action: AddToLead | ReplyToStaff) -> None:
     account_id = press.actor.account_id
     assert account_id is not None
     async with press.context.services.uow() as uow:
-        lead = await leads.own_lead(uow, press.actor, action.lead_id)
-        await dialog_rows.start(uow, account_id, flow=FLOW, step="more", data={"lead_id": lead.id, "evidence": []})
+        number = await card_actions.may_add_to(uow, press.actor, action.lead_id)
+        await dialog_rows.start(uow, account_id, flow=FLOW, step="more", data={"lead_id": action.lead_id,
+                                                                                "evidence": []})
         await uow.commit()
     await press.answer()
     chat = press.update.effective_chat
     assert chat is not None
-    await questions.ask(press.context, chat.id, press.t("report.more_start", number=lead.number),
+    await questions.ask(press.context, chat.id, press.t("report.more_start", number=number),
                         keyboard(press.language, [[Button("lead.button.done", DoneAdding())]]))
 
 

@@ -21,7 +21,7 @@ from bot.dialogs import lead_evidence
 from bot.dialogs.lead_evidence import ALBUM, accepted_types, album_text, album_with, file_kb, megabytes
 from bot.keyboards import Row, keyboard
 from services.institutions import institutions
-from services.leads import leads
+from services.leads import card_actions, leads
 from services.leads.actions import (
     ReportButton,
     ReportCategory,
@@ -136,7 +136,7 @@ async def start(update: Update, context: BotContext) -> None:
     actor, chat = context.actor, update.effective_chat
     assert actor is not None and actor.account_id is not None and chat is not None
     async with context.services.uow() as uow:
-        await leads.active_supervisor(uow, actor)
+        await card_actions.may_report(uow, actor)
         dialog = await dialog_rows.start(uow, actor.account_id, flow=FLOW, step=TARGET, data={"evidence": []})
         stamp, data = _stamp(dialog), dict(dialog.data)
         await uow.commit()

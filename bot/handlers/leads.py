@@ -180,7 +180,7 @@ async def link_pressed(press: Press, action: LinkLead) -> None:
     """A "duplicate of" button: link the lead; a link no longer offered is a stale button."""
     try:
         async with press.context.services.uow() as uow:
-            lead = await lead_triage.link(uow, actor=press.actor, lead_id=action.lead_id, other_id=action.other_id)
+            lead = await card_actions.link(uow, actor=press.actor, lead_id=action.lead_id, other_id=action.other_id)
     except DomainError:
         await press.answer("button.stale", alert=True)
         return
@@ -243,7 +243,7 @@ async def assign(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t(update, "leadstaff.assign_usage"))
         return
     async with context.services.uow() as uow:
-        lead = await lead_triage.assign(uow, actor=actor, lead_id=lead_id, handler_person_id=handler)
+        lead = await card_actions.assign(uow, actor=actor, lead_id=lead_id, handler_person_id=handler)
     await message.reply_text(context.t(update, "leadstaff.assigned", number=lead.number, handler=handler))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.leads import lead_triage, leads
 from services.leads.lead_rules import DEFAULT_RULES, StaffVerb, parse_amount
+from services.leads.refs import LeadRef, lead_ref
 from services.platform.actions import parse_index
 from services.platform.errors import LeadRefused
 from services.platform.policy import LeadRules
@@ -21,8 +22,12 @@ NEEDS_TEXT = frozenset({StaffVerb.ASK, StaffVerb.ASK_SIGNED, StaffVerb.REJECT, S
 
 
 async def act(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int,
-              rules: LeadRules = DEFAULT_RULES) -> Lead:
+              rules: LeadRules = DEFAULT_RULES) -> LeadRef:
     """Carry out a card verb that needs no text. Commits; a refusal is a ``LeadRefused``."""
+    return lead_ref(await _act(uow, actor, verb, lead_id, rules))
+
+
+async def _act(uow: UnitOfWork, actor: Actor, verb: StaffVerb, lead_id: int, rules: LeadRules) -> Lead:
     if verb is StaffVerb.ACCEPT:
         return await lead_triage.accept(uow, actor=actor, lead_id=lead_id, rules=rules)
     if verb is StaffVerb.INVESTIGATE:
@@ -36,7 +41,7 @@ async def act(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int,
     raise LeadRefused("action", reason_key="lead.invalid.transition")
 
 
-async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int, verb: StaffVerb | None = None) -> Lead:
+async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int, verb: StaffVerb | None = None) -> None:
     """Before asking staff for the text of a verb: the lead, when the caller may handle it (else LeadNotFound) and
     the verb is one the lead's state offers now (002 §12, :func:`lead_rules.staff_verbs`; else LeadRefused), so an
     old button on a concluded lead is refused before anyone types a reason for nothing."""
@@ -45,14 +50,18 @@ async def prepare_text(uow: UnitOfWork, *, actor: Actor, lead_id: int, verb: Sta
         offered = (await leads.card(uow, actor=actor, lead_id=lead_id)).verbs
         if verb not in offered:
             raise LeadRefused(f"{verb} not offered in state {lead.state}", reason_key="lead.invalid.transition")
-    return lead
 
 
 async def act_with_text(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_id: int, text: str,
-                        rules: LeadRules = DEFAULT_RULES) -> Lead:
+                        rules: LeadRules = DEFAULT_RULES) -> LeadRef:
     """Carry out a card verb with the text staff typed: the question, the reason, the summary, ``<days> <reason>``
     for an extension, or the reward amount. Commits; a refusal (unreadable days or amount too) is a
     ``LeadRefused`` and changes nothing."""
+    return lead_ref(await _act_with_text(uow, actor, verb, lead_id, text=text, rules=rules))
+
+
+async def _act_with_text(uow: UnitOfWork, actor: Actor, verb: StaffVerb, lead_id: int, *, text: str,
+                         rules: LeadRules) -> Lead:
     text = text.strip()
     if verb in (StaffVerb.ASK, StaffVerb.ASK_SIGNED):
         return await leads.ask_reporter(uow, actor=actor, lead_id=lead_id, text=text,
@@ -76,3 +85,24 @@ async def act_with_text(uow: UnitOfWork, *, actor: Actor, verb: StaffVerb, lead_
                                     max=rules.reward_max)
         return await lead_triage.reward(uow, actor=actor, lead_id=lead_id, amount=amount, rules=rules)
     raise LeadRefused("action", reason_key="lead.invalid.transition")
+
+
+async def link(uow: UnitOfWork, *, actor: Actor, lead_id: int, other_id: int) -> LeadRef:
+    """Link a lead to an earlier one about the same matter (:func:`lead_triage.link`)."""
+    return lead_ref(await lead_triage.link(uow, actor=actor, lead_id=lead_id, other_id=other_id))
+
+
+async def assign(uow: UnitOfWork, *, actor: Actor, lead_id: int, handler_person_id: int) -> LeadRef:
+    """Give a lead to a handler (:func:`lead_triage.assign`)."""
+    return lead_ref(await lead_triage.assign(uow, actor=actor, lead_id=lead_id, handler_person_id=handler_person_id))
+
+
+async def may_report(uow: UnitOfWork, actor: Actor) -> None:
+    """Refuse (NotSupervisor) before a report dialog opens for someone who is not an active supervisor."""
+    await leads.active_supervisor(uow, actor)
+
+
+async def may_add_to(uow: UnitOfWork, actor: Actor, lead_id: int) -> str:
+    """Refuse (LeadNotFound) before the "add to my lead" dialog opens on a lead that is not the caller's; the
+    lead's tracking number otherwise."""
+    return (await leads.own_lead(uow, actor, lead_id)).number

@@ -29,6 +29,7 @@ from services.leads.lead_rules import (
     reward_reminder_step,
 )
 from services.leads.leads import staff_lead
+from services.leads.refs import LeadLine, lead_line
 from services.leads.retention import reporter_of
 from services.people.orgs import admins_up, subtree
 from services.platform import audit, notify, policy
@@ -233,7 +234,7 @@ async def link(uow: UnitOfWork, *, actor: Actor, lead_id: int, other_id: int) ->
     return lead
 
 
-async def staff_leads(uow: UnitOfWork, *, actor: Actor, which: str = "open", limit: int = 30) -> list[Lead]:
+async def staff_leads(uow: UnitOfWork, *, actor: Actor, which: str = "open", limit: int = 30) -> list[LeadLine]:
     """Leads of the caller's org subtree, filtered; newest first."""
     if actor.staff_org_unit_id is None or not actor.has_any(frozenset({Role.STAFF, Role.ADMIN})):
         raise PermissionDenied("only staff may do this")
@@ -251,7 +252,7 @@ async def staff_leads(uow: UnitOfWork, *, actor: Actor, which: str = "open", lim
         query = query.where(Lead.state == which)
     else:
         raise LeadRefused("filter", reason_key="lead.invalid.filter")
-    return list((await uow.session.exec(query.order_by(col(Lead.id).desc()).limit(limit))).all())
+    return [lead_line(lead) for lead in (await uow.session.exec(query.order_by(col(Lead.id).desc()).limit(limit)))]
 
 
 # ---- the sweep -------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from services.leads.lead_rules import (
     staff_verbs,
     tracking_number,
 )
+from services.leads.refs import LeadRef, lead_ref
 from services.leads.retention import reporter_of
 from services.people.orgs import require_scope_over_units
 from services.platform import audit, notify
@@ -115,7 +116,7 @@ def check_draft(draft: LeadDraft, *, today: Any) -> LeadDraft:
 
 
 async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: LeadRules = DEFAULT_RULES,
-                 calendar: WorkingCalendar | None = None) -> Lead:
+                 calendar: WorkingCalendar | None = None) -> LeadRef:
     """File a lead (002 §9(二)): a tracking number and receipt to the reporter, an alert to the division's staff
     without the reporter's identity, the acceptance deadline started, possible duplicates flagged, a declared
     interest (002 §11(四)) flagged. Commits."""
@@ -162,7 +163,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
     await notify.to_org_unit(uow, org_unit_id=lead.org_unit_id, key="lead.alert", params=await _alert_params(uow, lead),
                              buttons=[[notify.Button("lead.button.card", ShowLeadCard(int(lead.id or 0)))]])
     await uow.commit()
-    return lead
+    return lead_ref(lead)
 
 
 def _evidence_row(lead_id: int, item: dict[str, Any], now: datetime) -> LeadEvidence:
@@ -343,7 +344,7 @@ def _stored_parts(text: str) -> list[str]:
 
 
 async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str,
-                          evidence: Sequence[dict[str, Any]] = ()) -> Lead:
+                          evidence: Sequence[dict[str, Any]] = ()) -> None:
     """The reporter adds information or evidence to their own open lead (or answers staff). Commits."""
     lead = await own_lead(uow, actor, lead_id)
     text = text.strip()
@@ -369,7 +370,6 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added",
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()
-    return lead
 
 
 async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str, signed: bool = False) -> Lead:

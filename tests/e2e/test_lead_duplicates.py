@@ -10,7 +10,7 @@ from services.leads import leads
 from services.people import orgs
 from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
-from tests.builders import add_institutions, build_org
+from tests.builders import add_institutions, build_org, lead_row
 from tests.e2e.harness import BotHarness, running_bot
 from tests.e2e.talk import (
     FAST,
@@ -26,8 +26,9 @@ DIV1_STAFF, BUREAU_ADMIN = 73301, 73302
 async def _report(bot: BotHarness, person_id: int, hospital: int) -> Lead:
     reporter = Actor(label=f"person:{person_id}", person_id=person_id, roles=frozenset({Role.SUPERVISOR}))
     async with bot.uow() as u:
-        return await leads.submit(u, actor=reporter, draft=leads.LeadDraft(
+        filed = await leads.submit(u, actor=reporter, draft=leads.LeadDraft(
             category="over_charging", what="重复收取护理费", institution_id=hospital))
+    return await lead_row(bot.uow, filed.id)
 
 
 def _links(card_buttons: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:

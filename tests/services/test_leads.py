@@ -28,7 +28,7 @@ from services.platform.roles import SCHEDULER, SYSTEM_CLI, Actor, Role
 from storage.leads import Lead
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWorkFactory
-from tests.builders import add_institutions, build_org, staff_actor
+from tests.builders import add_institutions, build_org, lead_row, staff_actor
 
 
 def supervisor(person_id: int) -> Actor:
@@ -38,9 +38,10 @@ def supervisor(person_id: int) -> Actor:
 async def _report(uow_factory: UnitOfWorkFactory, person_id: int, institution: int, *, interest: bool = False,
                   category: str = "over_charging") -> Lead:
     async with uow_factory() as uow:
-        return await leads.submit(uow, actor=supervisor(person_id), draft=leads.LeadDraft(
+        filed = await leads.submit(uow, actor=supervisor(person_id), draft=leads.LeadDraft(
             category=category, what="重复收取护理费", institution_id=institution, interest_declared=interest,
             interest_note="曾在该院工作" if interest else None))
+    return await lead_row(uow_factory, filed.id)
 
 
 async def _outbox(uow_factory: UnitOfWorkFactory) -> list[OutboxMessage]:

@@ -30,7 +30,7 @@ from services.platform.policy import LeadRules
 from services.platform.roles import Actor, Role
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
-from tests.builders import add_institutions, build_org, staff_actor
+from tests.builders import add_institutions, build_org, lead_row, staff_actor
 from tests.services.test_evidence_scrub import EXIF_APP1, jpeg
 
 
@@ -123,16 +123,15 @@ async def test_the_card_verbs_carry_a_lead_through_its_life_cycle(uow_factory: U
     async with uow_factory() as uow:
         assert (await card_actions.act(uow, actor=staff, verb=StaffVerb.ACCEPT, lead_id=lead_id)).state == "accepted"
     async with uow_factory() as uow:
-        lead = await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.EXTEND, lead_id=lead_id,
-                                                text="5 调取数据")
-    assert [e["days"] for e in lead.extensions] == [5]
+        await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.EXTEND, lead_id=lead_id, text="5 调取数据")
+    assert [e["days"] for e in (await lead_row(uow_factory, lead_id)).extensions] == [5]
     async with uow_factory() as uow:
         await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.SUBSTANTIATED, lead_id=lead_id,
                                          text="追回基金")
     async with uow_factory() as uow:
-        lead = await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.REWARD, lead_id=lead_id,
-                                                text="800元", rules=rules)
-    assert lead.reward_amount == 800
+        await card_actions.act_with_text(uow, actor=staff, verb=StaffVerb.REWARD, lead_id=lead_id, text="800元",
+                                         rules=rules)
+    assert (await lead_row(uow_factory, lead_id)).reward_amount == 800
     async with uow_factory() as uow:
         with pytest.raises(errors.LeadRefused):
             await card_actions.act(uow, actor=staff, verb=StaffVerb.FILES, lead_id=lead_id)

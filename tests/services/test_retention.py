@@ -26,7 +26,7 @@ from services.platform.roles import SYSTEM_CLI, Actor, Role
 from storage.leads import Lead, LeadEvidence, LeadMessage, LeadRetention
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWorkFactory
-from tests.builders import add_institutions, build_org, staff_actor
+from tests.builders import add_institutions, build_org, lead_row, staff_actor
 
 ZONE = ZoneInfo("Asia/Shanghai")
 WHAT = "住院病人每天被重复收取护理费"
@@ -48,10 +48,11 @@ async def _lead(uow_factory: UnitOfWorkFactory, org_supervisor: int, hospital: i
                 data: bytes = PHOTO) -> Lead:
     stored = evidence.store(root, data, max_bytes=1 << 20)
     async with uow_factory() as u:
-        return await leads.submit(u, actor=_reporter(org_supervisor), draft=leads.LeadDraft(
+        filed = await leads.submit(u, actor=_reporter(org_supervisor), draft=leads.LeadDraft(
             category="over_charging", what=WHAT, institution_id=hospital, insured_name="王某某", evidence=[{
                 "kind": "photo", "file_name": "王某某收费单.jpg", "size": stored.size, "sha256": stored.sha256,
                 "stored_path": stored.stored_path, "caption": CAPTION}]))
+    return await lead_row(uow_factory, filed.id)
 
 
 async def _closed(uow_factory: UnitOfWorkFactory, staff: Actor, lead_id: int) -> Lead:
