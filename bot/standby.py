@@ -141,7 +141,7 @@ class Keeper:
         """Try the lock once (at start, before ``/healthz`` says anything) and start the active work if taken."""
         await self._try_once()
         if self.role is Role.STANDBY:
-            logger.warning("standby: another process holds the active role; trying every %.0f s", self.retry_every)
+            logger.warning("standby: another process holds the active role; trying every %g s", self.retry_every)
         return self.role
 
     def start(self) -> None:
