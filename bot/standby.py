@@ -181,12 +181,13 @@ class Keeper:
         if not taken:
             return
         logger.warning("active: took the active role's lock; starting the dispatcher, the scheduler and updates")
-        self._set(Role.ACTIVE)
         try:
             await self._activate()
         except Exception:
             logger.exception("could not start the active work; stepping down")
             await self._stand_down()
+            return
+        self._set(Role.ACTIVE)  # /healthz says active once the work runs
 
     async def _check(self) -> None:
         if await self.lock.holds():
