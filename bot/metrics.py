@@ -42,7 +42,9 @@ class Metrics:
         self.role_changes = Counter(
             "fundwatch_role_changes", "Times this process took or gave up the active role", registry=self.registry
         )
-        self._role: str | None = None
+        self._role: str | None = None  # the first role set is not a change
+        for name in ("active", "standby"):
+            self.role.labels(role=name).set(0)
 
     def set_role(self, role: str) -> None:
         """Export the process's role (bot/standby.py): ``active`` or ``standby``."""

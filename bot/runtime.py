@@ -129,7 +129,8 @@ class _Bot:
         self.port = settings.listen_port
         self.webhook: tuple[str | None, str | None] = (None, None)
         self.keeper, self.feeder = self._pair(settings)
-        self.metrics.set_role(Role.ACTIVE if self.keeper is None else Role.STANDBY)
+        if self.keeper is None:
+            self.metrics.set_role(Role.ACTIVE)  # on PostgreSQL the keeper's first try sets it
 
     def _pair(self, settings: Settings) -> tuple[Keeper | None, Feeder | None]:
         """On PostgreSQL, the keeper of the active role and the feeder of recorded updates (bot/standby.py)."""

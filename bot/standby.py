@@ -140,6 +140,7 @@ class Keeper:
     async def first_try(self) -> Role:
         """Try the lock once (at start, before ``/healthz`` says anything) and start the active work if taken."""
         await self._try_once()
+        self._set(self.role)
         if self.role is Role.STANDBY:
             logger.warning("standby: another process holds the active role; trying every %g s", self.retry_every)
         return self.role

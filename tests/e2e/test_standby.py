@@ -109,3 +109,25 @@ async def test_a_standby_records_webhook_updates_for_the_active_one_and_takes_ov
 
 async def _is(bot: BotHarness, role: str) -> bool:
     return await _role(bot) == role
+
+
+@pytest.mark.skipif(not PG, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+async def test_a_bot_that_loses_its_lock_steps_down_and_works_again_once_it_takes_the_role_back(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    from tests.bot.test_standby_keeper import _terminate_holder
+
+    user = emulator.user(72, language_code="en")
+    async with running_bot(emulator, database_url, standby_retry_seconds=0.5, standby_check_seconds=0.2) as bot:
+        await user.send_command("/whoami")
+        await emulator.wait_for_messages(72, 1)
+        await _terminate_holder(database_url)  # as a broken connection would: the lock can no longer be proven
+
+        async def stepped_down_and_back() -> bool:
+            _, metrics = await _get(bot.running.port, "/metrics")
+            return "fundwatch_role_changes_total 2.0" in metrics and bot.running.role is Role.ACTIVE
+
+        await _until(stepped_down_and_back)
+        assert bot.running.scheduler.running and bot.running.dispatcher._running
+        await user.send_command("/whoami")  # polling, the handlers and the outbox run again
+        await emulator.wait_for_messages(72, 2)
