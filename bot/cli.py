@@ -21,6 +21,7 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import (
     cli_backup,
+    cli_copy,
     cli_draws,
     cli_insight,
     cli_lifecycle,
@@ -58,6 +59,7 @@ def _add_setup_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=_db_upgrade)
     db.add_parser("current", help="show the schema revision").set_defaults(handler=_db_current)
+    cli_copy.register(db)
 
     org = commands.add_parser("org", help="org units").add_subparsers(dest="org_command", required=True)
     org_add = org.add_parser("add", help="create an org unit and print its id")

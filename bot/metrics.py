@@ -35,6 +35,24 @@ class Metrics:
         )
         for status in ("pending", "sent", "failed", "skipped"):
             self.outbox_messages.labels(status=status).set(0)
+        self.role = Gauge(
+            "fundwatch_role", "1 for the role this process has now: active, or standby behind another process",
+            ["role"], registry=self.registry,
+        )
+        self.role_changes = Counter(
+            "fundwatch_role_changes", "Times this process took or gave up the active role", registry=self.registry
+        )
+        self._role: str | None = None  # the first role set is not a change
+        for name in ("active", "standby"):
+            self.role.labels(role=name).set(0)
+
+    def set_role(self, role: str) -> None:
+        """Export the process's role (bot/standby.py): ``active`` or ``standby``."""
+        if self._role is not None and role != self._role:
+            self.role_changes.inc()
+        self._role = role
+        for name in ("active", "standby"):
+            self.role.labels(role=name).set(1 if name == role else 0)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -30,9 +30,11 @@ from telegram.error import InvalidToken, TelegramError
 from bot.app import BotApplication, build_application, publish_commands
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
+from bot.feeder import Feeder
 from bot.logs import describe, is_transient, traceback_at_debug
 from bot.metrics import Metrics
 from bot.settings import DEFAULT_DATABASE_URL, BotMode, Settings, SettingsError, StartupError
+from bot.standby import AdvisoryLock, Keeper, Role
 from bot.tolerant import parse_each
 from bot.web import build_web_app
 from services.platform import intake, outbox, policy
@@ -62,6 +64,12 @@ class Running:
     dispatcher: OutboxDispatcher
     port: int
     scheduler: AsyncIOScheduler
+    keeper: Keeper | None = None
+
+    @property
+    def role(self) -> Role:
+        """Active, or standby behind another process (PostgreSQL only; SQLite is always active)."""
+        return Role.ACTIVE if self.keeper is None else self.keeper.role
 
 
 async def check_database(settings: Settings) -> None:
@@ -119,6 +127,20 @@ class _Bot:
                         *([Job("daily_backup", timedelta(days=1), self._backup_job)] if settings.backup_dir else [])])
         self.runner: web.AppRunner | None = None
         self.port = settings.listen_port
+        self.webhook: tuple[str | None, str | None] = (None, None)
+        self.keeper, self.feeder = self._pair(settings)
+        if self.keeper is None:
+            self.metrics.set_role(Role.ACTIVE)  # on PostgreSQL the keeper's first try sets it
+
+    def _pair(self, settings: Settings) -> tuple[Keeper | None, Feeder | None]:
+        """On PostgreSQL, the keeper of the active role and the feeder of recorded updates (bot/standby.py)."""
+        if is_sqlite(settings.database_url):
+            return None, None
+        lock = AdvisoryLock(settings.database_url, timeout=settings.standby_check_seconds)
+        keeper = Keeper(lock, activate=self.activate, step_down=self.step_down,
+                        retry_every=settings.standby_retry_seconds, check_every=settings.standby_check_seconds,
+                        on_role=self.metrics.set_role)
+        return keeper, Feeder(self.application, self.services)
 
     async def refresh_metrics(self) -> None:
         """The outbox gauges of ``/metrics``."""
@@ -143,21 +165,56 @@ class _Bot:
         await send_due_monthly(self.application.bot, uow, self.settings.default_language)
 
     async def start(self, webhook_url: str | None, webhook_secret: str | None) -> None:
-        """Inside the initialised application: services, the replay of recorded updates, HTTP, then updates."""
-        application = self.application
-        self.services.bot_username = application.bot.username
-        await publish_commands(application)
-        await self.dispatcher.start()
+        """Inside the initialised application: services, the replay of recorded updates, HTTP, then updates.
+
+        On PostgreSQL only HTTP starts here; the rest starts when this process holds the active role
+        (:meth:`activate`, at once or when it takes over from another process)."""
+        self.services.bot_username = self.application.bot.username
+        self.webhook = (webhook_url, webhook_secret)
+        if self.keeper is None:
+            await self._start_work()
+            await self._listen()
+            await self._take_updates()
+            return
+        self.scheduler.start(paused=True)
+        await self._listen()
+        await self.keeper.first_try()
+        self.keeper.start()
+
+    async def activate(self) -> None:
+        """Take on the active role's work: the dispatcher, the scheduler, the recorded updates, polling."""
+        await self._start_work()
+        await self._take_updates()
+
+    async def step_down(self) -> None:
+        """Give the active role's work up (the lock is lost): no updates, no sends, no jobs until taken again."""
+        await self._stop_work()
+
+    async def _start_work(self) -> None:
+        await publish_commands(self.application)
+        await self.dispatcher.start()  # releases the claims of the process that had the role before
         self.ledger.start()
-        self.scheduler.start()
-        await feed_received(application, self.services)  # before the webhook or polling brings anything new
-        web_app = build_web_app(self.services, application=application if self.webhook_mode else None,
-                                webhook_secret=webhook_secret, refresh_metrics=self.refresh_metrics)
+        if self.feeder is None:
+            self.scheduler.start()
+            await feed_received(self.application, self.services)  # before the webhook or polling brings anything
+        else:
+            self.scheduler.resume()
+            await self.feeder.start()
+
+    async def _listen(self) -> None:
+        feed = None if self.feeder is None else self.feeder.offer
+        web_app = build_web_app(self.services, application=self.application if self.webhook_mode else None,
+                                webhook_secret=self.webhook[1], refresh_metrics=self.refresh_metrics, feed=feed,
+                                role=lambda: self.running().role.value)
         self.runner = web.AppRunner(web_app, handle_signals=False)
         await self.runner.setup()
         await _listen(self.runner, self.settings)
         self.port = _bound_port(self.runner) or self.settings.listen_port
+
+    async def _take_updates(self) -> None:
+        application = self.application
         await application.start()
+        webhook_url, webhook_secret = self.webhook
         if self.webhook_mode:
             assert webhook_url is not None
             await application.bot.set_webhook(webhook_url, secret_token=webhook_secret,
@@ -170,19 +227,29 @@ class _Bot:
 
     async def stop(self) -> None:
         """Stop taking updates, finish what is in hand, stop the rest (whatever of it had started); a step that
-        fails is logged and the later ones still run."""
+        fails is logged and the later ones still run. A standby only closes its HTTP server."""
+        if self.keeper is not None:
+            await _carry_on("stop the active role's keeper", self.keeper.stop())
+        await self._stop_work(close_http=True)
+
+    async def _stop_work(self, *, close_http: bool = False) -> None:
         application = self.application
         if application.updater is not None and application.updater.running:
             await _carry_on("stop polling", application.updater.stop())
-        if self.runner is not None:
+        if close_http and self.runner is not None:
             await _carry_on("close the HTTP server", self.runner.cleanup())
             self.runner = None
+        if self.feeder is not None:
+            await _carry_on("stop feeding recorded updates", self.feeder.stop())
         if application.running:
             await _carry_on("finish the updates in hand", application.stop())
         await _carry_on("record the processed update ids", self.ledger.stop())
         logger.info("updates processed and recorded")
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            if close_http:
+                self.scheduler.shutdown(wait=False)
+            else:
+                self.scheduler.pause()
         await _carry_on("stop the outbox dispatcher", self.dispatcher.stop())
         logger.info("outbox dispatcher stopped")
 
@@ -195,11 +262,13 @@ class _Bot:
                 self.scheduler.shutdown(wait=False)
         with contextlib.suppress(Exception):
             await self.application.bot.shutdown()  # its HTTP sessions, also when initialising it failed half-way
+        if self.keeper is not None:  # the lock goes last: a standby takes over once this one has stopped
+            await self.keeper.release()
         await self.engine.dispose()
 
     def running(self) -> Running:
         """Handles for tests and the sandbox."""
-        return Running(self.services, self.application, self.dispatcher, self.port, self.scheduler)
+        return Running(self.services, self.application, self.dispatcher, self.port, self.scheduler, self.keeper)
 
 
 async def serve(
@@ -244,8 +313,8 @@ async def serve(
                         await bot.stop()
                     raise
                 phase.running = True
-                logger.info("bot @%s running in %s mode; HTTP on %s:%s", bot.services.bot_username,
-                            settings.bot_mode.value, settings.listen_host, bot.port)
+                logger.info("bot @%s running in %s mode (%s); HTTP on %s:%s", bot.services.bot_username,
+                            settings.bot_mode.value, bot.running().role.value, settings.listen_host, bot.port)
                 if freeze_heap:
                     settle_heap()
                 if started is not None and not started.done():

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     rate_group_per_minute: float = Field(default=20.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
     event_loop: EventLoop = Field(default=EventLoop.UVLOOP, description="uvloop (if installed) or asyncio")
+    # PostgreSQL only (bot/standby.py): a standby tries the active role's lock this often; the active process
+    # proves it still holds the lock this often (each check bounded by the same time) or steps down
+    standby_retry_seconds: float = Field(default=5.0, gt=0, le=300)
+    standby_check_seconds: float = Field(default=2.0, ge=0.1, le=60)
     # draws (001 §14) and invitations (000 §19): the tunable rule numbers, see services/platform/policy.py
     draw_rotation_window_days: int = Field(default=180, ge=1, le=3650)
     draw_rotation_max: int = Field(default=2, ge=1, le=100)

@@ -14,7 +14,11 @@
   only then put on PTB's update queue and answered 200: an update Telegram was told arrived survives a
   crash (a restart feeds it again). If it cannot be recorded the answer is 503 and Telegram sends it again.
 
-``GET /healthz`` answers 200 when the database answers; ``GET /metrics`` is Prometheus.
+``GET /healthz`` answers 200 when the database answers, with the process's role (``active``, or ``standby``
+behind another process on the same PostgreSQL database: bot/standby.py); ``GET /metrics`` is Prometheus.
+
+With ``feed`` (two processes on PostgreSQL) a recorded update is handed to ``feed`` instead of PTB's queue: the
+active process feeds it at once, a standby leaves it to the active one's reads of the intake (bot/feeder.py).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ def build_web_app(
     application: Any | None = None,
     webhook_secret: str | None = None,
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
+    feed: Callable[[int, dict[str, Any]], Awaitable[None]] | None = None,
+    role: Callable[[], str] = lambda: "active",
 ) -> web.Application:
     """The aiohttp application; the webhook route exists only when ``application`` is given."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
@@ -54,8 +60,8 @@ def build_web_app(
                 await uow.session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         except Exception:
             logger.exception("health check: database unreachable")
-            return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+            return web.json_response({"status": "error", "database": "unreachable", "role": role()}, status=503)
+        return web.json_response({"status": "ok", "database": "ok", "role": role()})
 
     async def metrics(_request: web.Request) -> web.Response:
         if refresh_metrics is not None:
@@ -97,6 +103,9 @@ def build_web_app(
             except Exception:
                 logger.exception("webhook update %s could not be recorded; not acknowledged", update_id)
                 return web.json_response({"ok": False, "description": "not recorded, send again"}, status=503)
+            if feed is not None:
+                await feed(update_id, payload)
+                return web.json_response({"ok": True})
             (update,) = parse_each([payload], application.bot)
             await application.update_queue.put(update)
             return web.json_response({"ok": True})
