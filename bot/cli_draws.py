@@ -167,7 +167,6 @@ async def _activity_create(args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow_factory: UnitOfWorkFactory) -> int:
         async with uow_factory() as uow:
             activity = await activities.create_activity(uow, actor=await staff_actor(uow, args.as_id), data=data)
-        assert activity.id is not None
         return activity.id
 
     activity_id: int = await _run(settings, work)

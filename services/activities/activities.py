@@ -138,7 +138,7 @@ async def _institutions(uow: UnitOfWork, ids: Sequence[int]) -> list[Institution
     return [found[i] for i in unique]
 
 
-async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput) -> Activity:
+async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput) -> ActivityRef:
     """Create an activity with its composition and inspected institutions (see the module's rules)."""
     if actor.person_id is None:
         raise PermissionDenied("an activity is created by a staff member")
@@ -181,7 +181,7 @@ async def create_activity(uow: UnitOfWork, *, actor: Actor, data: ActivityInput)
                  "allow_even_group": data.allow_even_group, "even_group_reason": data.even_group_reason},
     )
     await uow.commit()
-    return activity
+    return ActivityRef(id=activity.id, title=activity.title, status=activity.status)
 
 
 
@@ -259,6 +259,15 @@ async def relax(uow: UnitOfWork, *, actor: Actor, activity_id: int, requirement_
                                 "article": "001 §11(二)"})
     await uow.commit()
     return requirement
+
+
+@dataclass(frozen=True)
+class ActivityRef:
+    """An activity just created: its number, title and status."""
+
+    id: int
+    title: str
+    status: str
 
 
 @dataclass(frozen=True)
