@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import Bot, Message
@@ -35,7 +35,7 @@ from bot.ratelimit import retry_after_seconds
 from messages import translate
 from services.platform import outbox
 from services.platform.outbox import Delivery, Outcome, OutcomeKind
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,16 @@ def chat_id_of(address: str) -> int | str:
         return int(address)
     except ValueError:
         return address
+
+
+async def _roster_params(uow: UnitOfWork, params: Mapping[str, Any]) -> dict[str, Any]:
+    from services.invitations.roster import refreshed_params  # loaded on first use, not at start
+
+    return await refreshed_params(uow, params)
+
+
+REFRESHERS: dict[str, outbox.Refresher] = {"invite.roster": _roster_params}
+"""The rows rendered from the state when they are sent (``services.platform.outbox.REFRESH``), by name."""
 
 
 class OutboxDispatcher:
@@ -127,7 +137,8 @@ class OutboxDispatcher:
             if free > 0:
                 try:
                     async with self.uow() as uow:
-                        claimed = await outbox.claim(uow, limit=free, exclude=self._in_flight)
+                        claimed = await outbox.claim(uow, limit=free, exclude=self._in_flight,
+                                                     refreshers=REFRESHERS)
                     for delivery in claimed.deliveries:
                         self._enqueue(delivery)
                 except Exception:

@@ -10,7 +10,7 @@ may repeat a message, never lose one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=10)
 FAILED_ALERT_KEY = "outbox.delivery_failed"
+REFRESH = "refresh"
+"""A row whose parameters hold this key is rendered from the state when it is sent, not when it was written: its
+value names the refresher (passed to :func:`claim`) that reads the parameters then (issue 21: a roster edit)."""
+
+Refresher = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -85,8 +90,10 @@ async def release_claims(uow: UnitOfWork) -> int:
     return count
 
 
-async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None) -> ClaimResult:
-    """Lease up to ``limit`` due rows and resolve each to an address.
+async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None,
+                refreshers: Mapping[str, Refresher] | None = None) -> ClaimResult:
+    """Lease up to ``limit`` due rows and resolve each to an address; a row to refresh (:data:`REFRESH`) gets its
+    parameters from its refresher (one it has no refresher for, or whose refresher fails, is skipped).
 
     A recipient's messages keep their order: a row waits while an older row to the same
     recipient is backing off after a failure.
@@ -107,6 +114,7 @@ async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None)
         originals=await uow.outbox.states(
             sorted({r.edit_of_id for r in rows if r.kind == "edit" and r.edit_of_id is not None})
         ),
+        refreshers=refreshers or {},
     )
     for row in rows:
         hold = holds.get(_recipient(row))
@@ -150,6 +158,7 @@ class _Lookups:
     accounts: dict[tuple[int, str], tuple[str, str | None]]  # (person, channel) -> (chat id, language)
     chats: dict[int, tuple[str, str | None, bool]]  # staff chat -> (chat id, language, still bound)
     originals: dict[int, Any]  # original of an edit -> its id, status, sent address, message id
+    refreshers: Mapping[str, Refresher] = field(default_factory=dict)
 
 
 async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult, lookups: _Lookups) -> Delivery | None:
@@ -180,6 +189,13 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
     if address is None:
         await _skip(uow, row.id, now, "no address", result)
         return None
+    params = dict(row.params)
+    if REFRESH in params:
+        refreshed = await _refreshed(uow, row.id, params, lookups.refreshers)
+        if refreshed is None:
+            await _skip(uow, row.id, now, f"could not refresh its parameters ({params[REFRESH]!r})", result)
+            return None
+        params = refreshed
     return Delivery(
         outbox_id=row.id,
         channel=row.channel,
@@ -187,11 +203,26 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
         address=address,
         language=language,
         message_key=row.message_key,
-        params=dict(row.params),
+        params=params,
         buttons=list(row.buttons),
         edit_message_id=edit_message_id,
         created_at=row.created_at,
     )
+
+
+async def _refreshed(uow: UnitOfWork, outbox_id: int, params: Mapping[str, Any],
+                     refreshers: Mapping[str, Refresher]) -> dict[str, Any] | None:
+    """The parameters of a row to refresh, read now; None when no refresher knows it or it fails (logged)."""
+    refresher = refreshers.get(str(params[REFRESH]))
+    if refresher is None:
+        logger.error("outbox row %s: no refresher for %r", outbox_id, params[REFRESH])
+        return None
+    try:
+        async with uow.session.begin_nested():  # a failure leaves the claim's transaction usable (PostgreSQL)
+            return await refresher(uow, params)
+    except Exception:
+        logger.exception("outbox row %s: refreshing its parameters failed", outbox_id)
+        return None
 
 
 def delivery_of(row: Mapping[str, Any]) -> Delivery:
