@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -71,14 +72,17 @@ class OutboxDispatcher:
         max_in_flight: int = 200,
         idle_poll: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
+        refreshers: Mapping[str, outbox.Refresher] | None = None,
     ) -> None:
-        """``monotonic``: the clock a chat's hold behind a message to retry is measured on."""
+        """``monotonic``: the clock a chat's hold behind a message to retry is measured on; ``refreshers``: the rows
+        rendered when they are sent, by name (:data:`REFRESHERS` by default)."""
         self.bot = bot
         self.uow = uow
         self.metrics = metrics
         self.default_language = default_language
         self.max_in_flight = max_in_flight
         self.idle_poll = idle_poll
+        self.refreshers = REFRESHERS if refreshers is None else refreshers
         self._wakeup = asyncio.Event()
         self._running = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -137,8 +141,7 @@ class OutboxDispatcher:
             if free > 0:
                 try:
                     async with self.uow() as uow:
-                        claimed = await outbox.claim(uow, limit=free, exclude=self._in_flight,
-                                                     refreshers=REFRESHERS)
+                        claimed = await outbox.claim(uow, limit=free, exclude=self._in_flight)
                     for delivery in claimed.deliveries:
                         self._enqueue(delivery)
                 except Exception:
@@ -182,7 +185,7 @@ class OutboxDispatcher:
         try:
             while queue:
                 delivery = queue[0]
-                outcome = await self._send(delivery)
+                outcome = await self._send_latest(delivery, queue)
                 queue.popleft()
                 self._outcomes.put_nowait(outcome)
                 if outcome.kind is OutcomeKind.SENT:
@@ -205,6 +208,20 @@ class OutboxDispatcher:
                 for delivery in queue:
                     self._in_flight.discard(delivery.outbox_id)
                 self._queues.pop(key, None)
+
+    async def _send_latest(self, delivery: Delivery, queue: deque[Delivery]) -> Outcome:
+        """Send a delivery; one to refresh (``outbox.REFRESH``: a roster edit) is skipped when a later one in the
+        chat's queue refreshes the same message, else its parameters are read now (issue 21: the latest state
+        wins, at most one such edit per message is sent at a time, and none is rendered before its turn)."""
+        if outbox.REFRESH not in delivery.params:
+            return await self._send(delivery)
+        if any(outbox.same_refreshed_message(delivery, later) for later in list(queue)[1:]):
+            return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED, error="superseded by a newer edit")
+        async with self.uow(readonly=True) as uow:
+            params = await outbox.refreshed(uow, delivery, self.refreshers)
+        if params is None:
+            return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED, error="its parameters could not be read")
+        return await self._send(dataclasses.replace(delivery, params=params))
 
     async def _send(self, delivery: Delivery) -> Outcome:
         try:

@@ -27,7 +27,7 @@ LEASE = timedelta(minutes=10)
 FAILED_ALERT_KEY = "outbox.delivery_failed"
 REFRESH = "refresh"
 """A row whose parameters hold this key is rendered from the state when it is sent, not when it was written: its
-value names the refresher (passed to :func:`claim`) that reads the parameters then (issue 21: a roster edit)."""
+value names the refresher the sender calls (:func:`refreshed`) just before sending (issue 21: a roster edit)."""
 
 Refresher = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -60,6 +60,7 @@ class OutcomeKind(StrEnum):
     RETRY = "retry"  # transient: network error, 5xx, timeout
     THROTTLED = "throttled"  # 429 with retry_after: not the message's fault, no attempt counted
     PERMANENT = "permanent"  # refused for good (400/403)
+    SKIPPED = "skipped"  # not sent, and not to be: superseded before it went, or its parameters could not be read
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,8 @@ async def release_claims(uow: UnitOfWork) -> int:
     return count
 
 
-async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None,
-                refreshers: Mapping[str, Refresher] | None = None) -> ClaimResult:
-    """Lease up to ``limit`` due rows and resolve each to an address; a row to refresh (:data:`REFRESH`) gets its
-    parameters from its refresher (one it has no refresher for, or whose refresher fails, is skipped).
+async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None) -> ClaimResult:
+    """Lease up to ``limit`` due rows and resolve each to an address.
 
     A recipient's messages keep their order: a row waits while an older row to the same
     recipient is backing off after a failure.
@@ -114,7 +113,6 @@ async def claim(uow: UnitOfWork, *, limit: int, exclude: set[int] | None = None,
         originals=await uow.outbox.states(
             sorted({r.edit_of_id for r in rows if r.kind == "edit" and r.edit_of_id is not None})
         ),
-        refreshers=refreshers or {},
     )
     for row in rows:
         hold = holds.get(_recipient(row))
@@ -158,7 +156,6 @@ class _Lookups:
     accounts: dict[tuple[int, str], tuple[str, str | None]]  # (person, channel) -> (chat id, language)
     chats: dict[int, tuple[str, str | None, bool]]  # staff chat -> (chat id, language, still bound)
     originals: dict[int, Any]  # original of an edit -> its id, status, sent address, message id
-    refreshers: Mapping[str, Refresher] = field(default_factory=dict)
 
 
 async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult, lookups: _Lookups) -> Delivery | None:
@@ -189,13 +186,6 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
     if address is None:
         await _skip(uow, row.id, now, "no address", result)
         return None
-    params = dict(row.params)
-    if REFRESH in params:
-        refreshed = await _refreshed(uow, row.id, params, lookups.refreshers)
-        if refreshed is None:
-            await _skip(uow, row.id, now, f"could not refresh its parameters ({params[REFRESH]!r})", result)
-            return None
-        params = refreshed
     return Delivery(
         outbox_id=row.id,
         channel=row.channel,
@@ -203,26 +193,34 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
         address=address,
         language=language,
         message_key=row.message_key,
-        params=params,
+        params=dict(row.params),
         buttons=list(row.buttons),
         edit_message_id=edit_message_id,
         created_at=row.created_at,
     )
 
 
-async def _refreshed(uow: UnitOfWork, outbox_id: int, params: Mapping[str, Any],
-                     refreshers: Mapping[str, Refresher]) -> dict[str, Any] | None:
-    """The parameters of a row to refresh, read now; None when no refresher knows it or it fails (logged)."""
-    refresher = refreshers.get(str(params[REFRESH]))
+async def refreshed(uow: UnitOfWork, delivery: Delivery, refreshers: Mapping[str, Refresher]) -> dict[str, Any] | None:
+    """The parameters of a delivery to refresh (:data:`REFRESH`), read now, just before it is sent; None when no
+    refresher knows it or it fails (logged): the sender then reports it :attr:`OutcomeKind.SKIPPED`."""
+    name = str(delivery.params[REFRESH])
+    refresher = refreshers.get(name)
     if refresher is None:
-        logger.error("outbox row %s: no refresher for %r", outbox_id, params[REFRESH])
+        logger.error("outbox row %s: no refresher for %r", delivery.outbox_id, name)
         return None
     try:
-        async with uow.session.begin_nested():  # a failure leaves the claim's transaction usable (PostgreSQL)
-            return await refresher(uow, params)
+        return await refresher(uow, delivery.params)
     except Exception:
-        logger.exception("outbox row %s: refreshing its parameters failed", outbox_id)
+        logger.exception("outbox row %s: refreshing its parameters (%r) failed", delivery.outbox_id, name)
         return None
+
+
+def same_refreshed_message(first: Delivery, later: Delivery) -> bool:
+    """Whether ``later`` refreshes the same message as ``first`` (both rows to refresh, edits of one chat message):
+    sending ``first`` is then pointless, ``later`` will show a state at least as new (issue 21)."""
+    return (REFRESH in first.params and first.kind == "edit" and later.kind == "edit"
+            and later.params.get(REFRESH) == first.params[REFRESH] and later.address == first.address
+            and later.edit_message_id == first.edit_message_id and later.channel == first.channel)
 
 
 def delivery_of(row: Mapping[str, Any]) -> Delivery:
@@ -284,6 +282,8 @@ async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
             row.sent_address = outcome.address
             if outcome.external_message_id is not None:
                 row.external_message_id = outcome.external_message_id
+        elif outcome.kind is OutcomeKind.SKIPPED:
+            _finish(row, "skipped", now, outcome.error or "skipped")
         elif outcome.kind is OutcomeKind.THROTTLED:
             row.claimed_until = None
             row.next_attempt_at = now + timedelta(seconds=max(outcome.retry_after, 1.0))
