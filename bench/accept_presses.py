@@ -8,8 +8,9 @@ edits the live roster), one activity of 10 requirements of 25 supervision princi
 approval: 250 invitations, each with its Accept button, reach their users.
 
 - **Accept**: ``--concurrency`` workers press Accept on their users' invitations; a press is done when the
-  commitment (the message with the Sign button) reaches the user. Each press also re-renders the 250-slot roster
-  and edits it in the group chat (coalesced: a newer edit skips the older ones still waiting).
+  commitment (the message with the Sign button) reaches the user. Each press also queues an edit of the 250-slot
+  roster in the group chat, rendered only when it is sent (coalesced: a newer edit skips the older ones still
+  waiting, in the outbox or in the chat's queue).
 - **Sign**: the same users press Sign under their commitment; done when the commitment is edited.
 
 Reported per phase: presses per second, latency percentiles (from the moment the emulator queued the update to

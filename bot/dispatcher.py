@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import Bot, Message
@@ -35,7 +36,7 @@ from bot.ratelimit import retry_after_seconds
 from messages import translate
 from services.platform import outbox
 from services.platform.outbox import Delivery, Outcome, OutcomeKind
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,16 @@ def chat_id_of(address: str) -> int | str:
         return int(address)
     except ValueError:
         return address
+
+
+async def _roster_params(uow: UnitOfWork, params: Mapping[str, Any]) -> dict[str, Any]:
+    from services.invitations.roster import refreshed_params  # loaded on first use, not at start
+
+    return await refreshed_params(uow, params)
+
+
+REFRESHERS: dict[str, outbox.Refresher] = {"invite.roster": _roster_params}
+"""The rows rendered from the state when they are sent (``services.platform.outbox.REFRESH``), by name."""
 
 
 class OutboxDispatcher:
@@ -61,14 +72,17 @@ class OutboxDispatcher:
         max_in_flight: int = 200,
         idle_poll: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
+        refreshers: Mapping[str, outbox.Refresher] | None = None,
     ) -> None:
-        """``monotonic``: the clock a chat's hold behind a message to retry is measured on."""
+        """``monotonic``: the clock a chat's hold behind a message to retry is measured on; ``refreshers``: the rows
+        rendered when they are sent, by name (:data:`REFRESHERS` by default)."""
         self.bot = bot
         self.uow = uow
         self.metrics = metrics
         self.default_language = default_language
         self.max_in_flight = max_in_flight
         self.idle_poll = idle_poll
+        self.refreshers = REFRESHERS if refreshers is None else refreshers
         self._wakeup = asyncio.Event()
         self._running = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -171,7 +185,7 @@ class OutboxDispatcher:
         try:
             while queue:
                 delivery = queue[0]
-                outcome = await self._send(delivery)
+                outcome = await self._send_latest(delivery, queue)
                 queue.popleft()
                 self._outcomes.put_nowait(outcome)
                 if outcome.kind is OutcomeKind.SENT:
@@ -194,6 +208,20 @@ class OutboxDispatcher:
                 for delivery in queue:
                     self._in_flight.discard(delivery.outbox_id)
                 self._queues.pop(key, None)
+
+    async def _send_latest(self, delivery: Delivery, queue: deque[Delivery]) -> Outcome:
+        """Send a delivery; one to refresh (``outbox.REFRESH``: a roster edit) is skipped when a later one in the
+        chat's queue refreshes the same message, else its parameters are read now (issue 21: the latest state
+        wins, at most one such edit per message is sent at a time, and none is rendered before its turn)."""
+        if outbox.REFRESH not in delivery.params:
+            return await self._send(delivery)
+        if any(outbox.same_refreshed_message(delivery, later) for later in list(queue)[1:]):
+            return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED, error="superseded by a newer edit")
+        async with self.uow(readonly=True) as uow:
+            params = await outbox.refreshed(uow, delivery, self.refreshers)
+        if params is None:
+            return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED, error="its parameters could not be read")
+        return await self._send(dataclasses.replace(delivery, params=params))
 
     async def _send(self, delivery: Delivery) -> Outcome:
         try:

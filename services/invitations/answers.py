@@ -14,6 +14,7 @@ from services.invitations.slots import (
     INTEREST_KIND,
     RECUSAL_GROUNDS,
     _activity,
+    _answer_view,
     _audit,
     _edit_invitation,
     _facts,
@@ -50,11 +51,15 @@ async def _open_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[Act
     return member, info
 
 
-async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView]:
-    """:func:`_open_slot`, and the expert may still serve (pool state checked at every step, issue 13)."""
-    member, info = await _open_slot(uow, actor, member_id)
-    await _may_serve(uow, member, info.activity)
-    return member, info
+async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView, str]:
+    """The actor's own slot, locked, refused once the activity is closed or when the expert may no longer serve
+    (pool state checked at every step, issue 13); its activity as an answer shows it
+    (:func:`~services.invitations.slots._answer_view`: no requirements, no recusals), and the expert's name."""
+    member = await _slot(uow, member_id)
+    _own(member, actor)
+    info = await _answer_view(uow, member.activity_id)
+    _still_open(info, uow.now())
+    return member, info, await _may_serve(uow, member, info.activity)
 
 
 async def _expire_if_late(uow: UnitOfWork, member: ActivityMember) -> None:
@@ -80,24 +85,22 @@ ANSWERED = ("accepted", "signed", "declined", "recused", "refused", "withdrawn")
 
 
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
-    """Accept the invitation; the commitment follows (000 §14)."""
-    member, info = await _serving_slot(uow, actor, member_id)
+    """Accept the invitation; the commitment follows (000 §14). Everything is read before the slot changes, so
+    the slot is written once, at commit (issue 21)."""
+    member, info, name = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
     _invited(member)
-    now = uow.now()
-    member.status = "accepted"
-    member.answered_at = now
-    start = info.activity.starts_at
-    member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
-    zone = uow.zone
+    now, zone, start = uow.now(), uow.zone, info.activity.starts_at
     await _edit_invitation(uow, member, "invite.answered",
                            {**_facts(info, zone), "answer_key": "invite.answer.accepted"},
                            buttons=keyboards.assignment(member_id))
-    text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
-                             start=_local(start, zone), end=_local(info.activity.ends_at, zone),
-                             place=info.activity.place)
+    text = commitment.render(name=name, title=info.activity.title, start=_local(start, zone),
+                             end=_local(info.activity.ends_at, zone), place=info.activity.place)
     sent = await notify.to_person(uow, person_id=member.person_id, key="invite.commitment", params={"text": text},
                                   buttons=keyboards.commitment(member_id))
+    member.status = "accepted"
+    member.answered_at = now
+    member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
     member.commitment_message_id = sent.id
     uow.session.add(member)
     await _audit(uow, actor.label, "accepted", member)
@@ -140,14 +143,14 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
 
 async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
-    member, info = await _serving_slot(uow, actor, member_id)
+    member, info, name = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
         if member.status == "signed":
             raise _refused("signed")
         _invited(member)
         raise _refused("stale")
     zone = uow.zone
-    text = commitment.render(name=await _name(uow, member.person_id), title=info.activity.title,
+    text = commitment.render(name=name, title=info.activity.title,
                              start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),
                              place=info.activity.place)
     member.status = "signed"
@@ -155,13 +158,9 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     member.commitment_hash = commitment.text_hash(text)
     member.due_at = info.activity.starts_at  # the sweep takes Withdraw / Declare a conflict away at the start
     uow.session.add(member)
-    if member.commitment_message_id is not None:
-        from storage.models import OutboxMessage
-
-        original = await uow.session.get(OutboxMessage, member.commitment_message_id)
-        if original is not None:
-            await notify.edit(uow, original=original, key="invite.signed",
-                              params={"text": text, "at": _local(member.signed_at, zone)})
+    if member.commitment_message_id is not None:  # outbox rows are never deleted: no need to read it
+        await notify.queue_many(uow, [notify.edit_draft(original_id=member.commitment_message_id, key="invite.signed",
+                                                        params={"text": text, "at": _local(member.signed_at, zone)})])
     await _audit(uow, actor.label, "signed", member, commitment_hash=member.commitment_hash,
                  version=commitment.VERSION, message_id=member.commitment_message_id)
     await update_roster(uow, info)

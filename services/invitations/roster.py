@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -12,8 +12,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.activities.activities import ActivityView, view
-from services.invitations.slots import _facts, _local
-from services.platform import notify
+from services.invitations.slots import _activity, _facts, _local
+from services.platform import notify, outbox
 from services.platform.roles import Actor
 from storage.activities import Activity, ActivityMember
 from storage.models import Person
@@ -122,13 +122,16 @@ async def _send_roster(uow: UnitOfWork, info: ActivityView) -> None:
     uow.session.add(activity)
 
 
-async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> None:
-    """:func:`update_roster` for several activities: the slots of all of them in one Core query (no ORM loading)
-    and the edits of their roster messages in one statement (an activity whose roster was never sent gets it
-    sent). Edits are coalesced per message (issue 21): a new edit skips the older ones still waiting, so the
-    latest state wins and at most one edit per roster message is in flight."""
-    from storage.models import OutboxMessage
+REFRESH = "invite.roster"
+"""The outbox refresher (``services.platform.outbox.REFRESH``) that reads a roster edit's parameters when it is sent."""
 
+
+async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> None:
+    """:func:`update_roster` for several activities: an activity whose roster was never sent gets it sent; the
+    others get one edit of each roster message queued, whose lines are read when it is sent
+    (:func:`refreshed_params`), not now: an answer does not render the whole roster (issue 21). Edits are coalesced
+    per message: a new edit skips the older ones still waiting, so at most one edit per roster message is in flight
+    and the latest state wins."""
     fresh = [info for info in infos if not info.activity.roster_messages]
     for info in fresh:
         await _send_roster(uow, info)  # sent with the current state: no edit of it in the same breath
@@ -136,29 +139,26 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
              and info.activity.id is not None]
     if not shown:
         return
-    await uow.session.flush()  # the columns below are read from the database
+    originals = sorted({outbox_id for info in shown for outbox_id in info.activity.roster_messages})
+    await uow.outbox.supersede_edits(originals, now=uow.now(), reason="superseded by a newer roster")
+    await notify.queue_many(uow, [
+        notify.edit_draft(original_id=outbox_id, key="invite.roster.message",
+                          params={outbox.REFRESH: REFRESH, "activity_id": info.activity.id})
+        for info in shown for outbox_id in info.activity.roster_messages])
+
+
+async def refreshed_params(uow: UnitOfWork, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a queued roster edit, read when it is sent: the roster as it stands then."""
+    info = await _activity(uow, int(params["activity_id"]))
+    activity_id = info.activity.id or 0
     # A Core select of table columns: no ORM loading for what may be thousands of rows.
     members, people = ActivityMember.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
-    statement = (sa_select(*(members[name] for name in ("activity_id", *_RosterSlot._fields)), people.name)
+    statement = (sa_select(*(members[name] for name in _RosterSlot._fields), people.name)
                  .join_from(ActivityMember.__table__, Person.__table__,  # type: ignore[attr-defined]
                             people.id == members.person_id)
-                 .where(members.activity_id.in_([info.activity.id for info in shown])).order_by(members.id))
+                 .where(members.activity_id == activity_id).order_by(members.id))
     rows = await uow.session.exec(statement)  # type: ignore[call-overload]
-    slots: dict[int, list[tuple[_RosterSlot, str]]] = {}
-    for row in rows.all():
-        slots.setdefault(row[0], []).append((_RosterSlot(*row[1:-1]), row[-1]))
-    recorded = await recorded_attendance(uow, [info.activity.id or 0 for info in shown])
-    wanted = [outbox_id for info in shown for outbox_id in info.activity.roster_messages]
-    existing = set((await uow.session.exec(
-        select(OutboxMessage.id).where(col(OutboxMessage.id).in_(wanted)))).all())
-    edits: list[notify.Draft] = []
-    for info in shown:
-        activity = info.activity
-        params = {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots.get(activity.id or 0, []),
-                                                                          uow.zone, recorded),
-                  "closed_key": _state_key(activity)}
-        edits.extend(notify.edit_draft(original_id=outbox_id, key="invite.roster.message", params=params)
-                     for outbox_id in activity.roster_messages if outbox_id in existing)
-    await uow.outbox.supersede_edits(sorted(i for i in existing if i is not None), now=uow.now(),
-                                     reason="superseded by a newer roster")
-    await notify.queue_many(uow, edits)
+    slots = [(_RosterSlot(*row[:-1]), row[-1]) for row in rows.all()]
+    recorded = await recorded_attendance(uow, [activity_id])
+    return {**_facts(info, uow.zone), "roster_lines": _roster_lines(info, slots, uow.zone, recorded),
+            "closed_key": _state_key(info.activity)}

@@ -65,6 +65,21 @@ async def _activity(uow: UnitOfWork, activity_id: int) -> ActivityView:
     return await view(uow, actor=SCHEDULER, activity_id=activity_id)
 
 
+async def _answer_view(uow: UnitOfWork, activity_id: int) -> ActivityView:
+    """The activity with its organizer and institutions, for an answer's messages (issue 21: two statements). Its
+    requirements and recusals are not read (an answer shows neither; the roster reads its own when it is sent)."""
+    from services.activities.activity_views import inspected_of
+    from storage.models import OrgUnit
+
+    row = (await uow.session.exec(select(Activity, OrgUnit).join(OrgUnit, col(OrgUnit.id) == Activity.org_unit_id)
+                                  .where(Activity.id == activity_id))).first()
+    if row is None:
+        raise _refused("stale")
+    activity, organizer = row
+    return ActivityView(activity=activity, organizer=organizer,
+                        institutions=tuple(await inspected_of(uow, activity_id)), requirements=())
+
+
 async def _name(uow: UnitOfWork, person_id: int) -> str:
     person = await uow.session.get(Person, person_id)
     return person.name if person is not None else str(person_id)
@@ -84,13 +99,9 @@ async def _edit_invitation(uow: UnitOfWork, member: ActivityMember, key: str, pa
     """The invitation shows the slot's new state (with ``buttons``, or none); so do the reminders that carried
     its answer buttons, without buttons (issue 13: no stale question keeps its buttons)."""
     await _edit_reminders(uow, member, key, params)
-    if member.invitation_message_id is None:
-        return
-    from storage.models import OutboxMessage
-
-    original = await uow.session.get(OutboxMessage, member.invitation_message_id)
-    if original is not None:
-        await notify.edit(uow, original=original, key=key, params=params, buttons=buttons)
+    if member.invitation_message_id is not None:  # outbox rows are never deleted: no need to read it
+        await notify.queue_many(uow, [notify.edit_draft(original_id=member.invitation_message_id, key=key,
+                                                        params=params, buttons=buttons)])
 
 
 async def _edit_reminders(uow: UnitOfWork, member: ActivityMember, key: str, params: dict[str, Any]) -> None:
@@ -111,13 +122,9 @@ async def _edit_reminders(uow: UnitOfWork, member: ActivityMember, key: str, par
 
 async def _edit_commitment(uow: UnitOfWork, member: ActivityMember, params: dict[str, Any]) -> None:
     """The commitment message of a slot that closed before signing loses its buttons."""
-    if member.commitment_message_id is None:
-        return
-    from storage.models import OutboxMessage
-
-    original = await uow.session.get(OutboxMessage, member.commitment_message_id)
-    if original is not None:
-        await notify.edit(uow, original=original, key="invite.answered", params=params)
+    if member.commitment_message_id is not None:  # outbox rows are never deleted: no need to read it
+        await notify.queue_many(uow, [notify.edit_draft(original_id=member.commitment_message_id,
+                                                        key="invite.answered", params=params)])
 
 
 async def _staff(uow: UnitOfWork, info: ActivityView, key: str, params: dict[str, Any],
@@ -143,29 +150,41 @@ and the chasing sweep closes the slots of experts who no longer may)."""
 async def pool_standing(uow: UnitOfWork, person_id: int, activity: Activity) -> str | None:
     """The reason (a key of :data:`POOL_REASONS`) the expert may no longer serve on ``activity``, or None: not
     active in the pool (removed, exited), barred, or suspended on one of the activity's days."""
+    return (await standing_and_name(uow, person_id, activity))[0]
+
+
+async def standing_and_name(uow: UnitOfWork, person_id: int, activity: Activity) -> tuple[str | None, str]:
+    """:func:`pool_standing` and the expert's name, in one Core statement (issue 21)."""
+    from sqlalchemy import exists
+    from sqlalchemy import select as sa_select
+
     from services.pool.lifecycle import ExpertState
     from storage.models import Expert
     from storage.pool import ExpertPeriod
 
-    expert = await uow.session.get(Expert, person_id)
-    if expert is None or expert.state != ExpertState.ACTIVE.value:
-        return "pool_removed" if expert is not None and expert.state == ExpertState.REMOVED.value \
-            else "pool_not_active"
     first, last = local_day(activity.starts_at, uow.zone), local_day(activity.ends_at, uow.zone)
-    if expert.barred_until is not None and expert.barred_until > first:
-        return "pool_barred"
-    suspended = (await uow.session.exec(select(ExpertPeriod.id).where(
-        ExpertPeriod.expert_id == person_id, ExpertPeriod.kind == "suspension",
-        col(ExpertPeriod.cancelled_at).is_(None), col(ExpertPeriod.start_date) <= last,
-        col(ExpertPeriod.end_date) >= first))).first()
-    return "pool_suspended" if suspended is not None else None
+    person, expert, period = (model.__table__.c for model in (Person, Expert, ExpertPeriod))  # type: ignore[union-attr]
+    suspended = exists().where(period.expert_id == person_id, period.kind == "suspension",
+                               period.cancelled_at.is_(None), period.start_date <= last, period.end_date >= first)
+    statement = (sa_select(person.name, expert.person_id, expert.state, expert.barred_until, suspended)
+                 .select_from(Person.__table__.outerjoin(  # type: ignore[attr-defined]
+                     Expert.__table__, expert.person_id == person.id))  # type: ignore[attr-defined]
+                 .where(person.id == person_id))
+    row = (await uow.session.exec(statement)).first()  # type: ignore[call-overload]
+    if row is None or row[1] is None or row[2] != ExpertState.ACTIVE.value:
+        removed = row is not None and row[2] == ExpertState.REMOVED.value
+        return ("pool_removed" if removed else "pool_not_active"), (row[0] if row is not None else str(person_id))
+    if row[3] is not None and row[3] > first:
+        return "pool_barred", row[0]
+    return ("pool_suspended" if row[4] else None), row[0]
 
 
-async def _may_serve(uow: UnitOfWork, member: ActivityMember, activity: Activity) -> None:
-    """Refuse an answer from an expert who may no longer serve (the refusal names the article)."""
-    reason = await pool_standing(uow, member.person_id, activity)
+async def _may_serve(uow: UnitOfWork, member: ActivityMember, activity: Activity) -> str:
+    """Refuse an answer from an expert who may no longer serve (the refusal names the article); the expert's name."""
+    reason, name = await standing_and_name(uow, member.person_id, activity)
     if reason is not None:
         raise _refused(reason)
+    return name
 
 
 def local_start_day(activity: Activity, zone: ZoneInfo) -> Any:

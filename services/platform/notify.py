@@ -217,7 +217,7 @@ async def _can_hand_off(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     yet claimed; the claimed ones are already in the dispatcher's per-chat queue, which this joins at
     the end). The row is written leased, so a crash before it is sent leaves it to the next start.
     """
-    if not uow.accepts_handoff or values["address"] is None:
+    if not uow.accepts_handoff or values["address"] is None or outbox.REFRESH in values["params"]:
         return False
     if values["kind"] == "edit" and values["external_message_id"] is None:
         return False

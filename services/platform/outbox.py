@@ -10,7 +10,7 @@ may repeat a message, never lose one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=10)
 FAILED_ALERT_KEY = "outbox.delivery_failed"
+REFRESH = "refresh"
+"""A row whose parameters hold this key is rendered from the state when it is sent, not when it was written: its
+value names the refresher the sender calls (:func:`refreshed`) just before sending (issue 21: a roster edit)."""
+
+Refresher = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -55,6 +60,7 @@ class OutcomeKind(StrEnum):
     RETRY = "retry"  # transient: network error, 5xx, timeout
     THROTTLED = "throttled"  # 429 with retry_after: not the message's fault, no attempt counted
     PERMANENT = "permanent"  # refused for good (400/403)
+    SKIPPED = "skipped"  # not sent, and not to be: superseded before it went, or its parameters could not be read
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,29 @@ async def _resolve(uow: UnitOfWork, row: Any, now: datetime, result: ClaimResult
     )
 
 
+async def refreshed(uow: UnitOfWork, delivery: Delivery, refreshers: Mapping[str, Refresher]) -> dict[str, Any] | None:
+    """The parameters of a delivery to refresh (:data:`REFRESH`), read now, just before it is sent; None when no
+    refresher knows it or it fails (logged): the sender then reports it :attr:`OutcomeKind.SKIPPED`."""
+    name = str(delivery.params[REFRESH])
+    refresher = refreshers.get(name)
+    if refresher is None:
+        logger.error("outbox row %s: no refresher for %r", delivery.outbox_id, name)
+        return None
+    try:
+        return await refresher(uow, delivery.params)
+    except Exception:
+        logger.exception("outbox row %s: refreshing its parameters (%r) failed", delivery.outbox_id, name)
+        return None
+
+
+def same_refreshed_message(first: Delivery, later: Delivery) -> bool:
+    """Whether ``later`` refreshes the same message as ``first`` (both rows to refresh, edits of one chat message):
+    sending ``first`` is then pointless, ``later`` will show a state at least as new (issue 21)."""
+    return (REFRESH in first.params and first.kind == "edit" and later.kind == "edit"
+            and later.params.get(REFRESH) == first.params[REFRESH] and later.address == first.address
+            and later.edit_message_id == first.edit_message_id and later.channel == first.channel)
+
+
 def delivery_of(row: Mapping[str, Any]) -> Delivery:
     """The delivery of a row (its column values) written with its chat address, handed off to the dispatcher
     without a claim."""
@@ -253,6 +282,8 @@ async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
             row.sent_address = outcome.address
             if outcome.external_message_id is not None:
                 row.external_message_id = outcome.external_message_id
+        elif outcome.kind is OutcomeKind.SKIPPED:
+            _finish(row, "skipped", now, outcome.error or "skipped")
         elif outcome.kind is OutcomeKind.THROTTLED:
             row.claimed_until = None
             row.next_attempt_at = now + timedelta(seconds=max(outcome.retry_after, 1.0))

@@ -3,13 +3,14 @@ keeps its order even in the moment before that wait is written to the outbox (is
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, cast
 
 from telegram import Bot
 
 from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
-from services.platform.outbox import Delivery, OutcomeKind
+from services.platform.outbox import REFRESH, Delivery, Outcome, OutcomeKind
 from storage.uow import UnitOfWorkFactory
 
 
@@ -37,3 +38,28 @@ async def test_a_stopped_dispatcher_takes_nothing() -> None:
     dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics())
     dispatcher.take([_delivery(1, "42")])  # the rows stay leased; the next start releases them
     assert dispatcher.in_flight == 0 and dispatcher._outcomes.empty()
+
+
+def _roster_edit(outbox_id: int, message_id: str = "5") -> Delivery:
+    return Delivery(outbox_id=outbox_id, channel="telegram", kind="edit", address="-100", language="zh",
+                    message_key="invite.roster.message", params={REFRESH: "invite.roster", "activity_id": 7},
+                    buttons=[], edit_message_id=message_id)
+
+
+async def test_a_roster_edit_with_a_newer_one_behind_it_is_skipped_unsent() -> None:
+    """Issue 21: of the edits of one roster message waiting in the chat's queue, only the last is rendered and sent
+    (it reads the latest state); the others are recorded as skipped, without a request."""
+    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, None), Metrics())
+    sent: list[Delivery] = []
+
+    async def send(delivery: Delivery) -> Outcome:
+        sent.append(delivery)
+        return Outcome(delivery.outbox_id, OutcomeKind.SENT, delivery.edit_message_id, delivery.address)
+
+    dispatcher._send = send  # type: ignore[method-assign]
+    first, other_message, newer = _roster_edit(1), _roster_edit(2, message_id="6"), _roster_edit(3)
+    outcome = await dispatcher._send_latest(first, deque([first, other_message, newer]))
+    assert (outcome.kind, outcome.error) == (OutcomeKind.SKIPPED, "superseded by a newer edit") and sent == []
+    plain = _delivery(4, "-100")
+    outcome = await dispatcher._send_latest(plain, deque([plain, newer]))  # not a row to refresh: sent as is
+    assert outcome.kind is OutcomeKind.SENT and sent == [plain]
