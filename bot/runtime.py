@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
+from bot import keys
 from bot.app import BotApplication, build_application, publish_commands
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
@@ -236,6 +237,7 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
     try:
         with _start_up_errors(settings, phase):
+            bot.services.keys = await keys.unlock(settings, bot.engine, bot.services.uow)  # issue 19
             async with bot.application:
                 try:
                     await bot.start(webhook_url, webhook_secret)
