@@ -3,7 +3,8 @@
 * ``keys new [--out FILE]``: a new master key (base64), printed or written to an owner-only file.
 * ``keys status``: the key's id and what is still stored in clear.
 * ``keys encrypt-existing``: encrypt the evidence files and the column values written before encryption, in place,
-  with a progress bar; resumable (run it again after an interruption).
+  with a progress bar; resumable (run it again after an interruption). A SQLite file is then rebuilt
+  (``storage.compact``) so the replaced plaintext leaves no bytes behind.
 * ``keys rotate --new-key-file F`` (or ``NEW_EVIDENCE_KEY``): re-wrap every data key (each evidence file's and the
   columns') under the new master key without rewriting any file or row; resumable. Stop the bot first, run it, then
   configure the new key (EVIDENCE_KEY / EVIDENCE_KEY_FILE) and start the bot again.
@@ -21,6 +22,7 @@ from bot.cli_pool import ProgressLine
 from bot.settings import Settings
 from services.leads import evidence, evidence_keys
 from services.platform import column_keys, crypto
+from storage.compact import compact_sqlite
 from storage.uow import UnitOfWorkFactory
 
 
@@ -82,6 +84,8 @@ async def _encrypt_existing(_args: argparse.Namespace, settings: Settings) -> in
             progress.close()
 
     values = await _with_uow(settings, work)
+    if values and not await asyncio.to_thread(compact_sqlite, settings.database_url):
+        print("PostgreSQL keeps old row versions until vacuumed: run VACUUM FULL expert, supervisor")
     master = keys.configured_key(settings)
     assert master is not None
     progress = ProgressLine()

@@ -2,9 +2,9 @@
 an embedded installation, and the refusal to run without it once encrypted data exists.
 
 Order: ``EVIDENCE_KEY`` (base64), else ``EVIDENCE_KEY_FILE``, else the default key file ``fundwatch.key`` beside the
-SQLite database (PostgreSQL: beside the evidence folder). The default file is made on the first start of a database
-that holds no encrypted data yet, with a warning: it suits the sandbox and a trial, and production keeps the key
-elsewhere (a secret store, or a file on another volume than the database and its backups).
+SQLite database (PostgreSQL: in ``./var``, the bot's own data folder). The default file is made on the first start
+of a database that holds no encrypted data yet, with a warning: it suits the sandbox and a trial, and production
+keeps the key elsewhere (a secret store, or a file on another volume than the database and its backups).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings, StartupError
@@ -22,13 +23,13 @@ from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 KEY_FILE_NAME = "fundwatch.key"
+DATA_FOLDER = Path("./var")  # the bot's own data folder (the default database's)
 
 
 def default_key_file(settings: Settings) -> Path:
     """Where the embedded installation keeps its key unless told otherwise."""
     database = backup.sqlite_file(settings.database_url)
-    folder = database.parent if database is not None else Path(settings.evidence_dir).parent
-    return folder / KEY_FILE_NAME
+    return (database.parent if database is not None else DATA_FOLDER) / KEY_FILE_NAME
 
 
 def configured_key(settings: Settings) -> crypto.MasterKey | None:
@@ -47,14 +48,19 @@ async def unlock(settings: Settings, engine: AsyncEngine, uow: UnitOfWorkFactory
     encrypted data exists and no key, or another key, is configured."""
     try:
         master = configured_key(settings)
-        async with uow() as unit:
-            if master is None:
-                if await column_keys.has_encrypted_data(unit):
-                    raise crypto.KeyProblem(
-                        "EVIDENCE_KEY: this database holds encrypted data and no key is configured (set EVIDENCE_KEY "
-                        f"or EVIDENCE_KEY_FILE; the default key file {default_key_file(settings)} is missing)")
-                master = _made_default(settings)
-            unlocked = await column_keys.unlock(unit, master)
+        async with uow(readonly=True) as unit:
+            present = await column_keys.has_encrypted_data(unit)
+        if master is None and present:
+            raise crypto.KeyProblem(
+                "EVIDENCE_KEY: this database holds encrypted data and no key is configured (set EVIDENCE_KEY or "
+                f"EVIDENCE_KEY_FILE; the default key file {default_key_file(settings)} is missing)")
+        master = master or _made_default(settings)
+        try:
+            async with uow(readonly=present) as unit:
+                unlocked = await column_keys.unlock(unit, master)
+        except IntegrityError:  # another process made the data key first: use that one
+            async with uow(readonly=True) as unit:
+                unlocked = await column_keys.unlock(unit, master)
     except crypto.KeyProblem as problem:
         raise StartupError(str(problem)) from None
     bind_cipher(engine, unlocked.cipher)

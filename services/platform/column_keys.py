@@ -46,13 +46,14 @@ async def has_encrypted_data(uow: UnitOfWork) -> bool:
 
 
 async def unlock(uow: UnitOfWork, master: crypto.MasterKey) -> Unlocked:
-    """The column cipher of this database, its data key made (and wrapped by ``master``) on first use;
+    """The column cipher of this database, its data key made (and wrapped by ``master``, committed) on first use;
     :class:`crypto.KeyProblem` when ``master`` is not the key that wrapped it."""
     row = await uow.session.get(DataKey, COLUMNS_PURPOSE)
     if row is None:
         data_key = crypto.new_data_key()
         uow.session.add(DataKey(purpose=COLUMNS_PURPOSE, wrapped=master.wrap(data_key, purpose=COLUMNS_PURPOSE),
                                 created_at=uow.now()))
+        await uow.commit()
         return Unlocked(crypto.ColumnCipher(data_key), created=True)
     try:
         data_key = master.unwrap(row.wrapped, purpose=COLUMNS_PURPOSE)
@@ -75,6 +76,7 @@ async def rewrap(uow: UnitOfWork, old: crypto.MasterKey, new: crypto.MasterKey) 
                                 f"(wrapped by {crypto.wrapped_key_id(row.wrapped)})") from None
     row.wrapped, row.rotated_at = new.wrap(data_key, purpose=COLUMNS_PURPOSE), uow.now()
     uow.session.add(row)
+    await uow.commit()
     return True
 
 
@@ -110,6 +112,7 @@ async def encrypt_existing(uow_factory: UnitOfWorkFactory, *,
                 for pk, value in rows:
                     await uow.session.exec(update(table).where(table.c[key] == pk)
                                            .values({name: value, f"{name}_hmac": value}))
+                await uow.commit()
             done += len(rows)
             if progress is not None and rows:
                 progress(done, total)
