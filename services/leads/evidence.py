@@ -164,7 +164,7 @@ def _decrypted(path: Path, body: bytes, sha256: str, keys: crypto.MasterKey | No
     except (OSError, crypto.CannotOpen):
         raise EvidenceLocked(stored_path) from None
     try:
-        return crypto.open_bytes(data_key, body[len(MAGIC):], aad=sha256.encode())
+        return crypto.open_bytes(data_key, memoryview(body)[len(MAGIC):], aad=sha256.encode())
     except crypto.CannotOpen:
         raise EvidenceCorrupted(stored_path) from None
 
