@@ -121,12 +121,13 @@ class ColumnCipher:
     keyed hashes (HMAC-SHA256), from the one column data key."""
 
     def __init__(self, data_key: bytes) -> None:
-        self._encryption = derive(data_key, "fundwatch column encryption v1")
-        self._hashing = derive(data_key, "fundwatch column keyed hash v1")
+        self._aead = AESGCM(derive(data_key, "fundwatch column encryption v1"))  # its key schedule made once
+        self._hashing = hmac.new(derive(data_key, "fundwatch column keyed hash v1"), digestmod=hashlib.sha256)
 
     def encrypt(self, value: str) -> str:
         """``fw1:<base64(nonce || ciphertext)>``."""
-        return COLUMN_PREFIX + base64.b64encode(seal_bytes(self._encryption, value.encode())).decode()
+        nonce = os.urandom(NONCE_BYTES)
+        return COLUMN_PREFIX + base64.b64encode(nonce + self._aead.encrypt(nonce, value.encode(), b"")).decode()
 
     def decrypt(self, stored: str) -> str:
         """The value of :meth:`encrypt`; a value without the prefix is an old plaintext one and is returned as is."""
@@ -134,13 +135,15 @@ class ColumnCipher:
             return stored
         try:
             sealed = base64.b64decode(stored[len(COLUMN_PREFIX):], validate=True)
-        except binascii.Error:
-            raise CannotOpen("not base64") from None
-        return open_bytes(self._encryption, sealed).decode()
+            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], b"").decode()
+        except (binascii.Error, InvalidTag, ValueError):
+            raise CannotOpen("not a value this key encrypted") from None
 
     def keyed_hash(self, value: str) -> str:
         """HMAC-SHA256 of ``value``, hex: equal values, equal hashes; unreadable without the key."""
-        return hmac.new(self._hashing, value.encode(), hashlib.sha256).hexdigest()
+        mac = self._hashing.copy()  # the keyed state made once
+        mac.update(value.encode())
+        return mac.hexdigest()
 
 
 def is_encrypted_value(stored: str | None) -> bool:
