@@ -70,6 +70,13 @@ async def unlock(settings: Settings, engine: AsyncEngine, uow: UnitOfWorkFactory
 def _made_default(settings: Settings) -> crypto.MasterKey:
     path = default_key_file(settings)
     master = crypto.create_key_file(path)
-    logger.warning("made the master key file %s (EVIDENCE_KEY_FILE): fine for a trial; in production keep the key "
-                   "away from the database and its backups (EVIDENCE_KEY or EVIDENCE_KEY_FILE)", path)
+    logger.debug("made the master key file %s", path)  # start-up output stays one line if it then fails
     return master
+
+
+def warn_if_default(settings: Settings) -> None:
+    """Once the bot runs (a start-up failure stays one line): say that the key is the default file's."""
+    if settings.evidence_key is None and settings.evidence_key_file is None:
+        logger.warning("the master key is the default file %s, beside the database: fine for a trial; in production "
+                       "keep it away from the database and its backups (EVIDENCE_KEY or EVIDENCE_KEY_FILE)",
+                       default_key_file(settings))

@@ -246,6 +246,7 @@ async def serve(
                         await bot.stop()
                     raise
                 phase.running = True
+                keys.warn_if_default(settings)
                 logger.info("bot @%s running in %s mode; HTTP on %s:%s", bot.services.bot_username,
                             settings.bot_mode.value, settings.listen_host, bot.port)
                 if freeze_heap:
