@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, inspect, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import Encrypted, KeyedHash, UTCDateTime
@@ -381,11 +381,18 @@ def hashed_columns(table: Any) -> list[tuple[str, str]]:
     return [(column.name, column.info["hash_of"]) for column in table.columns if "hash_of" in column.info]
 
 
-def _mirror_keyed_hashes(_mapper: Any, _connection: Any, target: Any) -> None:
+def _mirror_on_insert(_mapper: Any, _connection: Any, target: Any) -> None:
     for hashed, source in hashed_columns(type(target).__table__):
         setattr(target, hashed, getattr(target, source))  # KeyedHash stores the hash of this plaintext
 
 
+def _mirror_on_update(_mapper: Any, _connection: Any, target: Any) -> None:
+    state = inspect(target)
+    for hashed, source in hashed_columns(type(target).__table__):
+        if state.attrs[source].history.has_changes():
+            setattr(target, hashed, getattr(target, source))
+
+
 for _model in (Expert, Supervisor):
-    event.listen(_model, "before_insert", _mirror_keyed_hashes)
-    event.listen(_model, "before_update", _mirror_keyed_hashes)
+    event.listen(_model, "before_insert", _mirror_on_insert)
+    event.listen(_model, "before_update", _mirror_on_update)

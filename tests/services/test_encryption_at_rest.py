@@ -166,6 +166,25 @@ async def test_mobiles_are_stored_encrypted_with_a_keyed_hash_and_read_back(
             found = (await uow.session.exec(select(Supervisor.person_id).where(Supervisor.mobile_hmac == MOBILE))).all()
             assert found == [org.supervisor_id]
             assert await column_keys.count_plaintext(uow) == 0
+        async with keyed() as uow:  # another field changed: the hash stays; the mobile changed: the hash follows
+            supervisor = await uow.session.get(Supervisor, org.supervisor_id)
+            assert supervisor is not None
+            supervisor.end_note = "note"
+            uow.session.add(supervisor)
+            await uow.commit()
+        async with keyed(readonly=True) as uow:
+            found = (await uow.session.exec(select(Supervisor.person_id).where(Supervisor.mobile_hmac == MOBILE))).all()
+            assert found == [org.supervisor_id]
+        async with keyed() as uow:
+            supervisor = await uow.session.get(Supervisor, org.supervisor_id)
+            assert supervisor is not None
+            supervisor.mobile = "13600000000"
+            uow.session.add(supervisor)
+            await uow.commit()
+        async with keyed(readonly=True) as uow:
+            assert (await uow.session.exec(select(Supervisor).where(Supervisor.mobile_hmac == MOBILE))).all() == []
+            moved = (await uow.session.exec(select(Supervisor).where(Supervisor.mobile_hmac == "13600000000"))).one()
+            assert moved.mobile == "13600000000"
         async with uow_factory(readonly=True) as uow:  # an engine without the key sees ciphertext and hashes only
             raw = (await uow.session.exec(text("SELECT mobile, mobile_hmac FROM supervisor "  # type: ignore[call-overload]
                                                "WHERE mobile IS NOT NULL"))).all()
