@@ -211,6 +211,7 @@ async def serve(
     started: asyncio.Future[Running] | None = None,
     handle_signals: bool = True,
     freeze_heap: bool = True,
+    key_warning: bool = True,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
 
@@ -220,7 +221,8 @@ async def serve(
 
     With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
     collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
-    leave it off.
+    leave it off. ``key_warning``: warn when the master key is the default file beside the database (the sandbox,
+    a trial by design, leaves it off).
     """
     stop = stop or asyncio.Event()
     settings.token()
@@ -246,7 +248,8 @@ async def serve(
                         await bot.stop()
                     raise
                 phase.running = True
-                keys.warn_if_default(settings)
+                if key_warning:
+                    keys.warn_if_default(settings)
                 logger.info("bot @%s running in %s mode; HTTP on %s:%s", bot.services.bot_username,
                             settings.bot_mode.value, settings.listen_host, bot.port)
                 if freeze_heap:

@@ -164,7 +164,8 @@ async def _running_bot(settings: Settings, clock: OffsetClock) -> AsyncIterator[
     """The bot exactly as ``python -m bot run`` runs it, on the sandbox clock."""
     stop = asyncio.Event()
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop=stop, clock=clock, started=started, handle_signals=False))
+    task = asyncio.create_task(serve(settings, stop=stop, clock=clock, started=started, handle_signals=False,
+                                     key_warning=False))  # the sandbox is a trial: its key file beside its database
     try:
         waiting: set[asyncio.Future[Any]] = {task, started}
         done, _ = await asyncio.wait(waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
