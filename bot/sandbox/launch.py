@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot import keys
 from bot.emulator import BotApiEmulator
 from bot.runtime import Running, prepare_database, serve
 from bot.sandbox.clock_store import SavedOffsetClock
@@ -143,6 +144,7 @@ async def _prepare(settings: Settings, clock: OffsetClock) -> tuple[bool, dict[i
     engine = create_engine(settings.database_url)
     try:
         uow_factory = UnitOfWorkFactory(create_session_factory(engine), clock=clock)
+        await keys.unlock(settings, engine, uow_factory)  # demo mobiles are written encrypted, as the bot writes
         created = False
         try:
             created = (await demo.generate(uow_factory)).created
