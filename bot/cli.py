@@ -24,6 +24,7 @@ from bot import (
     cli_copy,
     cli_draws,
     cli_insight,
+    cli_keys,
     cli_lifecycle,
     cli_pool,
     cli_pools,
@@ -32,6 +33,7 @@ from bot import (
     cli_slots,
     cli_supervisors,
     cli_targets,
+    keys,
     loop,
 )
 from bot.logs import configure_logging
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_insight.register_reports(commands)
     cli_insight.register_notices(commands)
     cli_backup.register(commands)
+    cli_keys.register(commands)
     cli_slots.register(commands)
     cli_retention.register(commands)
     return parser
@@ -196,7 +199,9 @@ async def _with_uow(settings: Settings, work: Callable[[UnitOfWorkFactory], Awai
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=_CLOCK, zone=settings.zone))
+        factory = UnitOfWorkFactory(create_session_factory(engine), clock=_CLOCK, zone=settings.zone)
+        await keys.unlock(settings, engine, factory)  # issue 19: encrypted columns read and written with the key
+        return await work(factory)
     finally:
         await engine.dispose()
 
