@@ -149,8 +149,10 @@ def test_handlers_and_dialogs_never_import_storage() -> None:
     assert not offenders
 
 
-# What the front end may take from storage: the wiring (engine, unit of work, migrations, backup and copy tools).
-STORAGE_WIRING = {"storage.db", "storage.uow", "storage.migrate", "storage.backup", "storage.copy"}
+# What the front end may take from storage: the wiring (engine and its cipher, unit of work, migrations, the backup,
+# copy and compaction tools).
+STORAGE_WIRING = {"storage.db", "storage.uow", "storage.migrate", "storage.backup", "storage.copy", "storage.compact",
+                  "storage.types"}
 
 
 def test_the_front_end_takes_only_the_wiring_from_storage() -> None:
