@@ -65,9 +65,9 @@ def next_step(step: str, data: dict[str, Any]) -> str:
     return ORDER[ORDER.index(step) + 1]
 
 
-def _stamp(dialog: Any) -> Stamp:
-    """The token and step number of a dialog row, for its buttons."""
-    return str(dialog.data.get(dialog_rows.NONCE_FIELD, "")), int(dialog.data.get(dialog_rows.SEQ_FIELD, 0))
+def _stamp(dialog: DialogState) -> Stamp:
+    """The token and step number of a dialog, for its buttons."""
+    return dialog.token, dialog.seq
 
 
 def _plain(key: str, stamp: Stamp, choice: ReportChoice) -> Button:
@@ -137,7 +137,7 @@ async def start(update: Update, context: BotContext) -> None:
     assert actor is not None and actor.account_id is not None and chat is not None
     async with context.services.uow() as uow:
         await card_actions.may_report(uow, actor)
-        dialog = await dialog_rows.start(uow, actor.account_id, flow=FLOW, step=TARGET, data={"evidence": []})
+        dialog = await dialog_rows.begin(uow, actor.account_id, flow=FLOW, step=TARGET, data={"evidence": []})
         stamp, data = _stamp(dialog), dict(dialog.data)
         await uow.commit()
     await context.bot.send_message(chat.id, context.t(update, "report.start"))
@@ -167,10 +167,10 @@ def _typed(step: str, data: dict[str, Any], text: str, today: Any) -> str | None
 async def _search(update: Update, context: BotContext, account_id: int, text: str) -> None:
     """A typed institution name: the matches as buttons, with "use as typed", Skip and Cancel."""
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, account_id, flow=FLOW)
-        if dialog is None:
+        dialog = await dialog_rows.current(uow, account_id, flow=FLOW)
+        if dialog is None or (dialog := await dialog_rows.update(uow, dialog, data={**dialog.data,
+                                                                                   "search": text[:200]})) is None:
             return
-        await dialog_rows.save(uow, dialog, data={**dialog.data, "search": text[:200]})
         found = [(i.id, i.name) for i in await institutions.find(uow, text, limit=MAX_MATCHES)]
         stamp = _stamp(dialog)
         await uow.commit()
@@ -194,7 +194,7 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
         await _search(update, context, actor.account_id, text)
         return
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, actor.account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, actor.account_id, flow=FLOW)
         if dialog is None:
             return
         step, data = dialog.step, dict(dialog.data)
@@ -211,7 +211,8 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
             await message.reply_text(context.t(update, "report.bad_id", reason_key=f"import.code.id_number_{refused}"))
             return
         new_step = next_step(step, data)
-        await dialog_rows.save(uow, dialog, step=new_step, data=data)
+        if (dialog := await dialog_rows.update(uow, dialog, step=new_step, data=data)) is None:
+            return
         stamp = _stamp(dialog)
         await uow.commit()
     await ask(update, context, new_step, data, stamp)
@@ -220,24 +221,24 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
 # ---- buttons ---------------------------------------------------------------------------------------------
 
 
-async def _current(press: Press, uow: Any, token: str, seq: int) -> Any:
+async def _current(press: Press, uow: Any, token: str, seq: int) -> DialogState | None:
     """The caller's report dialog when the button belongs to its current step; else None (answered as stale)."""
     account_id = press.actor.account_id
-    dialog = await dialog_rows.get(uow, account_id, flow=FLOW) if account_id is not None else None
+    dialog = await dialog_rows.current(uow, account_id, flow=FLOW) if account_id is not None else None
     if dialog is None or _stamp(dialog) != (token, seq):
         await press.answer("report.stale", alert=True)
         return None
     return dialog
 
 
-async def _move(press: Press, uow: Any, dialog: Any, data: dict[str, Any], new_step: str) -> Stamp | None:
+async def _move(press: Press, uow: Any, dialog: DialogState, data: dict[str, Any], new_step: str) -> Stamp | None:
     """Save the answers and go to ``new_step`` (committed); None when the step stays (the press changes nothing)."""
-    if new_step == dialog.step:
+    moved = await dialog_rows.update(uow, dialog, step=new_step, data=data) if new_step != dialog.step else None
+    if moved is None:
         await press.answer()
         return None
-    await dialog_rows.save(uow, dialog, step=new_step, data=data)
     await uow.commit()
-    return _stamp(dialog)
+    return _stamp(moved)
 
 
 async def _asked(press: Press, step: str, data: dict[str, Any], stamp: Stamp | None) -> None:
@@ -349,7 +350,7 @@ def _draft(data: dict[str, Any]) -> leads.LeadDraft:
     )
 
 
-async def _submit(press: Press, uow: Any, dialog: Any) -> None:
+async def _submit(press: Press, uow: Any, dialog: DialogState) -> None:
     """File the lead (the receipt comes from the outbox); a refusal keeps the dialog and says why."""
     try:
         await dialog_rows.clear(uow, dialog.account_id)
@@ -385,7 +386,7 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
     actor, message = context.actor, update.effective_message
     assert actor is not None and actor.account_id is not None and message is not None
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, actor.account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, actor.account_id, flow=FLOW)
         if dialog is None or dialog.step != EVIDENCE:
             return
         data = dict(dialog.data)
@@ -393,7 +394,8 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
         album = album_with(data.get(ALBUM), message.media_group_id, item)
         if album is not None:
             data[ALBUM] = album
-        await dialog_rows.save(uow, dialog, data=data)
+        if (dialog := await dialog_rows.update(uow, dialog, data=data)) is None:
+            return
         stamp = _stamp(dialog)
         await uow.commit()
     done = keyboard(context.language_for(update), [[_plain("lead.button.done", stamp, ReportChoice.DONE)]])
@@ -414,11 +416,11 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
 async def _remember_album_message(context: BotContext, account_id: int, group: str, message_id: int) -> None:
     """Keep the album's acknowledgement id in the dialog, so its next item (even after a restart) edits it."""
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, account_id, flow=FLOW)
         album = dialog.data.get(ALBUM) if dialog is not None else None
         if dialog is None or not isinstance(album, dict) or album.get("group") != group:
             return
-        await dialog_rows.save(uow, dialog, data={**dialog.data, ALBUM: {**album, "message_id": message_id}})
+        await dialog_rows.update(uow, dialog, data={**dialog.data, ALBUM: {**album, "message_id": message_id}})
         await uow.commit()
 
 
