@@ -173,14 +173,16 @@ def result_json(result: DrawResult) -> dict[str, Any]:
 
 def _chances_json(c: Chances) -> dict[str, Any]:
     return {"requirement_key": c.requirement_key, "eligible": c.eligible, "level": str(c.level),
-            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest)}
+            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest),
+            **({"units": [list(pair) for pair in c.units]} if c.units else {})}  # v3 only: v2's form unchanged
 
 
 def _chances_of(c: dict[str, Any]) -> Chances:
     largest = c["largest"]
     return Chances(c["requirement_key"], c["eligible"], Fraction(c["level"]),
                    tuple((employer, n) for employer, n in c["capped"]),
-                   None if largest is None else (largest[0], largest[1]))
+                   None if largest is None else (largest[0], largest[1]),
+                   tuple((employer, m) for employer, m in c.get("units", ())))
 
 
 def result_from_json(data: dict[str, Any]) -> DrawResult:
