@@ -295,7 +295,7 @@ def _draw_v3(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
     shortfalls = [_short(r, found[r.key]) for r in requirements if len(found[r.key].groups) < r.count + r.backups]
     if shortfalls:
         return DrawResult(joint_draw.ALGORITHM_V3, shortfalls=tuple(shortfalls))
-    lines = [joint_draw.Line(r.key, r.category.value, r.count) for r in requirements]
+    lines = [joint_draw.Line(r.key, r.category.value, r.count, r.backups) for r in requirements]
     drawn = joint_draw.draw_lines(lines, found, {r.key: r.backups for r in requirements}, seed)
     if drawn is None:
         return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),

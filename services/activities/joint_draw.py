@@ -54,6 +54,7 @@ class Line:
     key: str
     field: str
     count: int
+    backups: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,21 +84,20 @@ def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
             for person_id in group.ids:
                 employer[person_id] = group.employer_id
                 fits[person_id].append(index)
-    counted = [0] * len(lines)
+    chosen: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    units: list[set[UnitKey]] = [set() for _ in lines]
     shared: list[int] = []
     for person_id, where in fits.items():
         if len(where) == 1:
-            counted[where[0]] += 1
+            chosen[where[0]].append((person_id, employer[person_id]))
+            units[where[0]].add(_unit(lines[where[0]], person_id, employer[person_id]))
         else:
             shared.append(person_id)
-    chosen: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
-    for person_id, where in fits.items():
-        if len(where) == 1:
-            chosen[where[0]].append((person_id, employer[person_id]))
-    for person_id in sorted(shared):  # the line with the highest places / (experts + 1), the earlier on a tie
-        best = max(fits[person_id], key=lambda i: (Fraction(lines[i].count, counted[i] + 1), -i))
-        counted[best] += 1
+    for person_id in sorted(shared):
+        best = max(fits[person_id], key=lambda i: _preference(lines[i], i, len(chosen[i]), units[i],
+                                                              _unit(lines[i], person_id, employer[person_id])))
         chosen[best].append((person_id, employer[person_id]))
+        units[best].add(_unit(lines[best], person_id, employer[person_id]))
     groups = {line.key: tuple(groups_of(chosen[i])) for i, line in enumerate(lines)}
     plan = Plan(tuple(lines), groups, {})
     for line in lines:
@@ -105,6 +105,19 @@ def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
             unit = plan.unit_of(line, group)
             plan.unit_size[unit] = plan.unit_size.get(unit, 0) + len(group.ids)
     return plan
+
+
+def _unit(line: Line, person_id: int, employer_id: int | None) -> UnitKey:
+    return ("", person_id) if employer_id is None else (line.field, employer_id)
+
+
+def _preference(line: Line, index: int, counted: int, units: set[UnitKey], unit: UnitKey
+                ) -> tuple[int, int, Fraction, int]:
+    """Where a shared expert is counted: first a line short of employers for its places that the expert's
+    employer would join (the shortest first), then the highest places / (experts + 1), then the earlier line."""
+    short = line.count + line.backups - len(units)
+    joins = short > 0 and unit not in units
+    return (int(joins), short if joins else 0, Fraction(line.count, counted + 1), -index)
 
 
 def level(sizes: Sequence[tuple[int, int]], places: int) -> Fraction | None:
