@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.activities import fair_draw, joint_draw
 from services.activities.draw_pools import CandidatePool, ListPool, MissingCandidate, MissingNamed
@@ -95,6 +95,7 @@ class _Recorder:
         self.matching: dict[str, tuple[int, ...]] = {}
         self.visited: dict[int, Candidate] = {}
         self.screened: dict[str, fair_draw.Screened] = {}
+        self.memo: dict[object, Any] = getattr(pool, "memo", {})  # the pool's, when it keeps one across calls
 
     def screen(self, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
                existing: Sequence[Member]) -> fair_draw.Screened:
@@ -296,14 +297,16 @@ def _draw_v3(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
     if shortfalls:
         return DrawResult(joint_draw.ALGORITHM_V3, shortfalls=tuple(shortfalls))
     lines = [joint_draw.Line(r.key, r.category.value, r.count, r.backups) for r in requirements]
-    drawn = joint_draw.draw_lines(lines, found, {r.key: r.backups for r in requirements}, seed)
-    if drawn is None:
+    drawn = pool.memo.get(("v3", seed))  # the pure part once per draw, also when facts are loaded after it
+    if drawn is None or any(a is not b for a, b in zip(drawn[0], found.values(), strict=True)):
+        drawn = (tuple(found.values()), joint_draw.draw_lines(lines, found, seed))
+        pool.memo[("v3", seed)] = drawn
+    if drawn[1] is None:
         return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
                        algorithm_version=joint_draw.ALGORITHM_V3, fallback=True)
-    principals, backups, plan = drawn
+    principals, backups, chances = drawn[1]
     picks = [p for r in requirements for p in picks_of(r.key, principals[r.key], backups[r.key])]
-    return _finish(pool, joint_draw.ALGORITHM_V3, picks, top_up, tuple(joint_draw.chances(plan, line)
-                                                                      for line in lines))
+    return _finish(pool, joint_draw.ALGORITHM_V3, picks, top_up, chances)
 
 
 class _Algorithm(Protocol):

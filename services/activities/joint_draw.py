@@ -30,12 +30,16 @@ random (their chances are conditional on the principals and not stated, as in v2
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
+from typing import TypeVar
 
-from services.activities.fair_draw import Chances, Group, Screened, groups_of
+from services.activities.fair_draw import Chances, Group, Screened
 from services.activities.sampling import SeededStream
 
 __all__ = ["ALGORITHM_V3", "Line", "Plan", "chances", "draw_lines", "level", "marginals", "partition", "round_edges",
@@ -43,6 +47,7 @@ __all__ = ["ALGORITHM_V3", "Line", "Plan", "chances", "draw_lines", "level", "ma
 
 ALGORITHM_V3 = "v3"
 _STREAM_DOMAIN = b"fundwatch/draw/v3\x00"
+_T = TypeVar("_T")
 
 UnitKey = tuple[str, int]  # (field, employer id) or ("", person id) for an expert without an employer
 
@@ -58,66 +63,89 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """A group of a line with its unit and ``m`` (an expert of the group can have at most ``1/m``)."""
+
+    group: Group
+    unit: UnitKey
+    cap: int
+
+
+@dataclass(frozen=True)
 class Plan:
-    """The lines' groups after :func:`partition`, each group's unit and each unit's size (experts over the
+    """The lines' groups after :func:`partition`, each with its unit and the unit's size (experts over the
     lines of its field)."""
 
     lines: tuple[Line, ...]
-    groups: dict[str, tuple[Group, ...]]
-    unit_size: dict[UnitKey, int]
+    entries: dict[str, tuple[Entry, ...]]
 
-    def unit_of(self, line: Line, group: Group) -> UnitKey:
-        """The unit a group of ``line`` belongs to."""
-        return ("", group.ids[0]) if group.employer_id is None else (line.field, group.employer_id)
-
-    def cap(self, line: Line, group: Group) -> int:
-        """``m``: an expert of ``group`` can have at most ``1/m``."""
-        return self.unit_size[self.unit_of(line, group)]
-
-
-def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
-    """Every eligible expert counted in one line (module docstring), and the units."""
-    employer: dict[int, int | None] = {}
-    fits: dict[int, list[int]] = defaultdict(list)
-    for index, line in enumerate(lines):
-        for group in screened[line.key].groups:
-            for person_id in group.ids:
-                employer[person_id] = group.employer_id
-                fits[person_id].append(index)
-    chosen: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
-    units: list[set[UnitKey]] = [set() for _ in lines]
-    shared: list[int] = []
-    for person_id, where in fits.items():
-        if len(where) == 1:
-            chosen[where[0]].append((person_id, employer[person_id]))
-            units[where[0]].add(_unit(lines[where[0]], person_id, employer[person_id]))
-        else:
-            shared.append(person_id)
-    for person_id in sorted(shared):
-        best = max(fits[person_id], key=lambda i: _preference(lines[i], i, len(chosen[i]), units[i],
-                                                              _unit(lines[i], person_id, employer[person_id])))
-        chosen[best].append((person_id, employer[person_id]))
-        units[best].add(_unit(lines[best], person_id, employer[person_id]))
-    groups = {line.key: tuple(groups_of(chosen[i])) for i, line in enumerate(lines)}
-    plan = Plan(tuple(lines), groups, {})
-    for line in lines:
-        for group in groups[line.key]:
-            unit = plan.unit_of(line, group)
-            plan.unit_size[unit] = plan.unit_size.get(unit, 0) + len(group.ids)
-    return plan
+    @property
+    def groups(self) -> dict[str, tuple[Group, ...]]:
+        return {key: tuple(e.group for e in entries) for key, entries in self.entries.items()}
 
 
 def _unit(line: Line, person_id: int, employer_id: int | None) -> UnitKey:
     return ("", person_id) if employer_id is None else (line.field, employer_id)
 
 
+def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
+    """Every eligible expert counted in one line (module docstring), and the units. Set operations find the
+    shared experts; only their employers' groups are rebuilt (the rest is the screening as it is)."""
+    groups = [list(screened[line.key].groups) for line in lines]
+    ids = [set(chain.from_iterable(g.ids for g in line_groups)) for line_groups in groups]
+    shared = set().union(*(a & b for i, a in enumerate(ids) for b in ids[i + 1:]))
+    if shared:
+        _assign(lines, groups, shared)
+    size: dict[UnitKey, int] = defaultdict(int)
+    for line, line_groups in zip(lines, groups, strict=True):
+        for g in line_groups:
+            size[_unit(line, g.ids[0], g.employer_id)] += len(g.ids)
+    return Plan(tuple(lines), {line.key: tuple(Entry(g, unit := _unit(line, g.ids[0], g.employer_id), size[unit])
+                                               for g in line_groups)
+                               for line, line_groups in zip(lines, groups, strict=True)})
+
+
+def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) -> None:
+    """Count each shared expert in one line (:func:`_preference`, experts by id) and rebuild the groups that
+    held shared experts, in place and in their canonical order."""
+    employer: dict[int, int | None] = {}
+    fits: dict[int, list[int]] = defaultdict(list)
+    units: list[set[UnitKey]] = [set() for _ in lines]
+    counted = [0] * len(lines)
+    for index, (line, line_groups) in enumerate(zip(lines, groups, strict=True)):
+        for g in line_groups:
+            if not shared.isdisjoint(g.ids):
+                for person_id in shared.intersection(g.ids):
+                    employer[person_id] = g.employer_id
+                    fits[person_id].append(index)
+            if not shared.issuperset(g.ids):
+                units[index].add(_unit(line, g.ids[0], g.employer_id))
+                counted[index] += len(g.ids) - len(shared.intersection(g.ids))
+    home: dict[int, int] = {}
+    for person_id in sorted(shared):
+        home[person_id] = best = max(fits[person_id], key=lambda i: _preference(
+            lines[i], i, counted[i], units[i], _unit(lines[i], person_id, employer[person_id])))
+        counted[best] += 1
+        units[best].add(_unit(lines[best], person_id, employer[person_id]))
+    for index, line_groups in enumerate(groups):
+        kept = []
+        for g in line_groups:
+            kept_group = g if shared.isdisjoint(g.ids) else \
+                Group(g.employer_id, tuple(i for i in g.ids if home.get(i, index) == index))
+            if kept_group.ids:
+                kept.append(kept_group)
+        groups[index] = kept
+
+
 def _preference(line: Line, index: int, counted: int, units: set[UnitKey], unit: UnitKey
-                ) -> tuple[int, int, Fraction, int]:
+                ) -> tuple[int, int, float, int]:
     """Where a shared expert is counted: first a line short of employers for its places that the expert's
-    employer would join (the shortest first), then the highest places / (experts + 1), then the earlier line."""
+    employer would join (the shortest first), then the highest places / (experts + 1), then the earlier line.
+    (The ratio as a float: correctly rounded, so equal ratios compare equal; the rule is recomputed by the same
+    code when a draw is verified.)"""
     short = line.count + line.backups - len(units)
     joins = short > 0 and unit not in units
-    return (int(joins), short if joins else 0, Fraction(line.count, counted + 1), -index)
+    return (int(joins), short if joins else 0, line.count / (counted + 1), -index)
 
 
 def level(sizes: Sequence[tuple[int, int]], places: int) -> Fraction | None:
@@ -125,10 +153,11 @@ def level(sizes: Sequence[tuple[int, int]], places: int) -> Fraction | None:
     (``n ≤ m``); None when even every unit's share (``Σ n/m``) is below the places."""
     if places == 0:
         return Fraction(0)
-    ordered = sorted(sizes, key=lambda nm: -nm[1])  # the lowest ceiling 1/m first
-    rest = sum(n for n, _ in ordered)
+    rest = sum(n for n, _ in sizes)
+    if rest and places * max(m for _, m in sizes) <= rest:  # nobody capped (the usual case): no sort
+        return Fraction(places, rest)
     full = Fraction(0)
-    for n, m in ordered:
+    for n, m in sorted(sizes, key=lambda nm: -nm[1]):  # the lowest ceiling 1/m first
         p = (places - full) / rest
         if p * m <= 1:
             return p
@@ -139,46 +168,66 @@ def level(sizes: Sequence[tuple[int, int]], places: int) -> Fraction | None:
     return None
 
 
-def _level_of(plan: Plan, line: Line, groups: Sequence[Group], places: int) -> Fraction | None:
-    return level([(len(g.ids), plan.cap(line, g)) for g in groups], places)
+def _level_of(entries: Sequence[Entry], places: int) -> Fraction | None:
+    return level([(len(e.group.ids), e.cap) for e in entries], places)
 
 
-def marginals(plan: Plan, counts: dict[str, int] | None = None) -> dict[tuple[str, int], Fraction] | None:
+def marginals(plan: Plan) -> dict[tuple[str, int], Fraction] | None:
     """Each (line key, person id)'s chance to be drawn as a principal; None when a line cannot be filled."""
     out: dict[tuple[str, int], Fraction] = {}
     for line in plan.lines:
-        p = _level_of(plan, line, plan.groups[line.key], line.count if counts is None else counts[line.key])
+        p = _level_of(plan.entries[line.key], line.count)
         if p is None:
             return None
-        for g in plan.groups[line.key]:
-            chance = min(p, Fraction(1, plan.cap(line, g)))
-            out.update({(line.key, i): chance for i in g.ids})
+        for e in plan.entries[line.key]:
+            chance = min(p, Fraction(1, e.cap))
+            out.update({(line.key, i): chance for i in e.group.ids})
     return out
 
 
-def chances(plan: Plan, line: Line) -> Chances:
-    """The stored form of a line's principals' chances (v2's :class:`Chances`; ``units`` where a capped
-    employer's experts in the field are more than those in this line)."""
-    groups = plan.groups[line.key]
-    p = _level_of(plan, line, groups, line.count)
-    assert p is not None
-    capped = [(g.employer_id, len(g.ids), plan.cap(line, g)) for g in groups
-              if g.employer_id is not None and p * plan.cap(line, g) > 1]
-    big = max((g for g in groups if g.employer_id is not None and len(g.ids) > 1),
+def chances(plan: Plan, line: Line, p: Fraction) -> Chances:
+    """The stored form of a line's principals' chances at the level ``p`` (v2's :class:`Chances`; ``units``
+    where a capped employer's experts in the field are more than those in this line)."""
+    entries = plan.entries[line.key]
+    capped = [(e.group.employer_id, len(e.group.ids), e.cap) for e in entries
+              if e.group.employer_id is not None and p * e.cap > 1]
+    big = max((e.group for e in entries if e.group.employer_id is not None and len(e.group.ids) > 1),
               key=lambda g: (len(g.ids), -(g.employer_id or 0)), default=None)
     largest = None if big is None or big.employer_id is None or any(big.employer_id == c for c, _, _ in capped) \
         else (big.employer_id, len(big.ids))
-    return Chances(line.key, sum(len(g.ids) for g in groups), p, tuple((e, n) for e, n, _ in capped), largest,
-                   tuple((e, m) for e, n, m in capped if m != n))
+    return Chances(line.key, sum(len(e.group.ids) for e in entries), p, tuple((e, n) for e, n, _ in capped),
+                   largest, tuple((e, m) for e, n, m in capped if m != n))
 
 
 # --- sampling ------------------------------------------------------------------------------------------------
 
 
-def _shuffle(items: list[Group], stream: SeededStream) -> None:
-    for i in range(len(items) - 1, 0, -1):
-        j = stream.below(i + 1)
-        items[i], items[j] = items[j], items[i]
+class _Stream(SeededStream):
+    """The v3 stream, with Fisher–Yates over many items from one SHAKE-256 output (64-bit words, rejection
+    sampling: exact) instead of one SHA-256 per item."""
+
+    def shuffle(self, items: list[_T], label: str) -> None:
+        n = len(items)
+        words = _words(self.prefix + label.encode(), n + 8)
+        at = 0
+        for i in range(n - 1, 0, -1):
+            limit = _TOP - _TOP % (i + 1)
+            while True:
+                if at == len(words):
+                    words = _words(self.prefix + label.encode(), 2 * len(words))
+                value, at = words[at], at + 1
+                if value < limit:
+                    break
+            j = value % (i + 1)
+            items[i], items[j] = items[j], items[i]
+
+
+_TOP = 1 << 64
+
+
+def _words(key: bytes, count: int) -> tuple[int, ...]:
+    """``count`` 64-bit words of SHAKE-256(key) (a longer output starts with the shorter one)."""
+    return struct.unpack(f">{count}Q", hashlib.shake_256(key).digest(8 * count))
 
 
 def _bernoulli(chance: Fraction, stream: SeededStream) -> bool:
@@ -194,11 +243,13 @@ def _path(edges: dict[tuple[object, object], Fraction]) -> list[tuple[object, ob
     start = next((v for v, es in around.items() if len(es) == 1), next(iter(around)))
     path: list[tuple[object, object]] = []
     seen_at: dict[object, int] = {start: 0}
-    vertex, used = start, set()
+    vertex: object = start
+    used: set[tuple[object, object]] = set()
     while True:
-        edge = next((e for e in around[vertex] if e not in used), None)
-        if edge is None:
+        step = next((e for e in around[vertex] if e not in used), None)
+        if step is None:
             return path
+        edge = step
         used.add(edge)
         path.append(edge)
         vertex = edge[1] if edge[0] == vertex else edge[0]
@@ -237,15 +288,15 @@ def _systematic(weights: Sequence[int], start: int, denominator: int) -> list[in
     return picked
 
 
-def _weights(groups: Sequence[Group], p: Fraction) -> list[int]:
+def _weights(entries: Sequence[Entry], p: Fraction) -> list[int]:
     """The one-line units' chances ``min(1, n·p)`` in units of ``1/denominator(p)`` (integers: no Fraction per
     unit on the hot path)."""
     a, b = p.numerator, p.denominator
-    return [min(len(g.ids) * a, b) for g in groups]
+    return [min(len(e.group.ids) * a, b) for e in entries]
 
 
-def _singles(groups: list[Group], weights: list[int], p: Fraction, ceil: bool | None,
-             stream: SeededStream) -> list[Group]:
+def _singles(entries: list[Entry], weights: list[int], p: Fraction, ceil: bool | None,
+             stream: SeededStream) -> list[Entry]:
     """The one-line units of a line picked by systematic sampling: with ``ceil`` None the whole count, else
     the rounded count, the start drawn below (or above) the fractional part."""
     rest = sum(weights) % p.denominator
@@ -255,65 +306,88 @@ def _singles(groups: list[Group], weights: list[int], p: Fraction, ceil: bool | 
         start = stream.below(rest)
     else:
         start = rest + stream.below(p.denominator - rest)
-    return [groups[i] for i in _systematic(weights, start, p.denominator)]
+    return [entries[i] for i in _systematic(weights, start, p.denominator)]
 
 
-def sample(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: SeededStream
-           ) -> dict[str, list[int]] | None:
-    """``counts[key]`` experts per line from the units not ``taken`` (which then holds the picked ones), in a
-    random order; None when a line's water level cannot be reached."""
-    free = {line.key: [g for g in plan.groups[line.key] if plan.unit_of(line, g) not in taken]
-            for line in plan.lines}
-    lines_of: dict[UnitKey, list[str]] = defaultdict(list)
-    for line in plan.lines:
-        for g in free[line.key]:
-            lines_of[plan.unit_of(line, g)].append(line.key)
+@dataclass
+class _Layout:
+    """A line's part of one sampling: its level, its one-line units in random order with their weights."""
+
+    p: Fraction
+    alone: list[Entry]
+    weights: list[int]
+
+
+def _layouts(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _Stream, stage: str
+             ) -> tuple[dict[str, _Layout], dict[tuple[object, object], Fraction], dict[tuple[UnitKey, str], Entry]]:
+    """Per line its layout, the graph's edges (units in several lines, and each line's one-line remainder)."""
+    free = {line.key: [e for e in plan.entries[line.key] if e.unit not in taken] if taken
+            else list(plan.entries[line.key]) for line in plan.lines}
+    lines_of: dict[UnitKey, int] = defaultdict(int)
+    if len(plan.lines) > 1:
+        for entries in free.values():
+            for e in entries:
+                lines_of[e.unit] += 1
+    layouts: dict[str, _Layout] = {}
     edges: dict[tuple[object, object], Fraction] = {}
-    singles: dict[str, tuple[list[Group], list[int], Fraction]] = {}
-    by_unit: dict[tuple[UnitKey, str], Group] = {}
+    shared: dict[tuple[UnitKey, str], Entry] = {}
     for line in plan.lines:
-        p = _level_of(plan, line, free[line.key], counts[line.key])
+        p = _level_of(free[line.key], counts[line.key])
         if p is None:
-            return None
-        alone = [g for g in free[line.key] if len(lines_of[plan.unit_of(line, g)]) == 1]
-        _shuffle(alone, stream)
+            raise _Short
+        alone = [e for e in free[line.key] if lines_of.get(e.unit, 1) == 1]
+        stream.shuffle(alone, f"{stage}/{line.key}")
         weights = _weights(alone, p)
-        singles[line.key] = (alone, weights, p)
+        layouts[line.key] = _Layout(p, alone, weights)
         edges[(("one-line", line.key), line.key)] = Fraction(sum(weights) % p.denominator, p.denominator)
-        for g in free[line.key]:
-            unit = plan.unit_of(line, g)
-            if len(lines_of[unit]) > 1:
-                by_unit[(unit, line.key)] = g
-                edges[(unit, line.key)] = len(g.ids) * min(p, Fraction(1, plan.cap(line, g)))
+        for e in free[line.key]:
+            if lines_of.get(e.unit, 1) > 1:
+                shared[(e.unit, line.key)] = e
+                edges[(e.unit, line.key)] = len(e.group.ids) * min(p, Fraction(1, e.cap))
+    return layouts, edges, shared
+
+
+class _Short(Exception):
+    """A line's water level cannot be reached with the units left."""
+
+
+def sample(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _Stream, stage: str
+           ) -> tuple[dict[str, list[int]], dict[str, Fraction]] | None:
+    """``counts[key]`` experts per line from the units not ``taken`` (which then holds the picked ones), in a
+    random order, and each line's level; None when a line's water level cannot be reached."""
+    try:
+        layouts, edges, shared = _layouts(plan, counts, taken, stream, stage)
+    except _Short:
+        return None
     rounded = round_edges(edges, stream)
     out: dict[str, list[int]] = {}
     for line in plan.lines:
-        alone, weights, p = singles[line.key]
-        fractional = edges[(("one-line", line.key), line.key)] != 0
-        ceil = (("one-line", line.key), line.key) in rounded if fractional else None
-        picked = (_singles(alone, weights, p, ceil, stream) if p else []) + \
-            [g for (unit, key), g in sorted(by_unit.items(), key=lambda item: repr(item[0]))
+        layout = layouts[line.key]
+        remainder = (("one-line", line.key), line.key)
+        ceil = remainder in rounded if edges[remainder] else None
+        picked = (_singles(layout.alone, layout.weights, layout.p, ceil, stream) if layout.p else []) + \
+            [e for (unit, key), e in sorted(shared.items(), key=lambda item: repr(item[0]))
              if key == line.key and (unit, key) in rounded]
-        taken.update(plan.unit_of(line, g) for g in picked)
-        people = [g.ids[stream.below(len(g.ids))] for g in picked]
+        taken.update(e.unit for e in picked)
+        people = [e.group.ids[stream.below(len(e.group.ids))] for e in picked]
         for i in range(len(people) - 1, 0, -1):
             j = stream.below(i + 1)
             people[i], people[j] = people[j], people[i]
         out[line.key] = people
-    return out
+    return out, {key: layout.p for key, layout in layouts.items()}
 
 
-def draw_lines(lines: Sequence[Line], screened: dict[str, Screened], backups: dict[str, int], seed: bytes
-               ) -> tuple[dict[str, list[int]], dict[str, list[int]], Plan] | None:
-    """Principals then backups per line (module docstring); None when the shares the plan gives a line cannot
-    fill it (the caller then draws as v1 and says so)."""
+def draw_lines(lines: Sequence[Line], screened: dict[str, Screened], seed: bytes
+               ) -> tuple[dict[str, list[int]], dict[str, list[int]], tuple[Chances, ...]] | None:
+    """Principals then backups per line (module docstring), and the principals' chances; None when the shares
+    the plan gives a line cannot fill it (the caller then draws as v1 and says so)."""
     made = partition(lines, screened)
-    stream = SeededStream(seed, "joint", domain=_STREAM_DOMAIN)
+    stream = _Stream(seed, "joint", domain=_STREAM_DOMAIN)
     taken: set[UnitKey] = set()
-    principals = sample(made, {line.key: line.count for line in lines}, taken, stream)
+    principals = sample(made, {line.key: line.count for line in lines}, taken, stream, "principals")
     if principals is None:
         return None
-    chosen = sample(made, backups, taken, stream)
-    if chosen is None:
+    backups = sample(made, {line.key: line.backups for line in lines}, taken, stream, "backups")
+    if backups is None:
         return None
-    return principals, chosen, made
+    return principals[0], backups[0], tuple(chances(made, line, principals[1][line.key]) for line in lines)

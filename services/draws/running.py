@@ -3,6 +3,7 @@ record, the roster and the audit entry of one request (000 §16–§18, annex 3)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -73,6 +74,7 @@ class _DatabasePool:
         self._matching = matching
         self._screened = screened
         self.loaded: dict[int, Candidate] = {}
+        self.memo: dict[object, Any] = {}  # the pure draw's work, kept while facts are loaded (expert_draw)
 
     def screened(self, requirement: Requirement) -> Screened | None:
         """The screening, computed by :func:`run_pool_draw` the first time the draw asks for it."""
@@ -138,8 +140,9 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
             wanted += [i for i in visit_order(matching[r.key], seed, r.key, upto[r.key]) if i not in pool.loaded]
         if wanted:
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
-        try:
-            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
+        try:  # the pure part in a worker thread: at province scale it is CPU-bound and touches no session
+            return await asyncio.to_thread(draw_recorded, pool, requirements, spec, settings, seed,
+                                           existing=existing, version=version)
         except _NeedScreening:  # v2 in its exact case: every matching candidate screened (the chances need them)
             pool._screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
                                                existing=existing, activity_id=activity_id)

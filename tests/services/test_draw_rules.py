@@ -433,7 +433,7 @@ PINNED_SNAPSHOT = "869f4c39d101726b718798981bd01bc42952554d873750a7d17841f9fc8c9
 PINNED_SNAPSHOT_V2 = "75c11b6e33bf358984f0a74ebe8e393908b672b3a10aab6461c856b2238f50f3"
 PINNED_DRAW = [9, 3, 4, 10, 1]
 PINNED_DRAW_V2 = [9, 5, 8, 2, 6]
-PINNED_DRAW_V3 = [8, 3, 5, 10, 1]
+PINNED_DRAW_V3 = [1, 7, 6, 2, 9]
 
 
 # --- statistics -----------------------------------------------------------------------------------
