@@ -122,11 +122,16 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
                 units[index].add(_unit(line, g.ids[0], g.employer_id))
                 counted[index] += len(g.ids) - len(shared.intersection(g.ids))
     home: dict[int, int] = {}
+    short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
     for person_id in sorted(shared):
-        home[person_id] = best = max(fits[person_id], key=lambda i: _preference(
-            lines[i], i, counted[i], units[i], _unit(lines[i], person_id, employer[person_id])))
+        if short:  # a line still lacks employers for its places (small pools)
+            home[person_id] = best = max(fits[person_id], key=lambda i: _preference(
+                lines[i], i, counted[i], units[i], _unit(lines[i], person_id, employer[person_id])))
+            units[best].add(_unit(lines[best], person_id, employer[person_id]))
+            short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
+        else:  # the same order as _preference once no line is short (units only grow)
+            home[person_id] = best = max(fits[person_id], key=lambda i: (lines[i].count / (counted[i] + 1), -i))
         counted[best] += 1
-        units[best].add(_unit(lines[best], person_id, employer[person_id]))
     for index, line_groups in enumerate(groups):
         kept = []
         for g in line_groups:
