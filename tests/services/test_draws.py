@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -403,3 +404,25 @@ async def test_the_databases_screening_of_the_pool_is_what_the_rules_say_for_eac
     expected = eligible(Reading(), requirement, spec, settings, existing)  # type: ignore[arg-type]
     assert screened["sup"] == expected
     assert {"age_limit", "barred", "disqualified", "recusal_employer", "same_employer_field"} <= set(expected.removed)
+
+
+async def test_the_pure_draw_runs_in_a_worker_thread_off_the_event_loop(uow_factory: UnitOfWorkFactory, org: Org,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21: at province scale the draw is CPU-bound; it runs in a worker thread so other updates go on."""
+    import threading
+
+    from services.draws import running
+
+    threads: list[threading.Thread] = []
+    original = running.draw_recorded
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(running, "draw_recorded", spy)
+    await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
+    activity_id = await create(uow_factory, clerk(org), data())
+    outcome = await file_and_approve(uow_factory, org, activity_id)
+    assert outcome.result is not None and outcome.result.ok
+    assert threads and all(t is not threading.main_thread() for t in threads)
