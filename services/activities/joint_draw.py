@@ -114,13 +114,13 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
     counted = [0] * len(lines)
     for index, (line, line_groups) in enumerate(zip(lines, groups, strict=True)):
         for g in line_groups:
-            if not shared.isdisjoint(g.ids):
-                for person_id in shared.intersection(g.ids):
-                    employer[person_id] = g.employer_id
-                    fits[person_id].append(index)
-            if not shared.issuperset(g.ids):
+            common = shared.intersection(g.ids) if not shared.isdisjoint(g.ids) else ()
+            for person_id in common:
+                employer[person_id] = g.employer_id
+                fits[person_id].append(index)
+            if len(common) < len(g.ids):
                 units[index].add(_unit(line, g.ids[0], g.employer_id))
-                counted[index] += len(g.ids) - len(shared.intersection(g.ids))
+                counted[index] += len(g.ids) - len(common)
     home: dict[int, int] = {}
     short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
     for person_id in sorted(shared):
