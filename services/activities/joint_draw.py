@@ -97,12 +97,14 @@ def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
     if shared:
         _assign(lines, groups, shared)
     size: dict[UnitKey, int] = defaultdict(int)
-    for line, line_groups in zip(lines, groups, strict=True):
-        for g in line_groups:
-            size[_unit(line, g.ids[0], g.employer_id)] += len(g.ids)
-    return Plan(tuple(lines), {line.key: tuple(Entry(g, unit := _unit(line, g.ids[0], g.employer_id), size[unit])
-                                               for g in line_groups)
-                               for line, line_groups in zip(lines, groups, strict=True)})
+    units = [[("", g.ids[0]) if g.employer_id is None else (line.field, g.employer_id) for g in line_groups]
+             for line, line_groups in zip(lines, groups, strict=True)]
+    for line_groups, line_units in zip(groups, units, strict=True):
+        for g, unit in zip(line_groups, line_units, strict=True):
+            size[unit] += len(g.ids)
+    return Plan(tuple(lines), {line.key: tuple(Entry(g, unit, size[unit]) for g, unit in zip(line_groups, line_units,
+                                                                                              strict=True))
+                               for line, line_groups, line_units in zip(lines, groups, units, strict=True)})
 
 
 def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) -> None:
@@ -195,7 +197,7 @@ def chances(plan: Plan, line: Line, p: Fraction) -> Chances:
     where a capped employer's experts in the field are more than those in this line)."""
     entries = plan.entries[line.key]
     capped = [(e.group.employer_id, len(e.group.ids), e.cap) for e in entries
-              if e.group.employer_id is not None and p * e.cap > 1]
+              if e.group.employer_id is not None and p.numerator * e.cap > p.denominator]
     big = max((e.group for e in entries if e.group.employer_id is not None and len(e.group.ids) > 1),
               key=lambda g: (len(g.ids), -(g.employer_id or 0)), default=None)
     largest = None if big is None or big.employer_id is None or any(big.employer_id == c for c, _, _ in capped) \
