@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, event, func, insert, select
+from sqlalchemy import String, cast, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, col
 
@@ -220,10 +220,21 @@ async def build_pool(engine: AsyncEngine, size: PoolSize, rng: random.Random) ->
     await _insert(engine, DrawRecord, records)
     await _insert(engine, ActivityMember, members)
     rows.update(activity=len(activities), activity_member=len(members))
+    await _sync_sequences(engine)
     counts = Counter(e for e in employers.values() if e is not None)
     inspected = tuple(sorted(i for i, _ in counts.most_common(2)))
     return PoolInfo(inspected=inspected, rows=rows, experts_at_inspected=sum(counts[i] for i in inspected),
                     setup_s=time.perf_counter() - started)
+
+
+async def _sync_sequences(engine: AsyncEngine) -> None:
+    """On PostgreSQL, move the id sequences past the ids inserted explicitly (the whole draws insert more)."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.begin() as connection:
+        for table in ("org_unit", "institution", "person", "activity", "activity_requirement", "draw_record"):
+            await connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                          f"(SELECT max(id) FROM {table}))"))
 
 
 async def _previous_activities(size: PoolSize, rng: random.Random, operator: int) -> tuple[

@@ -11,7 +11,7 @@ Cases (pure: ``expert_draw.draw`` over a ``ListPool``, no database):
   for them and (3 - 1) / 40 = 5% for the others.
 - ``two-categories``: 3 supervision principals from 60 experts (20 at employer 1) and 2 clinical principals from
   40 other experts (15 at employer 1, allowed beside a supervision expert of employer 1: another field).
-- ``shared`` (the general case, v3): ``two-categories`` plus clinical medicine 1 and clinical pharmacy 2 from
+- ``shared`` (the general case, v3): supervision as in ``two-categories``, clinical medicine 1 and pharmacy 1 from
   30 clinical experts (10 at employer 1; every third fits both sub-categories), and 10 of the supervision
   experts also fit clinical medicine: two lines of one field and experts fitting two lines (v2 drew it as v1).
 
@@ -103,7 +103,7 @@ CASES = (
                             ("clinical", Category.CLINICAL, 2, 40, 15, None))),
     Case("shared", (("supervision", Category.SUPERVISION, 3, 60, 20, None),
                     ("medicine", Category.CLINICAL, 1, 15, 5, ClinicalSubcategory.MEDICINE),
-                    ("pharmacy", Category.CLINICAL, 2, 15, 5, ClinicalSubcategory.PHARMACY)), shared=True),
+                    ("pharmacy", Category.CLINICAL, 1, 15, 5, ClinicalSubcategory.PHARMACY)), shared=True),
 )
 
 
