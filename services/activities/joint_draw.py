@@ -36,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain
+from itertools import chain, filterfalse
 from typing import TypeVar
 
 from services.activities.fair_draw import Chances, Group, Screened
@@ -135,10 +135,11 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
             home[person_id] = best = max(fits[person_id], key=lambda i: (lines[i].count / (counted[i] + 1), -i))
         counted[best] += 1
     for index, line_groups in enumerate(groups):
+        away = {person_id for person_id, line in home.items() if line != index and index in fits[person_id]}
         kept = []
         for g in line_groups:
-            kept_group = g if shared.isdisjoint(g.ids) else \
-                Group(g.employer_id, tuple(i for i in g.ids if home.get(i, index) == index))
+            kept_group = g if away.isdisjoint(g.ids) else Group(g.employer_id, tuple(filterfalse(away.__contains__,
+                                                                                                 g.ids)))
             if kept_group.ids:
                 kept.append(kept_group)
         groups[index] = kept
