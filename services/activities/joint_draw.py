@@ -79,10 +79,6 @@ class Plan:
     lines: tuple[Line, ...]
     entries: dict[str, tuple[Entry, ...]]
 
-    @property
-    def groups(self) -> dict[str, tuple[Group, ...]]:
-        return {key: tuple(e.group for e in entries) for key, entries in self.entries.items()}
-
 
 def _unit(line: Line, person_id: int, employer_id: int | None) -> UnitKey:
     return ("", person_id) if employer_id is None else (line.field, employer_id)
