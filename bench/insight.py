@@ -1,8 +1,11 @@
-"""``/stats`` at the scale of a province (issue 17): the key figures of the bureau (all divisions) for one month
-over 50,000 experts, 20,000 invitation slots and 10,000 leads, timed against a naive baseline in the same run.
+"""``/stats`` and the monthly report at the scale of a province (issue 17): the key figures of the bureau (all
+divisions) for one month over 50,000 experts, 20,000 invitation slots and 10,000 leads, timed against a naive
+baseline in the same run.
 
-The **product** is ``services.insight.stats.unit_stats`` inside a read-only unit of work: one aggregate query per
-figure over indexed columns (``tests/services/test_stats_plans.py`` checks the plans).
+The **products** are ``services.insight.stats.unit_stats`` inside a read-only unit of work (one aggregate query per
+figure over indexed columns; ``tests/services/test_stats_plans.py`` checks the plans), and the monthly report the bot
+sends each unit: ``services.insight.reports.monthly_sheets`` for the bureau and every division, written as the XLSX
+file (``bot/reports.py: monthly_file``).
 
 The **baseline** loads every expert, slot and lead of the line as ORM objects and counts them in Python (what a
 first version without aggregate queries would do).
@@ -98,6 +101,15 @@ async def product(uow_factory: UnitOfWorkFactory, actor: Actor, month: period.Pe
         return await stats.unit_stats(uow, actor=actor, period=month)
 
 
+async def monthly(uow_factory: UnitOfWorkFactory, month: period.Period) -> bytes:
+    from bot.reports import labeller, monthly_file
+    from services.insight import reports
+
+    async with uow_factory(readonly=True) as uow:
+        sheets = await reports.monthly_sheets(uow, unit_id=1, period=month, label=labeller("zh"))
+    return await monthly_file(sheets)
+
+
 async def baseline(uow_factory: UnitOfWorkFactory, month: period.Period) -> Any:
     """Every row of the line as an ORM object, counted in Python."""
     async with uow_factory(readonly=True) as uow:
@@ -137,11 +149,13 @@ async def measure(argv: list[str]) -> tuple[dict[str, Any], str]:
             actor = Actor(label="bench", person_id=sizes["experts"] + 1, roles=frozenset({Role.ADMIN}),
                           staff_org_unit_id=1)
             month = period.month(2026, 10)
-            await product(uow_factory, actor, month)  # warm the caches of both the same way
+            await product(uow_factory, actor, month)  # warm the caches of all three the same way
+            await monthly(uow_factory, month)
             await baseline(uow_factory, month)
-            ours, naive = [], []
-            for _ in range(runs):  # interleaved, so a busy moment hits both
+            ours, report, naive = [], [], []
+            for _ in range(runs):  # interleaved, so a busy moment hits each
                 ours += await _time(1, lambda: product(uow_factory, actor, month))
+                report += await _time(1, lambda: monthly(uow_factory, month))
                 naive += await _time(1, lambda: baseline(uow_factory, month))
         finally:
             await engine.dispose()
@@ -149,6 +163,8 @@ async def measure(argv: list[str]) -> tuple[dict[str, Any], str]:
               "stats_median_ms": round(statistics.median(ours) * 1000, 1),
               "baseline_median_ms": round(statistics.median(naive) * 1000, 1),
               "ratio": round(statistics.median(ours) / statistics.median(naive), 3),
+              "monthly_report_median_ms": round(statistics.median(report) * 1000, 1),
+              "monthly_report_ratio": round(statistics.median(report) / statistics.median(naive), 3),
               "machine": machine_info(), "code": code_fingerprint()}
     return result, args.output
 
