@@ -3,9 +3,10 @@ the insured person, the category, what happened, when and where, evidence files,
 before submitting (``services.leads.leads.submit``).
 
 Which question comes next and what an answer keeps are the service's (``services/leads/report_steps.py``); this
-module asks and renders. The state lives in the ``dialog`` row (it survives a restart). Buttons carry the dialog's token and step number
-(``services.leads.actions.ReportButton`` and its kin): one from an older step changes nothing. /cancel or the Cancel
-button ends it at any step. Evidence intake and album acknowledgements: ``bot/dialogs/lead_evidence.py``.
+module asks and renders. The state lives in the ``dialog`` row (it survives a restart). Buttons carry the dialog's
+token and step number (``services.leads.actions.ReportButton`` and its kin): one from an older step changes nothing.
+/cancel or the Cancel button ends it at any step. Evidence intake and album acknowledgements:
+``bot/dialogs/lead_evidence.py``.
 """
 
 from __future__ import annotations

@@ -49,7 +49,10 @@ async def _seed(bot: BotHarness, org: Org) -> tuple[int, int, DrawRecord]:
                                      created_at=u.now(), published_at=u.now()))
         await u.commit()
     async with bot.uow() as u:
-        record, _ = await target_draws.draw_targets(u, actor=staff_actor(org.staff_id, org.bureau_id), count=1)
+        drawn, _ = await target_draws.draw_targets(u, actor=staff_actor(org.staff_id, org.bureau_id), count=1)
+    async with bot.uow(readonly=True) as u:
+        record = await u.session.get(DrawRecord, drawn.id)
+    assert record is not None
     return proposed, removed, record
 
 
