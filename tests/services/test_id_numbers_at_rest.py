@@ -68,7 +68,8 @@ async def test_imported_id_numbers_are_encrypted_and_a_second_import_finds_them_
         assert (first.created, first.rejected) == (2, [])
         second = await run_import(keyed, path)  # the same ID numbers: found through the hash, nothing created
         assert (second.created, second.updated, second.unchanged) == (0, 0, 2)
-        twice = write_xlsx(tmp_path / "twice.xlsx", FULL_HEADERS, [full_row(1, "赵六", ZHAO), full_row(2, "赵六", ZHAO)])
+        twice = write_xlsx(tmp_path / "twice.xlsx", FULL_HEADERS,
+                           [full_row(1, "赵六", ZHAO), full_row(2, "赵六", ZHAO)])
         refused = await run_import(keyed, twice)
         assert [r.code for r in refused.rejected for r in r.reasons] == ["duplicate_in_file"]
         raw = await _raw_id_numbers(uow_factory)
