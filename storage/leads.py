@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import Encrypted, KeyedHash, UTCDateTime
 
 MAX_CAPTION = 1024  # Telegram's limit on a caption
 
@@ -42,7 +42,9 @@ class Lead(SQLModel, table=True):
     institution_id: int | None = Field(default=None, foreign_key="institution.id")
     institution_text: str | None = Field(default=None, max_length=200, description="when not in the directory")
     insured_name: str | None = Field(default=None, max_length=100)
-    insured_id_number: str | None = Field(default=None, max_length=18)
+    insured_id_number: str | None = Field(default=None, sa_type=Encrypted, description="encrypted at rest (issue 19)")
+    insured_id_number_hmac: str | None = Field(default=None, sa_type=KeyedHash, index=True,
+                                               sa_column_kwargs={"info": {"hash_of": "insured_id_number"}})
     category: str = Field(max_length=32)
     what: str = Field(max_length=4000)
     happened: str = Field(default="", max_length=200, description="when, as the reporter put it")

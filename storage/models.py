@@ -27,10 +27,12 @@ def _encrypted(description: str) -> Any:
     return Field(default=None, sa_type=Encrypted, description=description)
 
 
-def _keyed_hash(of: str) -> Any:
+def _keyed_hash(of: str, *, unique: bool = False) -> Any:
     """The keyed hash of column ``of`` (:class:`storage.types.KeyedHash`), kept in step with it on every ORM
-    write and by ``storage.repositories.insert_rows``."""
-    return Field(default=None, sa_type=KeyedHash, index=True, sa_column_kwargs={"info": {"hash_of": of}})
+    write and by ``storage.repositories.insert_rows``; ``unique``: the uniqueness of ``of`` (its ciphertexts all
+    differ) is enforced here."""
+    return Field(default=None, sa_type=KeyedHash, index=True, unique=unique,
+                 sa_column_kwargs={"info": {"hash_of": of}})
 
 
 class OrgUnit(SQLModel, table=True):
@@ -90,7 +92,8 @@ class Expert(SQLModel, table=True):
     # identity (annex 1)
     gender: str | None = Field(default=None, max_length=8)
     ethnicity: str | None = Field(default=None, max_length=32)
-    id_number: str | None = Field(default=None, max_length=18, unique=True, description="GB 11643")
+    id_number: str | None = _encrypted("GB 11643; encrypted at rest (issue 19)")
+    id_number_hmac: str | None = _keyed_hash("id_number", unique=True)
     political_status: str | None = Field(default=None, max_length=32)
     birth_date: date | None = Field(default=None, index=True)
     work_start_date: date | None = None
@@ -158,7 +161,8 @@ class Supervisor(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
     created_at: datetime = _ts()
-    id_number: str | None = Field(default=None, max_length=18, unique=True, description="GB 11643")
+    id_number: str | None = _encrypted("GB 11643; encrypted at rest (issue 19)")
+    id_number_hmac: str | None = _keyed_hash("id_number", unique=True)
     mobile: str | None = _encrypted("encrypted at rest (issue 19)")
     mobile_hmac: str | None = _keyed_hash("mobile")
     source: str = Field(default="other", max_length=24, sa_column_kwargs={"server_default": "other"})
@@ -360,7 +364,7 @@ class ReceivedUpdate(SQLModel, table=True):
 
 
 from storage import activities as _activities  # noqa: E402,F401  (registers the activity and draw tables)
-from storage import leads as _leads  # noqa: E402,F401  (registers the supervisor lead tables)
+from storage import leads as _leads  # noqa: E402  (registers the supervisor lead tables)
 from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
 from storage import records as _records  # noqa: E402,F401  (registers the work record and credit tables)
 
@@ -393,6 +397,6 @@ def _mirror_on_update(_mapper: Any, _connection: Any, target: Any) -> None:
             setattr(target, hashed, getattr(target, source))
 
 
-for _model in (Expert, Supervisor):
+for _model in (Expert, Supervisor, _leads.Lead):
     event.listen(_model, "before_insert", _mirror_on_insert)
     event.listen(_model, "before_update", _mirror_on_update)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, String, and_, or_, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -68,10 +70,10 @@ def cipher_of(dialect: Dialect) -> ColumnCipher | None:
 
 
 class Encrypted(TypeDecorator[str]):
-    """A text column kept encrypted at rest (issue 19: mobiles; PIPL). Written encrypted with the cipher bound to the
-    engine (:func:`bind_cipher`); read back decrypted. A value written before encryption (no ``fw1:`` prefix) reads
-    as it is until ``python -m bot keys encrypt-existing`` rewrites it. Equal values give different ciphertexts:
-    look a value up through its :class:`KeyedHash` column."""
+    """A text column kept encrypted at rest (issue 19: mobiles and ID numbers; PIPL). Written encrypted with the
+    cipher bound to the engine (:func:`bind_cipher`); read back decrypted. A value written before encryption (no
+    ``fw1:`` prefix) reads as it is until ``python -m bot keys encrypt-existing`` rewrites it. Equal values give
+    different ciphertexts: look a value up through its :class:`KeyedHash` column (:func:`hashed_match`)."""
 
     impl = String(160)
     cache_ok = True
@@ -105,6 +107,17 @@ class KeyedHash(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else str(value)
+
+
+def hashed_match(hashed: Any, stored: Any, values: Collection[str]) -> ColumnElement[bool]:
+    """Rows whose encrypted column ``stored`` holds one of ``values``, found through its keyed hash column
+    ``hashed`` (an index lookup); a row written in clear (before a key was bound, or before ``keys
+    encrypt-existing``) has no hash yet and is matched on its stored text instead, so a lookup or a duplicate check
+    never misses it."""
+    wanted = sorted(set(values))
+    raw = type_coerce(stored, String)  # the stored text, not encrypted again as a parameter
+    condition: ColumnElement[bool] = or_(hashed.in_(wanted), and_(hashed.is_(None), raw.in_(wanted)))
+    return condition
 
 
 # Name every constraint, so migrations can alter them (SQLite's batch mode needs names).

@@ -5,8 +5,11 @@ One random data key encrypts every :class:`storage.types.Encrypted` column; it i
 wrapped by the master key (never in clear), so rotating the master key re-wraps one row. The keyed hashes of the
 columns derive from the same data key and so survive a rotation.
 
-Encrypted today: the mobiles of experts and of social supervisors (``expert.mobile``, ``supervisor.mobile``, with
-``mobile_hmac``). :func:`encrypt_existing` rewrites rows written before encryption, in batches (resumable).
+Encrypted today: the mobiles and ID numbers of experts and of social supervisors (``expert.mobile``,
+``supervisor.mobile`` with ``mobile_hmac``; ``expert.id_number``, ``supervisor.id_number`` with ``id_number_hmac``,
+which carries their uniqueness) and the insured person's ID number on a lead (``lead.insured_id_number`` with
+``insured_id_number_hmac``). :func:`encrypt_existing` rewrites rows written before encryption, in batches
+(resumable).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
 from services.platform import crypto
+from storage.leads import Lead
 from storage.models import DataKey, Expert, Supervisor
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -29,6 +33,9 @@ BATCH = 500
 ENCRYPTED_COLUMNS: tuple[tuple[Any, str, str], ...] = (
     (Expert, "person_id", "mobile"),
     (Supervisor, "person_id", "mobile"),
+    (Expert, "person_id", "id_number"),
+    (Supervisor, "person_id", "id_number"),
+    (Lead, "id", "insured_id_number"),
 )
 
 

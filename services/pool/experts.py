@@ -17,7 +17,7 @@ from sqlmodel import col, func, or_, select
 
 from services.people.orgs import require_scope_over_person, subtree
 from services.platform.errors import PermissionDenied, PersonNotFound
-from services.platform.identifiers import mask_id_number, mask_phone
+from services.platform.identifiers import InvalidIdentifier, mask_id_number, mask_phone, validate_id_number
 from services.platform.roles import Actor, Role
 from services.pool.eligibility import (
     Category,
@@ -31,6 +31,7 @@ from services.pool.eligibility import (
 )
 from storage.models import Expert, Person
 from storage.pool import ExpertChangeRequest, ExpertPeriod, ExpertTenure, Institution
+from storage.types import hashed_match
 from storage.uow import UnitOfWork
 
 SEARCH_LIMIT = 10
@@ -122,6 +123,14 @@ async def _name_of(uow: UnitOfWork, institution_id: int | None) -> str:
     return institution.name if institution is not None else ""
 
 
+def _id_number_in(word: str, today: date) -> str | None:
+    """The ID number ``word`` is in full (GB 11643, check character right), else None."""
+    try:
+        return validate_id_number(word, today=today).number
+    except InvalidIdentifier:
+        return None
+
+
 async def _search_query(uow: UnitOfWork, actor: Actor, text: str, state: str | None) -> Any:
     if actor.staff_org_unit_id is None and actor.person_id is not None:
         raise PermissionDenied("only staff search experts")
@@ -134,6 +143,10 @@ async def _search_query(uow: UnitOfWork, actor: Actor, text: str, state: str | N
     if state or states:
         query = query.where(col(Expert.state).in_({state} if state else states))
     for word in (w for w in words if w.lower() not in STATES):
+        number = _id_number_in(word, uow.today())
+        if number is not None:  # a whole ID number: the expert holding it, through the keyed hash (issue 19)
+            query = query.where(hashed_match(Expert.id_number_hmac, Expert.id_number, [number]))
+            continue
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(
             col(Person.name).like(like, escape="\\"),
@@ -154,7 +167,8 @@ async def search_experts(
     uow: UnitOfWork, *, actor: Actor, text: str = "", state: str | None = None, limit: int = SEARCH_LIMIT
 ) -> Sequence[ExpertSummary]:
     """Experts of the actor's org subtree whose name, specialty, title, category or employer matches every word;
-    a word naming a state (``active``, ``exited``...) filters by state instead."""
+    a word naming a state (``active``, ``exited``...) filters by state instead, and a whole valid ID number finds
+    the expert holding it (exact match through the keyed hash: the number is stored encrypted)."""
     query = await _search_query(uow, actor, text, state)
     rows = (await uow.session.exec(query.order_by(col(Person.name), col(Expert.person_id)).limit(limit))).all()
     return await _summaries(uow, rows)

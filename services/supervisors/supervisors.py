@@ -22,6 +22,7 @@ from services.platform.errors import InvalidInput, PermissionDenied, PersonNotFo
 from services.platform.identifiers import InvalidIdentifier, mask_id_number, validate_id_number, validate_mobile
 from services.platform.roles import SCHEDULER, Actor, Role
 from storage.models import OrgUnit, Person, Supervisor
+from storage.types import hashed_match
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 TERM_NOTICE_DAYS = 30
@@ -135,7 +136,8 @@ async def save_supervisor(uow: UnitOfWork, *, actor: Actor, data: SupervisorInpu
     unit = await get_unit(uow, data.org)
     assert unit.id is not None
     await require_scope_over_units(uow, actor, {unit.id})
-    existing = (await uow.session.exec(select(Supervisor).where(Supervisor.id_number == data.id_number))).first()
+    existing = (await uow.session.exec(select(Supervisor).where(
+        hashed_match(Supervisor.id_number_hmac, Supervisor.id_number, [data.id_number])))).first()
     now, start = uow.now(), data.term_start or uow.today()
     created = existing is None
     if existing is None:

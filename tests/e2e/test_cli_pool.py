@@ -22,6 +22,7 @@ from storage.models import AuditEntry, Expert
 from storage.uow import UnitOfWorkFactory
 from tests.builders import Org, add_pool, build_org, staff_actor
 from tests.conftest import T0
+from tests.keyed import unlock_like_the_bot
 
 MAIN = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -144,7 +145,8 @@ def _roster_with_ineligible_rows(path: Path) -> Path:
     return path
 
 
-async def _experts_by_id_number(uow_factory: UnitOfWorkFactory) -> dict[str, Expert]:
+async def _experts_by_id_number(uow_factory: UnitOfWorkFactory, database_url: str) -> dict[str, Expert]:
+    await unlock_like_the_bot(uow_factory, database_url)  # the CLI wrote the ID numbers encrypted (issue 19)
     async with uow_factory() as u:
         return {e.id_number: e for e in (await u.session.exec(select(Expert))).all() if e.id_number}
 
@@ -163,7 +165,7 @@ async def test_a_roster_with_an_over_65_row_and_a_9_row_imports_them_as_applican
     assert "身份证号码: not eligible (000 §8(四)): age_limit" in old_line
     violator_line = next(line for line in lines if line.startswith("  not eligible row 5"))
     assert "违反医保规定: not eligible (000 §9(三)): insurance_violation" in violator_line
-    experts = await _experts_by_id_number(uow_factory)
+    experts = await _experts_by_id_number(uow_factory, database_url)
     for number in (OLD, VIOLATOR):
         assert (experts[number].state, experts[number].term_start, experts[number].term_end) == (
             "under_review", None, None)
@@ -177,7 +179,7 @@ async def test_a_roster_with_an_over_65_row_and_a_9_row_imports_them_as_applican
     # The daily job leaves them alone (it never exits anyone who is not active).
     report = await daily_sweep(uow_factory)
     assert report.age_exits == 0
-    assert (await _experts_by_id_number(uow_factory))[OLD].state == "under_review"
+    assert (await _experts_by_id_number(uow_factory, database_url))[OLD].state == "under_review"
 
 
 async def test_strict_rejects_an_ineligible_row_and_the_admin_override_is_audited_but_gives_no_term_past_65(
@@ -196,7 +198,7 @@ async def test_strict_rejects_an_ineligible_row_and_the_admin_override_is_audite
                     "--reason", "2019年聘任的专家，早于本办法")
     assert admitted.returncode == 0, admitted.stderr
     assert "2 not eligible (000 §8-§9), 1 of them admitted by override" in admitted.stdout.splitlines()[0]
-    experts = await _experts_by_id_number(uow_factory)
+    experts = await _experts_by_id_number(uow_factory, database_url)
     assert experts[VIOLATOR].state == "active" and experts[VIOLATOR].term_end is not None
     assert (experts[OLD].state, experts[OLD].term_end) == ("under_review", None)
     async with uow_factory() as u:

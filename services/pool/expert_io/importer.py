@@ -22,6 +22,7 @@ from services.pool.expert_io.sheet import ImportReport, Sheet, header_key, read_
 from services.pool.expert_io.writer import Writer
 from storage.models import Expert, OrgUnit, Person
 from storage.pool import Institution
+from storage.types import hashed_match
 from storage.uow import UnitOfWork
 
 ProgressCallback = Callable[[int, int], Awaitable[None] | None]
@@ -69,7 +70,7 @@ async def load_directory(uow: UnitOfWork, actor: Actor, unit: OrgUnit, rows: lis
     experts: dict[str, tuple[Expert, Person]] = {}
     for chunk in chunks(sorted({r.values["id_number"] for r in rows if "id_number" in r.values})):
         found = await uow.session.exec(select(Expert, Person).join(Person, col(Person.id) == col(Expert.person_id))
-                                       .where(col(Expert.id_number).in_(chunk)))
+                                       .where(hashed_match(Expert.id_number_hmac, Expert.id_number, chunk)))
         experts.update({e.id_number: (e, p) for e, p in found if e.id_number})
     by_code: dict[str, Institution] = {}
     codes = {r.values[f] for r in rows for f in ("employer_code", "recommending_code") if f in r.values}
