@@ -27,7 +27,7 @@ async def stored_picks(uow: UnitOfWork, draw_id: int) -> list[Pick]:
     """The picks as the record stores them (``[key, person, role, order]``), each with the person's name."""
     record = await uow.session.get(DrawRecord, draw_id)
     if record is None:
-        raise DrawNotFound(str(draw_id))
+        raise DrawNotFound(str(draw_id), draw_id=draw_id)
     picks = [p for p in record.result.get("picks", []) if isinstance(p, list) and len(p) == 4]
     ids = [p[1] for p in picks if isinstance(p[1], int)]
     names = dict((await uow.session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))).all())
