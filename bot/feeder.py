@@ -71,10 +71,15 @@ class Feeder:
         self._fed.clear()
 
     async def offer(self, update_id: int, payload: dict[str, Any]) -> None:
-        """An update the webhook just recorded: fed now if active and not fed before, else left to the reads."""
-        if self._open and self._take(update_id):
-            (update,) = parse_each([payload], self.application.bot)
-            await self.application.update_queue.put(update)
+        """An update the webhook just recorded: fed now if active and not fed before, else left to the reads. One
+        fed already is Telegram sending it again: counted as a duplicate, as the gate counts those it stops."""
+        if not self._open:
+            return
+        if not self._take(update_id):
+            self.services.metrics.updates_duplicate.inc()
+            return
+        (update,) = parse_each([payload], self.application.bot)
+        await self.application.update_queue.put(update)
 
     async def feed_waiting(self) -> int:
         """One read of the intake: put every waiting row not fed yet on the queue; returns how many."""
