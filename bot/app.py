@@ -41,7 +41,8 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 
 HANDLER_MODULES = (
-    "bot.dialogs.lead_more", "bot.dialogs.lead_staff", "bot.dialogs.supervisor_import",
+    "services.buttons",  # every topic's actions, so that the codec knows every button
+    "bot.dialogs.lead_more", "bot.dialogs.lead_staff", "bot.dialogs.supervisor_import", "bot.dialogs.invitation_reason",
     *(f"bot.handlers.{name}" for name in (
         "activity_changes", "activity_new", "assignments", "common", "draw_export", "draws", "exports", "extensions",
         "fallback", "history", "insight", "interests", "invitations", "lead_report", "leads", "letters", "notices",
