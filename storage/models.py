@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -20,6 +20,23 @@ from storage.types import UTCDateTime
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+ACTIVE = "unbound_at IS NULL"
+
+
+def _active_only(name: str, *columns: str) -> Index:
+    """A unique index over the rows not unbound (partial on SQLite and PostgreSQL, as the migrations create it).
+    PostgreSQL's predicate is set when the index is created there: naming ``postgresql_where`` here would load
+    SQLAlchemy's PostgreSQL dialect at every start, on SQLite too (issue 21)."""
+    index = Index(name, *columns, unique=True, sqlite_where=text(ACTIVE))
+    event.listen(index, "before_create", _postgresql_predicate)
+    return index
+
+
+def _postgresql_predicate(index: Index, connection: Any, **_: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        index.dialect_options["postgresql"]["where"] = text(ACTIVE)
 
 
 class OrgUnit(SQLModel, table=True):
@@ -168,22 +185,8 @@ class Account(SQLModel, table=True):
 
     __tablename__ = "account"
     __table_args__ = (
-        Index(
-            "uq_account_active_user",
-            "channel",
-            "external_user_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
-        Index(
-            "uq_account_active_person",
-            "channel",
-            "person_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
+        _active_only("uq_account_active_user", "channel", "external_user_id"),
+        _active_only("uq_account_active_person", "channel", "person_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -232,14 +235,7 @@ class StaffChat(SQLModel, table=True):
 
     __tablename__ = "staff_chat"
     __table_args__ = (
-        Index(
-            "uq_staff_chat_active",
-            "channel",
-            "chat_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
+        _active_only("uq_staff_chat_active", "channel", "chat_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
