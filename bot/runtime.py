@@ -133,14 +133,19 @@ class _Bot:
         if self.keeper is None:
             self.metrics.set_role(Role.ACTIVE)  # on PostgreSQL the keeper's first try sets it
 
-    def load_handlers(self, stop: asyncio.Event) -> None:
-        """Start loading the handler modules (issue 21: off the start-up path, updates held meanwhile); should it
-        fail, the bot stops."""
+    def load_handlers(self, stop: asyncio.Event, *, freeze_heap: bool) -> None:
+        """Start loading the handler modules (issue 21: off the start-up path, updates held meanwhile); once loaded,
+        with ``freeze_heap``, they join the frozen start-up heap (:func:`settle_heap`); should it fail, the bot
+        stops."""
 
         def loaded(task: asyncio.Task[None]) -> None:
-            if not task.cancelled() and task.exception() is not None:
+            if task.cancelled():
+                return
+            if task.exception() is not None:
                 logger.critical("the handlers could not be loaded; stopping", exc_info=task.exception())
                 stop.set()
+            elif freeze_heap:
+                settle_heap()
 
         self.loading = asyncio.create_task(load_handlers(self.application), name="load handlers")
         self.loading.add_done_callback(loaded)
@@ -316,7 +321,7 @@ async def serve(
     with _start_up_errors(settings, phase):
         await prepare_database(settings)
     bot = _Bot(settings, clock or SystemClock(), webhook_mode=webhook_mode)
-    bot.load_handlers(stop)  # overlaps the Bot API's getMe, the HTTP server and the first getUpdates
+    bot.load_handlers(stop, freeze_heap=freeze_heap)  # overlaps getMe, the HTTP server and the first getUpdates
     loop = asyncio.get_running_loop()
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
