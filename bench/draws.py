@@ -13,7 +13,8 @@ the places still open, until the requirement is filled.
 
 The **whole draw** (issue 21): ``draws.file_request`` with approval off, timed through its commit (the pool read,
 the draw, the record with its snapshot, SHA-256 and zlib level 1, the roster, the invitations and the audit
-entry), with the draw v2 and v1 interleaved in the same run. ``--experts 200000`` for the large pool.
+entry), with the draws v3 (current), v2 and v1 interleaved in the same run. ``--experts 200000`` for the large
+pool; ``--whole-only`` skips the read-only product/baseline part.
 
 How evenly the draw selects: ``bench/fair_draws.py`` (issue 18).
 
@@ -43,7 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, event, func, insert, select
+from sqlalchemy import String, cast, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, col
 
@@ -219,10 +220,21 @@ async def build_pool(engine: AsyncEngine, size: PoolSize, rng: random.Random) ->
     await _insert(engine, DrawRecord, records)
     await _insert(engine, ActivityMember, members)
     rows.update(activity=len(activities), activity_member=len(members))
+    await _sync_sequences(engine)
     counts = Counter(e for e in employers.values() if e is not None)
     inspected = tuple(sorted(i for i, _ in counts.most_common(2)))
     return PoolInfo(inspected=inspected, rows=rows, experts_at_inspected=sum(counts[i] for i in inspected),
                     setup_s=time.perf_counter() - started)
+
+
+async def _sync_sequences(engine: AsyncEngine) -> None:
+    """On PostgreSQL, move the id sequences past the ids inserted explicitly (the whole draws insert more)."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.begin() as connection:
+        for table in ("org_unit", "institution", "person", "activity", "activity_requirement", "draw_record"):
+            await connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                          f"(SELECT max(id) FROM {table}))"))
 
 
 async def _previous_activities(size: PoolSize, rng: random.Random, operator: int) -> tuple[
@@ -444,6 +456,7 @@ class _FixedClock:
 
 
 ONE_LINE = (Requirement("supervision", Category.SUPERVISION, count=3, backups=2),)  # v2's exact case
+VERSIONS = ("v3", "v2", "v1")
 
 
 async def whole_draw(factory: UnitOfWorkFactory, info: PoolInfo, operator: int, version: str,
@@ -497,7 +510,7 @@ async def wait_quiet(seconds: float) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Setup, then product and baseline draws interleaved on the same database, then whole draws v2 and v1."""
+    """Setup, then product and baseline draws interleaved on the same database, then whole draws v3, v2, v1."""
     rng = random.Random(20261123)
     size = PoolSize(experts=args.experts, institutions=max(1_000, args.experts // 10))
     settings = DrawSettings()
@@ -518,25 +531,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await baseline_draw(factory, spec, settings, counter, warm[2])
             print(f"draws: {args.draws} product and {args.draws} baseline, interleaved ...", flush=True)
             busy, cpu, started = system_busy_seconds(), time.process_time(), time.perf_counter()
-            for index in range(args.draws):
+            for index in range(1 if args.whole_only else args.draws):
                 await product_draw(factory, spec, settings, seed_of(index), counter, product, stored)
                 await baseline_draw(factory, spec, settings, counter, baseline)
             others = max(0.0, (system_busy_seconds() - busy) - (time.process_time() - cpu)) / (
                 time.perf_counter() - started)
-            whole = {"v2": Timings(), "v1": Timings(), "v2 one line": Timings(), "v1 one line": Timings()}
+            whole = {name: Timings() for v in VERSIONS for name in (v, f"{v} one line")}
             async with engine.begin() as connection:  # filing draws at once (the four-eyes step is not timed)
                 await connection.execute(OrgUnit.__table__.update().values(draw_approval=False))  # type: ignore[attr-defined]
             clocked = UnitOfWorkFactory(create_session_factory(engine), clock=_FixedClock())
-            print(f"whole draws: {args.draws} v2 and {args.draws} v1, interleaved ...", flush=True)
+            print(f"whole draws: {args.draws} each of {', '.join(VERSIONS)}, interleaved ...", flush=True)
             for index in range(args.draws):
-                for version in (("v2", "v1") if index % 2 == 0 else ("v1", "v2")):
+                for version in (VERSIONS if index % 2 == 0 else VERSIONS[::-1]):
                     await whole_draw(clocked, info, size.experts + 1, version, whole[version])
                     await whole_draw(clocked, info, size.experts + 1, version, whole[f"{version} one line"],
                                      ONE_LINE)
         finally:
             await engine.dispose()
     whole_summary = {name: t.summary() for name, t in whole.items()}
-    whole_v2, whole_v1 = whole_summary["v2"], whole_summary["v1"]
+    whole_v3, whole_v1 = whole_summary["v3"], whole_summary["v1"]
     product_summary, baseline_summary = product.summary(), baseline.summary()
     ratio = product_summary["median_ms"] / baseline_summary["median_ms"]
     return {
@@ -559,8 +572,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "target": {"name": f"product median on {kind} (ms)", "value": product_summary["median_ms"],
                    "target": f"<= {TARGET_MEDIAN_MS:g}", "pass": product_summary["median_ms"] <= TARGET_MEDIAN_MS},
         "whole_draw": {**whole_summary,
-                       "ratio_median_v2_over_v1": round(whole_v2["median_ms"] / whole_v1["median_ms"], 3),
-                       "ratio_median_v2_over_v1_one_line": round(whole_summary["v2 one line"]["median_ms"]
+                       "ratio_median_v3_over_v1": round(whole_v3["median_ms"] / whole_v1["median_ms"], 3),
+                       "ratio_median_v3_over_v1_one_line": round(whole_summary["v3 one line"]["median_ms"]
                                                                  / whole_summary["v1 one line"]["median_ms"], 3)},
         "other_processes_cpus": round(others, 2),
         "machine_busy": others > BUSY_OTHERS,
@@ -606,13 +619,13 @@ def render(report: dict[str, Any]) -> str:
         "| algorithm | draws | median ms | p90 ms | max ms | CPU ms (median) | drew as v1 | record KiB |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for version in ("v2", "v1", "v2 one line", "v1 one line"):
+    for version in [name for v in VERSIONS for name in (v, f"{v} one line")]:
         t = w[version]
         name = version.replace("one line", "(one line: supervision 3 + 2, v2's exact case)")
         lines.append(f"| {name} | {t['draws']} | {t['median_ms']:.1f} | {t['p90_ms']:.1f} | {t['max_ms']:.1f} "
                      f"| {t['cpu_median_ms']:.1f} | {t['fallback']:.0%} | {t['record_kb']:.0f} |")
-    lines += [f"| v2 / v1 | | {w['ratio_median_v2_over_v1']:.2f}× (one line: "
-              f"{w['ratio_median_v2_over_v1_one_line']:.2f}×) | | | | | |", "",
+    lines += [f"| v3 / v1 | | {w['ratio_median_v3_over_v1']:.2f}× (one line: "
+              f"{w['ratio_median_v3_over_v1_one_line']:.2f}×) | | | | | |", "",
               "Selection frequencies: `python -m bench.fair_draws` (bench/results/fair_draws.md).", ""]
     lines += [
         f"Machine: {report['machine']['cpu_count']} CPUs, {report['machine']['cpu_model']}; Python "
@@ -629,7 +642,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.draws",
                                      description="Time of a draw on a 50,000-expert pool vs a naive baseline, "
-                                                 "and the whole draw through commit, v2 against v1.")
+                                                 "and the whole draw through commit, v3 and v2 against v1.")
     parser.add_argument("--quick", action="store_true", help="10 draws each instead of 50")
     parser.add_argument("--draws", type=int, default=None, help="timed draws of product and baseline (default 50)")
     parser.add_argument("--experts", type=int, default=50_000, help="experts in the pool (default 50,000)")
@@ -639,6 +652,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="after setup, wait up to SECONDS until other processes leave the CPUs alone "
                              "(3 s in a row under 0.2 CPUs)")
+    parser.add_argument("--whole-only", action="store_true",
+                        help="one read-only product and baseline draw only; the whole draws as many as --draws")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON result (default bench/results/draws.json, draws-quick.json with --quick)")
     args = parser.parse_args(argv)

@@ -60,17 +60,30 @@ class FakeApi:
         return web.json_response({"ok": True, "result": [] if method.startswith("get") else True})
 
 
-async def _time_one(api: FakeApi, command: list[str], env: dict[str, str], cwd: str, root: Path = ROOT) -> float:
+async def _time_one(api: FakeApi, command: list[str], env: dict[str, str], cwd: str) -> float:
     api.first = asyncio.get_running_loop().create_future()
     started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(*command, env={**env, "PYTHONPATH": str(root)}, cwd=cwd,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = await asyncio.create_subprocess_exec(*command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL)
     try:
         first = await asyncio.wait_for(api.first, timeout=120)
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await process.wait()
     return first - started
+
+
+async def _bot_env(root: Path, base: str, folder: str, name: str) -> dict[str, str]:
+    """The environment of the bot of ``root``, on its own database, migrated by that checkout."""
+    env = {**os.environ, "PYTHONPATH": str(root), "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base,
+           "TELEGRAM_FILE_BASE_URL": base.replace("/bot", "/file/bot"), "BOT_MODE": "polling",
+           "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/{name}.db", "LISTEN_PORT": "0", "LOG_LEVEL": "WARNING"}
+    upgrade = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "db", "upgrade", env=env, cwd=folder,
+                                                   stdout=subprocess.DEVNULL)
+    if await upgrade.wait() != 0:
+        raise RuntimeError(f"db upgrade failed in {root}")
+    return env
 
 
 async def _measure(runs: int, before: Path | None) -> dict[str, list[float]]:
@@ -79,30 +92,20 @@ async def _measure(runs: int, before: Path | None) -> dict[str, list[float]]:
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}/bot"
-    times: dict[str, list[float]] = {"product": [], "baseline": [], **({"before": []} if before else {})}
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
+    bot = [sys.executable, "-m", "bot", "run"]
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base,
-               "TELEGRAM_FILE_BASE_URL": f"http://127.0.0.1:{port}/file/bot", "BOT_MODE": "polling",
-               "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db", "LISTEN_PORT": "0", "LOG_LEVEL": "WARNING"}
-        upgrade = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "db", "upgrade", env=env,
-                                                       cwd=folder, stdout=subprocess.DEVNULL)
-        if await upgrade.wait() != 0:
-            raise RuntimeError("db upgrade failed")
-        product = [sys.executable, "-m", "bot", "run"]
-        baseline = [sys.executable, "-c", BARE, TOKEN, base]
-        for command in (product, baseline):  # warm the file cache once
-            await _time_one(api, command, env, folder)
+        series = {"product": (bot, await _bot_env(ROOT, base, folder, "product")),
+                  "baseline": ([sys.executable, "-c", BARE, TOKEN, base], dict(os.environ))}
         if before:
-            await _time_one(api, product, env, folder, before)
+            series["before"] = (bot, await _bot_env(before, base, folder, "before"))
+        for command, env in series.values():  # warm the file cache once
+            await _time_one(api, command, env, folder)
+        times: dict[str, list[float]] = {name: [] for name in series}
         for _ in range(runs):
-            if before:
-                times["before"].append(await _time_one(api, product, env, folder, before))
-            times["product"].append(await _time_one(api, product, env, folder))
-            times["baseline"].append(await _time_one(api, baseline, env, folder))
+            for name, (command, env) in series.items():
+                times[name].append(await _time_one(api, command, env, folder))
     await runner.cleanup()
     return times
 

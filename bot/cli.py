@@ -20,7 +20,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import cli_copy, loop
+from bot import cli_copy, keys, loop
 from bot.logs import configure_logging
 from bot.settings import DEFAULT_SANDBOX_DB, Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
@@ -111,7 +111,8 @@ MODULE_COMMANDS = (
     ("bot.cli_pool", "register"), ("bot.cli_lifecycle", "register"), ("bot.cli_pools", "register"),
     ("bot.cli_draws", "register"), ("bot.cli_targets", "register"), ("bot.cli_supervisors", "register"),
     ("bot.cli_records", "register"), ("bot.cli_insight", "register_reports"), ("bot.cli_insight", "register_notices"),
-    ("bot.cli_backup", "register"), ("bot.cli_slots", "register"), ("bot.cli_retention", "register"),
+    ("bot.cli_backup", "register"), ("bot.cli_keys", "register"), ("bot.cli_slots", "register"),
+    ("bot.cli_retention", "register"),
 )
 """The commands other modules define (and the services they use): imported only when one of them may be asked for
 (issue 21: ``run`` and the other commands of this module do not load them)."""
@@ -193,7 +194,9 @@ async def _with_uow(settings: Settings, work: Callable[[UnitOfWorkFactory], Awai
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        return await work(UnitOfWorkFactory(create_session_factory(engine), clock=_CLOCK, zone=settings.zone))
+        factory = UnitOfWorkFactory(create_session_factory(engine), clock=_CLOCK, zone=settings.zone)
+        await keys.unlock(settings, engine, factory)  # issue 19: encrypted columns read and written with the key
+        return await work(factory)
     finally:
         await engine.dispose()
 

@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import keys
 from bot.settings import Settings
 from services.leads import evidence
 from services.platform import audit
@@ -53,7 +54,8 @@ async def _restore(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(uow_factory: UnitOfWorkFactory) -> tuple[audit.ChainReport, tuple[int, list[str]]]:
         async with uow_factory(readonly=True) as uow:
-            return await audit.verify_chain(uow), await evidence.verify_stored(uow, settings.evidence_dir)
+            return await audit.verify_chain(uow), await evidence.verify_stored(
+                uow, settings.evidence_dir, keys=keys.configured_key(settings))
 
     chain, (checked, problems) = await _with_uow(settings, work)
     print(f"audit chain {'intact' if chain.ok else 'BROKEN'}: {chain.checked} entries")

@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from messages import normalize_language, translate
 from services.platform.clock import Clock
+from services.platform.crypto import MasterKey
 from services.platform.roles import Actor, Role
 from services.platform.updates import DeliveryLedger
 from storage.uow import UnitOfWorkFactory
@@ -34,6 +35,7 @@ class BotServices:
     metrics: Metrics
     ledger: DeliveryLedger
     bot_username: str = ""
+    keys: MasterKey | None = None  # the master key (issue 19): evidence is written encrypted and read with it
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
     menus: dict[int, tuple[frozenset[Role], str]] = field(default_factory=dict)  # bot/menus.py: what each chat has
     questions: dict[int, int] = field(default_factory=dict)  # bot/questions.py: each chat's open question

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
+from bot import keys
 from bot.app import BotApplication, build_application, load_handlers, publish_commands
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
@@ -301,6 +302,7 @@ async def serve(
     started: asyncio.Future[Running] | None = None,
     handle_signals: bool = True,
     freeze_heap: bool = True,
+    key_warning: bool = True,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT arrives).
 
@@ -310,7 +312,8 @@ async def serve(
 
     With ``freeze_heap`` (a process that runs one bot) what start-up built is frozen out of the garbage
     collector's way once the bot runs (:func:`settle_heap`); tests that start many bots in one process
-    leave it off.
+    leave it off. ``key_warning``: warn when the master key is the default file beside the database (the sandbox,
+    a trial by design, leaves it off).
     """
     stop = stop or asyncio.Event()
     settings.token()
@@ -328,6 +331,7 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
     try:
         with _start_up_errors(settings, phase):
+            bot.services.keys = await keys.unlock(settings, bot.engine, bot.services.uow)  # issue 19
             async with bot.application:
                 try:
                     await bot.start(webhook_url, webhook_secret)
@@ -336,6 +340,8 @@ async def serve(
                         await bot.stop()
                     raise
                 phase.running = True
+                if key_warning:
+                    keys.warn_if_default(settings)
                 logger.info("bot @%s running in %s mode (%s); HTTP on %s:%s", bot.services.bot_username,
                             settings.bot_mode.value, bot.running().role.value, settings.listen_host, bot.port)
                 if freeze_heap:

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (for run)")
     # supervisors and leads (issue 8): evidence storage and the reporting rules' numbers
     evidence_dir: Path = Field(default=Path("./var/evidence"), description="where lead evidence files are kept")
+    evidence_key: SecretStr | None = Field(default=None, description="master key (base64 of 32 bytes) encrypting "
+                                           "evidence and personal data at rest; never stored in the database")
+    evidence_key_file: Path | None = Field(default=None, description="file holding the master key instead; unset "
+                                           "and no EVIDENCE_KEY: fundwatch.key beside the SQLite database (made on "
+                                           "first start)")
     backup_dir: Path | None = Field(default=None, description="daily backups go here (SQLite); unset: none")
     backup_keep: int = Field(default=7, ge=1, le=3650, description="how many daily backups are kept")
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
@@ -246,7 +251,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """The configured values no log line may show: the token, the webhook secret, the database password."""
-        values = [self.bot_token, self.webhook_secret]
+        values = [self.bot_token, self.webhook_secret, self.evidence_key]
         found = [value.get_secret_value().strip() for value in values if value is not None]
         try:
             password = make_url(self.database_url).password

@@ -12,14 +12,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, inspect, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import Encrypted, KeyedHash, UTCDateTime
 
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _encrypted(description: str) -> Any:
+    """A text column encrypted at rest (issue 19, :class:`storage.types.Encrypted`)."""
+    return Field(default=None, sa_type=Encrypted, description=description)
+
+
+def _keyed_hash(of: str) -> Any:
+    """The keyed hash of column ``of`` (:class:`storage.types.KeyedHash`), kept in step with it on every ORM
+    write and by ``storage.repositories.insert_rows``."""
+    return Field(default=None, sa_type=KeyedHash, index=True, sa_column_kwargs={"info": {"hash_of": of}})
 
 
 ACTIVE = "unbound_at IS NULL"
@@ -123,7 +134,8 @@ class Expert(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=6)
     email: str | None = Field(default=None, max_length=120)
-    mobile: str | None = Field(default=None, max_length=11)
+    mobile: str | None = _encrypted("encrypted at rest (issue 19)")
+    mobile_hmac: str | None = _keyed_hash("mobile")
     recommending_unit_id: int | None = Field(default=None, foreign_key="institution.id")
     # free text of annex 1
     academic_memberships: str | None = Field(default=None, max_length=2000)
@@ -164,7 +176,8 @@ class Supervisor(SQLModel, table=True):
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
     created_at: datetime = _ts()
     id_number: str | None = Field(default=None, max_length=18, unique=True, description="GB 11643")
-    mobile: str | None = Field(default=None, max_length=11)
+    mobile: str | None = _encrypted("encrypted at rest (issue 19)")
+    mobile_hmac: str | None = _keyed_hash("mobile")
     source: str = Field(default="other", max_length=24, sa_column_kwargs={"server_default": "other"})
     appointment_method: str = Field(default="open_selection", max_length=24,
                                     sa_column_kwargs={"server_default": "open_selection"})
@@ -346,3 +359,36 @@ from storage import activities as _activities  # noqa: E402,F401  (registers the
 from storage import leads as _leads  # noqa: E402,F401  (registers the supervisor lead tables)
 from storage import pool as _pool  # noqa: E402,F401  (registers the expert-pool tables with the metadata)
 from storage import records as _records  # noqa: E402,F401  (registers the work record and credit tables)
+
+
+class DataKey(SQLModel, table=True):
+    """A data key wrapped by the master key (issue 19, ``services.platform.column_keys``): never the key itself."""
+
+    __tablename__ = "data_key"
+
+    purpose: str = Field(primary_key=True, max_length=32, description="columns")
+    wrapped: str = Field(max_length=200, description="v1:<master key id>:<base64>")
+    created_at: datetime = _ts()
+    rotated_at: datetime | None = _ts(nullable=True)
+
+
+def hashed_columns(table: Any) -> list[tuple[str, str]]:
+    """(keyed hash column, the column it hashes) of ``table``."""
+    return [(column.name, column.info["hash_of"]) for column in table.columns if "hash_of" in column.info]
+
+
+def _mirror_on_insert(_mapper: Any, _connection: Any, target: Any) -> None:
+    for hashed, source in hashed_columns(type(target).__table__):
+        setattr(target, hashed, getattr(target, source))  # KeyedHash stores the hash of this plaintext
+
+
+def _mirror_on_update(_mapper: Any, _connection: Any, target: Any) -> None:
+    state = inspect(target)
+    for hashed, source in hashed_columns(type(target).__table__):
+        if state.attrs[source].history.has_changes():
+            setattr(target, hashed, getattr(target, source))
+
+
+for _model in (Expert, Supervisor):
+    event.listen(_model, "before_insert", _mirror_on_insert)
+    event.listen(_model, "before_update", _mirror_on_update)

@@ -50,6 +50,7 @@ from storage.models import (
     Staff,
     StaffChat,
     Supervisor,
+    hashed_columns,
 )
 
 
@@ -846,6 +847,9 @@ async def insert_rows(session: AsyncSession, model: type[SQLModel], rows: Sequen
     if not rows:
         return []
     table = _table(model)
+    keyed = hashed_columns(table)
+    if keyed:  # each keyed hash column gets its source's plaintext, which its type hashes
+        rows = [{**row, **{hashed: row.get(source) for hashed, source in keyed}} for row in rows]
     if not return_ids:
         await _core(session, table.insert(), params=list(rows))
         return []

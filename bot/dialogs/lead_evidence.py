@@ -126,7 +126,8 @@ async def take_file(update: Update, context: BotContext, message: Message, *, co
         evidence.check_file(file_name=name, size=size, max_bytes=settings.evidence_max_bytes, count_so_far=count,
                             max_files=settings.evidence_max_files, is_photo=kind == "photo")
         data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
-        stored = evidence.store(Path(settings.evidence_dir), data, max_bytes=settings.evidence_max_bytes)
+        stored = evidence.store(Path(settings.evidence_dir), data, max_bytes=settings.evidence_max_bytes,
+                                keys=context.services.keys)
     except evidence.EvidenceRefused as refused:
         await message.reply_text(context.t(update, REFUSALS[refused.reason], name=name, size_mb=megabytes(size or 0),
                                            limit_mb=megabytes(settings.evidence_max_bytes), types=accepted_types(),

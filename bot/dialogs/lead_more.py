@@ -27,7 +27,7 @@ async def add_pressed(press: Press, action: AddToLead | ReplyToStaff) -> None:
     assert account_id is not None
     async with press.context.services.uow() as uow:
         number = await card_actions.may_add_to(uow, press.actor, action.lead_id)
-        await dialog_rows.start(uow, account_id, flow=FLOW, step="more", data={"lead_id": action.lead_id,
+        await dialog_rows.begin(uow, account_id, flow=FLOW, step="more", data={"lead_id": action.lead_id,
                                                                                 "evidence": []})
         await uow.commit()
     await press.answer()
@@ -47,7 +47,7 @@ async def done_pressed(press: Press, action: DoneAdding) -> None:
     account_id = press.actor.account_id
     assert account_id is not None
     async with press.context.services.uow() as uow:
-        if await dialog_rows.get(uow, account_id, flow=FLOW) is not None:
+        if await dialog_rows.current(uow, account_id, flow=FLOW) is not None:
             await dialog_rows.clear(uow, account_id)
             await uow.commit()
     await press.answer()

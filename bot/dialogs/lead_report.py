@@ -2,7 +2,8 @@
 the insured person, the category, what happened, when and where, evidence files, a declared interest, then a review
 before submitting (``services.leads.leads.submit``).
 
-The state lives in the ``dialog`` row (it survives a restart). Buttons carry the dialog's token and step number
+Which question comes next and what an answer keeps are the service's (``services/leads/report_steps.py``); this
+module asks and renders. The state lives in the ``dialog`` row (it survives a restart). Buttons carry the dialog's token and step number
 (``services.leads.actions.ReportButton`` and its kin): one from an older step changes nothing. /cancel or the Cancel
 button ends it at any step. Evidence intake and album acknowledgements: ``bot/dialogs/lead_evidence.py``.
 """
@@ -31,43 +32,42 @@ from services.leads.actions import (
     ReportInstitution,
 )
 from services.leads.lead_rules import LeadCategory, mask_name
+from services.leads.report_steps import (
+    CATEGORY,
+    EDITS,
+    EVIDENCE,
+    INSURED,
+    INTEREST,
+    INTEREST_NOTE,
+    REVIEW,
+    TARGET,
+    WHAT,
+    WHEN,
+    WHERE,
+    after_choice,
+    draft_of,
+    keep_typed,
+    next_step,
+    takes_text,
+    text_limit,
+)
 from services.platform import dialogs as dialog_rows
 from services.platform import policy
 from services.platform.dialogs import DialogState
 from services.platform.errors import DomainError
-from services.platform.identifiers import InvalidIdentifier, validate_id_number
 from services.platform.notify import Button
 
 FLOW = "lead"
 MAX_MATCHES = 6
-TARGET, INSURED, CATEGORY, WHAT, WHEN, WHERE, EVIDENCE, INTEREST, INTEREST_NOTE, REVIEW = (
-    "target", "insured", "category", "what", "when", "where", "evidence", "interest", "interest_note", "review")
-ORDER = (TARGET, INSURED, CATEGORY, WHAT, WHEN, WHERE, EVIDENCE, INTEREST)
 QUESTIONS = {TARGET: "report.ask_target", INSURED: "report.ask_insured", CATEGORY: "report.ask_category",
              WHAT: "report.ask_what", WHEN: "report.ask_when", WHERE: "report.ask_where",
              INTEREST: "report.ask_interest", INTEREST_NOTE: "report.ask_interest_note"}
-TYPED_FIELDS = {WHAT: ("what", 4000), WHEN: ("when", 200), WHERE: ("where", 200),
-                INTEREST_NOTE: ("interest_note", 1000)}
-EDITS = {ReportField.TARGET: TARGET, ReportField.CATEGORY: CATEGORY, ReportField.WHAT: WHAT,
-         ReportField.EVIDENCE: EVIDENCE, ReportField.INTEREST: INTEREST}
 Stamp = tuple[str, int]
 
 
-def next_step(step: str, data: dict[str, Any]) -> str:
-    """The step after ``step``; when fixing one answer from the review, back to the review after it (and its
-    companion questions)."""
-    if step == INTEREST:
-        return INTEREST_NOTE if data.get("interest") else REVIEW
-    if step == INTEREST_NOTE:
-        return REVIEW
-    if data.get("fix"):
-        return {TARGET: INSURED, WHAT: WHEN, WHEN: WHERE}.get(step, REVIEW)
-    return ORDER[ORDER.index(step) + 1]
-
-
-def _stamp(dialog: Any) -> Stamp:
-    """The token and step number of a dialog row, for its buttons."""
-    return str(dialog.data.get(dialog_rows.NONCE_FIELD, "")), int(dialog.data.get(dialog_rows.SEQ_FIELD, 0))
+def _stamp(dialog: DialogState) -> Stamp:
+    """The token and step number of a dialog, for its buttons."""
+    return dialog.token, dialog.seq
 
 
 def _plain(key: str, stamp: Stamp, choice: ReportChoice) -> Button:
@@ -137,7 +137,7 @@ async def start(update: Update, context: BotContext) -> None:
     assert actor is not None and actor.account_id is not None and chat is not None
     async with context.services.uow() as uow:
         await card_actions.may_report(uow, actor)
-        dialog = await dialog_rows.start(uow, actor.account_id, flow=FLOW, step=TARGET, data={"evidence": []})
+        dialog = await dialog_rows.begin(uow, actor.account_id, flow=FLOW, step=TARGET, data={"evidence": []})
         stamp, data = _stamp(dialog), dict(dialog.data)
         await uow.commit()
     await context.bot.send_message(chat.id, context.t(update, "report.start"))
@@ -147,30 +147,13 @@ async def start(update: Update, context: BotContext) -> None:
 # ---- typed answers ---------------------------------------------------------------------------------------
 
 
-def _typed(step: str, data: dict[str, Any], text: str, today: Any) -> str | None:
-    """Keep a typed answer of ``step`` in ``data``; the reason an ID number is refused, or None."""
-    if step == INSURED:
-        parts = text.split()
-        number = parts[1] if len(parts) > 1 else None
-        if number is not None:
-            try:
-                number = validate_id_number(number, today=today).number
-            except InvalidIdentifier as error:
-                return error.reason
-        data["insured_name"], data["insured_id_number"] = parts[0][:100], number
-    else:
-        field, limit = TYPED_FIELDS[step]
-        data[field] = text[:limit]
-    return None
-
-
 async def _search(update: Update, context: BotContext, account_id: int, text: str) -> None:
     """A typed institution name: the matches as buttons, with "use as typed", Skip and Cancel."""
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, account_id, flow=FLOW)
-        if dialog is None:
+        dialog = await dialog_rows.current(uow, account_id, flow=FLOW)
+        if dialog is None or (dialog := await dialog_rows.update(uow, dialog, data={**dialog.data,
+                                                                                   "search": text[:200]})) is None:
             return
-        await dialog_rows.save(uow, dialog, data={**dialog.data, "search": text[:200]})
         found = [(i.id, i.name) for i in await institutions.find(uow, text, limit=MAX_MATCHES)]
         stamp = _stamp(dialog)
         await uow.commit()
@@ -194,24 +177,25 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
         await _search(update, context, actor.account_id, text)
         return
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, actor.account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, actor.account_id, flow=FLOW)
         if dialog is None:
             return
         step, data = dialog.step, dict(dialog.data)
-        if not text or (step != INSURED and step not in TYPED_FIELDS):
+        if not text or not takes_text(step):
             await questions.ask(context, message.chat_id, question(update, context, step, data), keyboard(
                 context.language_for(update), step_rows(step, _stamp(dialog))))
             return
-        limit = TYPED_FIELDS[step][1] if step in TYPED_FIELDS else None
+        limit = text_limit(step)
         if limit is not None and len(text) > limit:  # stated, not cut: nothing typed is silently lost
             await message.reply_text(context.t(update, "report.too_long", limit=limit, length=len(text)))
             return
-        refused = _typed(step, data, text, uow.today())
+        refused = keep_typed(step, data, text, uow.today())
         if refused is not None:
             await message.reply_text(context.t(update, "report.bad_id", reason_key=f"import.code.id_number_{refused}"))
             return
         new_step = next_step(step, data)
-        await dialog_rows.save(uow, dialog, step=new_step, data=data)
+        if (dialog := await dialog_rows.update(uow, dialog, step=new_step, data=data)) is None:
+            return
         stamp = _stamp(dialog)
         await uow.commit()
     await ask(update, context, new_step, data, stamp)
@@ -220,24 +204,24 @@ async def on_text(update: Update, context: BotContext, state: DialogState) -> No
 # ---- buttons ---------------------------------------------------------------------------------------------
 
 
-async def _current(press: Press, uow: Any, token: str, seq: int) -> Any:
+async def _current(press: Press, uow: Any, token: str, seq: int) -> DialogState | None:
     """The caller's report dialog when the button belongs to its current step; else None (answered as stale)."""
     account_id = press.actor.account_id
-    dialog = await dialog_rows.get(uow, account_id, flow=FLOW) if account_id is not None else None
+    dialog = await dialog_rows.current(uow, account_id, flow=FLOW) if account_id is not None else None
     if dialog is None or _stamp(dialog) != (token, seq):
         await press.answer("report.stale", alert=True)
         return None
     return dialog
 
 
-async def _move(press: Press, uow: Any, dialog: Any, data: dict[str, Any], new_step: str) -> Stamp | None:
+async def _move(press: Press, uow: Any, dialog: DialogState, data: dict[str, Any], new_step: str) -> Stamp | None:
     """Save the answers and go to ``new_step`` (committed); None when the step stays (the press changes nothing)."""
-    if new_step == dialog.step:
+    moved = await dialog_rows.update(uow, dialog, step=new_step, data=data) if new_step != dialog.step else None
+    if moved is None:
         await press.answer()
         return None
-    await dialog_rows.save(uow, dialog, step=new_step, data=data)
     await uow.commit()
-    return _stamp(dialog)
+    return _stamp(moved)
 
 
 async def _asked(press: Press, step: str, data: dict[str, Any], stamp: Stamp | None) -> None:
@@ -247,22 +231,6 @@ async def _asked(press: Press, step: str, data: dict[str, Any], stamp: Stamp | N
     await press.answer()
     await press.edit_buttons(None)
     await ask(press.update, press.context, step, data, stamp)
-
-
-def _chosen(step: str, choice: ReportChoice, data: dict[str, Any]) -> str:
-    """The step after a plain choice at ``step`` (``step`` itself when the choice does not belong there)."""
-    if step == TARGET and choice is ReportChoice.TYPED_NAME and data.get("search"):
-        data.update(institution_id=None, institution_name=None, institution_text=data["search"])
-    elif step in (TARGET, INSURED, WHERE) and choice is ReportChoice.SKIP:
-        if step == TARGET:
-            data.update(institution_id=None, institution_name=None, institution_text=None)
-    elif step == INTEREST and choice in (ReportChoice.NO_INTEREST, ReportChoice.INTEREST):
-        data["interest"] = choice is ReportChoice.INTEREST
-        if choice is ReportChoice.NO_INTEREST:
-            data["interest_note"] = None
-    elif not (step == EVIDENCE and choice is ReportChoice.DONE):
-        return step
-    return next_step(step, data)
 
 
 @buttons.on(ReportButton, audience=SUPERVISOR, private_only=True)
@@ -281,7 +249,7 @@ async def choice_pressed(press: Press, action: ReportButton) -> None:
             await _submit(press, uow, dialog)
             return
         data = dict(dialog.data)
-        new_step = _chosen(dialog.step, action.choice, data)
+        new_step = after_choice(dialog.step, action.choice, data)
         stamp = await _move(press, uow, dialog, data, new_step)
     await _asked(press, new_step, data, stamp)
 
@@ -338,22 +306,11 @@ async def edit_pressed(press: Press, action: ReportEdit) -> None:
     await _asked(press, new_step, data, stamp)
 
 
-def _draft(data: dict[str, Any]) -> leads.LeadDraft:
-    return leads.LeadDraft(
-        category=str(data.get("category", "")), what=str(data.get("what", "")),
-        institution_id=data.get("institution_id"), institution_text=data.get("institution_text"),
-        insured_name=data.get("insured_name"), insured_id_number=data.get("insured_id_number"),
-        happened=str(data.get("when") or ""), place=str(data.get("where") or ""),
-        interest_declared=bool(data.get("interest")), interest_note=data.get("interest_note"),
-        evidence=list(data.get("evidence", [])),
-    )
-
-
-async def _submit(press: Press, uow: Any, dialog: Any) -> None:
+async def _submit(press: Press, uow: Any, dialog: DialogState) -> None:
     """File the lead (the receipt comes from the outbox); a refusal keeps the dialog and says why."""
     try:
         await dialog_rows.clear(uow, dialog.account_id)
-        await leads.submit(uow, actor=press.actor, draft=_draft(dict(dialog.data)), rules=policy.current().leads)
+        await leads.submit(uow, actor=press.actor, draft=draft_of(dict(dialog.data)), rules=policy.current().leads)
     except DomainError as error:
         await uow.rollback()
         await press.answer(str(error.params.get("reason_key") or error.message_key), alert=True)
@@ -385,7 +342,7 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
     actor, message = context.actor, update.effective_message
     assert actor is not None and actor.account_id is not None and message is not None
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, actor.account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, actor.account_id, flow=FLOW)
         if dialog is None or dialog.step != EVIDENCE:
             return
         data = dict(dialog.data)
@@ -393,7 +350,8 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
         album = album_with(data.get(ALBUM), message.media_group_id, item)
         if album is not None:
             data[ALBUM] = album
-        await dialog_rows.save(uow, dialog, data=data)
+        if (dialog := await dialog_rows.update(uow, dialog, data=data)) is None:
+            return
         stamp = _stamp(dialog)
         await uow.commit()
     done = keyboard(context.language_for(update), [[_plain("lead.button.done", stamp, ReportChoice.DONE)]])
@@ -414,11 +372,11 @@ async def _keep_file(update: Update, context: BotContext, item: dict[str, Any]) 
 async def _remember_album_message(context: BotContext, account_id: int, group: str, message_id: int) -> None:
     """Keep the album's acknowledgement id in the dialog, so its next item (even after a restart) edits it."""
     async with context.services.uow() as uow:
-        dialog = await dialog_rows.get(uow, account_id, flow=FLOW)
+        dialog = await dialog_rows.current(uow, account_id, flow=FLOW)
         album = dialog.data.get(ALBUM) if dialog is not None else None
         if dialog is None or not isinstance(album, dict) or album.get("group") != group:
             return
-        await dialog_rows.save(uow, dialog, data={**dialog.data, ALBUM: {**album, "message_id": message_id}})
+        await dialog_rows.update(uow, dialog, data={**dialog.data, ALBUM: {**album, "message_id": message_id}})
         await uow.commit()
 
 

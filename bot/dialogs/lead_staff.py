@@ -35,7 +35,7 @@ async def text_pressed(press: Press, action: OnLead) -> None:
     assert account_id is not None
     async with press.context.services.uow() as uow:
         await card_actions.prepare_text(uow, actor=press.actor, lead_id=action.lead_id, verb=action.verb)
-        await dialog_rows.start(uow, account_id, flow=FLOW, step=action.verb.value, data={"lead_id": action.lead_id})
+        await dialog_rows.begin(uow, account_id, flow=FLOW, step=action.verb.value, data={"lead_id": action.lead_id})
         await uow.commit()
     await press.answer()
     rules = policy.current().leads

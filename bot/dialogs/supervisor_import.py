@@ -19,8 +19,8 @@ async def on_file(update: Update, context: BotContext, state: DialogState) -> bo
     if actor is None or actor.account_id is None or message is None or message.document is None:
         return False
     async with context.services.uow(readonly=True) as uow:
-        waiting = await dialog_rows.get(uow, actor.account_id, flow=supervisor_files.FLOW,
-                                        idle_limit=supervisor_files.WAITING)
+        waiting = await dialog_rows.current(uow, actor.account_id, flow=supervisor_files.FLOW,
+                                            idle_limit=supervisor_files.WAITING)
     if waiting is None:
         return False
     await supervisor_files.import_file(update, context)

@@ -201,7 +201,8 @@ async def files_pressed(press: Press, action: SendLeadFiles) -> None:
     assert chat is not None
     async with press.context.services.uow(readonly=True) as uow:
         copies = await staff_files.staff_copies(uow, actor=press.actor, lead_id=action.lead_id,
-                                                root=Path(press.context.services.settings.evidence_dir))
+                                                root=Path(press.context.services.settings.evidence_dir),
+                                                keys=press.context.services.keys)
     for copy in copies:
         if copy.data is None:
             await press.reply("leadstaff.file_broken", number=copy.number, n=copy.n)

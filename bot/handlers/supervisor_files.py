@@ -67,7 +67,7 @@ async def start_import(update: Update, context: BotContext) -> None:
     assert message is not None and actor is not None and actor.account_id is not None
     strict = any(word.lower() in STRICT_WORDS for word in context.args or [])
     async with context.services.uow() as uow:
-        await dialogs.start(uow, actor.account_id, flow=FLOW, step="file", data={"strict": strict})
+        await dialogs.begin(uow, actor.account_id, flow=FLOW, step="file", data={"strict": strict})
         await uow.commit()
     await message.reply_text(context.t(update, "registry.import.send_file"))
 
@@ -91,7 +91,7 @@ async def import_file(update: Update, context: BotContext) -> None:
         return  # a waiting import keeps waiting for the file
     if actor.account_id is not None:
         async with context.services.uow() as uow:
-            waiting = await dialogs.get(uow, actor.account_id, flow=FLOW, idle_limit=None)
+            waiting = await dialogs.current(uow, actor.account_id, flow=FLOW, idle_limit=None)
             if waiting is not None:
                 strict = strict or bool(waiting.data.get("strict"))
                 await dialogs.clear(uow, actor.account_id)

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot import keys
 from bot.emulator import BotApiEmulator
 from bot.runtime import Running, prepare_database, serve
 from bot.sandbox.clock_store import SavedOffsetClock
@@ -143,6 +144,7 @@ async def _prepare(settings: Settings, clock: OffsetClock) -> tuple[bool, dict[i
     engine = create_engine(settings.database_url)
     try:
         uow_factory = UnitOfWorkFactory(create_session_factory(engine), clock=clock)
+        await keys.unlock(settings, engine, uow_factory)  # demo mobiles are written encrypted, as the bot writes
         created = False
         try:
             created = (await demo.generate(uow_factory)).created
@@ -164,7 +166,8 @@ async def _running_bot(settings: Settings, clock: OffsetClock) -> AsyncIterator[
     """The bot exactly as ``python -m bot run`` runs it, on the sandbox clock."""
     stop = asyncio.Event()
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop=stop, clock=clock, started=started, handle_signals=False))
+    task = asyncio.create_task(serve(settings, stop=stop, clock=clock, started=started, handle_signals=False,
+                                     key_warning=False))  # the sandbox is a trial: its key file beside its database
     try:
         waiting: set[asyncio.Future[Any]] = {task, started}
         done, _ = await asyncio.wait(waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)

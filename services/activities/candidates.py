@@ -140,17 +140,23 @@ class _Loader:
         low = datetime.combine(min(spec.start, window_start) if self.rotation else spec.start, datetime.min.time(),
                                zone) - margin
         high = datetime.combine(spec.end, datetime.max.time(), zone) + margin
-        rows = await self.fetch(sa_select(
-                col(ActivityMember.person_id), col(ActivityMember.role), col(Activity.kind),
-                col(Activity.double_blind), col(Activity.starts_at), col(Activity.ends_at), col(Activity.id),
-                col(ActivityMember.status))
-                .join(Activity, col(Activity.id) == ActivityMember.activity_id).where(
-                *_among(col(ActivityMember.person_id), chunk), col(ActivityMember.status).in_(HOLDING),
-                col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high))
-        for person_id, role, kind, double_blind, starts_at, ends_at, other_id, status in rows:
-            if other_id == self.activity_id:
+        # The activities in the window first, then their members: the dates are converted once per activity,
+        # not once per member (thousands of rows at province scale; bench/draws.py).
+        within = (col(Activity.status) != "cancelled", col(Activity.ends_at) >= low, col(Activity.starts_at) <= high)
+        activities = {row[0]: row[1:] for row in await self.fetch(sa_select(
+            col(Activity.id), col(Activity.kind), col(Activity.double_blind), col(Activity.starts_at),
+            col(Activity.ends_at)).where(*within))}
+        members = await self.fetch(sa_select(
+            col(ActivityMember.person_id), col(ActivityMember.role), col(ActivityMember.activity_id),
+            col(ActivityMember.status)).where(
+            *_among(col(ActivityMember.person_id), chunk), col(ActivityMember.status).in_(HOLDING),
+            col(ActivityMember.activity_id).in_(sa_select(col(Activity.id)).where(*within))))
+        days = {i: (local_day(a[2], zone), local_day(a[3], zone)) for i, a in activities.items()}
+        for person_id, role, other_id, status in members:
+            if other_id == self.activity_id or other_id not in activities:  # (one committed in between: unseen)
                 continue
-            first, last = local_day(starts_at, zone), local_day(ends_at, zone)
+            kind, double_blind = activities[other_id][:2]
+            first, last = days[other_id]
             serving = role == Role.PRINCIPAL or status in ("invited", "accepted", "signed")  # a backup called up
             if serving and first <= spec.end and spec.start <= last:
                 self.busy[person_id].append((first, last))
@@ -316,8 +322,10 @@ async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matc
                             *codes.get(person_id, ())]
     out: dict[str, Screened] = {}
     for requirement in requirements:
-        found = [(person_id, employer_of[person_id], codes.get(person_id, ())) for person_id in
-                 matching[requirement.key] if person_id in employer_of
-                 and (not requirement.tags or requirement.tags <= tags.get(person_id, frozenset()))]
-        out[requirement.key] = screen(requirement, found, existing)
+        wanted, empty, no_codes = requirement.tags, frozenset[str](), ()
+        ids = [p for p in matching[requirement.key] if p in employer_of]
+        if wanted:
+            ids = [p for p in ids if wanted <= tags.get(p, empty)]
+        out[requirement.key] = screen(requirement, [(p, employer_of[p], codes.get(p, no_codes)) for p in ids],
+                                      existing)
     return out

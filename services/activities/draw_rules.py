@@ -78,7 +78,9 @@ Interpretations
     seeded order, then one expert uniformly inside each picked employer; backups likewise among the other
     employers, in random order. It reads every matching candidate, and the result stores the chances. Exact when
     the requirements have different fields and no expert is eligible for two of them; otherwise v2 draws as v1
-    (point 11) and the result says so (``fallback``). v1 stays to verify older records.
+    (point 11) and the result says so (``fallback``). **v3** (current; :mod:`services.activities.joint_draw`)
+    draws such requests jointly with stated chances (v2's chances in its exact case); it draws as v1, saying
+    so, only when its shares cannot fill a line. v1 and v2 stay to verify older records.
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@ candidates come from a :class:`CandidatePool` (in memory, or loaded on demand by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from services.activities import fair_draw
+from services.activities import fair_draw, joint_draw
+from services.activities.draw_pools import CandidatePool, ListPool, MissingCandidate, MissingNamed
 from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall, picks_of
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
@@ -45,55 +46,7 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM_VERSION = fair_draw.ALGORITHM_V2  # v1 stays to verify older records
-
-
-# --- where candidates come from -------------------------------------------------------------------
-
-
-class MissingCandidate(LookupError):
-    """The draw needs a candidate the pool has not loaded (``person_ids``: all it knows it needs, the first
-    being ``person_id``); the caller loads them and draws again."""
-
-    def __init__(self, person_id: int, person_ids: Sequence[int] = ()) -> None:
-        super().__init__(f"candidate {person_id} is not loaded")
-        self.person_id = person_id
-        self.person_ids = tuple(person_ids) or (person_id,)
-
-
-class MissingNamed(MissingCandidate):
-    """The draw v2 needs the facts of these experts (drawn ones, to record and for the leader; or those that may
-    match two requirements): load exactly them."""
-
-
-class CandidatePool(Protocol):
-    """What the draw reads: for a requirement, the sorted ids of the experts that may match it (a superset is
-    fine: :func:`matches` is checked again for each one visited), and a candidate's facts by id."""
-
-    def matching(self, requirement: Requirement) -> Sequence[int]: ...
-
-    def get(self, person_id: int) -> Candidate: ...
-
-
-class ListPool:
-    """A pool over candidates held in memory (tests, the frequency benchmark)."""
-
-    def __init__(self, candidates: Iterable[Candidate]) -> None:
-        self._by_id: dict[int, Candidate] = {}
-        for c in candidates:
-            if c.person_id in self._by_id:
-                raise DrawRequestError("duplicate_candidate", "", "a person appears twice among the candidates")
-            self._by_id[c.person_id] = c
-        self._ids = sorted(self._by_id)
-
-    def matching(self, requirement: Requirement) -> Sequence[int]:
-        return [i for i in self._ids if matches(self._by_id[i], requirement)]
-
-    def get(self, person_id: int) -> Candidate:
-        try:
-            return self._by_id[person_id]
-        except KeyError:
-            raise MissingCandidate(person_id) from None
+ALGORITHM_VERSION = joint_draw.ALGORITHM_V3  # v1 and v2 stay to verify older records
 
 
 @dataclass(frozen=True)
@@ -142,6 +95,7 @@ class _Recorder:
         self.matching: dict[str, tuple[int, ...]] = {}
         self.visited: dict[int, Candidate] = {}
         self.screened: dict[str, fair_draw.Screened] = {}
+        self.memo: dict[object, Any] = getattr(pool, "memo", {})  # the pool's, when it keeps one across calls
 
     def screen(self, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,
                existing: Sequence[Member]) -> fair_draw.Screened:
@@ -304,29 +258,63 @@ def _draw_v2(pool: _Recorder, requirements: Sequence[Requirement], activity: Act
     shortfalls: list[Shortfall] = []
     chances: list[Chances] = []
     for requirement, screened in zip(requirements, found, strict=True):
-        groups = screened.groups
-        selection = fair_draw.select(requirement.key, groups, requirement.count, requirement.backups, seed)
+        selection = fair_draw.select(requirement.key, screened.groups, requirement.count, requirement.backups, seed)
         if selection is None:  # point 12: at most one per employer group can be drawn
-            needed, removed = requirement.count + requirement.backups, screened.counts()
-            removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
-            shortfalls.append(Shortfall(requirement.key, needed, needed - len(groups), screened.matched, removed))
+            shortfalls.append(_short(requirement, screened))
         else:
             picks += picks_of(requirement.key, selection.principals, selection.backups)
             chances.append(selection.chances)
     if shortfalls:
         return DrawResult(fair_draw.ALGORITHM_V2, shortfalls=tuple(shortfalls))
+    return _finish(pool, fair_draw.ALGORITHM_V2, picks, top_up, tuple(chances))
+
+
+def _short(requirement: Requirement, screened: fair_draw.Screened) -> Shortfall:
+    """Point 12 for v2 and v3: fewer employer groups than places (at most one per group can be drawn)."""
+    groups = screened.groups
+    needed, removed = requirement.count + requirement.backups, screened.counts()
+    removed.update({SAME_EMPLOYER_FIELD: n} if (n := sum(len(g.ids) - 1 for g in groups)) else {})
+    return Shortfall(requirement.key, needed, needed - len(groups), screened.matched, removed)
+
+
+def _finish(pool: _Recorder, version: str, picks: list[Pick], top_up: bool, chances: tuple[Chances, ...]
+            ) -> DrawResult:
+    """The result with its leader (point 10) from the drawn experts' facts."""
     facts = _facts(pool, [p.person_id for p in picks])
     chiefs = [p.person_id for p in picks if p.role == Role.PRINCIPAL and facts[p.person_id].is_chief]
-    return DrawResult(fair_draw.ALGORITHM_V2, picks=tuple(picks),
-                      leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
-                      needs_leader_choice=len(chiefs) > 1 and not top_up, chances=tuple(chances))
+    return DrawResult(version, picks=tuple(picks), leader=chiefs[0] if len(chiefs) == 1 and not top_up else None,
+                      needs_leader_choice=len(chiefs) > 1 and not top_up, chances=chances)
+
+
+def _draw_v3(pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
+             settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult:
+    """The joint fair draw (:mod:`services.activities.joint_draw`): every request with stated chances; as v1,
+    saying so, only when the plan's shares cannot fill a line that the rules could."""
+    top_up = bool(existing)
+    check_request(requirements, activity, top_up)
+    found = {r.key: pool.screen(r, activity, settings, existing) for r in requirements}
+    shortfalls = [_short(r, found[r.key]) for r in requirements if len(found[r.key].groups) < r.count + r.backups]
+    if shortfalls:
+        return DrawResult(joint_draw.ALGORITHM_V3, shortfalls=tuple(shortfalls))
+    lines = [joint_draw.Line(r.key, r.category.value, r.count, r.backups) for r in requirements]
+    drawn = pool.memo.get(("v3", seed))  # the pure part once per draw, also when facts are loaded after it
+    if drawn is None or any(a is not b for a, b in zip(drawn[0], found.values(), strict=True)):
+        drawn = (tuple(found.values()), joint_draw.draw_lines(lines, found, seed))
+        pool.memo[("v3", seed)] = drawn
+    if drawn[1] is None:
+        return replace(_draw_v1(pool, requirements, activity, settings, seed, existing=existing),
+                       algorithm_version=joint_draw.ALGORITHM_V3, fallback=True)
+    principals, backups, chances = drawn[1]
+    picks = [p for r in requirements for p in picks_of(r.key, principals[r.key], backups[r.key])]
+    return _finish(pool, joint_draw.ALGORITHM_V3, picks, top_up, chances)
 
 
 class _Algorithm(Protocol):
     def __call__(self, pool: _Recorder, requirements: Sequence[Requirement], activity: ActivitySpec,
                  settings: DrawSettings, seed: bytes, *, existing: Sequence[Member]) -> DrawResult: ...
 
-_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1, fair_draw.ALGORITHM_V2: _draw_v2}
+_ALGORITHMS: dict[str, _Algorithm] = {"v1": _draw_v1, fair_draw.ALGORITHM_V2: _draw_v2,
+                                      joint_draw.ALGORITHM_V3: _draw_v3}
 
 
 def _as_pool(candidates: Sequence[Candidate] | CandidatePool) -> CandidatePool:

@@ -93,11 +93,15 @@ class Chances:
     level: Fraction
     capped: tuple[tuple[int, int], ...] = ()
     largest: tuple[int, int] | None = None
+    units: tuple[tuple[int, int], ...] = ()  # v3: a capped employer's experts over the lines of its field
+
+    def _share(self, employer_id: int, n: int) -> Fraction:
+        return Fraction(1, dict(self.units).get(employer_id, n))
 
     def listed(self) -> list[tuple[int, int, Fraction]]:
         """The employers a card names (the capped ones, else the largest): employer id, eligible experts there,
         each one's chance."""
-        named = [(employer, n, Fraction(1, n)) for employer, n in self.capped]
+        named = [(employer, n, self._share(employer, n)) for employer, n in self.capped]
         if self.largest is not None:
             named.append((self.largest[0], self.largest[1], self.level))
         return named
@@ -110,7 +114,7 @@ class Chances:
         """The chance of an expert of ``employer_id``."""
         for capped_id, n in self.capped:
             if capped_id == employer_id:
-                return Fraction(1, n)
+                return self._share(capped_id, n)
         return self.level
 
 

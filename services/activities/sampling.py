@@ -26,6 +26,11 @@ class SeededStream:
                         + len(encoded).to_bytes(8, "big") + encoded)
         self._counter = 0
 
+    @property
+    def prefix(self) -> bytes:
+        """The domain, seed and key this stream hashes (for a derived stream of its own)."""
+        return self._prefix
+
     def _next64(self) -> int:
         digest = hashlib.sha256(self._prefix + self._counter.to_bytes(8, "big")).digest()
         self._counter += 1

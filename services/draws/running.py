@@ -3,6 +3,7 @@ record, the roster and the audit entry of one request (000 §16–§18, annex 3)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -73,6 +74,7 @@ class _DatabasePool:
         self._matching = matching
         self._screened = screened
         self.loaded: dict[int, Candidate] = {}
+        self.memo: dict[object, Any] = {}  # the pure draw's work, kept while facts are loaded (expert_draw)
 
     def screened(self, requirement: Requirement) -> Screened | None:
         """The screening, computed by :func:`run_pool_draw` the first time the draw asks for it."""
@@ -138,8 +140,9 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
             wanted += [i for i in visit_order(matching[r.key], seed, r.key, upto[r.key]) if i not in pool.loaded]
         if wanted:
             pool.loaded.update(await load_candidates(uow, sorted(set(wanted)), spec, settings, activity_id))
-        try:
-            return draw_recorded(pool, requirements, spec, settings, seed, existing=existing, version=version)
+        try:  # the pure part in a worker thread: at province scale it is CPU-bound and touches no session
+            return await asyncio.to_thread(draw_recorded, pool, requirements, spec, settings, seed,
+                                           existing=existing, version=version)
         except _NeedScreening:  # v2 in its exact case: every matching candidate screened (the chances need them)
             pool._screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
                                                existing=existing, activity_id=activity_id)
@@ -173,14 +176,16 @@ def result_json(result: DrawResult) -> dict[str, Any]:
 
 def _chances_json(c: Chances) -> dict[str, Any]:
     return {"requirement_key": c.requirement_key, "eligible": c.eligible, "level": str(c.level),
-            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest)}
+            "capped": [list(pair) for pair in c.capped], "largest": None if c.largest is None else list(c.largest),
+            **({"units": [list(pair) for pair in c.units]} if c.units else {})}  # v3 only: v2's form unchanged
 
 
 def _chances_of(c: dict[str, Any]) -> Chances:
     largest = c["largest"]
     return Chances(c["requirement_key"], c["eligible"], Fraction(c["level"]),
                    tuple((employer, n) for employer, n in c["capped"]),
-                   None if largest is None else (largest[0], largest[1]))
+                   None if largest is None else (largest[0], largest[1]),
+                   tuple((employer, m) for employer, m in c.get("units", ())))
 
 
 def result_from_json(data: dict[str, Any]) -> DrawResult:
@@ -251,11 +256,11 @@ async def _record(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, 
     """Store the draw's record (seed, compressed snapshot and its hash, result) and settle the request. zlib
     level 1: the hash is of the uncompressed snapshot, so the level is free (issue 21: 9 cost ~15 ms for the same
     size); older records at level 9 read the same."""
-    snapshot = canonical_snapshot(inputs).encode("utf-8")
+    compressed, digest = await asyncio.to_thread(_stored_form, inputs)  # CPU only: off the event loop
     record = DrawRecord(
         subject="experts", org_unit_id=activity.org_unit_id, activity_id=activity.id, request_id=request.id,
-        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=zlib.compress(snapshot, 1),
-        snapshot_hash=hashlib.sha256(snapshot).hexdigest(), result=result_json(result),
+        algorithm_version=result.algorithm_version, seed=seed.hex(), snapshot=compressed,
+        snapshot_hash=digest, result=result_json(result),
         outcome="drawn" if result.ok else "short", operator_id=request.requested_by, approver_id=approver_id,
         drawn_at=now,
     )
@@ -266,6 +271,12 @@ async def _record(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, 
     request.draw_id = record.id
     uow.session.add(request)
     return record
+
+
+def _stored_form(inputs: DrawInputs) -> tuple[bytes, str]:
+    """The snapshot compressed (zlib level 1) and the SHA-256 of the uncompressed text."""
+    snapshot = canonical_snapshot(inputs).encode("utf-8")
+    return zlib.compress(snapshot, 1), hashlib.sha256(snapshot).hexdigest()
 
 
 async def _seat(uow: UnitOfWork, request: DrawRequest, activity: Activity, *, record: DrawRecord,

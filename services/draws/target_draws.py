@@ -177,10 +177,18 @@ async def _store(uow: UnitOfWork, actor: Actor, unit_id: int, *, inputs: TargetI
     return record
 
 
+@dataclass(frozen=True)
+class TargetDrawn:
+    """A target draw just stored: its number and outcome (``drawn`` or ``short``)."""
+
+    id: int
+    outcome: str
+
+
 async def draw_targets(uow: UnitOfWork, *, actor: Actor, org: str | int | None = None,
                        kinds: Sequence[str] = (), levels: Sequence[str] = (),
                        division_ids: Sequence[str | int] = (), designated_only: bool = True,
-                       exclude_ids: Sequence[int] = (), count: int) -> tuple[DrawRecord, TargetResult]:
+                       exclude_ids: Sequence[int] = (), count: int) -> tuple[TargetDrawn, TargetResult]:
     """Draw ``count`` inspection targets at random from the directory of ``org`` (default: the actor's unit)
     with the filters (module docstring), store the record and audit it. A shortfall is recorded too."""
     unit = await _drawing_unit(uow, actor, org)
@@ -205,7 +213,8 @@ async def draw_targets(uow: UnitOfWork, *, actor: Actor, org: str | int | None =
         raise refused(error.code) from error
     record = await _store(uow, actor, unit.id, inputs=inputs, result=result, seed=seed)
     await uow.commit()
-    return record, result
+    assert record.id is not None
+    return TargetDrawn(id=record.id, outcome=record.outcome), result
 
 
 # --- reading and verifying ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from services.leads.evidence import key_path
 from services.leads.lead_rules import OPEN_STATES, LeadState
 from services.leads.retention_rules import (
     RetentionKind,
@@ -229,7 +230,14 @@ async def shred_purged(uow_factory: UnitOfWorkFactory, root: Path) -> int:
                                                   col(LeadEvidence.purged_at).is_(None)).limit(1)
             if (await uow.session.exec(named)).first() is None:
                 orphans.append(stored_path)
-    return sum(1 for stored_path in orphans if _inside(root, stored_path) and shred(root / stored_path))
+    return sum(1 for stored_path in orphans if _inside(root, stored_path) and _destroy(root / stored_path))
+
+
+def _destroy(path: Path) -> bool:
+    """Shred an evidence file and its wrapped data key (encryption at rest): without the key the body is unreadable
+    even where the overwrite is only best effort."""
+    shred(key_path(path))
+    return shred(path)
 
 
 def _inside(root: Path, stored_path: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.leads import evidence, evidence_scrub, leads
+from services.platform import crypto
 from services.platform.roles import Actor
 from storage.uow import UnitOfWork
 
@@ -46,15 +47,17 @@ def staff_file_name(number: str, n: int, original: str) -> str:
     return f"{number}-{n}.{evidence.extension(original) or 'bin'}"
 
 
-async def staff_copies(uow: UnitOfWork, *, actor: Actor, lead_id: int, root: Path) -> list[StaffCopy]:
-    """The scrubbed, renamed copies of a lead of the caller's line (LeadNotFound otherwise), in the order received."""
+async def staff_copies(uow: UnitOfWork, *, actor: Actor, lead_id: int, root: Path,
+                       keys: crypto.MasterKey | None = None) -> list[StaffCopy]:
+    """The scrubbed, renamed copies of a lead of the caller's line (LeadNotFound otherwise), in the order received;
+    encrypted originals are decrypted with ``keys`` (issue 19)."""
     lead = await leads.staff_lead(uow, actor, lead_id)
     files = await leads.evidence_of(uow, lead_id)
     copies: list[StaffCopy] = []
     for n, item in enumerate(files, start=1):
         name = staff_file_name(lead.number, n, item.file_name)
         try:
-            data = evidence.read_verified(root, item.stored_path, item.sha256)
+            data = evidence.read_verified(root, item.stored_path, item.sha256, keys=keys)
         except evidence.EvidenceCorrupted:
             copies.append(StaffCopy(lead.number, n, len(files), item.sha256, name, None, caption=item.caption))
             continue

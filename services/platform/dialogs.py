@@ -54,20 +54,40 @@ class DialogState:
     data: dict[str, Any]
     token: str
     seq: int
+    account_id: int = 0
 
     def is_stamped(self, token: str, seq: int) -> bool:
         """Whether a button stamped ``token``/``seq`` belongs to this dialog's current step."""
         return token == self.token and seq == self.seq
 
 
-async def current(uow: UnitOfWork, account_id: int, *, idle_limit: timedelta | None = IDLE_LIMIT,
-                  ) -> DialogState | None:
-    """The account's open dialog as a plain value, or None (none, or idle past ``idle_limit``)."""
-    dialog = await get(uow, account_id, idle_limit=idle_limit)
-    if dialog is None:
-        return None
+def _state(dialog: Dialog) -> DialogState:
     return DialogState(flow=dialog.flow, step=dialog.step, data=dict(dialog.data),
-                       token=str(dialog.data.get(NONCE_FIELD, "")), seq=int(dialog.data.get(SEQ_FIELD, 0)))
+                       token=str(dialog.data.get(NONCE_FIELD, "")), seq=int(dialog.data.get(SEQ_FIELD, 0)),
+                       account_id=dialog.account_id)
+
+
+async def current(uow: UnitOfWork, account_id: int, *, flow: str | None = None,
+                  idle_limit: timedelta | None = IDLE_LIMIT) -> DialogState | None:
+    """The account's open dialog (of ``flow``, when given) as a plain value, or None (none, or idle past
+    ``idle_limit``)."""
+    dialog = await get(uow, account_id, flow=flow, idle_limit=idle_limit)
+    return None if dialog is None else _state(dialog)
+
+
+async def begin(uow: UnitOfWork, account_id: int, *, flow: str, step: str,
+                data: dict[str, Any] | None = None) -> DialogState:
+    """:func:`start` for a front end: the new dialog as a plain value."""
+    return _state(await start(uow, account_id, flow=flow, step=step, data=data))
+
+
+async def update(uow: UnitOfWork, state: DialogState, *, step: str | None = None,
+                 data: dict[str, Any] | None = None) -> DialogState | None:
+    """:func:`save` for a front end, on the dialog ``state`` was read from; None when it ended meanwhile."""
+    dialog = await uow.session.get(Dialog, state.account_id)
+    if dialog is None or dialog.flow != state.flow:
+        return None
+    return _state(await save(uow, dialog, step=step, data=data))
 
 
 async def start(uow: UnitOfWork, account_id: int, *, flow: str, step: str,

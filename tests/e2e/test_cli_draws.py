@@ -100,7 +100,7 @@ async def test_create_request_approve_verify_tamper_and_export(database_url: str
     verified = _cli(database_url, "draw", "verify", str(draw_id))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith(f"draw {draw_id}: MATCHES its record")
-    assert "algorithm version: v2" in verified.stdout and "picks: 7" in verified.stdout
+    assert "algorithm version: v3" in verified.stdout and "picks: 7" in verified.stdout
     assert "chances r1: " in verified.stdout  # the marginals, recomputed (issue 18)
     assert "candidates in the snapshot: " in verified.stdout and "problem" not in verified.stdout
 

@@ -162,3 +162,41 @@ async def test_the_card_states_each_experts_chance_under_the_employer_rule(
         parts = "；".join([translate("zh", "draw.card.chance_others", count=4, percent="50.0%"),
                           translate("zh", "draw.card.chance_at", count=6, employer="第一师医院", percent="16.7%")])
         assert translate("zh", "draw.card.chance", parts=parts) in card.text
+
+
+async def test_two_lines_of_one_field_with_shared_experts_are_drawn_jointly_and_the_card_states_the_chances(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Issue 18, the general case (draw v3): clinical medicine 1 and clinical pharmacy 2; 6 experts, 3 of them
+    at 第一师医院, two experts fit both lines (counted in pharmacy, the line with more places per expert). The
+    hospital's experts share one place over the field (000 §18(三)): 1/3 each wherever they are counted, the
+    others 2/3; the card states both lines' chances (no v1 fallback) and the record verifies."""
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        hospital, = await add_institutions(bot.uow, ["第一师医院"])
+        both = ["medicine", "pharmacy"]
+        specs: list[dict[str, object]] = [
+            {"name": f"专家{i}", "categories": ["clinical"], "employer_id": hospital if i < 3 else None,
+             "clinical_subcategories": both if i in (0, 3) else (["medicine"] if i % 2 else ["pharmacy"])}
+            for i in range(6)]
+        await add_pool(bot.uow, org.bureau_id, specs)
+        async with bot.uow() as u:
+            await draws.set_approval(u, actor=SYSTEM_CLI, org="bureau", enabled=False)
+        await _bind(bot, emulator, "staff", org.staff_id, CLERK)
+        activity_id = await _activity(bot, org.staff_id, org.bureau_id, (
+            RequirementInput("clinical", 1, 0, "medicine"), RequirementInput("clinical", 2, 0, "pharmacy")))
+
+        await emulator.user(CLERK).send_command("/draw", str(activity_id))
+        card = (await emulator.wait_for_messages(CLERK, 2))[-1]
+        assert card.text is not None and card.text.count("（#") == 3
+        assert translate("zh", "draw.card.chance_fallback") not in card.text
+        for hospital_experts, others in ((1, 1), (2, 2)):  # medicine, then pharmacy
+            parts = "；".join([translate("zh", "draw.card.chance_others", count=others, percent="66.7%"),
+                              translate("zh", "draw.card.chance_at", count=hospital_experts, employer="第一师医院",
+                                        percent="33.3%")])
+            assert translate("zh", "draw.card.chance", parts=parts) in card.text
+        async with bot.uow() as u:
+            record = (await u.session.exec(DrawRecord.__table__.select())).first()  # type: ignore[attr-defined]
+            assert record is not None and record.algorithm_version == "v3"
+            report = await draws.verify_draw(u, record.id)
+        assert report.ok, report.problems

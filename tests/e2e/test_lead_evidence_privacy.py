@@ -14,6 +14,7 @@ import docx
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage
+from services.leads import evidence
 from storage.leads import Lead, LeadEvidence
 from tests.builders import add_institutions, build_org
 from tests.e2e.harness import start_bot
@@ -101,8 +102,10 @@ async def test_staff_receive_a_leads_photo_and_document_without_the_metadata_nam
         assert zh("evidence.removed.gps") in (sent_photo.caption or "")
         assert zh("evidence.removed.author") in (sent_document.caption or "")
 
-        # the stored evidence is the original, untouched
+        # the stored evidence is the original, untouched (encrypted at rest, issue 19: read back with the key)
         for stored, original in zip(files, (photo, document), strict=True):
-            assert (evidence_dir / stored.stored_path).read_bytes() == original
+            keys = bot.running.services.keys
+            assert evidence.read_verified(evidence_dir, stored.stored_path, stored.sha256, keys=keys) == original
+            assert original not in (evidence_dir / stored.stored_path).read_bytes()
     finally:
         await bot.shutdown()

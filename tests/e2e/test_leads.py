@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, buttons
-from services.leads import lead_privacy
+from services.leads import evidence, lead_privacy
 from services.people import orgs
 from services.platform.roles import SYSTEM_CLI
 from storage.leads import IdentityReveal, Lead, LeadEvidence
@@ -89,8 +89,9 @@ async def test_a_supervisor_reports_a_lead_that_staff_handle_to_a_reward_without
         assert lead.category == "over_charging" and lead.state == "received" and lead.due_at is not None
         assert [f.sha256 for f in files] == [hashlib.sha256(b).hexdigest() for b in (PHOTO_1, PHOTO_2, PDF)]
         for stored, original in zip(files, (PHOTO_1, PHOTO_2, PDF), strict=True):
-            on_disk = (evidence_dir / stored.stored_path).read_bytes()
-            assert hashlib.sha256(on_disk).hexdigest() == hashlib.sha256(original).hexdigest()
+            keys = bot.running.services.keys
+            kept = evidence.read_verified(evidence_dir, stored.stored_path, stored.sha256, keys=keys)
+            assert kept == original  # encrypted at rest (issue 19), the same bytes once read with the key
         assert files[2].file_name == "账单.pdf" and files[2].kind == "document"
 
         # staff are alerted with the pseudonym only

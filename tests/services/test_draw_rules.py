@@ -297,7 +297,7 @@ def test_the_same_seed_gives_the_same_ordered_result_whatever_the_input_order() 
     first = draw(candidates, reqs, activity(), SETTINGS, SEED)
     again = draw(list(reversed(candidates)), reqs, activity(), SETTINGS, SEED)
     assert first == again
-    assert first.algorithm_version == ALGORITHM_VERSION == "v2"
+    assert first.algorithm_version == ALGORITHM_VERSION == "v3"
     assert [(p.role, p.order) for p in first.picks] == [
         (Role.PRINCIPAL, 1), (Role.PRINCIPAL, 2), (Role.PRINCIPAL, 3), (Role.BACKUP, 1), (Role.BACKUP, 2)]
 
@@ -411,9 +411,15 @@ def test_the_draw_v1_is_pinned_so_old_records_stay_verifiable() -> None:
 
 
 def test_the_draw_v2_is_pinned_so_its_records_stay_verifiable() -> None:
-    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned")
+    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned", version="v2")
     assert [p.person_id for p in result.picks] == PINNED_DRAW_V2
     assert result.algorithm_version == "v2" and not result.fallback
+
+
+def test_the_draw_v3_is_pinned_so_its_records_stay_verifiable() -> None:
+    result = draw(pool(10), [requirement(count=3, backups=2)], activity(), SETTINGS, b"pinned")
+    assert [p.person_id for p in result.picks] == PINNED_DRAW_V3
+    assert result.algorithm_version == "v3" and not result.fallback
 
 
 def test_the_draw_v2_reads_and_records_every_matching_candidate() -> None:
@@ -427,6 +433,7 @@ PINNED_SNAPSHOT = "869f4c39d101726b718798981bd01bc42952554d873750a7d17841f9fc8c9
 PINNED_SNAPSHOT_V2 = "75c11b6e33bf358984f0a74ebe8e393908b672b3a10aab6461c856b2238f50f3"
 PINNED_DRAW = [9, 3, 4, 10, 1]
 PINNED_DRAW_V2 = [9, 5, 8, 2, 6]
+PINNED_DRAW_V3 = [1, 7, 6, 2, 9]
 
 
 # --- statistics -----------------------------------------------------------------------------------

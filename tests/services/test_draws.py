@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -169,28 +170,29 @@ async def test_an_approved_draw_writes_the_roster_and_a_record_that_verifies(uow
     assert report.ok, report.problems
 
 
-async def test_a_v2_record_stores_the_chances_and_verification_recomputes_them(uow_factory: UnitOfWorkFactory,
+async def test_a_v3_record_stores_the_chances_and_verification_recomputes_them(uow_factory: UnitOfWorkFactory,
                                                                               org: Org) -> None:
     await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
     activity_id = await create(uow_factory, clerk(org), data())
     outcome = await file_and_approve(uow_factory, org, activity_id)
-    assert outcome.record is not None and outcome.record.algorithm_version == "v2"
+    assert outcome.record is not None and outcome.record.algorithm_version == "v3"
     assert outcome.record.result["chances"][0]["eligible"] == 12  # issue 18: the marginals in the record
     async with uow_factory() as u:
         report = await draws.verify_draw(u, outcome.record.id or 0)
     assert report.ok and report.chances == outcome.result.chances if outcome.result else False
 
 
-async def test_a_record_drawn_by_v1_still_verifies(uow_factory: UnitOfWorkFactory, org: Org,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_a_record_drawn_by_an_older_version_still_verifies(uow_factory: UnitOfWorkFactory, org: Org,
+                                                                monkeypatch: pytest.MonkeyPatch, version: str) -> None:
     from services.draws import running
 
-    monkeypatch.setattr(running, "ALGORITHM_VERSION", "v1")  # as the draws stored before v2 were made
+    monkeypatch.setattr(running, "ALGORITHM_VERSION", version)  # as the draws stored before v3 were made
     await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
     activity_id = await create(uow_factory, clerk(org), data())
     outcome = await file_and_approve(uow_factory, org, activity_id)
-    assert outcome.record is not None and outcome.record.algorithm_version == "v1"
-    assert "chances" not in outcome.record.result and "fallback" not in outcome.record.result  # the v1 form
+    assert outcome.record is not None and outcome.record.algorithm_version == version
+    assert ("chances" not in outcome.record.result) == (version == "v1")  # the v1 form has none
     monkeypatch.undo()
     async with uow_factory() as u:
         report = await draws.verify_draw(u, outcome.record.id or 0)
@@ -402,3 +404,25 @@ async def test_the_databases_screening_of_the_pool_is_what_the_rules_say_for_eac
     expected = eligible(Reading(), requirement, spec, settings, existing)  # type: ignore[arg-type]
     assert screened["sup"] == expected
     assert {"age_limit", "barred", "disqualified", "recusal_employer", "same_employer_field"} <= set(expected.removed)
+
+
+async def test_the_pure_draw_runs_in_a_worker_thread_off_the_event_loop(uow_factory: UnitOfWorkFactory, org: Org,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21: at province scale the draw is CPU-bound; it runs in a worker thread so other updates go on."""
+    import threading
+
+    from services.draws import running
+
+    threads: list[threading.Thread] = []
+    original = running.draw_recorded
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(running, "draw_recorded", spy)
+    await add_pool(uow_factory, org.bureau_id, [{} for _ in range(12)])
+    activity_id = await create(uow_factory, clerk(org), data())
+    outcome = await file_and_approve(uow_factory, org, activity_id)
+    assert outcome.result is not None and outcome.result.ok
+    assert threads and all(t is not threading.main_thread() for t in threads)

@@ -139,7 +139,7 @@ def test_backups_come_from_other_employers_in_random_order_and_everyone_is_reach
 def test_the_draw_states_the_chances_and_verify_recomputes_them() -> None:
     candidates = skewed(60, 100)
     result, inputs = draw_recorded(candidates, [Requirement("sup", Category.SUPERVISION, 3)], ACTIVITY, SETTINGS,
-                                   b"seed")
+                                   b"seed", version="v2")
     assert result.algorithm_version == "v2" and not result.fallback
     (chances,) = result.chances
     assert chances.eligible == 100 and chances.level == Fraction(1, 20) and chances.capped == ((1, 60),)
@@ -160,7 +160,7 @@ def test_an_expert_eligible_for_two_requirements_falls_back_to_v1_and_the_record
                      birth_date=date(1980, 1, 15), employer_id=5000)
     candidates = [*skewed(0, 10), *skewed(0, 10, category=Category.CLINICAL, first_id=1000), both]
     requirements = [Requirement("sup", Category.SUPERVISION, 2), Requirement("ph", Category.CLINICAL, 1)]
-    result, inputs = draw_recorded(candidates, requirements, ACTIVITY, SETTINGS, b"seed")
+    result, inputs = draw_recorded(candidates, requirements, ACTIVITY, SETTINGS, b"seed", version="v2")
     assert result.ok and result.fallback and result.algorithm_version == "v2" and not result.chances
     assert verify(inputs, b"seed", stored=result)
     # the record proves the fallback with the shared expert's facts, without screening the whole pool

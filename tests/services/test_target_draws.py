@@ -136,11 +136,14 @@ async def test_verification_finds_a_changed_result_seed_or_snapshot(
             await u.commit()
         return report.problems
 
+    async with uow_factory(readonly=True) as u:
+        stored = await u.session.get(DrawRecord, draw_id)
+    assert stored is not None
     other = next(i for i in directory.values() if i not in result.picks)
     picks = [other, *result.picks[1:]]
-    assert await tamper(result={**record.result, "picks": picks}) == ("result", "audit_result")
+    assert await tamper(result={**stored.result, "picks": picks}) == ("result", "audit_result")
     assert "audit_inputs" in await tamper(seed="00" * 32)  # the result may match by chance (1 in 42)
-    snapshot = zlib.decompress(record.snapshot).decode().replace('"designated_only":true', '"designated_only":false')
+    snapshot = zlib.decompress(stored.snapshot).decode().replace('"designated_only":true', '"designated_only":false')
     assert await tamper(snapshot=zlib.compress(snapshot.encode())) == ("snapshot_hash", "result")
     assert await tamper(snapshot=b"not zlib") == ("snapshot_unreadable",)
     assert await tamper() == ()

@@ -3,7 +3,7 @@ marked purged, the reporter link that may be purged, and the indexes the retenti
 closed and not-accepted leads get their clocks (the rejection time read from the audit trail).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-08 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
