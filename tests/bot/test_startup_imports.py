@@ -15,7 +15,8 @@ from pathlib import Path
 from storage import migrate
 
 HEAVY = ("openpyxl", "docx", "pypdf", "PIL", "lxml", "numpy", "alembic", "mako", "matplotlib", "mplfonts")
-LATER = ("bot.handlers", "bot.cli_pool", "bot.cli_draws", "bot.cli_insight", "bot.cli_backup", "bot.dialogs.lead_more",
+LATER = ("bot.handlers", "bot.cli_pool", "bot.cli_draws", "bot.cli_insight", "bot.cli_backup", "bot.cli_keys",
+         "bot.dialogs.lead_more",
          "services.activities", "services.draws", "services.invitations", "services.leads", "services.pool",
          "services.records", "services.supervisors", "services.insight", "services.documents",
          "services.institutions", "services.buttons")
