@@ -3,10 +3,16 @@
 Handler groups: -10 the gate (dedupe, identify); -9 the chat's command menu (:mod:`bot.menus`); -1 the dialog
 router; 0 the commands and flows, then, last in the same
 group (the first match wins), the fallbacks that make sure every private message gets an answer.
+
+The handler modules (and the services they import) are the bulk of start-up (issue 21): the runtime builds the
+application ``deferred`` and loads them with :func:`load_handlers` once it is starting, off the event loop, while
+the processor holds the updates that arrive meanwhile (in order); tests and tools get them registered at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -24,38 +30,6 @@ from telegram.ext import (
 from bot import auth, buttons, dialogs, menus
 from bot.commands import public_commands
 from bot.context import CHANNEL, BotContext, BotServices
-from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
-from bot.errors import on_error
-from bot.handlers import (
-    activity_changes,
-    activity_new,
-    assignments,
-    common,
-    draw_export,
-    draws,
-    exports,
-    extensions,
-    fallback,
-    history,
-    insight,
-    interests,
-    invitations,
-    lead_report,
-    leads,
-    letters,
-    notices,
-    pool,
-    pool_import,
-    pool_shares,
-    pool_staff,
-    records,
-    reports_staff,
-    slot_answers,
-    staff,
-    supervisor_files,
-    supervisors_staff,
-    targets,
-)
 from bot.http import AiohttpRequest
 from bot.limits import LimitedBot
 from bot.processor import PerChatUpdateProcessor
@@ -66,8 +40,21 @@ from services.platform import intake
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 
-def build_application(services: BotServices, *, webhook: bool = False) -> BotApplication:
-    """The application for ``services``; with ``webhook`` it has no updater (updates are fed in)."""
+HANDLER_MODULES = (
+    "services.buttons",  # every topic's actions, so that the codec knows every button
+    "bot.dialogs.lead_more", "bot.dialogs.lead_staff", "bot.dialogs.supervisor_import", "bot.dialogs.invitation_reason",
+    *(f"bot.handlers.{name}" for name in (
+        "activity_changes", "activity_new", "assignments", "common", "draw_export", "draws", "exports", "extensions",
+        "fallback", "history", "insight", "interests", "invitations", "lead_report", "leads", "letters", "notices",
+        "pool", "pool_import", "pool_shares", "pool_staff", "records", "reports_staff", "slot_answers", "staff",
+        "supervisor_files", "supervisors_staff", "targets")),
+)
+"""What :func:`register_handlers` needs: importing a module registers its buttons and dialog flows."""
+
+
+def build_application(services: BotServices, *, webhook: bool = False, deferred: bool = False) -> BotApplication:
+    """The application for ``services``; with ``webhook`` it has no updater (updates are fed in). ``deferred``: no
+    handlers yet, updates held until :func:`load_handlers` has registered them."""
     settings = services.settings
     timeout = settings.request_timeout
 
@@ -92,22 +79,80 @@ def build_application(services: BotServices, *, webhook: bool = False) -> BotApp
         ),
         recorder=record_fetched,
     )
+    processor = PerChatUpdateProcessor(64, on_processed=services.ledger.processed)
     builder = (
         Application.builder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(64, on_processed=services.ledger.processed))
+        .concurrent_updates(processor)
     )
     if webhook:
         builder = builder.updater(None)
     application: BotApplication = builder.build()
     application.bot_data["services"] = services
-    register_handlers(application)
+    if deferred:
+        processor.hold()
+    else:
+        register_handlers(application)
     return application
+
+
+def import_handler_modules() -> None:
+    """Import every handler module (a thread may run this: nothing here touches the event loop)."""
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
+
+
+async def load_handlers(application: BotApplication) -> None:
+    """Load the handler modules off the event loop, register them and let the held updates through. Should it
+    fail (or be cancelled), the held updates are dropped unprocessed (the durable intake feeds them again at the
+    next start) and the error raised."""
+    processor = application.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor)
+    try:
+        await asyncio.to_thread(import_handler_modules)
+        register_handlers(application)
+    except BaseException:
+        processor.abandon()
+        raise
+    processor.release()
 
 
 def register_handlers(application: BotApplication) -> None:
     """Every handler of the bot, with the group it runs in."""
+    from bot.dialogs import lead_more, lead_staff, supervisor_import  # noqa: F401  (import registers the flows)
+    from bot.errors import on_error
+    from bot.handlers import (
+        activity_changes,
+        activity_new,
+        assignments,
+        common,
+        draw_export,
+        draws,
+        exports,
+        extensions,
+        fallback,
+        history,
+        insight,
+        interests,
+        invitations,
+        lead_report,
+        leads,
+        letters,
+        notices,
+        pool,
+        pool_import,
+        pool_shares,
+        pool_staff,
+        records,
+        reports_staff,
+        slot_answers,
+        staff,
+        supervisor_files,
+        supervisors_staff,
+        targets,
+    )
+
     application.add_handler(TypeHandler(Update, auth.gate), group=-10)
     application.add_handler(TypeHandler(Update, menus.refresh), group=-9)
     for handler in dialogs.handlers():

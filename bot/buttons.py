@@ -22,7 +22,7 @@ from telegram.error import BadRequest
 from bot.auth import deny, fit_callback_answer
 from bot.context import CHANNEL, BotContext
 from bot.keyboards import Row, keyboard
-from services.buttons import Action, Refusal, parse
+from services.platform.actions import Action, Refusal, parse
 from services.platform.notify import MessageRef
 from services.platform.roles import Actor, Role
 

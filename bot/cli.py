@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
@@ -19,23 +20,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
-from bot import (
-    cli_backup,
-    cli_copy,
-    cli_draws,
-    cli_insight,
-    cli_keys,
-    cli_lifecycle,
-    cli_pool,
-    cli_pools,
-    cli_records,
-    cli_retention,
-    cli_slots,
-    cli_supervisors,
-    cli_targets,
-    keys,
-    loop,
-)
+from bot import cli_copy, keys, loop
 from bot.logs import configure_logging
 from bot.settings import DEFAULT_SANDBOX_DB, Settings, SettingsError, StartupError, load_settings
 from services.people import accounts, orgs
@@ -122,8 +107,19 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     audit_parser.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
+MODULE_COMMANDS = (
+    ("bot.cli_pool", "register"), ("bot.cli_lifecycle", "register"), ("bot.cli_pools", "register"),
+    ("bot.cli_draws", "register"), ("bot.cli_targets", "register"), ("bot.cli_supervisors", "register"),
+    ("bot.cli_records", "register"), ("bot.cli_insight", "register_reports"), ("bot.cli_insight", "register_notices"),
+    ("bot.cli_backup", "register"), ("bot.cli_keys", "register"), ("bot.cli_slots", "register"),
+    ("bot.cli_retention", "register"),
+)
+"""The commands other modules define (and the services they use): imported only when one of them may be asked for
+(issue 21: ``run`` and the other commands of this module do not load them)."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every command; for ``command``, one of this module's own, only those."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Fund supervision bureau bot.")
     parser.add_argument("--sandbox", action="store_true",
                         help=f"run the command on the sandbox's database and clock ({DEFAULT_SANDBOX_DB})")
@@ -133,25 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setup_commands(commands)
     _add_account_commands(commands)
     _add_tool_commands(commands)
-    cli_pool.register(commands)
-    cli_lifecycle.register(commands)
-    cli_pools.register(commands)
-    cli_draws.register(commands)
-    cli_targets.register(commands)
-    cli_supervisors.register(commands)
-    cli_records.register(commands)
-    cli_insight.register_reports(commands)
-    cli_insight.register_notices(commands)
-    cli_backup.register(commands)
-    cli_keys.register(commands)
-    cli_slots.register(commands)
-    cli_retention.register(commands)
+    if command not in commands.choices:
+        for module, function in MODULE_COMMANDS:
+            getattr(importlib.import_module(module), function)(commands)
     return parser
+
+
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The command word of ``argv`` (after the global options), or None."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    while words and words[0].startswith("-"):
+        if words.pop(0) == "--sandbox-db" and words:
+            words.pop(0)
+    return words[0] if words else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(_command_in(argv)).parse_args(argv)
     try:
         settings = load_settings()
         if args.sandbox or args.sandbox_db:

@@ -28,7 +28,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot import keys
-from bot.app import BotApplication, build_application, publish_commands
+from bot.app import BotApplication, build_application, load_handlers, publish_commands
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
 from bot.feeder import Feeder
@@ -115,7 +115,8 @@ class _Bot:
         self.metrics = Metrics()
         self.ledger = DeliveryLedger(uow, channel=CHANNEL)
         self.services = BotServices(settings=settings, uow=uow, clock=clock, metrics=self.metrics, ledger=self.ledger)
-        self.application = build_application(self.services, webhook=webhook_mode)
+        self.application = build_application(self.services, webhook=webhook_mode, deferred=True)
+        self.loading: asyncio.Task[None] | None = None
         self.dispatcher = OutboxDispatcher(
             self.application.bot, uow, self.metrics,
             default_language=settings.default_language, max_in_flight=settings.outbox_max_in_flight,
@@ -132,6 +133,23 @@ class _Bot:
         self.keeper, self.feeder = self._pair(settings)
         if self.keeper is None:
             self.metrics.set_role(Role.ACTIVE)  # on PostgreSQL the keeper's first try sets it
+
+    def load_handlers(self, stop: asyncio.Event, *, freeze_heap: bool) -> None:
+        """Start loading the handler modules (issue 21: off the start-up path, updates held meanwhile); once loaded,
+        with ``freeze_heap``, they join the frozen start-up heap (:func:`settle_heap`); should it fail, the bot
+        stops."""
+
+        def loaded(task: asyncio.Task[None]) -> None:
+            if task.cancelled():
+                return
+            if task.exception() is not None:
+                logger.critical("the handlers could not be loaded; stopping", exc_info=task.exception())
+                stop.set()
+            elif freeze_heap:
+                settle_heap()
+
+        self.loading = asyncio.create_task(load_handlers(self.application), name="load handlers")
+        self.loading.add_done_callback(loaded)
 
     def _pair(self, settings: Settings) -> tuple[Keeper | None, Feeder | None]:
         """On PostgreSQL, the keeper of the active role and the feeder of recorded updates (bot/standby.py)."""
@@ -231,6 +249,8 @@ class _Bot:
         fails is logged and the later ones still run. A standby only closes its HTTP server."""
         if self.keeper is not None:
             await _carry_on("stop the active role's keeper", self.keeper.stop())
+        if self.loading is not None and not self.loading.done():
+            self.loading.cancel()  # the updates it held go unprocessed: the intake feeds them at the next start
         await self._stop_work(close_http=True)
 
     async def _stop_work(self, *, close_http: bool = False) -> None:
@@ -256,6 +276,8 @@ class _Bot:
 
     async def release(self) -> None:
         """Whatever is left after a stop or a failed start: the HTTP server, the bot's sessions, the database."""
+        if self.loading is not None and not self.loading.done():
+            self.loading.cancel()
         if self.runner is not None:
             await self.runner.cleanup()
         with contextlib.suppress(Exception):
@@ -302,6 +324,7 @@ async def serve(
     with _start_up_errors(settings, phase):
         await prepare_database(settings)
     bot = _Bot(settings, clock or SystemClock(), webhook_mode=webhook_mode)
+    bot.load_handlers(stop, freeze_heap=freeze_heap)  # overlaps getMe, the HTTP server and the first getUpdates
     loop = asyncio.get_running_loop()
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -16,10 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from services.activities.draw_rules import DrawSettings
 from services.platform.policy import (
     DEFAULT_CREDIT_POINTS,
     ChaseSettings,
+    DrawSettings,
     ImportSettings,
     LeadRules,
     Policy,

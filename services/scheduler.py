@@ -7,6 +7,7 @@ only provides the heartbeat (``max_instances=1``, ``coalesce=True``: a late job 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -14,12 +15,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services.invitations import eve, invitations
-from services.leads import lead_triage, retention
-from services.platform import calendar_watch, intake, updates
-from services.pool import pool_jobs
-from services.records import credit, work_records
-from services.supervisors import supervisors
+from services.platform import intake, updates
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -34,6 +30,18 @@ class Job:
     name: str
     every: timedelta
     run: JobFunction
+
+
+def sweep(module: str, function: str) -> JobFunction:
+    """``module.function``, imported when the job first runs (issue 21: the sweeps' topics are not loaded at
+    start-up) and looked up at each run."""
+
+    async def run(uow_factory: UnitOfWorkFactory) -> object:
+        job: JobFunction = getattr(importlib.import_module(module), function)
+        return await job(uow_factory)
+
+    run.__qualname__ = run.__name__ = f"{module}.{function}"
+    return run
 
 
 async def prune_processed_updates(uow_factory: UnitOfWorkFactory) -> int:
@@ -60,25 +68,26 @@ async def prune_redeem_failures(uow_factory: UnitOfWorkFactory) -> int:
 JOBS: tuple[Job, ...] = (
     # Daily rules run hourly: each is idempotent, and an hourly beat notices a new day (or a clock
     # advanced in the sandbox) without waiting up to a day.
-    Job("expert_pool_daily", timedelta(hours=1), pool_jobs.daily_sweep),
+    Job("expert_pool_daily", timedelta(hours=1), sweep("services.pool.pool_jobs", "daily_sweep")),
     Job("prune_processed_updates", timedelta(hours=1), prune_processed_updates),
     Job("prune_received_updates", timedelta(hours=1), prune_received_updates),
     Job("prune_redeem_failures", timedelta(hours=1), prune_redeem_failures),
     # Due times of invitations (reminders, expiry, commitment) are rows; the sweep reads what is due.
-    Job("invitations_chase", timedelta(minutes=1), invitations.sweep),
+    Job("invitations_chase", timedelta(minutes=1), sweep("services.invitations.invitations", "sweep")),
     # The reminder the day before the start, at the configured local hour (issue 13).
-    Job("invitations_eve", timedelta(minutes=5), eve.eve_sweep),
-    Job("calendar_fallback_warning", timedelta(hours=6), calendar_watch.warn_uncovered_years),
+    Job("invitations_eve", timedelta(minutes=5), sweep("services.invitations.eve", "eve_sweep")),
+    Job("calendar_fallback_warning", timedelta(hours=6),
+        sweep("services.platform.calendar_watch", "warn_uncovered_years")),
     # Lead deadlines (reminder before, escalation after, reward claim window) and supervisor terms.
-    Job("lead_deadlines", timedelta(minutes=15), lead_triage.sweep),
-    Job("supervisor_terms", timedelta(hours=1), supervisors.term_sweep),
+    Job("lead_deadlines", timedelta(minutes=15), sweep("services.leads.lead_triage", "sweep")),
+    Job("supervisor_terms", timedelta(hours=1), sweep("services.supervisors.supervisors", "term_sweep")),
     # Retention of lead records (PIPL storage limitation): warn the unit, then delete at the due day. A daily rule
     # on the hourly beat like the others (a restart never postpones it by a day).
-    Job("lead_retention", timedelta(hours=1), retention.sweep),
+    Job("lead_retention", timedelta(hours=1), sweep("services.leads.retention", "sweep")),
     # After the activity (000 §25): work records opened, reminded daily, escalated after 5 working days; credit
     # events of expired and refused slots.
-    Job("work_records", timedelta(minutes=15), work_records.sweep),
-    Job("credit_slots", timedelta(minutes=15), credit.sweep_slots),
+    Job("work_records", timedelta(minutes=15), sweep("services.records.work_records", "sweep")),
+    Job("credit_slots", timedelta(minutes=15), sweep("services.records.credit", "sweep_slots")),
 )
 
 

@@ -35,6 +35,23 @@ def _keyed_hash(of: str, *, unique: bool = False) -> Any:
                  sa_column_kwargs={"info": {"hash_of": of}})
 
 
+ACTIVE = "unbound_at IS NULL"
+
+
+def _active_only(name: str, *columns: str) -> Index:
+    """A unique index over the rows not unbound (partial on SQLite and PostgreSQL, as the migrations create it).
+    PostgreSQL's predicate is set when the index is created there: naming ``postgresql_where`` here would load
+    SQLAlchemy's PostgreSQL dialect at every start, on SQLite too (issue 21)."""
+    index = Index(name, *columns, unique=True, sqlite_where=text(ACTIVE))
+    event.listen(index, "before_create", _postgresql_predicate)
+    return index
+
+
+def _postgresql_predicate(index: Index, connection: Any, **_: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        index.dialect_options["postgresql"]["where"] = text(ACTIVE)
+
+
 class OrgUnit(SQLModel, table=True):
     """A node of the bureau's tree: the bureau at the root, divisions or cities below it."""
 
@@ -185,22 +202,8 @@ class Account(SQLModel, table=True):
 
     __tablename__ = "account"
     __table_args__ = (
-        Index(
-            "uq_account_active_user",
-            "channel",
-            "external_user_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
-        Index(
-            "uq_account_active_person",
-            "channel",
-            "person_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
+        _active_only("uq_account_active_user", "channel", "external_user_id"),
+        _active_only("uq_account_active_person", "channel", "person_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -249,14 +252,7 @@ class StaffChat(SQLModel, table=True):
 
     __tablename__ = "staff_chat"
     __table_args__ = (
-        Index(
-            "uq_staff_chat_active",
-            "channel",
-            "chat_id",
-            unique=True,
-            sqlite_where=text("unbound_at IS NULL"),
-            postgresql_where=text("unbound_at IS NULL"),
-        ),
+        _active_only("uq_staff_chat_active", "channel", "chat_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

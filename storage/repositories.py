@@ -28,7 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
@@ -693,6 +692,8 @@ def _identity_statement() -> _AnySelect:
 
 @functools.cache
 def _receive_statement(dialect: str) -> Insert:
+    from sqlalchemy.dialects import postgresql, sqlite  # the PostgreSQL dialect loads on PostgreSQL only
+
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(_table(ReceivedUpdate)).on_conflict_do_nothing()
 

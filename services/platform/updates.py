@@ -21,7 +21,6 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.platform.intake import is_storable_update_id
 from storage.models import ProcessedUpdate
@@ -134,6 +133,8 @@ class DeliveryLedger:
 
 @functools.cache
 def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    from sqlalchemy.dialects import postgresql, sqlite  # the PostgreSQL dialect loads on PostgreSQL only
+
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
     return insert(table).on_conflict_do_nothing()
