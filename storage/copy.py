@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Table, func, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table)
 from storage.db import READONLY_OPTION
+from storage.types import Encrypted, KeyedHash
 
 BATCH = 1000
 Progress = Callable[[str, int, int], None]  # table, rows copied so far, rows in the table
@@ -87,7 +88,7 @@ async def _copy_table(
             break
         values = [dict(row._mapping) for row in rows]
         later += _hold_forward_references(table, key, values)
-        await writing.execute(table.insert(), values)
+        await writing.execute(_as_stored(table).insert(), values)
         copied += len(values)
         last = values[-1][key[0].name]
         if progress is not None:
@@ -103,13 +104,27 @@ async def _page(
     reading: AsyncConnection, table: Table, key: Sequence[Column[Any]], *, after: Any, offset: int, limit: int
 ) -> Sequence[Any]:
     """The next batch: after the last id (one-column keys), else by offset (the small link tables)."""
-    statement = select(table).order_by(*key).limit(limit)
+    statement = select(*(type_coerce(c, String).label(c.name) if _sealed(c) else c for c in table.columns)) \
+        .order_by(*key).limit(limit)
     if len(key) == 1:
         if after is not None:
             statement = statement.where(key[0] > after)
     else:
         statement = statement.offset(offset)
     return (await reading.execute(statement)).all()
+
+
+def _sealed(column: Column[Any]) -> bool:
+    """Whether a column holds a ciphertext or a keyed hash (encryption at rest): copied as stored, never opened or
+    hashed again (the target opens it with the same key; a hash of a hash would match nothing)."""
+    return isinstance(column.type, Encrypted | KeyedHash)
+
+
+def _as_stored(table: Table) -> Table:
+    """``table`` for writing rows as they were read: its sealed columns as plain text."""
+    if not any(_sealed(c) for c in table.columns):
+        return table
+    return Table(table.name, MetaData(), *(Column(c.name, String if _sealed(c) else c.type) for c in table.columns))
 
 
 def _hold_forward_references(table: Table, key: Sequence[Column[Any]], values: list[dict[str, Any]]) -> list[
@@ -132,7 +147,7 @@ async def _reset_sequences(writing: AsyncConnection) -> None:
     """Set each table's id sequence past the highest id copied (PostgreSQL; a table without one is left)."""
     for table in tables():
         key = list(table.primary_key.columns)
-        if len(key) != 1:
+        if len(key) != 1 or not isinstance(key[0].type, Integer):  # a text key (data_key.purpose) has no sequence
             continue
         sequence = func.pg_get_serial_sequence(table.name, key[0].name)
         await writing.execute(

@@ -41,7 +41,9 @@ async def _terminate_holder(url: str) -> None:
         async with engine.connect() as connection:
             ended = (await connection.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c"
-                " AND objid = :o AND objsubid = 2 AND granted"), {"c": LOCK_CLASS, "o": LOCK_OBJECT})).all()
+                " AND objid = :o AND objsubid = 2 AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                {"c": LOCK_CLASS, "o": LOCK_OBJECT})).all()
         assert ended == [(True,)]
     finally:
         await engine.dispose()

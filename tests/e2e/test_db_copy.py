@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, func, select
 
+from bot import keys
+from bot.settings import Settings
 from services.leads import leads
 from services.people import orgs
 from services.platform import audit
@@ -27,6 +29,9 @@ from tests.builders import add_institutions, add_pool, build_org
 from tests.conftest import T0
 
 PG = os.environ.get("TEST_DATABASE_URL")
+ID_NUMBERS = ["11010519491231002X", "110105194912310038", "110105194912310046", "110105194912310054",
+              "110105194912310062"]
+SEALED = "SELECT person_id, mobile, mobile_hmac, id_number, id_number_hmac FROM expert ORDER BY person_id"
 
 
 async def _cli(database_url: str, *args: str) -> tuple[int, str, str]:
@@ -46,8 +51,10 @@ async def _installation(path: Path, template: Path) -> str:
     engine = create_engine(url)
     uow = UnitOfWorkFactory(create_session_factory(engine), clock=FixedClock(T0))
     try:
-        org = await build_org(uow)
-        await add_pool(uow, org.div1_id, [{"name": f"专家{n}"} for n in range(5)])
+        await keys.unlock(Settings(_env_file=None, database_url=url), engine, uow)  # type: ignore[call-arg]
+        org = await build_org(uow)  # mobiles and ID numbers below are written encrypted, with their keyed hashes
+        await add_pool(uow, org.div1_id, [{"name": f"专家{n}", "mobile": f"1380013800{n}",
+                                           "id_number": ID_NUMBERS[n]} for n in range(5)])
         (hospital,) = await add_institutions(uow, ["第一人民医院"])
         reporter = Actor(label=f"person:{org.supervisor_id}", person_id=org.supervisor_id,
                          roles=frozenset({Role.SUPERVISOR}))
@@ -83,6 +90,17 @@ async def test_db_copy_moves_everything_checks_counts_and_the_audit_chain_and_re
         entries = (await u.session.exec(select(func.count()).select_from(AuditEntry))).one()
         chain = await audit.verify_chain(u)
     assert [lead.what for lead in lead_rows] == ["重复收取护理费", "虚记药品", "挂床住院"]
+    async with uow_factory(readonly=True) as u:  # ciphertexts and keyed hashes as stored, never opened or rehashed
+        copied = [tuple(row) for row in (await u.session.exec(text(SEALED))).all()]  # type: ignore[call-overload]
+    engine = create_engine(source)
+    try:
+        async with engine.connect() as connection:
+            stored = [tuple(row) for row in (await connection.execute(text(SEALED))).all()]
+    finally:
+        await engine.dispose()
+    sealed = [row for row in stored if row[1] is not None]
+    assert len(sealed) == 5 and all(str(row[1]).startswith("fw1:") and row[2] and row[4] for row in sealed)
+    assert copied == stored
     assert lead_rows[0].linked_to_id == lead_rows[2].id
     assert experts == 7 and entries > 10
     assert chain.ok and chain.checked == entries
