@@ -28,8 +28,8 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot.app import BotApplication, build_application, publish_commands
-from bot.context import CHANNEL, BotServices
 from bot.audit_sequencer import AuditSequencer
+from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
 from bot.feeder import Feeder
 from bot.logs import describe, is_transient, traceback_at_debug

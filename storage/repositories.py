@@ -507,6 +507,13 @@ class AuditRepository(_Repository):
         await _core(self.session, _head_move_statement(), params={"entry_id": entry_id, "hash": entry_hash})
         self._sync_loaded_head(entry_id, entry_hash)
 
+    async def create_head(self) -> None:
+        """Create the chain head (empty chain) unless it exists; concurrent creators do not fail (Core)."""
+        dialect = self.session.sync_session.get_bind().dialect.name
+        insert_head = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_table(AuditHead))
+        await _core(self.session, insert_head.values(id=1, last_entry_id=0, last_hash="0" * 64)
+                    .on_conflict_do_nothing(index_elements=["id"]))
+
     async def pending(self, *, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` entries not yet in the chain, in id order: the columns their hash covers (Core)."""
         result = await _core(self.session, _pending_statement(), params={"limit": limit})

@@ -151,9 +151,10 @@ async def chain_pending(uow: UnitOfWork, *, batch: int = 500) -> int:
     commits); returns how many. Locks the head first, so two sequencers link one after the other and never the
     same entry twice (each reads the pending entries once it holds the lock)."""
     head = await uow.audit.head_values()
-    if head is None:  # the very first entry: create the head row
-        created = await uow.audit.lock_head()
-        head = (created.last_entry_id, created.last_hash)
+    if head is None:  # the very first entry: create the head row (another sequencer may be doing the same)
+        await uow.audit.create_head()
+        head = await uow.audit.head_values()
+        assert head is not None
     pending = await uow.audit.pending(limit=batch)
     if not pending:
         return 0

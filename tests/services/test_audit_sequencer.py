@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 
 from bot.audit_sequencer import AuditSequencer
 from services.platform import audit
+from services.platform.clock import FixedClock
 from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry
 from storage.uow import UnitOfWorkFactory
-from services.platform.clock import FixedClock
 
 
 async def _transaction(uow: UnitOfWorkFactory, n: int, *, commit: bool) -> int:
@@ -115,7 +115,7 @@ async def test_a_commit_wakes_the_running_sequencer_and_stop_links_the_rest(uow_
         await sequencer.stop()
     assert sequencer.linked == 2 + 1
     assert await _counts(uow_factory) == (3, 3, 3)
-    assert sequencer.wake not in audit._wakers  # noqa: SLF001  (a stopped sequencer is no longer woken)
+    assert sequencer.wake not in audit._wakers
 
 
 async def test_unlinking_a_linked_entry_to_get_it_relinked_is_named(uow_factory: UnitOfWorkFactory) -> None:
