@@ -38,7 +38,10 @@ class AuditSequencer:
         """Link what a previous run left, then keep linking after every commit that records entries."""
         if self._running:
             return
-        await self.run_once()
+        try:
+            await self.run_once()
+        except Exception:  # the loop tries again: a start does not fail over entries that can be linked later
+            logger.exception("linking the audit entries a previous run left failed; will retry")
         self._running = True
         audit.add_waker(self.wake)
         self._task = asyncio.create_task(self._loop(), name="audit-sequencer")
