@@ -23,8 +23,10 @@ logger = logging.getLogger(__name__)
 class AuditSequencer:
     """Links pending audit entries into the chain after commits (and every ``poll_seconds``)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, *, poll_seconds: float = 5.0, batch: int = 500) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, *, poll_seconds: float = 5.0, batch: int = 500,
+                 gather_seconds: float = 0.01) -> None:
         self.uow, self.poll_seconds, self.batch = uow, poll_seconds, batch
+        self.gather_seconds = gather_seconds  # after a wake, let more commits land so one transaction links them
         self._wakeup = asyncio.Event()
         self._running = False
         self._task: asyncio.Task[None] | None = None
@@ -70,6 +72,8 @@ class AuditSequencer:
             woken = False
             with contextlib.suppress(TimeoutError):
                 woken = await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+            if woken and self._running:
+                await asyncio.sleep(self.gather_seconds)
             self._wakeup.clear()
             try:
                 if woken or await self._has_pending():  # a poll looks first, without taking the write lock
