@@ -352,7 +352,8 @@ async def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow_factory: UnitOfWorkFactory) -> audit.ChainReport:
-        async with uow_factory() as uow:
+        await audit.chain_all(uow_factory)  # entries committed and not linked yet (issue 21) are linked first
+        async with uow_factory(readonly=True) as uow:
             return await audit.verify_chain(uow)
 
     report: audit.ChainReport = await _with_uow(settings, work)

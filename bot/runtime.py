@@ -29,6 +29,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import keys
 from bot.app import BotApplication, build_application, load_handlers, publish_commands
+from bot.audit_sequencer import AuditSequencer
 from bot.context import CHANNEL, BotServices
 from bot.dispatcher import OutboxDispatcher
 from bot.feeder import Feeder
@@ -122,6 +123,7 @@ class _Bot:
             default_language=settings.default_language, max_in_flight=settings.outbox_max_in_flight,
         )
         self.services.wake_dispatcher = self.dispatcher.wake
+        self.sequencer = AuditSequencer(uow)
         uow.on_outbox_commit(self.dispatcher.wake)
         self.scheduler = build_scheduler(
             uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job),
@@ -212,6 +214,7 @@ class _Bot:
     async def _start_work(self) -> None:
         await publish_commands(self.application)
         await self.dispatcher.start()  # releases the claims of the process that had the role before
+        await self.sequencer.start()  # links the audit entries a previous run committed and did not link
         self.ledger.start()
         if self.feeder is None:
             self.scheduler.start()
@@ -273,6 +276,7 @@ class _Bot:
                 self.scheduler.pause()
         await _carry_on("stop the outbox dispatcher", self.dispatcher.stop())
         logger.info("outbox dispatcher stopped")
+        await _carry_on("link the last audit entries", self.sequencer.stop())
 
     async def release(self) -> None:
         """Whatever is left after a stop or a failed start: the HTTP server, the bot's sessions, the database."""

@@ -305,7 +305,10 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One state change, chained to the previous entry by its hash (see services.platform.audit)."""
+    """One state change, chained to the previous entry by its hash (see services.platform.audit).
+
+    Written pending (``seq``, ``prev_hash`` and ``hash`` empty) inside the change's transaction; the sequencer then
+    gives it the next position in the chain (``seq``) and its links."""
 
     __tablename__ = "audit_entry"
 
@@ -316,12 +319,14 @@ class AuditEntry(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
+    seq: int | None = Field(default=None, unique=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class AuditHead(SQLModel, table=True):
-    """The single row that points at the newest audit entry; locking it serialises appends."""
+    """The single row that points at the end of the audit chain (``last_entry_id`` is the last chained entry's
+    position, ``seq``); locking it serialises the sequencer's linking."""
 
     __tablename__ = "audit_head"
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -492,32 +493,43 @@ class AuditRepository(_Repository):
         row = (await _core(self.session, _head_statement())).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def insert_entry(self, values: Mapping[str, Any]) -> None:
-        """Insert an entry (every column given) with a Core statement; the caller holds the head's lock."""
-        await _core(self.session, _audit_insert_statement(), params=dict(values))
+    async def insert_entry(self, values: Mapping[str, Any]) -> int:
+        """Insert a pending entry (no chain position yet) with a Core statement; returns its id."""
+        result = await _core(self.session, _audit_insert_statement(), params=dict(values))
+        return int(result.scalar_one())
 
-    async def insert_entries(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert several entries (every column given) with one Core executemany; the caller holds the head."""
-        if rows:
-            await _core(self.session, _audit_insert_statement(), params=[dict(r) for r in rows])
+    async def insert_entries(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert several pending entries with as few statements as the driver allows; returns their ids in order."""
+        return await insert_rows(self.session, AuditEntry, rows, return_ids=True)
 
     async def move_head(self, entry_id: int, entry_hash: str) -> None:
         """Point the (locked) head at a new entry."""
         await _core(self.session, _head_move_statement(), params={"entry_id": entry_id, "hash": entry_hash})
         self._sync_loaded_head(entry_id, entry_hash)
 
-    async def move_head_from(self, expected: tuple[int, str], entry_id: int, entry_hash: str) -> bool:
-        """Point the head at a new entry if it still points at ``expected`` (id, hash); locks it either way.
+    async def create_head(self) -> None:
+        """Create the chain head (empty chain) unless it exists; concurrent creators do not fail (Core)."""
+        from sqlalchemy.dialects import postgresql, sqlite  # on first use: start-up loads no dialect it does not need
 
-        One statement instead of reading the head first: on PostgreSQL a concurrent appender waits
-        for the row lock, then finds the head moved and gets False.
-        """
-        params = {"old_id": expected[0], "old_hash": expected[1], "entry_id": entry_id, "hash": entry_hash}
-        result = await _core(self.session, _head_move_from_statement(), params=params)
-        if result.rowcount != 1:
-            return False
-        self._sync_loaded_head(entry_id, entry_hash)
-        return True
+        dialect = self.session.sync_session.get_bind().dialect.name
+        insert_head = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_table(AuditHead))
+        await _core(self.session, insert_head.values(id=1, last_entry_id=0, last_hash="0" * 64)
+                    .on_conflict_do_nothing(index_elements=["id"]))
+
+    async def pending(self, *, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` entries not yet in the chain, in id order: the columns their hash covers (Core)."""
+        result = await _core(self.session, _pending_statement(), params={"limit": limit})
+        return [dict(row._mapping) for row in result]
+
+    async def has_pending(self) -> bool:
+        """Whether any committed entry waits to be linked into the chain."""
+        return (await _core(self.session, _has_pending_statement())).first() is not None
+
+    async def link(self, links: Sequence[Mapping[str, Any]]) -> None:
+        """Give pending entries their chain position and links (``b_id``, ``seq``, ``prev_hash``, ``hash``), in
+        one executemany; the caller holds the head's lock."""
+        if links:
+            await _core(self.session, _link_statement(), params=[dict(link) for link in links])
 
     def _sync_loaded_head(self, entry_id: int, entry_hash: str) -> None:
         loaded = self.session.sync_session.identity_map.get(identity_key(AuditHead, 1))
@@ -526,10 +538,23 @@ class AuditRepository(_Repository):
             set_committed_value(loaded, "last_hash", entry_hash)
 
     async def in_order(self, *, after_id: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
+        """Entries in id order (pending ones included)."""
         result = await self.session.exec(
             select(AuditEntry).where(col(AuditEntry.id) > after_id).order_by(col(AuditEntry.id)).limit(limit)
         )
         return result.all()
+
+    async def in_chain_order(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
+        """Linked entries in chain order (by position, ``seq``)."""
+        result = await self.session.exec(
+            select(AuditEntry).where(col(AuditEntry.seq) > after_seq).order_by(col(AuditEntry.seq)).limit(limit)
+        )
+        return result.all()
+
+    async def count_pending(self) -> int:
+        """How many committed entries wait to be linked into the chain."""
+        result = await self.session.exec(select(func.count()).where(col(AuditEntry.seq).is_(None)))
+        return int(result.one())
 
     async def head(self) -> AuditHead | None:
         return await self.session.get(AuditHead, 1)
@@ -814,18 +839,32 @@ def _head_statement() -> _AnySelect:
 
 
 @functools.cache
-def _audit_insert_statement() -> Insert:
-    return sa_insert(_table(AuditEntry))
+def _audit_insert_statement() -> ReturningInsert[tuple[int]]:
+    table = _table(AuditEntry)
+    return sa_insert(table).returning(table.c.id)
+
+
+_HASHED_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "details")
 
 
 @functools.cache
-def _head_move_from_statement() -> Update:
-    head = _table(AuditHead)
-    return (
-        update(head)
-        .where(head.c.id == 1, head.c.last_entry_id == bindparam("old_id"), head.c.last_hash == bindparam("old_hash"))
-        .values(last_entry_id=bindparam("entry_id"), last_hash=bindparam("hash"))
-    )
+def _pending_statement() -> _AnySelect:
+    table = _table(AuditEntry)
+    return (sa_select(*(table.c[name] for name in _HASHED_COLUMNS)).where(table.c.seq.is_(None))
+            .order_by(table.c.id).limit(bindparam("limit")))
+
+
+@functools.cache
+def _has_pending_statement() -> _AnySelect:
+    table = _table(AuditEntry)
+    return sa_select(table.c.id).where(table.c.seq.is_(None)).limit(1)
+
+
+@functools.cache
+def _link_statement() -> Update:
+    table = _table(AuditEntry)
+    return (update(table).where(table.c.id == bindparam("b_id"), table.c.seq.is_(None))
+            .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")))
 
 
 @functools.cache

@@ -143,3 +143,61 @@ def test_upgrading_keeps_the_evidence_files_and_gives_them_no_caption(fresh_url:
     assert rows == [("photo-1.jpg", None)]
     asyncio.run(run(["UPDATE lead_evidence SET caption = '" + "说" * 1024 + "' WHERE id = 1"]))
     assert asyncio.run(run(["SELECT length(caption) FROM lead_evidence"])) == [(1024,)]
+
+
+def test_upgrading_keeps_an_old_chain_verifiable_and_new_entries_follow_it(fresh_url: str) -> None:
+    """Issue 21: entries linked before the sequencer (their position was their id) verify after 0018, and a new
+    entry gets the next id (PostgreSQL's sequence moved past the ids the chain used to hand out) and position."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.platform import audit
+    from storage.db import create_engine, create_session_factory
+    from storage.uow import UnitOfWorkFactory
+
+    migrate.upgrade(fresh_url, "0017")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    prev = audit.GENESIS_HASH
+    rows = []
+    for entry_id in (1, 2, 3):
+        digest = audit.entry_hash(entry_id=entry_id, at=at, actor="cli", action="old", object_type="t",
+                                  object_id=str(entry_id), details={"n": entry_id}, prev_hash=prev)
+        rows.append({"id": entry_id, "at": at, "actor": "cli", "action": "old", "object_type": "t",
+                     "object_id": str(entry_id), "details": {"n": entry_id}, "prev_hash": prev, "hash": digest})
+        prev = digest
+
+    async def seed() -> None:
+        from storage.models import AuditEntry, AuditHead
+
+        engine = create_async_engine(fresh_url)
+        try:
+            async with engine.begin() as connection:
+                table = AuditEntry.__table__  # type: ignore[attr-defined]
+                await connection.execute(table.insert(), [{k: v for k, v in r.items()} for r in rows])
+                await connection.execute(AuditHead.__table__.insert().values(  # type: ignore[attr-defined]
+                    id=1, last_entry_id=3, last_hash=prev))
+        finally:
+            await engine.dispose()
+
+    async def after() -> tuple[audit.ChainReport, int | None, audit.ChainReport]:
+        engine = create_engine(fresh_url)
+        try:
+            uow = UnitOfWorkFactory(create_session_factory(engine))
+            async with uow(readonly=True) as u:
+                old = await audit.verify_chain(u)
+            async with uow() as u:
+                entry = await audit.record(u, at=at, actor="cli", action="new", object_type="t", object_id=4)
+                await u.commit()
+            await audit.chain_all(uow)
+            async with uow(readonly=True) as u:
+                return old, entry.id, await audit.verify_chain(u)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    migrate.upgrade(fresh_url)
+    old, new_id, report = asyncio.run(after())
+    assert old.ok and old.checked == 3
+    assert new_id == 4 and report.ok and report.checked == 4
