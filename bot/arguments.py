@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any, Final
 
 from services.platform.actions import MAX_ID, parse_id
+from services.platform.identifiers import mask_personal
 
 ECHO_CHARS: Final = 50
 SEARCH_CHARS: Final = 100  # search words, all together
@@ -38,7 +39,9 @@ class UsageError(Exception):
 
 
 def echo(text: str, limit: int = ECHO_CHARS) -> str:
-    """``text`` as it may be shown back: at most ``limit`` characters, an ellipsis marking a cut."""
+    """``text`` as it may be shown back: identity numbers and mobiles masked, at most ``limit`` characters, an
+    ellipsis marking a cut."""
+    text = mask_personal(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -17,6 +17,7 @@ code check fails while the GB 32100 check holds, but that check can be switched 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -248,3 +249,14 @@ def mask_phone(mobile: str) -> str:
     if len(mobile) < 6:
         return "*" * len(mobile)
     return mobile[:3] + "*" * (len(mobile) - 5) + mobile[-2:]
+
+
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?![\dXx])")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_personal(text: str) -> str:
+    """``text`` with every identity number masked as :func:`mask_id_number` does and every mobile as ``138****8000``:
+    for showing back what someone typed (PIPL: a number the bureau keeps encrypted is not repeated in a chat)."""
+    text = _ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: m.group()[:3] + "****" + m.group()[-4:], text)

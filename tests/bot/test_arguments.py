@@ -47,3 +47,10 @@ def test_words_and_dates_are_checked_and_echoed_briefly() -> None:
     assert refused.value.problem_params["value"] == "x" * 49 + "…"
     assert echo("short") == "short" and len(echo("y" * 5000)) == 50
 
+
+
+def test_an_echo_masks_identity_numbers_and_mobiles() -> None:
+    """What someone typed is shown back without the numbers the bureau keeps encrypted (PIPL; issue 19)."""
+    shown = echo("张三 11010519491231002X 13800138000 第一医院 2026")
+    assert shown == "张三 110105********002X 138****8000 第一医院 2026"
+    assert echo("110105491231002") == "110105*****1002"  # the old 15-digit form
