@@ -3,31 +3,10 @@ not kept forever by accident; the reporter link becomes nullable."""
 
 from __future__ import annotations
 
-import asyncio
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from storage import migrate
-from tests.storage.test_migrations import fresh_url  # noqa: F401 - the fixture
+from tests.storage.migration_db import fresh_url, run_sql  # noqa: F401 - the fixture
 
 STAMP = "'2026-01-01 00:00:00'"
-
-
-def _run(url: str, statements: list[str]) -> list[tuple[object, ...]]:
-    async def run() -> list[tuple[object, ...]]:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                rows: list[tuple[object, ...]] = []
-                for sql in statements:
-                    result = await connection.execute(text(sql))
-                    rows = [tuple(row) for row in result.all()] if result.returns_rows else []
-                return rows
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def _lead(lead_id: int, state: str, closed_at: str) -> str:
@@ -39,13 +18,13 @@ def _lead(lead_id: int, state: str, closed_at: str) -> str:
 
 def test_leads_decided_before_the_upgrade_get_their_clocks(fresh_url: str) -> None:  # noqa: F811
     migrate.upgrade(fresh_url, "0014")
-    _run(fresh_url, [
+    run_sql(fresh_url, [
         f"INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', {STAMP})",
         f"INSERT INTO person (id, name, created_at) VALUES (1, '陈监督', {STAMP})",
         _lead(1, "closed", "'2026-02-01 00:00:00'"), _lead(2, "not_accepted", "NULL"),
         _lead(3, "investigating", "NULL"),
     ])
     migrate.upgrade(fresh_url)
-    rows = _run(fresh_url, ["SELECT lead_id, kind, warned_at, done_at FROM lead_retention ORDER BY lead_id, kind"])
+    rows = run_sql(fresh_url, ["SELECT lead_id, kind, warned_at, done_at FROM lead_retention ORDER BY lead_id, kind"])
     assert rows == [(1, "evidence", None, None), (1, "reporter", None, None), (2, "rejected", None, None)]
-    _run(fresh_url, ["UPDATE lead SET reporter_person_id = NULL WHERE id = 1"])
+    run_sql(fresh_url, ["UPDATE lead SET reporter_person_id = NULL WHERE id = 1"])

@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
 from storage import migrate
+from tests.storage.migration_db import fresh_url, run_sql
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-
-
-def _sync(url: str) -> str:
-    parsed = make_url(url)
-    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+asyncpg"
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set."""
-    if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path}/m.db"
-        return
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    admin = PG_URL.replace("postgresql://", "postgresql+asyncpg://")
-    name = f"fundwatch_mig_{secrets.token_hex(4)}"
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+__all__ = ["fresh_url"]  # the fixture, for the tests of later migrations that import it from here
 
 
 def _diff(url: str) -> list[object]:
@@ -77,58 +38,23 @@ def test_the_migrations_build_exactly_the_models_tables(fresh_url: str) -> None:
 
 
 def test_upgrading_keeps_the_foundations_experts_as_active_pool_members(fresh_url: str) -> None:
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     migrate.upgrade(fresh_url, "0001")
-
-    async def seed_and_read(sql: str | None) -> list[tuple[object, ...]]:
-        engine = create_async_engine(fresh_url)
-        try:
-            async with engine.begin() as connection:
-                if sql is None:
-                    await connection.execute(text(
-                        "INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', "
-                        "'2026-01-01 00:00:00')"))
-                    await connection.execute(text(
-                        "INSERT INTO person (id, name, created_at) VALUES (1, '张专家', '2026-01-01 00:00:00')"))
-                    await connection.execute(text(
-                        "INSERT INTO expert (person_id, org_unit_id, created_at) VALUES (1, 1, '2026-01-01 00:00:00')"))
-                    return []
-                return [tuple(row) for row in (await connection.execute(text(sql))).all()]
-        finally:
-            await engine.dispose()
-
-    asyncio.run(seed_and_read(None))
+    run_sql(fresh_url, [
+        "INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', '2026-01-01 00:00:00')",
+        "INSERT INTO person (id, name, created_at) VALUES (1, '张专家', '2026-01-01 00:00:00')",
+        "INSERT INTO expert (person_id, org_unit_id, created_at) VALUES (1, 1, '2026-01-01 00:00:00')",
+    ])
     migrate.upgrade(fresh_url)
-    rows = asyncio.run(seed_and_read("SELECT state, categories, is_chief, full_civil_capacity FROM expert"))
+    rows = run_sql(fresh_url, ["SELECT state, categories, is_chief, full_civil_capacity FROM expert"])
     assert len(rows) == 1
     state, categories, is_chief, capacity = rows[0]
     assert state == "active" and categories in ("[]", []) and not is_chief and capacity
 
 
 def test_upgrading_keeps_the_evidence_files_and_gives_them_no_caption(fresh_url: str) -> None:
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     migrate.upgrade(fresh_url, "0008")
     stamp = "'2026-01-01 00:00:00'"
-
-    async def run(statements: list[str]) -> list[tuple[object, ...]]:
-        engine = create_async_engine(fresh_url)
-        try:
-            async with engine.begin() as connection:
-                rows: list[tuple[object, ...]] = []
-                for sql in statements:
-                    result = await connection.execute(text(sql))
-                    rows = [tuple(row) for row in result.all()] if result.returns_rows else []
-                return rows
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run([
+    run_sql(fresh_url, [
         f"INSERT INTO org_unit (id, code, name, kind, created_at) VALUES (1, 'b', 'B', 'bureau', {stamp})",
         f"INSERT INTO person (id, name, created_at) VALUES (1, '陈监督', {stamp})",
         "INSERT INTO lead (id, number, org_unit_id, reporter_person_id, reporter_pseudonym, category, what, happened, "
@@ -137,12 +63,12 @@ def test_upgrading_keeps_the_evidence_files_and_gives_them_no_caption(fresh_url:
         f"{stamp}, {stamp})",
         "INSERT INTO lead_evidence (id, lead_id, kind, file_name, size, sha256, stored_path, added_at) "
         f"VALUES (1, 1, 'photo', 'photo-1.jpg', 10, 'ab', 'ab/ab', {stamp})",
-    ]))
+    ])
     migrate.upgrade(fresh_url)
-    rows = asyncio.run(run(["SELECT file_name, caption FROM lead_evidence"]))
+    rows = run_sql(fresh_url, ["SELECT file_name, caption FROM lead_evidence"])
     assert rows == [("photo-1.jpg", None)]
-    asyncio.run(run(["UPDATE lead_evidence SET caption = '" + "说" * 1024 + "' WHERE id = 1"]))
-    assert asyncio.run(run(["SELECT length(caption) FROM lead_evidence"])) == [(1024,)]
+    run_sql(fresh_url, ["UPDATE lead_evidence SET caption = '" + "说" * 1024 + "' WHERE id = 1"])
+    assert run_sql(fresh_url, ["SELECT length(caption) FROM lead_evidence"]) == [(1024,)]
 
 
 def test_upgrading_keeps_an_old_chain_verifiable_and_new_entries_follow_it(fresh_url: str) -> None:
