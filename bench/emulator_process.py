@@ -80,6 +80,21 @@ class EmulatorProcess:
         """Put each user's keyboard message straight into the emulator (no bot involved)."""
         await self.call("baseline_keyboards", ids=ids)
 
+    async def log_mark(self) -> tuple[int, int]:
+        """Where the request log ends now, and how many 429s the emulator has answered so far."""
+        answer = await self.call("log_mark")
+        return answer["position"], answer["too_many_requests"]
+
+    async def sends(self, start: int) -> list[tuple[int | None, int, float]]:
+        """``(chat, status, at)`` of every ``sendMessage`` logged since ``start`` (``at``: the system's monotonic
+        clock, the same in both processes)."""
+        return [tuple(row) for row in (await self.call("sends", start=start))["sends"]]  # type: ignore[misc]
+
+    async def texts_containing(self, ids: list[int], mark: str) -> dict[int, int]:
+        """How many of the bot's messages in each user's chat contain ``mark``."""
+        counts = (await self.call("texts_containing", ids=ids, mark=mark))["counts"]
+        return {int(user): count for user, count in counts.items()}
+
     async def phase(self, work: Workload) -> Phase:
         """The measured phase, run in the child; ``cpu_s`` is the child's CPU time."""
         answer = await self.call("phase", work=dataclasses.asdict(work))
@@ -131,6 +146,19 @@ async def serve() -> None:
                     keyboards = await open_keyboards(emulator, request["ids"])
                 elif command == "baseline_keyboards":
                     keyboards = _baseline_keyboards(emulator, request["ids"])
+                elif command == "log_mark":
+                    reply({"position": len(emulator.request_log),
+                           "too_many_requests": emulator.stats.too_many_requests})
+                    continue
+                elif command == "sends":
+                    reply({"sends": [(chat, status, at) for name, chat, status, at
+                                     in emulator.request_log[request["start"]:] if name == "sendMessage"]})
+                    continue
+                elif command == "texts_containing":
+                    mark = request["mark"]
+                    reply({"counts": {str(uid): sum(1 for m in emulator.messages(uid) if mark in (m.text or ""))
+                                      for uid in request["ids"]}})
+                    continue
                 elif command == "phase":
                     phase = await press_phase(emulator, keyboards, Workload(**request["work"]), probe_lag=False)
                     reply({"phase": dataclasses.asdict(phase)})

@@ -140,10 +140,64 @@ class DeliverySize:
         return self.activities * self.requirements * self.principals
 
 
-async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  # noqa: ASYNC109
-    """Bind the experts, create the activities, then time the draws until every invitation reached Telegram."""
-    emulator = BotApiEmulator(token=TOKEN, limits=Limits())
-    await emulator.start()
+class _LocalTelegram:
+    """The emulator in the bot's own process and event loop (the default)."""
+
+    def __init__(self) -> None:
+        self.emulator = BotApiEmulator(token=TOKEN, limits=Limits())
+        self.base_url = self.file_base_url = ""
+
+    async def start(self) -> None:
+        await self.emulator.start()
+        self.base_url, self.file_base_url = self.emulator.base_url, self.emulator.file_base_url
+
+    async def stop(self) -> None:
+        await self.emulator.stop()
+
+    async def users(self, ids: list[int]) -> None:
+        for user in ids:
+            self.emulator.user(user, language_code="zh")
+
+    async def log_mark(self) -> tuple[int, int]:
+        return len(self.emulator.request_log), self.emulator.stats.too_many_requests
+
+    async def sends(self, start: int) -> list[tuple[int | None, int, float]]:
+        return [(chat, status, at) for name, chat, status, at in self.emulator.request_log[start:]
+                if name == "sendMessage"]
+
+    async def texts_containing(self, ids: list[int], mark: str) -> dict[int, int]:
+        return {user: sum(1 for m in self.emulator.messages(user) if mark in (m.text or "")) for user in ids}
+
+
+class _Hog:
+    """``count`` processes that keep a CPU busy each, beside the bot (issue 21: no 429 under CPU load)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._processes: list[asyncio.subprocess.Process] = []
+
+    async def __aenter__(self) -> _Hog:
+        for _ in range(self.count):
+            self._processes.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "while True: pass"))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for process in self._processes:
+            process.kill()
+            await process.wait()
+
+
+async def run_delivery(size: DeliverySize, timeout: float, *, emulator_process: bool = False,  # noqa: ASYNC109
+                       hog: int = 0) -> dict[str, Any]:
+    """Bind the experts, create the activities, then time the draws until every invitation reached Telegram.
+
+    ``emulator_process``: the fake Telegram runs in a child process (``bench.emulator_process``), as the real one is
+    elsewhere; ``hog``: that many busy processes run beside the bot during the timed part."""
+    from bench.emulator_process import EmulatorProcess
+
+    telegram: _LocalTelegram | EmulatorProcess = EmulatorProcess() if emulator_process else _LocalTelegram()
+    await telegram.start()
     try:
         async with scratch_database(None) as (url, _kind):
             setup_started = time.perf_counter()
@@ -155,9 +209,8 @@ async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  #
             finally:
                 await engine.dispose()
             users = {person: FIRST_USER_ID + n for n, person in enumerate(experts)}
-            for user in users.values():
-                emulator.user(user, language_code="zh")
-            harness = await start_bot(emulator, url)
+            await telegram.users(list(users.values()))
+            harness = await start_bot(telegram, url)  # type: ignore[arg-type]  # only its two URLs are used
             try:
                 harness.running.scheduler.pause()  # no sweep or housekeeping during the measurement
                 admin = staff_actor(ADMIN_ID, BUREAU_ID, admin=True)
@@ -175,30 +228,30 @@ async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  #
                     assert activity.id is not None
                     activity_ids.append(activity.id)
                 setup_s = time.perf_counter() - setup_started
-                log_start = len(emulator.request_log)
-                too_many_before = emulator.stats.too_many_requests
-                cpu0, others0 = time.process_time(), system_busy_seconds()
-                t0 = time.monotonic()
-                committed: list[float] = []
-                for activity_id in activity_ids:
-                    async with harness.uow() as u:
-                        outcome = await draws.file_request(u, actor=admin, activity_id=activity_id)
-                    if outcome.record is None or outcome.record.outcome != "drawn":
-                        raise BenchError(f"the draw of activity {activity_id} did not fill every place")
-                    committed.append(time.monotonic() - t0)
+                log_start, too_many_before = await telegram.log_mark()
                 user_set = set(users.values())
+                async with _Hog(hog):
+                    cpu0, others0 = time.process_time(), system_busy_seconds()
+                    t0 = time.monotonic()
+                    committed: list[float] = []
+                    for activity_id in activity_ids:
+                        async with harness.uow() as u:
+                            outcome = await draws.file_request(u, actor=admin, activity_id=activity_id)
+                        if outcome.record is None or outcome.record.outcome != "drawn":
+                            raise BenchError(f"the draw of activity {activity_id} did not fill every place")
+                        committed.append(time.monotonic() - t0)
 
-                def delivered() -> int:
-                    return sum(1 for name, chat, status, _ in emulator.request_log[log_start:]
-                               if name == "sendMessage" and status == 200 and chat in user_set)
+                    async def delivered() -> list[tuple[int | None, int, float]]:
+                        return await telegram.sends(log_start)
 
-                deadline = t0 + timeout
-                while delivered() < size.invitations and time.monotonic() < deadline:  # noqa: ASYNC110
-                    await asyncio.sleep(0.02)  # the request log is a plain list: poll it
-                wall_cpu = time.process_time() - cpu0
-                others = system_busy_seconds() - others0
-                sends = [(chat, status, at) for name, chat, status, at in emulator.request_log[log_start:]
-                         if name == "sendMessage"]
+                    deadline = t0 + timeout
+                    sends = await delivered()
+                    while (sum(1 for chat, status, _ in sends if status == 200 and chat in user_set) < size.invitations
+                           and time.monotonic() < deadline):
+                        await asyncio.sleep(0.05 if emulator_process else 0.02)  # the log is a plain list: poll it
+                        sends = await delivered()
+                    wall_cpu = time.process_time() - cpu0
+                    others = system_busy_seconds() - others0
                 ok = [at for chat, status, at in sends if status == 200 and chat in user_set]
                 await asyncio.sleep(1.0)  # let the recorder store the last outcomes
                 async with harness.uow(readonly=True) as u:
@@ -207,12 +260,12 @@ async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  #
                     members = Counter((await u.session.exec(select(ActivityMember.status))).all())
                 limiter = getattr(harness.running.application.bot, "rate_limiter", None)
                 limiter_stats = limiter.stats.as_dict() if limiter is not None and hasattr(limiter, "stats") else {}
+                _, too_many_after = await telegram.log_mark()
+                per_chat = await telegram.texts_containing(list(users.values()), INVITATION_MARK)
             finally:
                 await harness.shutdown()
     finally:
-        await emulator.stop()
-    per_chat = {user: sum(1 for m in emulator.messages(user) if INVITATION_MARK in (m.text or ""))
-                for user in users.values()}
+        await telegram.stop()
     lost = sum(1 for n in per_chat.values() if n == 0)
     duplicated = sum(1 for n in per_chat.values() if n > 1)
     wall = (max(ok) - t0) if ok else float("nan")
@@ -231,7 +284,9 @@ async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  #
         "ratio": round(wall / minimum, 3),
         "delivered": len(ok),
         "send_message_requests": len(sends),
-        "too_many_requests": emulator.stats.too_many_requests - too_many_before,
+        "too_many_requests": too_many_after - too_many_before,
+        "emulator_process": emulator_process,
+        "hog_processes": hog,
         "lost": lost,
         "duplicated": duplicated,
         "max_per_second_window": max(per_second.values()) if per_second else 0,
@@ -239,6 +294,7 @@ async def run_delivery(size: DeliverySize, timeout: float) -> dict[str, Any]:  #
         "member_status": dict(members),
         "bot_rate_limiter": limiter_stats,
         "cpu_s": round(wall_cpu, 2),
+        # the hog and (with emulator_process) the emulator's process count as other processes
         "other_processes_cpus": round(others / wall, 2) if ok and wall > 0 else None,
     }
 
@@ -376,7 +432,9 @@ def render(report: dict[str, Any]) -> str:
         f"| {d['first_delivery_s']} | {d['too_many_requests']} | {d['lost']} | {d['duplicated']} |",
         "",
         f"draws committed at (s): {d['draws_committed_s']}; most sends in one second: {d['max_per_second_window']}; "
-        f"outbox: {d['outbox_status']}; bot limiter: {d['bot_rate_limiter']}",
+        f"outbox: {d['outbox_status']}; bot limiter: {d['bot_rate_limiter']}; emulator in its own process: "
+        f"{d.get('emulator_process', False)}; CPU hogs beside the bot: {d.get('hog_processes', 0)}; other processes "
+        f"used {d.get('other_processes_cpus')} CPUs during delivery",
         "",
         "| sweep (SQLite) | open | due | select median ms | sweep median ms | min | max | per due slot ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -409,6 +467,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="smoke test: 5 sweep repetitions (20 otherwise); delivery is always 1,000")
     parser.add_argument("--repetitions", type=int, default=None, help="sweep repetitions (default 20, 5 quick)")
     parser.add_argument("--skip-delivery", action="store_true", help="only the sweep (part 2)")
+    parser.add_argument("--skip-sweep", action="store_true", help="only the delivery (part 1)")
+    parser.add_argument("--emulator-process", action="store_true",
+                        help="the fake Telegram in a process of its own (as the real one is elsewhere)")
+    parser.add_argument("--hog", type=int, default=0, metavar="N",
+                        help="N busy processes beside the bot while the invitations go out (CPU load)")
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on delivery after this many seconds")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON result (default bench/results/invitations.json, invitations-quick.json with "
@@ -426,17 +489,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     others_before = await others_busy()
     if others_before > BUSY_OTHERS:
         print(f"warning: other processes are using {others_before:.2f} CPUs", flush=True)
-    print(f"sweep: 100,000 open, {DUE} due, {args.repetitions} repetitions ...", flush=True)
-    big = await run_sweep(100_000, args.repetitions)
-    print(f"sweep: 1,000 open, {DUE} due ...", flush=True)
-    small = await run_sweep(1_000, args.repetitions)
+    if args.skip_sweep:
+        big = small = {"open_invitations": 0, "due": 0, "query_plan": "", **{
+            k: float("nan") for k in ("select_median_ms", "sweep_median_ms", "sweep_min_ms", "sweep_max_ms",
+                                      "per_slot_ms")}}
+    else:
+        print(f"sweep: 100,000 open, {DUE} due, {args.repetitions} repetitions ...", flush=True)
+        big = await run_sweep(100_000, args.repetitions)
+        print(f"sweep: 1,000 open, {DUE} due ...", flush=True)
+        small = await run_sweep(1_000, args.repetitions)
     if args.skip_delivery:
         delivery: dict[str, Any] = {k: float("nan") for k in ("wall_s", "minimum_s", "ratio")}
         delivery.update(invitations=0, too_many_requests=0, lost=0, duplicated=0, first_delivery_s=None,
                         draws_committed_s=[], max_per_second_window=0, outbox_status={}, bot_rate_limiter={})
     else:
         print("delivery: 1,000 invitations through the outbox to the emulator (about 40 s) ...", flush=True)
-        delivery = await run_delivery(DeliverySize(), args.timeout)
+        delivery = await run_delivery(DeliverySize(), args.timeout, emulator_process=args.emulator_process,
+                                      hog=args.hog)
     sweep = {"open_100k": big, "open_1k": small,
              "select_ratio": round(big["select_median_ms"] / small["select_median_ms"], 3),
              "sweep_ratio": round(big["sweep_median_ms"] / small["sweep_median_ms"], 3)}
