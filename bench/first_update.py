@@ -121,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     ratio = medians["product"] / medians["baseline"]
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "runs": args.runs, "medians_s": medians,
               "ratio_product_to_baseline": ratio, "times_s": times}
-    before = f"; before {medians['before']:.3f} s: ratio {medians['before'] / medians['baseline']:.2f}"
+    before = (f"; before {medians['before']:.3f} s: ratio {medians['before'] / medians['baseline']:.2f}"
+              if "before" in medians else "")
     print(f"first getUpdates: bare PTB {medians['baseline']:.3f} s, the bot {medians['product']:.3f} s: "
-          f"ratio {ratio:.2f}" + (before if args.before else ""))
+          f"ratio {ratio:.2f}{before}")
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 

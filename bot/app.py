@@ -194,6 +194,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("unbind", staff.unbind))
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, staff.group_migrated))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
                    letters, records, insight, notices, exports, slot_answers, assignments,
                    reports_staff):

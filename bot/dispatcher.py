@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.keyboards import from_stored
 from bot.metrics import Metrics
@@ -223,9 +223,13 @@ class OutboxDispatcher:
             return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED, error="its parameters could not be read")
         return await self._send(dataclasses.replace(delivery, params=params))
 
-    async def _send(self, delivery: Delivery) -> Outcome:
+    async def _send(self, delivery: Delivery, *, followed: bool = False) -> Outcome:
         try:
             message = await self._deliver(delivery)
+        except ChatMigrated as error:
+            if not followed:
+                return await self._follow_migration(delivery, error)
+            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"ChatMigrated twice: {error}")
         except TelegramError as error:
             outcome = self._failure(delivery, error)
             if outcome.kind is not OutcomeKind.SENT:
@@ -238,6 +242,23 @@ class OutboxDispatcher:
             latency = (self.uow.clock.now() - delivery.created_at).total_seconds()
             self.metrics.send_latency.observe(max(latency, 0.0))
         return Outcome(delivery.outbox_id, OutcomeKind.SENT, message_id, delivery.address)
+
+    async def _follow_migration(self, delivery: Delivery, error: ChatMigrated) -> Outcome:
+        """The chat became a supergroup with a new id: move its staff binding there (so later alerts go there) and
+        send this message there now; an edit cannot follow (the group's old messages stay in the old chat)."""
+        from services.people import groups  # rare: loaded on first use, not at start
+
+        new_address = str(error.new_chat_id)
+        try:
+            async with self.uow() as uow:
+                await groups.chat_migrated(uow, channel=delivery.channel, old_chat_id=delivery.address,
+                                           new_chat_id=new_address)
+        except Exception:  # the binding moves when the service message arrives, or at the next failed send
+            logger.exception("could not move the staff binding of chat %s to %s", delivery.address, new_address)
+        if delivery.kind == "edit":
+            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT,
+                           error=f"the group became a supergroup ({new_address}); its old messages cannot be edited")
+        return await self._send(dataclasses.replace(delivery, address=new_address), followed=True)
 
     def _failure(self, delivery: Delivery, error: TelegramError) -> Outcome:
         """What a Bot API error means for the delivery."""

@@ -621,7 +621,11 @@ class BotApiEmulator(EmulatorState):
             chat_id = int(raw)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
-        return chat_id, self.chat(chat_id)
+        chat = self.chat(chat_id)
+        if chat.migrated_to is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": chat.migrated_to})
+        return chat_id, chat
 
     def _writable(self, p: Params) -> tuple[int, ChatState]:
         chat_id, chat = self._target(p)

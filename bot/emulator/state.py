@@ -95,6 +95,7 @@ class ChatState:
     user_messages: dict[int, JSONDict] = field(default_factory=dict)
     events: list[tuple[int, str, int]] = field(default_factory=list)
     blocked: bool = False
+    migrated_to: int | None = None  # a group upgraded to this supergroup: Telegram refuses it with the new id
 
 
 @dataclass(eq=False)
@@ -633,3 +634,21 @@ class FakeGroup:
     async def add_bot(self, by: FakeUser) -> JSONDict:
         """``by`` adds the bot to the group; returns the my_chat_member update."""
         return by._member_update(self.id, "left", "member")
+
+    async def upgrade_to_supergroup(self, by: FakeUser, *, announce: bool = True) -> FakeGroup:
+        """What Telegram does when a group becomes a supergroup (an admin turns on visible history, or the group
+        grows): the group gets a new chat id; the old chat gets a service message with ``migrate_to_chat_id``, the
+        new one a message with ``migrate_from_chat_id``, and from then on every request to the old id fails with
+        400 "group chat was upgraded to a supergroup chat" carrying ``parameters.migrate_to_chat_id``. Returns the
+        supergroup. ``announce=False`` leaves the service messages out (as if the bot had missed them)."""
+        new_id = -(10**12 + abs(self.id))
+        supergroup = FakeGroup(self._state, new_id, self.title)
+        self._state._groups[new_id] = supergroup
+        self._state._chats[new_id] = ChatState(info={"id": new_id, "type": "supergroup", "title": self.title})
+        old = self._state.chat(self.id)
+        if announce:
+            by._message(self.id, {"migrate_to_chat_id": new_id})
+        old.migrated_to = new_id
+        if announce:
+            by._message(new_id, {"migrate_from_chat_id": self.id})
+        return supergroup

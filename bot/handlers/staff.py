@@ -69,6 +69,22 @@ async def alerts(update: Update, context: BotContext) -> None:
 
 
 @serves(ADMIN)
+async def group_migrated(update: Update, context: BotContext) -> None:
+    """Telegram upgraded a group to a supergroup (a new chat id; the old one refuses messages): a binding made by
+    /bindgroup follows it, so the unit's alerts keep arriving. Telegram says it in both chats; once is enough."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    async with context.services.uow() as uow:
+        await groups.chat_migrated(uow, channel=CHANNEL, old_chat_id=str(old), new_chat_id=str(new))
+
+
 async def bindgroup(update: Update, context: BotContext) -> None:
     """/bindgroup <org unit>: this group chat receives that org unit's alerts."""
     message, chat = update.effective_message, update.effective_chat

@@ -72,3 +72,42 @@ async def bind_group(
     )
     await uow.commit()
     return GroupBinding(chat.id, unit.id, unit.name, replaced)
+
+
+@dataclass(frozen=True)
+class GroupMoved:
+    """A bound group chat that Telegram upgraded to a supergroup: its binding now names the new chat."""
+
+    staff_chat_id: int
+    org_unit_id: int
+    old_chat_id: str
+    new_chat_id: str
+
+
+async def chat_migrated(uow: UnitOfWork, *, channel: str, old_chat_id: str, new_chat_id: str) -> GroupMoved | None:
+    """Follow a group chat to its new id (a group upgraded to a supergroup gets a new chat id, and the old one
+    refuses every message): the binding, and so every alert still to send, moves to the new chat. Idempotent (the
+    messenger reports it twice, once in each chat); None when the old chat was not bound or the move was recorded.
+
+    Not a staff decision, so no role is checked: only the messenger reports a migration, and it moves a binding an
+    admin made, never makes one. Should the new chat already be bound (an admin bound it first), that binding
+    stays and the old one ends."""
+    if old_chat_id == new_chat_id:
+        return None
+    old = await uow.staff_chats.active_by_chat(channel, old_chat_id)
+    if old is None or old.id is None:
+        return None
+    now = uow.now()
+    already = await uow.staff_chats.active_by_chat(channel, new_chat_id)
+    if already is not None:
+        old.unbound_at = now
+    else:
+        old.chat_id = new_chat_id
+    uow.session.add(old)
+    await audit.record(
+        uow, at=now, actor="messenger", action="staff_chat.migrated", object_type="staff_chat", object_id=old.id,
+        details={"from_chat_id": old_chat_id, "to_chat_id": new_chat_id, "org_unit_id": old.org_unit_id,
+                 "kept_binding_of_new_chat": already is not None},
+    )
+    await uow.commit()
+    return GroupMoved(old.id, old.org_unit_id, old_chat_id, new_chat_id)

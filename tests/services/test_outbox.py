@@ -168,3 +168,42 @@ async def test_a_delayed_message_keeps_the_language_the_person_had_when_it_was_w
     claimed = await _claim(uow_factory)
     languages = [d.language for d in claimed.deliveries if d.message_key == "start.bound"]
     assert languages == ["en", "en"]
+
+
+async def test_a_group_that_became_a_supergroup_takes_its_binding_along_once(
+    uow_factory: UnitOfWorkFactory, org: Org
+) -> None:
+    await _bind(uow_factory, "staff", org.admin_id, "1")
+    async with uow_factory() as u:
+        admin = await accounts.identify(u, channel="telegram", external_user_id="1")
+    async with uow_factory() as u:
+        await groups.bind_group(u, actor=admin, channel="telegram", chat_id="-100", title="一师工作群", org="div1")
+    async with uow_factory() as u:
+        moved = await groups.chat_migrated(u, channel="telegram", old_chat_id="-100", new_chat_id="-1000000000100")
+    assert moved is not None and (moved.old_chat_id, moved.new_chat_id) == ("-100", "-1000000000100")
+    async with uow_factory() as u:  # Telegram reports it in the new chat too: nothing more to do
+        assert await groups.chat_migrated(u, channel="telegram", old_chat_id="-100",
+                                          new_chat_id="-1000000000100") is None
+    async with uow_factory() as u:
+        await notify.to_org_unit(u, org_unit_id=org.div1_id, key="group.bound", params={"org_unit": "x"})
+        await u.commit()
+    addresses = {d.address for d in (await _claim(uow_factory)).deliveries if d.params.get("org_unit") == "x"}
+    assert "-1000000000100" in addresses and "-100" not in addresses
+
+
+async def test_a_migration_onto_a_chat_already_bound_keeps_that_binding_and_ends_the_old_one(
+    uow_factory: UnitOfWorkFactory, org: Org
+) -> None:
+    await _bind(uow_factory, "staff", org.admin_id, "1")
+    async with uow_factory() as u:
+        admin = await accounts.identify(u, channel="telegram", external_user_id="1")
+    for chat_id, unit in (("-100", "div1"), ("-1000000000100", "div2")):
+        async with uow_factory() as u:
+            await groups.bind_group(u, actor=admin, channel="telegram", chat_id=chat_id, title="群", org=unit)
+    async with uow_factory() as u:
+        assert await groups.chat_migrated(u, channel="telegram", old_chat_id="-100",
+                                          new_chat_id="-1000000000100") is not None
+    async with uow_factory(readonly=True) as u:
+        assert await u.staff_chats.active_by_chat("telegram", "-100") is None
+        kept = await u.staff_chats.active_by_chat("telegram", "-1000000000100")
+        assert kept is not None and kept.org_unit_id == org.div2_id
