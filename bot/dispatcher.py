@@ -245,7 +245,8 @@ class OutboxDispatcher:
 
     async def _follow_migration(self, delivery: Delivery, error: ChatMigrated) -> Outcome:
         """The chat became a supergroup with a new id: move its staff binding there (so later alerts go there) and
-        send this message there now; an edit cannot follow (the group's old messages stay in the old chat)."""
+        send this message there now; an edit cannot follow (the group's old messages stay in the old chat) and is
+        skipped."""
         from services.people import groups  # rare: loaded on first use, not at start
 
         new_address = str(error.new_chat_id)
@@ -255,8 +256,8 @@ class OutboxDispatcher:
                                            new_chat_id=new_address)
         except Exception:  # the binding moves when the service message arrives, or at the next failed send
             logger.exception("could not move the staff binding of chat %s to %s", delivery.address, new_address)
-        if delivery.kind == "edit":
-            return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT,
+        if delivery.kind == "edit":  # skipped, not failed: a roster edited on every answer would alert staff each time
+            return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED,
                            error=f"the group became a supergroup ({new_address}); its old messages cannot be edited")
         return await self._send(dataclasses.replace(delivery, address=new_address), followed=True)
 
