@@ -63,3 +63,41 @@ async def test_a_roster_edit_with_a_newer_one_behind_it_is_skipped_unsent() -> N
     plain = _delivery(4, "-100")
     outcome = await dispatcher._send_latest(plain, deque([plain, newer]))  # not a row to refresh: sent as is
     assert outcome.kind is OutcomeKind.SENT and sent == [plain]
+
+
+class _MigratedGroup:
+    """A Bot whose group -100 became the supergroup -1000000000100 (PTB raises ChatMigrated for the old id)."""
+
+    def __init__(self) -> None:
+        self.sent: list[int | str] = []
+
+    async def send_message(self, chat_id: int | str, text: str, reply_markup: Any = None) -> Any:
+        from telegram import Chat, Message
+        from telegram.error import ChatMigrated
+
+        if chat_id == -100:
+            raise ChatMigrated(-1000000000100)
+        self.sent.append(chat_id)
+        return Message(len(self.sent), None, Chat(int(chat_id), "supergroup"))  # type: ignore[arg-type]
+
+    async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
+        from telegram.error import ChatMigrated
+
+        raise ChatMigrated(-1000000000100)
+
+
+class _NoUow:
+    """A unit-of-work factory that fails: moving the binding is best effort, the message still goes."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database unavailable")
+
+
+async def test_a_message_refused_because_the_group_became_a_supergroup_goes_to_the_supergroup() -> None:
+    bot = _MigratedGroup()
+    dispatcher = OutboxDispatcher(cast(Bot, bot), cast(UnitOfWorkFactory, _NoUow()), Metrics())
+    outcome = await dispatcher._send(_delivery(1, "-100"))
+    assert (outcome.kind, outcome.address) == (OutcomeKind.SENT, "-1000000000100")
+    assert bot.sent == [-1000000000100]
+    edit = await dispatcher._send(_roster_edit(2))  # the old group's messages cannot be edited any more
+    assert edit.kind is OutcomeKind.SKIPPED and "supergroup" in (edit.error or "")
