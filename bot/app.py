@@ -1,7 +1,7 @@
 """Wiring: the PTB application with every handler, in one place.
 
-Handler groups: -10 the gate (dedupe, identify); -9 the chat's command menu (:mod:`bot.menus`); -1 the dialog
-router; 0 the commands and flows, then, last in the same
+Handler groups: -10 the gate (dedupe, identify); -9 the chat's command menu (:mod:`bot.menus`); -8 edited messages
+(never read as new ones); -1 the dialog router; 0 the commands and flows, then, last in the same
 group (the first match wins), the fallbacks that make sure every private message gets an answer.
 
 The handler modules (and the services they import) are the bulk of start-up (issue 21): the runtime builds the
@@ -155,6 +155,7 @@ def register_handlers(application: BotApplication) -> None:
 
     application.add_handler(TypeHandler(Update, auth.gate), group=-10)
     application.add_handler(TypeHandler(Update, menus.refresh), group=-9)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, fallback.edited_message), group=-8)
     for handler in dialogs.handlers():
         application.add_handler(handler, group=dialogs.ROUTER_GROUP)
 

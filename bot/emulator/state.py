@@ -526,6 +526,20 @@ class FakeUser:
         text = "/" + command.lstrip("/") + (f" {args}" if args else "")
         return await self.send_text(text, chat_id=chat_id)
 
+    async def edit_text(self, message_id: int, text: str, *, chat_id: int | None = None) -> JSONDict:
+        """Edit the text of message ``message_id`` this user sent; returns the ``edited_message`` update."""
+        chat = self._state.chat(self.id if chat_id is None else chat_id)
+        original = chat.user_messages.get(message_id)
+        if original is None or original.get("from", {}).get("id") != self.id:
+            raise ValueError(f"user {self.id} sent no message {message_id} there")
+        edited: JSONDict = {k: v for k, v in original.items() if k != "entities"}
+        edited.update(text=text, edit_date=int(time.time()))
+        entities = command_entities(text)
+        if entities:
+            edited["entities"] = entities
+        chat.user_messages[message_id] = edited
+        return self._state.deliver({"edited_message": edited})
+
     async def press(self, message_id: int, data: str, *, chat_id: int | None = None) -> JSONDict:
         """Press an inline button with ``data`` under message ``message_id``; returns the update."""
         target = self.id if chat_id is None else chat_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
 
 from bot.auth import ANYONE, serves
 from bot.context import BotContext
@@ -59,3 +60,13 @@ async def other_message(update: Update, context: BotContext) -> None:
     key = "fallback.not_expected" if actor is not None and actor.is_bound else "auth.unbound"
     await message.reply_text(context.t(update, key))
 
+
+
+async def edited_message(update: Update, context: BotContext) -> None:
+    """Someone edited a message they had sent (Telegram sends the new text as an ``edited_message``). It is not read
+    as a new message: an edited "/accept" must not accept again, an answer corrected after the dialog moved on
+    must not answer the question now asked. In a private chat they are told so, once per edit; nothing else runs."""
+    message = update.edited_message
+    if message is not None and _is_private(update) and context.actor is not None:
+        await message.reply_text(context.t(update, "fallback.edited"))
+    raise ApplicationHandlerStop

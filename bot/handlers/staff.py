@@ -68,7 +68,6 @@ async def alerts(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t(update, "alerts.on" if result.alerts_opt_in else "alerts.off"))
 
 
-@serves(ADMIN)
 async def group_migrated(update: Update, context: BotContext) -> None:
     """Telegram upgraded a group to a supergroup (a new chat id; the old one refuses messages): a binding made by
     /bindgroup follows it, so the unit's alerts keep arriving. Telegram says it in both chats; once is enough."""
@@ -85,6 +84,7 @@ async def group_migrated(update: Update, context: BotContext) -> None:
         await groups.chat_migrated(uow, channel=CHANNEL, old_chat_id=str(old), new_chat_id=str(new))
 
 
+@serves(ADMIN)
 async def bindgroup(update: Update, context: BotContext) -> None:
     """/bindgroup <org unit>: this group chat receives that org unit's alerts."""
     message, chat = update.effective_message, update.effective_chat
