@@ -12,9 +12,11 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot import limits
 from bot.arguments import UsageError
 from bot.auth import fit_callback_answer
 from bot.context import CHANNEL, BotContext, language_for
+from bot.limits import UploadTooLarge
 from bot.logs import describe, is_transient, traceback_at_debug
 from messages import translate
 from services.people import accounts
@@ -32,6 +34,8 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.info("request refused: %s (%s)", type(error).__name__, error.detail)
     elif isinstance(error, UsageError):
         logger.info("command arguments refused: %s", error)
+    elif isinstance(error, UploadTooLarge):
+        logger.warning("a file was not sent: %s", error)
     else:
         services.metrics.handler_errors.inc()
         update_id = getattr(update, "update_id", update)
@@ -57,6 +61,9 @@ async def on_error(update: object, context: BotContext) -> None:
 def _explain(language: str, error: BaseException | None) -> str:
     if isinstance(error, DomainError):
         return translate(language, error.message_key, **error.params)
+    if isinstance(error, UploadTooLarge):
+        return translate(language, "error.file_too_large", size_mb=f"{error.size / 2**20:.1f}",
+                         limit_mb=limits.UPLOAD_LIMIT // 2**20)
     if isinstance(error, UsageError):
         usage = translate(language, error.usage_key, **error.usage_params)
         if error.problem_key is None:

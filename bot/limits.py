@@ -8,6 +8,8 @@ input or a growing list can never be refused as too long, whichever handler or t
 - an edit over 4,096 characters keeps the first part in place and continues in new messages, the buttons under
   the last (an edit of an inline message, which has no chat, is cut with "…");
 - a caption over 1,024 characters is cut and the whole text follows as a message;
+- a file over the 50 MB a bot may upload is not sent: :class:`UploadTooLarge` says how big it was (the error handler
+  tells the user to narrow it), instead of Telegram's bare 413 after the whole upload;
 - a button's alert over 200 characters is cut, and answering a press Telegram no longer accepts (the query is too old
   after a restart or a backlog, or its id is unknown) is logged, not raised: the answer only stops a spinner.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telegram import InputFile
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import BadRequest
 from telegram.request import BaseRequest
@@ -34,6 +37,27 @@ PART_MARK = "（{index}/{total}）\n"  # before each part of a split message
 PART_MARK_ROOM = 16
 CUT_MARK = "…"
 CAPTIONED = frozenset({"sendDocument", "sendPhoto", "sendVideo", "sendAudio", "sendVoice", "sendAnimation"})
+UPLOAD_LIMIT = 50 * 1024 * 1024  # what the Bot API accepts from a bot (sendDocument and the like)
+
+
+class UploadTooLarge(Exception):
+    """A file over :data:`UPLOAD_LIMIT` was about to be sent; nothing was sent."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"a file of {size} bytes is over the Bot API's upload limit of {UPLOAD_LIMIT} bytes")
+        self.size = size
+
+
+def _upload_size(data: JSONDict) -> int:
+    """The largest file ``data`` uploads (bytes in memory; a file object by its remaining length)."""
+    largest = 0
+    for value in data.values():
+        if not isinstance(value, InputFile):
+            continue
+        content = value.input_file_content
+        if isinstance(content, bytes | bytearray):
+            largest = max(largest, len(content))
+    return largest
 
 
 def utf16_len(text: str) -> int:
@@ -106,6 +130,8 @@ class LimitedBot(TolerantBot):
             return await self._edit_in_parts(data, text, timeouts)
         if endpoint == "answerCallbackQuery":
             return await self._answer(data, timeouts)
+        if endpoint in CAPTIONED and (size := _upload_size(data)) > UPLOAD_LIMIT:
+            raise UploadTooLarge(size)
         caption = data.get("caption")
         if endpoint in CAPTIONED | {"editMessageCaption"} and isinstance(caption, str) \
                 and utf16_len(caption) > CAPTION_LIMIT:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
+from bot import limits
 from bot.emulator import BotApiEmulator
+from messages import translate
 from services.leads import leads
 from services.platform.roles import Actor, Role
 from tests.builders import add_institutions, build_org
@@ -72,3 +75,20 @@ async def test_exports_respect_the_line_and_never_name_the_reporter(
                                              "--period", f"{start.year}-{start.month:02d}")
         assert status == 0, err
         assert "1 row(s)" in printed and "重复收费" in out.read_text(encoding="utf-8-sig")
+
+
+async def test_a_file_over_the_bots_upload_limit_is_not_sent_and_the_user_is_told_how_to_narrow_it(
+    emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram refuses a bot's upload over 50 MB with a bare 413 after the whole upload; the bot checks first and
+    says how big the file was and what to do (the limit is lowered here so a small export is over it)."""
+    monkeypatch.setattr(limits, "UPLOAD_LIMIT", 1024)
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        await bind(bot, emulator, org.admin_id, 802, "staff")
+        admin = Chat(emulator, 802)
+        told = await admin.until(lambda: admin.user.send_command("/export", "audit"), "上限")
+        assert told.text is not None and "MB" in told.text and "python -m bot export" in told.text
+        assert translate("zh", "error.internal") not in (told.text or "")
+        assert not [m for m in emulator.messages(802) if m.document]
+        assert not any(name == "sendDocument" for name, *_ in emulator.request_log)
