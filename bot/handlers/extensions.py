@@ -56,6 +56,8 @@ async def extensions_command(update: Update, context: BotContext) -> None:
             update, "extension.item", person_id=item.person_id, name=item.name,
             birth_year=item.birth_date.year if item.birth_date else "-",
             term_end=item.term_end or "-"), reply_markup=keyboard)
+    if len(pending) > SHOWN:
+        await message.reply_text(context.t(update, "extension.more", total=len(pending), shown=SHOWN))
 
 
 @buttons.on(GrantExtension, audience=STAFF)

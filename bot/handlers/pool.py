@@ -18,6 +18,8 @@ from services.pool import expert_changes, experts, lifecycle
 from services.pool.actions import DecideChange, ExpertsPage, Verdict, pack_words, unpack_words
 from services.pool.experts import ExpertCard, SearchPage
 
+CHANGES_SHOWN = 20  # one message each, with its buttons; the rest after these are decided
+
 
 def _join(context: BotContext, update: Update, values: list[str], prefix: str = "") -> str:
     if not values:
@@ -169,7 +171,7 @@ async def changes(update: Update, context: BotContext) -> None:
     if not pending:
         await message.reply_text(context.t(update, "pool.changes_empty"))
         return
-    for item in pending[:20]:
+    for item in pending[:CHANGES_SHOWN]:
         keyboard = buttons_keyboard(context.language_for(update), [[
             Button("pool.action.approve", DecideChange(item.request_id, Verdict.APPROVE)),
             Button("pool.action.reject", DecideChange(item.request_id, Verdict.REJECT))]])
@@ -177,6 +179,8 @@ async def changes(update: Update, context: BotContext) -> None:
             update, "pool.change_item", request_id=item.request_id, name=item.name, person_id=item.expert_id,
             field_key=f"pool.field.{item.field}", old=item.old, new=item.new,
         ), reply_markup=keyboard)
+    if len(pending) > CHANGES_SHOWN:
+        await message.reply_text(context.t(update, "pool.changes_more", total=len(pending), shown=CHANGES_SHOWN))
 
 
 @buttons.on(DecideChange, audience=STAFF)

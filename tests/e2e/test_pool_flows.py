@@ -159,3 +159,4 @@ async def test_a_draw_skips_an_expert_with_a_000_9_ground_and_the_shortfall_cite
         assert short.text is not None and translate("zh", "draw.card.short_header") in short.text
         assert translate("zh", "draw.card.reason", reason_key="draw.reason.disqualified", count=1) in short.text
         assert "000 第九条" in short.text
+
