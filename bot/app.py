@@ -19,6 +19,7 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -196,6 +197,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("alerts", staff.alerts))
     application.add_handler(CommandHandler("bindgroup", staff.bindgroup))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, staff.group_migrated))
+    application.add_handler(ChatMemberHandler(staff.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
                    letters, records, insight, notices, exports, slot_answers, assignments,
                    reports_staff):

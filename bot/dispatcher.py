@@ -232,6 +232,9 @@ class OutboxDispatcher:
             return Outcome(delivery.outbox_id, OutcomeKind.PERMANENT, error=f"ChatMigrated twice: {error}")
         except TelegramError as error:
             outcome = self._failure(delivery, error)
+            if isinstance(error, Forbidden) and delivery.address.startswith("-") and await self._group_lost(delivery):
+                outcome = Outcome(delivery.outbox_id, OutcomeKind.SKIPPED,
+                                  error="the bot was removed from the group; sent to the unit's staff instead")
             if outcome.kind is not OutcomeKind.SENT:
                 method = "editMessageText" if delivery.kind == "edit" else "sendMessage"
                 logger.debug("Bot API %s to chat %s failed", method, delivery.address, exc_info=error)
@@ -260,6 +263,22 @@ class OutboxDispatcher:
             return Outcome(delivery.outbox_id, OutcomeKind.SKIPPED,
                            error=f"the group became a supergroup ({new_address}); its old messages cannot be edited")
         return await self._send(dataclasses.replace(delivery, address=new_address), followed=True)
+
+    async def _group_lost(self, delivery: Delivery) -> bool:
+        """A group refused a message with 403 (the bot was removed, or the group is gone): should it be a bound
+        staff group, its binding ends, the unit's staff are told privately and get this message instead (its
+        membership update may never have come: the bot was down, or it was removed while another process held the
+        role). Whether the message went to them."""
+        from services.people import groups  # rare: loaded on first use, not at start
+
+        try:
+            async with self.uow() as uow:
+                lost = await groups.bot_removed(uow, channel=delivery.channel, chat_id=delivery.address,
+                                                undelivered=delivery.outbox_id)
+        except Exception:
+            logger.exception("could not end the staff binding of chat %s", delivery.address)
+            return False
+        return lost is not None and lost.redirected > 0
 
     def _failure(self, delivery: Delivery, error: TelegramError) -> Outcome:
         """What a Bot API error means for the delivery."""

@@ -631,6 +631,8 @@ class BotApiEmulator(EmulatorState):
         chat_id, chat = self._target(p)
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.removed:
+            raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         return chat_id, chat
 
     def _reply_to(self, p: Params, chat: ChatState) -> int | None:

@@ -96,6 +96,7 @@ class ChatState:
     events: list[tuple[int, str, int]] = field(default_factory=list)
     blocked: bool = False
     migrated_to: int | None = None  # a group upgraded to this supergroup: Telegram refuses it with the new id
+    removed: bool = False  # the bot was removed from this group: sends get 403
 
 
 @dataclass(eq=False)
@@ -647,7 +648,14 @@ class FakeGroup:
 
     async def add_bot(self, by: FakeUser) -> JSONDict:
         """``by`` adds the bot to the group; returns the my_chat_member update."""
+        self._state.chat(self.id).removed = False
         return by._member_update(self.id, "left", "member")
+
+    async def remove_bot(self, by: FakeUser, *, announce: bool = True) -> JSONDict | None:
+        """``by`` removes the bot from the group: later sends there get 403 "bot was kicked from the group chat";
+        returns the my_chat_member update (none with ``announce=False``, as if the bot had missed it)."""
+        self._state.chat(self.id).removed = True
+        return by._member_update(self.id, "member", "kicked") if announce else None
 
     async def upgrade_to_supergroup(self, by: FakeUser, *, announce: bool = True) -> FakeGroup:
         """What Telegram does when a group becomes a supergroup (an admin turns on visible history, or the group

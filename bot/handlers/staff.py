@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.helpers import create_deep_linked_url
 
 from bot.arguments import NOTE_CHARS, VALUE_CHARS, Arguments
@@ -82,6 +82,18 @@ async def group_migrated(update: Update, context: BotContext) -> None:
         return
     async with context.services.uow() as uow:
         await groups.chat_migrated(uow, channel=CHANNEL, old_chat_id=str(old), new_chat_id=str(new))
+
+
+async def bot_membership(update: Update, context: BotContext) -> None:
+    """The bot's own membership of a chat changed: removed from a bound staff group, that group's binding ends and
+    the unit's alerts go to its staff privately (services.people.groups.bot_removed). Being added needs nothing:
+    an admin binds the group with /bindgroup."""
+    change = update.my_chat_member
+    if change is None or change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return
+    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        async with context.services.uow() as uow:
+            await groups.bot_removed(uow, channel=CHANNEL, chat_id=str(change.chat.id))
 
 
 @serves(ADMIN)

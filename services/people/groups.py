@@ -105,9 +105,51 @@ async def chat_migrated(uow: UnitOfWork, *, channel: str, old_chat_id: str, new_
         old.chat_id = new_chat_id
     uow.session.add(old)
     await audit.record(
-        uow, at=now, actor="messenger", action="staff_chat.migrated", object_type="staff_chat", object_id=old.id,
+        uow, at=now, actor="system:messenger", action="staff_chat.migrated", object_type="staff_chat", object_id=old.id,
         details={"from_chat_id": old_chat_id, "to_chat_id": new_chat_id, "org_unit_id": old.org_unit_id,
                  "kept_binding_of_new_chat": already is not None},
     )
     await uow.commit()
     return GroupMoved(old.id, old.org_unit_id, old_chat_id, new_chat_id)
+
+
+@dataclass(frozen=True)
+class GroupLost:
+    """A bound group chat the bot can no longer write to: its binding ended."""
+
+    staff_chat_id: int
+    org_unit_id: int
+    chat_id: str
+    redirected: int = 0  # copies of the refused message queued for the unit's staff
+
+
+async def bot_removed(uow: UnitOfWork, *, channel: str, chat_id: str,
+                      undelivered: int | None = None) -> GroupLost | None:
+    """The bot was removed from a bound group chat (or the group is gone): end the binding, so the unit's alerts go
+    where they go without a group (another bound group, the staff who asked for them privately, else its admins,
+    else the unit above: :func:`notify.to_org_unit`), and tell those who now receive them, once. None when the chat
+    was not bound (already handled, or never a staff chat).
+
+    ``undelivered``: the outbox row the group refused, queued again for the unit's new recipients (nothing lost).
+
+    Not a staff decision, so no role is checked: only the messenger reports it (a membership update, or a send
+    refused with 403), and it only ends a binding."""
+    chat = await uow.staff_chats.active_by_chat(channel, chat_id)
+    if chat is None or chat.id is None:
+        return None
+    now = uow.now()
+    chat.unbound_at = now
+    uow.session.add(chat)
+    await uow.session.flush()
+    unit = await get_unit(uow, chat.org_unit_id)
+    await audit.record(
+        uow, at=now, actor="system:messenger", action="staff_chat.lost", object_type="staff_chat", object_id=chat.id,
+        details={"chat_id": chat_id, "org_unit_id": chat.org_unit_id},
+    )
+    await notify.to_org_unit(uow, org_unit_id=chat.org_unit_id, key="group.lost",
+                             params={"title": chat.title or chat_id, "org_unit": unit.name, "org_code": unit.code})
+    redirected = 0
+    if undelivered is not None:
+        redirected = await notify.redirect_to_unit(uow, row_id=undelivered, org_unit_id=chat.org_unit_id)
+    await uow.commit()
+    return GroupLost(chat.id, chat.org_unit_id, chat_id, redirected)

@@ -151,6 +151,7 @@ async def to_org_unit(
     key: str,
     params: dict[str, Any] | None = None,
     buttons: ButtonRows | None = None,
+    stored_buttons: list[Any] | None = None,
 ) -> list[OutboxMessage]:
     """Alert an org unit: one message per bound staff chat and per staff member who opted in.
 
@@ -161,7 +162,7 @@ async def to_org_unit(
     seen: set[int] = set()
     while unit_id is not None and unit_id not in seen:
         seen.add(unit_id)
-        rows = await _to_unit_only(uow, unit_id, key, params, buttons)
+        rows = await _to_unit_only(uow, unit_id, key, params, buttons, stored_buttons=stored_buttons)
         if rows:
             return rows
         unit = await uow.org_units.get(unit_id)
@@ -169,19 +170,31 @@ async def to_org_unit(
     return []
 
 
+async def redirect_to_unit(uow: UnitOfWork, *, row_id: int, org_unit_id: int) -> int:
+    """Queue again, for whoever now receives the unit's alerts (:func:`to_org_unit`), a message a staff group never
+    got (the bot had been removed from it); how many copies. Only a new message goes again, never an edit."""
+    row = await uow.session.get(OutboxMessage, row_id)
+    if row is None or row.kind != "send" or row.staff_chat_id is None:
+        return 0
+    copies = await to_org_unit(uow, org_unit_id=org_unit_id, key=row.message_key, params=dict(row.params),
+                               stored_buttons=list(row.buttons))
+    return len(copies)
+
+
 async def _to_unit_only(
-    uow: UnitOfWork, unit_id: int, key: str, params: dict[str, Any] | None, buttons: ButtonRows | None
+    uow: UnitOfWork, unit_id: int, key: str, params: dict[str, Any] | None, buttons: ButtonRows | None,
+    *, stored_buttons: list[Any] | None = None,
 ) -> list[OutboxMessage]:
     rows: list[OutboxMessage] = []
     for chat in await uow.staff_chats.active_for_unit(unit_id):
         recipient = {"channel": chat.channel, "staff_chat_id": chat.id, "language": chat.language}
-        rows.append(await _add(uow, recipient, key, params, buttons))
+        rows.append(await _add(uow, recipient, key, params, buttons, stored_buttons=stored_buttons))
     staff = await uow.people.staff_of_units([unit_id])
     recipients = [s for s in staff if s.alerts_opt_in] or ([] if rows else [s for s in staff if s.role == "admin"])
     languages = await _languages(uow, [m.person_id for m in recipients], TELEGRAM)  # one lookup for them all
     for member in recipients:
         recipient = {"channel": TELEGRAM, "person_id": member.person_id, "language": languages.get(member.person_id)}
-        rows.append(await _add(uow, recipient, key, params, buttons))
+        rows.append(await _add(uow, recipient, key, params, buttons, stored_buttons=stored_buttons))
     return rows
 
 
@@ -191,10 +204,13 @@ async def _add(
     key: str,
     params: dict[str, Any] | None,
     buttons: ButtonRows | None,
+    *,
+    stored_buttons: list[Any] | None = None,
 ) -> OutboxMessage:
     now = uow.now()
     values = {
-        **_NEW_ROW, **recipient, "message_key": key, "params": dict(params or {}), "buttons": _buttons_json(buttons),
+        **_NEW_ROW, **recipient, "message_key": key, "params": dict(params or {}),
+        "buttons": _buttons_json(buttons) if stored_buttons is None else list(stored_buttons),
         "created_at": now, "next_attempt_at": now,
     }
     handed = await _can_hand_off(uow, values)
