@@ -47,6 +47,7 @@ from storage.models import (
     Person,
     ProcessedUpdate,
     ReceivedUpdate,
+    SEALED_NAME,
     RedeemFailure,
     Staff,
     StaffChat,
@@ -118,6 +119,14 @@ class PersonRepository(_Repository):
     async def supervisor(self, person_id: int) -> Supervisor | None:
         return await self.session.get(Supervisor, person_id)
 
+    async def name_of(self, person: Person) -> str:
+        """The person's name: a social supervisor's is kept encrypted in ``supervisor.name`` (issue 19), the person
+        row holding :data:`SEALED_NAME`."""
+        if person.name != SEALED_NAME or person.id is None:
+            return person.name
+        supervisor = await self.supervisor(person.id)
+        return supervisor.name if supervisor is not None and supervisor.name else person.name
+
     async def staff_of_units(self, unit_ids: Sequence[int], *, role: str | None = None) -> Sequence[Staff]:
         query = select(Staff).where(col(Staff.org_unit_id).in_(unit_ids), Staff.active == True)  # noqa: E712
         if role is not None:
@@ -157,7 +166,7 @@ class AccountRepository(_Repository):
             sa_select(
                 col(Account.id), col(Account.person_id), col(Account.language), col(Person.name),
                 col(Staff.role), col(Staff.active), col(Staff.org_unit_id), col(Expert.person_id),
-                col(Supervisor.person_id),
+                col(Supervisor.person_id), col(Supervisor.name),
             )
             .join(Person, col(Person.id) == col(Account.person_id))
             .outerjoin(Staff, col(Staff.person_id) == col(Account.person_id))
@@ -172,7 +181,9 @@ class AccountRepository(_Repository):
         row = (await self.session.exec(query)).first()  # type: ignore[call-overload]
         if row is None:
             return None
-        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
+         supervisor_name) = row
+        name = supervisor_name if name == SEALED_NAME and supervisor_name else name
         assert account_id is not None
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
@@ -186,7 +197,9 @@ class AccountRepository(_Repository):
         row = result.first()
         if row is None:
             return None
-        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
+         supervisor_name) = row
+        name = supervisor_name if name == SEALED_NAME and supervisor_name else name
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
             staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
@@ -701,7 +714,7 @@ def _identity_statement() -> _AnySelect:
     return (
         sa_select(
             account.c.id, account.c.person_id, account.c.language, person.c.name, staff.c.role, staff.c.active,
-            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id,
+            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id, supervisor.c.name,
         )
         .join(person, person.c.id == account.c.person_id)
         .outerjoin(staff, staff.c.person_id == account.c.person_id)

@@ -8,7 +8,7 @@ dates, decisions and reward; each evidence row with its SHA-256, size and type, 
 check reads it as purged, not missing); the relayed messages' rows with their dates; the audit trail, which gains one
 entry per deletion (kind, lead number, rule, time; never the content). What goes: the files (overwritten with zeros,
 then unlinked), file names and captions; for a lead not accepted also what was reported and about whom and the
-messages' words; the reporter link (``reporter_person_id`` and the pseudonym on the lead).
+messages' words; the reporter link (``reporter_ref`` with its keyed hash, and the pseudonym on the lead).
 
 Files are destroyed after the transaction marking their rows purged commits, and only when no other lead's
 evidence row still names the same content-addressed file; a crash in between leaves the file for the next sweep,
@@ -28,6 +28,7 @@ from sqlmodel import col, select
 
 from services.leads.evidence import key_path
 from services.leads.lead_rules import OPEN_STATES, LeadState
+from services.leads.reporters import reporter_id, set_reporter
 from services.leads.retention_rules import (
     RetentionKind,
     Timing,
@@ -52,9 +53,10 @@ _OPEN = [str(s) for s in OPEN_STATES]
 
 def reporter_of(lead: Lead) -> int:
     """The reporter's person id; LeadRefused once the link was purged under retention."""
-    if lead.reporter_person_id is None:
+    reporter = reporter_id(lead)
+    if reporter is None:
         raise LeadRefused("reporter purged", reason_key="lead.invalid.reporter_purged")
-    return lead.reporter_person_id
+    return reporter
 
 
 async def start(uow: UnitOfWork, lead: Lead, target: str) -> None:
@@ -186,7 +188,7 @@ async def _purge(uow: UnitOfWork, item: Planned, settings: RetentionSettings) ->
     if item.kind in (RetentionKind.EVIDENCE, RetentionKind.REJECTED):
         files = await _purge_evidence(uow, item.lead_id, now)
     if item.kind in (RetentionKind.REJECTED, RetentionKind.REPORTER):
-        lead.reporter_person_id = None
+        set_reporter(lead, None)
         lead.reporter_pseudonym = PURGED_PSEUDONYM
     if item.kind == RetentionKind.REJECTED:
         await _blank_content(uow, lead)

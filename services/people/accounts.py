@@ -181,12 +181,13 @@ async def redeem_invite(
         object_type="person", object_id=invite.person_id,
         details={"account_id": account.id, "channel": channel, "invite_id": invite.id, "role": invite.role},
     )
+    name = await uow.people.name_of(person)
     await notify.to_person(
         uow, person_id=invite.person_id, key="binding.welcome",
-        params={"name": person.name, "role_key": f"role.{invite.role}", "steps_key": f"binding.steps.{invite.role}"},
+        params={"name": name, "role_key": f"role.{invite.role}", "steps_key": f"binding.steps.{invite.role}"},
     )
     await uow.commit()
-    return Binding(account.id, invite.person_id, person.name, InviteRole(invite.role))
+    return Binding(account.id, invite.person_id, name, InviteRole(invite.role))
 
 
 def _invite_problem(invite: InviteCode | None, now: datetime) -> InviteInvalid | InviteUsed | InviteExpired | (

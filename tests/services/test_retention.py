@@ -196,7 +196,7 @@ async def test_a_lead_not_accepted_loses_its_words_files_and_reporter_after_a_ye
     async with uow_factory() as u:
         kept = await u.session.get(Lead, lead.id)
         assert kept is not None
-        assert (kept.what, kept.insured_name, kept.reporter_person_id, kept.reporter_pseudonym) == ("", None, None, "—")
+        assert (kept.what, kept.insured_name, kept.reporter_ref, kept.reporter_pseudonym) == ("", None, None, "—")
         assert (kept.number, kept.state, kept.category, kept.reason) == (
             lead.number, "not_accepted", "over_charging", "不属于医保基金监管范围")  # the record of the decision
         texts = (await u.session.exec(select(LeadMessage.text).where(LeadMessage.lead_id == lead.id))).all()
