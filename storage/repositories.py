@@ -37,6 +37,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    SEALED_NAME,
     Account,
     AuditEntry,
     AuditHead,
@@ -47,7 +48,6 @@ from storage.models import (
     Person,
     ProcessedUpdate,
     ReceivedUpdate,
-    SEALED_NAME,
     RedeemFailure,
     Staff,
     StaffChat,

@@ -35,6 +35,7 @@ from services.leads.retention_rules import (
     due,
     kept_forever,
     latest_since,
+    on_hold,
     reward_window_end,
     rule_text,
     timing,
@@ -82,8 +83,8 @@ async def _clock(uow: UnitOfWork, lead_id: int, kind: RetentionKind, since: date
 
 @dataclass(frozen=True)
 class Planned:
-    """One clock as the sweep sees it at a moment: ``action`` is ``warn``, ``delete``, ``wait`` or ``held`` (a case
-    is open on the lead)."""
+    """One clock as the sweep sees it at a moment: ``action`` is ``warn``, ``delete``, ``wait``, ``held`` (a case
+    is open on the lead) or ``on_hold`` (staff postponed it: ``retention_hold``)."""
 
     lead_id: int
     number: str
@@ -92,6 +93,7 @@ class Planned:
     timing: Timing
     warned: bool
     action: str
+    held_until: datetime | None = None  # for ``on_hold``: the hold's end (None: until released)
 
 
 async def plan(uow: UnitOfWork, *, settings: RetentionSettings | None = None,
@@ -113,6 +115,10 @@ async def plan(uow: UnitOfWork, *, settings: RetentionSettings | None = None,
                 continue
             lead = await uow.session.get(Lead, row.lead_id)
             assert lead is not None and lead.id is not None
+            if on_hold(row.held_at, row.held_until, now):
+                found.append(Planned(lead.id, lead.number, lead.org_unit_id, kind, seen, row.warned_at is not None,
+                                     "on_hold", row.held_until))
+                continue
             found.append(Planned(lead.id, lead.number, lead.org_unit_id, kind, seen, row.warned_at is not None,
                                  await _action(uow, lead, seen, row.warned_at is not None, now)))
     return sorted(found, key=lambda p: (p.timing.delete_on, p.number, p.kind))
@@ -151,7 +157,7 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: RetentionSettings | No
         await uow.commit()
     shredded = await shred_purged(uow_factory, settings.evidence_dir)
     return {"warned": warned, "deleted": len(deleting), "held": sum(1 for p in planned if p.action == "held"),
-            "shredded": shredded}
+            "on_hold": sum(1 for p in planned if p.action == "on_hold"), "shredded": shredded}
 
 
 async def _warn(uow: UnitOfWork, items: Sequence[Planned], settings: RetentionSettings) -> int:
@@ -166,7 +172,8 @@ async def _warn(uow: UnitOfWork, items: Sequence[Planned], settings: RetentionSe
                                      "on": p.timing.delete_on.astimezone(uow.zone).strftime("%Y-%m-%d")}]
                  for p in listed]
         await notify.to_org_unit(uow, org_unit_id=unit_id, key="retention.notice",
-                                 params={"count": len({p.lead_id for p in listed}), "items_lines": lines})
+                                 params={"count": len({p.lead_id for p in listed}), "items_lines": lines,
+                                         "example": listed[0].number})  # the hold the message offers
         for p in listed:
             row = await uow.session.get(LeadRetention, (p.lead_id, str(p.kind)))
             assert row is not None

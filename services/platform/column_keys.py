@@ -10,8 +10,8 @@ Encrypted today: the mobiles and ID numbers of experts and of social supervisors
 which carries their uniqueness), the insured person's ID number on a lead (``lead.insured_id_number`` with
 ``insured_id_number_hmac``), and who reported a lead (003 三(四)): the lead's reporter link (``lead.reporter_ref``
 with ``reporter_ref_hmac``), the supervisors' names (``supervisor.name``; their person row holds a sealed
-placeholder) and pseudonyms (``supervisor.pseudonym`` with ``pseudonym_hmac``, which carries their uniqueness). :func:`encrypt_existing` rewrites rows written before encryption, in batches
-(resumable).
+placeholder) and pseudonyms (``supervisor.pseudonym`` with ``pseudonym_hmac``, which carries their uniqueness).
+:func:`encrypt_existing` rewrites rows written before encryption, in batches (resumable).
 """
 
 from __future__ import annotations

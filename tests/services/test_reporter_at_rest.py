@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from services.leads import lead_privacy, lead_triage, leads, retention
+from services.leads import lead_privacy, lead_triage, leads, reporters
 from services.people import orgs
 from services.platform import crypto
 from services.platform.errors import LeadNotFound
@@ -17,7 +17,7 @@ from services.platform.roles import SYSTEM_CLI
 from services.supervisors import supervisors
 from storage.compact import compact_sqlite
 from storage.leads import Lead
-from storage.models import SEALED_NAME, OutboxMessage, Person, Supervisor
+from storage.models import SEALED_NAME, OutboxMessage, Supervisor
 from storage.uow import UnitOfWorkFactory
 from tests.builders import add_institutions, build_org, staff_actor
 from tests.services.test_encryption_at_rest import _keyed_factory
@@ -119,7 +119,7 @@ async def test_retention_purges_the_encrypted_link_and_its_hash(
         async with keyed() as uow:
             lead = await uow.session.get(Lead, filed.id)
             assert lead is not None
-            retention.set_reporter(lead, None)  # what the purge does
+            reporters.set_reporter(lead, None)  # what the purge does
             uow.session.add(lead)
             await uow.commit()
         assert await _raw(uow_factory, "SELECT reporter_ref, reporter_ref_hmac FROM lead") == [(None, None)]
