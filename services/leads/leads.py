@@ -99,9 +99,8 @@ async def pseudonym_of(uow: UnitOfWork, supervisor: Supervisor) -> str:
 
 async def _pseudonym_taken(uow: UnitOfWork, candidate: str) -> bool:
     """Whether another supervisor has ``candidate`` (pseudonyms are encrypted: looked up by their keyed hash)."""
-    query = select(Supervisor.person_id).where(
-        hashed_match(Supervisor.pseudonym_hmac, Supervisor.pseudonym, [candidate])).limit(1)
-    return (await uow.session.exec(query)).first() is not None
+    taken = hashed_match(Supervisor.pseudonym_hmac, Supervisor.pseudonym, [candidate])
+    return (await uow.session.exec(select(Supervisor.person_id).where(taken).limit(1))).first() is not None
 
 
 def check_draft(draft: LeadDraft, *, today: Any) -> LeadDraft:

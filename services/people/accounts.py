@@ -30,7 +30,7 @@ from services.platform.errors import (
     TooManyAttempts,
 )
 from services.platform.roles import Actor, InviteRole, Role, person_actor_label
-from storage.models import Account, InviteCode
+from storage.models import SEALED_NAME, Account, InviteCode
 from storage.uow import UnitOfWork
 
 CODE_BYTES = 16
@@ -182,9 +182,11 @@ async def redeem_invite(
         details={"account_id": account.id, "channel": channel, "invite_id": invite.id, "role": invite.role},
     )
     name = await uow.people.name_of(person)
+    sealed = person.name == SEALED_NAME  # a supervisor's name kept out of the outbox's stored params (issue 19)
     await notify.to_person(
-        uow, person_id=invite.person_id, key="binding.welcome",
-        params={"name": name, "role_key": f"role.{invite.role}", "steps_key": f"binding.steps.{invite.role}"},
+        uow, person_id=invite.person_id, key="binding.welcome_unnamed" if sealed else "binding.welcome",
+        params={**({} if sealed else {"name": name}), "role_key": f"role.{invite.role}",
+                "steps_key": f"binding.steps.{invite.role}"},
     )
     await uow.commit()
     return Binding(account.id, invite.person_id, name, InviteRole(invite.role))
