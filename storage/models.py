@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, false, inspect, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import Encrypted, KeyedHash, UTCDateTime
@@ -310,6 +310,10 @@ class OutboxMessage(SQLModel, table=True):
     sent_address: str | None = Field(default=None, max_length=64)
     external_message_id: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)
+    sealed: bool = Field(default=False, sa_column_kwargs={"server_default": false()},
+                         description="once sent (or failed, skipped) the recipient, addresses, parameters and "
+                                     "buttons are cleared: a message to a reporter about their lead (issue 19, "
+                                     "003 三(四))")
 
 
 class AuditEntry(SQLModel, table=True):

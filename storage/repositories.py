@@ -21,8 +21,10 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
+    case,
     delete,
     func,
+    literal_column,
     or_,
     update,
 )
@@ -54,6 +56,10 @@ from storage.models import (
     Supervisor,
     hashed_columns,
 )
+
+SEALED_VALUES: dict[str, Any] = {"person_id": None, "address": None, "sent_address": None, "params": {},
+                                 "buttons": []}
+"""What a sealed outbox row keeps of its recipient and content once it is no longer pending: nothing (issue 19)."""
 
 
 @dataclass(frozen=True)
@@ -384,6 +390,15 @@ class OutboxRepository(_Repository):
             return {}
         result = await _core(self.session, _outbox_states_statement(), params={"ids": list(message_ids)})
         return {row.id: row for row in result.all()}
+
+    async def seal(self, message_ids: Sequence[int]) -> None:
+        """Clear the recipient, addresses and content of the sealed rows among ``message_ids`` that are no longer
+        pending (:data:`SEALED_VALUES`); the others are left alone."""
+        if message_ids:
+            table = _table(OutboxMessage)
+            await self.session.exec(update(table).where(
+                table.c.id.in_(list(message_ids)), table.c.sealed.is_(True), table.c.status != "pending",
+            ).values(**SEALED_VALUES))
 
     async def set_fields(self, message_id: int, values: Mapping[str, Any]) -> None:
         """Change some columns of one row with a Core UPDATE."""
@@ -830,6 +845,7 @@ def _outbox_states_statement() -> _AnySelect:
 @functools.cache
 def _mark_sent_statement() -> Update:
     table = _table(OutboxMessage)
+    sealed = table.c.sealed.is_(True)  # a sealed row forgets its recipient and content once sent (SEALED_VALUES)
     return (
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.status == "pending")
@@ -837,7 +853,11 @@ def _mark_sent_statement() -> Update:
             status="sent",
             claimed_until=None,
             sent_at=bindparam("b_now", type_=table.c.sent_at.type),
-            sent_address=bindparam("b_address", type_=table.c.sent_address.type),
+            sent_address=case((sealed, None), else_=bindparam("b_address", type_=table.c.sent_address.type)),
+            person_id=case((sealed, None), else_=table.c.person_id),
+            address=case((sealed, None), else_=table.c.address),
+            params=case((sealed, literal_column("'{}'")), else_=table.c.params),
+            buttons=case((sealed, literal_column("'[]'")), else_=table.c.buttons),
             external_message_id=func.coalesce(
                 bindparam("b_message_id", type_=table.c.external_message_id.type), table.c.external_message_id
             ),

@@ -161,7 +161,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
                                     "evidence": [e["sha256"] for e in draft.evidence],
                                     "duplicates": lead.duplicate_candidates},
     )
-    await notify.to_person(uow, person_id=supervisor.person_id, key="lead.receipt", params={
+    await notify.to_person(uow, person_id=supervisor.person_id, key="lead.receipt", sealed=True, params={
         "number": lead.number, "category_key": f"lead.category.{lead.category}", "files": len(draft.evidence),
         "hashes": "".join(f"\n{e['file_name']}  SHA-256 {e['sha256'][:16]}…" for e in draft.evidence),
         "due": _local(lead.due_at, uow),
@@ -373,7 +373,7 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     await staff_recipients(uow, lead, key="lead.from_reporter", params={
         "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or captions_text(evidence) or "—",
         "files": len(evidence)})
-    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added", sealed=True,
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()
 
@@ -393,7 +393,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
                                     signed=signed, text=part, at=now))
     await audit.record(uow, at=now, actor=actor.label, action="lead.asked", object_type="lead", object_id=lead.id,
                        details={"signed": signed})
-    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", params={
+    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", sealed=True, params={
         "number": lead.number, "text": text, "signature": f"—— {actor.name}" if signed and actor.name else ""},
         buttons=[[notify.Button("lead.button.reply", ReplyToStaff(lead.id))]])
     await uow.commit()

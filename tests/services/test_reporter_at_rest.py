@@ -127,3 +127,45 @@ async def test_retention_purges_the_encrypted_link_and_its_hash(
             assert await leads.my_leads(uow, actor=supervisor(org.supervisor_id)) == []
     finally:
         await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_a_message_to_the_reporter_forgets_whom_it_went_to_and_what_it_said_once_sent(
+        database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    from services.people import accounts
+    from services.platform import outbox
+    from services.platform.outbox import Outcome, OutcomeKind
+
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    for person_id, user in ((org.supervisor_id, "7001"), (org.div1_staff_id, "7002")):
+        async with uow_factory() as uow:
+            issued = await accounts.create_invite(uow, actor=SYSTEM_CLI, role="supervisor" if user == "7001"
+                                                  else "staff", person_id=person_id)
+        async with uow_factory() as uow:
+            await accounts.redeem_invite(uow, channel="telegram", external_user_id=user, chat_id=user,
+                                         code=issued.code)
+    async with uow_factory() as uow:
+        filed = await leads.submit(uow, actor=supervisor(org.supervisor_id), draft=leads.LeadDraft(
+            category="over_charging", what="重复收费", institution_id=hospital))
+    async with uow_factory() as uow:
+        claimed = await outbox.claim(uow, limit=100)
+    keys = {d.outbox_id: d.message_key for d in claimed.deliveries}
+    receipt = next(i for i, k in keys.items() if k == "lead.receipt")
+    welcome = next(i for i, k in keys.items() if k == "binding.welcome")  # the staff member's: not sealed
+    async with uow_factory() as uow:  # the usual batch of sends
+        await outbox.record(uow, [Outcome(i, OutcomeKind.SENT, f"m{i}", "7001") for i in keys])
+    async with uow_factory() as uow:
+        await lead_triage.accept(uow, actor=staff_actor(org.div1_staff_id, org.div1_id), lead_id=filed.id)
+    async with uow_factory() as uow:
+        [feedback] = [d for d in (await outbox.claim(uow, limit=100)).deliveries
+                      if d.message_key.startswith("lead.feedback")]
+    async with uow_factory() as uow:  # a failure takes the row-by-row path
+        await outbox.record(uow, [Outcome(feedback.outbox_id, OutcomeKind.PERMANENT, error="Forbidden")])
+    async with uow_factory(readonly=True) as uow:
+        rows = {r.id: r for r in (await uow.session.exec(select(OutboxMessage))).all()}
+    for sealed in (rows[receipt], rows[feedback.outbox_id]):
+        assert (sealed.person_id, sealed.address, sealed.sent_address, sealed.params, sealed.buttons) == \
+            (None, None, None, {}, []), sealed.message_key
+        assert sealed.status in ("sent", "failed") and sealed.sealed
+    assert rows[welcome].params and rows[welcome].person_id == org.div1_staff_id and not rows[welcome].sealed
+    assert not any(r.person_id == org.supervisor_id and str(filed.number) in repr(r.params) for r in rows.values())

@@ -7,6 +7,7 @@ downgrade brings the plain link back while nothing is encrypted yet."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from alembic import command
@@ -52,6 +53,12 @@ def _before(url: str) -> None:
         "place, interest_declared, state, duplicate_candidates, extensions, reward_reminders_sent, created_at, "
         f"updated_at) VALUES (7, 'XS2026-00007', 1, 1, 'S-AAAA', 'other', 'w', '', '', false, 'received', '[]', "
         f"'[]', 0, {STAMP}, {STAMP})",
+        "INSERT INTO outbox_message (id, channel, kind, person_id, message_key, params, buttons, status, attempts, "
+        f"created_at, next_attempt_at, sent_address) VALUES (1, 'telegram', 'send', 1, 'lead.receipt', "
+        f"'{{\"number\": \"XS2026-00007\"}}', '[]', 'sent', 0, {STAMP}, {STAMP}, '7001'), "
+        f"(2, 'telegram', 'send', 1, 'lead.feedback.accepted', '{{}}', '[]', 'pending', 0, {STAMP}, {STAMP}, NULL), "
+        f"(3, 'telegram', 'send', 2, 'binding.welcome', '{{\"name\": \"x\"}}', '[]', 'sent', 0, {STAMP}, {STAMP}, "
+        "'7002')",
     ]))
 
 
@@ -63,6 +70,10 @@ def test_0020_moves_the_link_and_the_names_then_encrypt_existing_leaves_none_in_
         "ORDER BY p.id"]))
     assert rows == [(1, SEALED_NAME, "陈监督", "S-AAAA"), (2, "张双重", "张双重", None)]  # an expert's name stays
     assert asyncio.run(_run(fresh_url, ["SELECT reporter_ref, reporter_ref_hmac FROM lead"])) == [("1", None)]
+    outbox = asyncio.run(_run(fresh_url, ["SELECT id, person_id, sent_address, params, sealed FROM outbox_message "
+                                          "ORDER BY id"]))
+    assert [(i, p, a, json.loads(str(v)) if isinstance(v, str) else v, bool(s)) for i, p, a, v, s in outbox] == [
+        (1, None, None, {}, True), (2, 1, None, {}, True), (3, 2, "7002", {"name": "x"}, False)]
 
     async def keyed_work() -> None:
         keyed, engine = await _keyed_factory(fresh_url, crypto.MasterKey(crypto.new_data_key()))

@@ -7,6 +7,7 @@ identity kept strictly confidential; PIPL art. 19).
   a supervisor (not staff, not an expert) then holds the sealed placeholder ``***`` instead;
 * ``supervisor.pseudonym`` widened for its ciphertext, its uniqueness moved to the keyed hash ``pseudonym_hmac``
   (otherwise the pseudonym on a lead and in the audit trail leads back to the person);
+* ``outbox_message.sealed``: a message to a reporter about their lead forgets its recipient and content once sent;
 * ``lead_retention.held_at``, ``held_until``, ``hold_reason``: staff postpone a pending deletion.
 
 Like 0015 and 0017, the values copied here stay readable in clear (and are found on their stored text) until
@@ -31,6 +32,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEALED_NAME = '***'  # storage.models.SEALED_NAME at the time of this migration
+# the messages to a reporter about their lead (services/leads: notify.to_person(..., sealed=True)) at this migration
+REPORTER_KEYS = ("message_key IN ('lead.receipt', 'lead.added', 'lead.to_reporter') "
+                 "OR message_key LIKE 'lead.feedback.%'")
 
 
 def upgrade() -> None:
@@ -54,6 +58,11 @@ def upgrade() -> None:
     op.execute("UPDATE supervisor SET name = (SELECT person.name FROM person WHERE person.id = supervisor.person_id)")
     op.execute(f"UPDATE person SET name = '{SEALED_NAME}' WHERE id IN (SELECT person_id FROM supervisor) "
                "AND id NOT IN (SELECT person_id FROM staff) AND id NOT IN (SELECT person_id FROM expert)")
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sealed', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.execute(f"UPDATE outbox_message SET sealed = true WHERE {REPORTER_KEYS}")
+    op.execute("UPDATE outbox_message SET person_id = NULL, address = NULL, sent_address = NULL, params = '{}', "
+               "buttons = '[]' WHERE sealed = true AND status <> 'pending'")
     with op.batch_alter_table('lead_retention', schema=None) as batch_op:
         batch_op.add_column(sa.Column('held_at', storage.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('held_until', storage.types.UTCDateTime(), nullable=True))
@@ -67,6 +76,8 @@ def downgrade() -> None:
         batch_op.drop_column('hold_reason')
         batch_op.drop_column('held_until')
         batch_op.drop_column('held_at')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_column('sealed')
     op.execute(f"UPDATE person SET name = (SELECT supervisor.name FROM supervisor WHERE supervisor.person_id = "
                f"person.id) WHERE name = '{SEALED_NAME}' AND id IN (SELECT person_id FROM supervisor)")
     with op.batch_alter_table('supervisor', schema=None) as batch_op:
