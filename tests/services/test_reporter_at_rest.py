@@ -169,3 +169,32 @@ async def test_a_message_to_the_reporter_forgets_whom_it_went_to_and_what_it_sai
         assert sealed.status in ("sent", "failed") and sealed.sealed
     assert rows[welcome].params and rows[welcome].person_id == org.div1_staff_id and not rows[welcome].sealed
     assert not any(r.person_id == org.supervisor_id and str(filed.number) in repr(r.params) for r in rows.values())
+
+
+async def test_after_a_key_rotation_the_reporter_still_finds_their_leads_and_the_reveal_still_names_them(
+        database_url: str, uow_factory: UnitOfWorkFactory) -> None:
+    from services.platform import column_keys
+
+    old, new = crypto.MasterKey(crypto.new_data_key()), crypto.MasterKey(crypto.new_data_key())
+    keyed, engine = await _keyed_factory(database_url, old)
+    try:
+        org = await build_org(keyed)
+        [hospital] = await add_institutions(keyed, ["第一医院"])
+        async with keyed() as uow:
+            filed = await leads.submit(uow, actor=supervisor(org.supervisor_id), draft=leads.LeadDraft(
+                category="over_charging", what="重复收费", institution_id=hospital))
+        async with keyed() as uow:
+            assert await column_keys.rewrap(uow, old, new)  # what keys rotate does to the columns' data key
+    finally:
+        await engine.dispose()  # type: ignore[attr-defined]
+    rotated, engine = await _keyed_factory(database_url, new)
+    try:
+        async with rotated() as uow:
+            assert [m.id for m in await leads.my_leads(uow, actor=supervisor(org.supervisor_id))] == [filed.id]
+            await lead_privacy.grant_custodian(uow, actor=SYSTEM_CLI, person_id=org.div1_staff_id, org="div1")
+        async with rotated() as uow:
+            shown = await lead_privacy.reveal(uow, actor=staff_actor(org.div1_staff_id, org.div1_id),
+                                              lead_id=filed.id, reason="核实奖励领取人")
+        assert shown.name == "陈监督"
+    finally:
+        await engine.dispose()  # type: ignore[attr-defined]
