@@ -172,8 +172,7 @@ async def _warn(uow: UnitOfWork, items: Sequence[Planned], settings: RetentionSe
                                      "on": p.timing.delete_on.astimezone(uow.zone).strftime("%Y-%m-%d")}]
                  for p in listed]
         await notify.to_org_unit(uow, org_unit_id=unit_id, key="retention.notice",
-                                 params={"count": len({p.lead_id for p in listed}), "items_lines": lines,
-                                         "example": listed[0].number})  # the hold the message offers
+                                 params={"count": len({p.lead_id for p in listed}), "items_lines": lines})
         for p in listed:
             row = await uow.session.get(LeadRetention, (p.lead_id, str(p.kind)))
             assert row is not None

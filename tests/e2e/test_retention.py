@@ -145,7 +145,7 @@ async def test_staff_hold_a_deletion_from_the_chat_the_sweep_skips_it_and_warns_
         bot.clock.advance(due - timedelta(days=30) - bot.clock.now())
         assert (await retention.sweep(bot.uow))["warned"] == 2
         warning = await admin.received("保存期限提醒")
-        assert f"/retention hold {lead.number} 2027-06-30" in (warning.text or "")  # the warning offers the hold
+        assert "/retention hold <编号> <日期或理由>" in (warning.text or "")  # the warning offers the hold
 
         await admin.command("/retention", "", expect="用法：/retention hold")
         await admin.command("/retention", f"hold {lead.number} 2020-01-01", expect="暂缓日期须在今天之后")
