@@ -47,8 +47,8 @@ HANDLER_MODULES = (
     *(f"bot.handlers.{name}" for name in (
         "activity_changes", "activity_new", "assignments", "common", "draw_export", "draws", "exports", "extensions",
         "fallback", "history", "insight", "interests", "invitations", "lead_report", "leads", "letters", "notices",
-        "pool", "pool_import", "pool_shares", "pool_staff", "records", "reports_staff", "slot_answers", "staff",
-        "supervisor_files", "supervisors_staff", "targets")),
+        "pool", "pool_import", "pool_shares", "pool_staff", "records", "reports_staff", "retention", "slot_answers",
+        "staff", "supervisor_files", "supervisors_staff", "targets")),
 )
 """What :func:`register_handlers` needs: importing a module registers its buttons and dialog flows."""
 
@@ -147,6 +147,7 @@ def register_handlers(application: BotApplication) -> None:
         pool_staff,
         records,
         reports_staff,
+        retention,
         slot_answers,
         staff,
         supervisor_files,
@@ -200,7 +201,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(ChatMemberHandler(staff.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for module in (activity_new, activity_changes, draws, draw_export, targets, invitations, lead_report, leads,
                    letters, records, insight, notices, exports, slot_answers, assignments,
-                   reports_staff):
+                   reports_staff, retention):
         module.register(application)
 
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))

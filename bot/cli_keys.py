@@ -85,7 +85,7 @@ async def _encrypt_existing(_args: argparse.Namespace, settings: Settings) -> in
 
     values = await _with_uow(settings, work)
     if values and not await asyncio.to_thread(compact_sqlite, settings.database_url):
-        print("PostgreSQL keeps old row versions until vacuumed: run VACUUM FULL expert, supervisor")
+        print("PostgreSQL keeps old row versions until vacuumed: run VACUUM FULL expert, supervisor, lead, person")
     master = keys.configured_key(settings)
     assert master is not None
     progress = ProgressLine()

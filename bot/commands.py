@@ -93,6 +93,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("reveal", STAFF),
     Command("assign", STAFF),
     Command("reveals", ADMIN),
+    Command("retention", STAFF),  # bot/handlers/retention.py
     # the supervisor registry (002 §3–§8): bot/handlers/supervisors_staff.py, supervisor_files.py
     Command("supervisors", STAFF),
     Command("supervisor", STAFF),
@@ -123,7 +124,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
               "recuse", "leader", "slots", "cancelinvite", "requirerecusal", "nextbackup", "closeroster",
               "attendance", "cancelactivity", "reschedule", "letter", "drawexport", "answer", "ics"),
     "targets": ("targets", "targetverify"),
-    "leads": ("report", "myleads", "leads", "lead", "assign", "reveal", "reveals"),
+    "leads": ("report", "myleads", "leads", "lead", "assign", "reveal", "reveals", "retention"),
     "pool": ("experts", "expert", "changes", "due", "pool", "suspend", "extensions", "poolshare", "institutions"),
     "my_record": ("mine", "profile", "history", "change", "leave", "interest", "interests", "withdraw", "quit",
                   "extend"),

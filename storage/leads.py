@@ -25,8 +25,11 @@ def _ts(*, nullable: bool = False, index: bool = False) -> Any:
 
 
 class Lead(SQLModel, table=True):
-    """A fraud lead reported by a social supervisor. ``reporter_person_id`` is never shown to staff: staff
-    see ``reporter_pseudonym`` (S-xxxx); a custodian may reveal the reporter with a reason (audited)."""
+    """A fraud lead reported by a social supervisor. The reporter (003 三(四)) is never shown to staff: staff
+    see ``reporter_pseudonym`` (S-xxxx); a custodian may reveal the reporter with a reason (audited). Who reported
+    it is ``reporter_ref``, the reporter's person id encrypted at rest (issue 19; no foreign key, so the database
+    file alone does not say who reported which lead), found through its keyed hash ``reporter_ref_hmac``
+    (``services.leads.reporters``)."""
 
     __tablename__ = "lead"
     __table_args__ = (Index("ix_lead_dup", "institution_id", "category", "created_at"),
@@ -36,8 +39,11 @@ class Lead(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=24, unique=True, description="the tracking number given to the reporter")
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True, description="the responsible division")
-    reporter_person_id: int | None = Field(default=None, foreign_key="person.id", index=True,
-                                           description="None once purged under retention (lead_retention)")
+    reporter_ref: str | None = Field(default=None, sa_type=Encrypted,
+                                     description="the reporter's person id, encrypted at rest (issue 19); None once "
+                                                 "purged under retention (lead_retention)")
+    reporter_ref_hmac: str | None = Field(default=None, sa_type=KeyedHash, index=True,
+                                          sa_column_kwargs={"info": {"hash_of": "reporter_ref"}})
     reporter_pseudonym: str = Field(max_length=16)
     institution_id: int | None = Field(default=None, foreign_key="institution.id")
     institution_text: str | None = Field(default=None, max_length=200, description="when not in the directory")
@@ -143,3 +149,7 @@ class LeadRetention(SQLModel, table=True):
     since: datetime = _ts()
     warned_at: datetime | None = _ts(nullable=True)
     done_at: datetime | None = _ts(nullable=True)
+    held_at: datetime | None = _ts(nullable=True)
+    held_until: datetime | None = _ts(nullable=True)
+    hold_reason: str | None = Field(default=None, max_length=500, description="a hold postpones the deletion "
+                                    "(None until: until released); services/leads/retention_hold.py")

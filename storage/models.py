@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, event, false, inspect, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import Encrypted, KeyedHash, UTCDateTime
@@ -65,6 +65,9 @@ class OrgUnit(SQLModel, table=True):
     draw_approval: bool = Field(default=True, description="draws need a second person's approval (000 §17)")
     draws_from_parent: bool = Field(default=False, description="its draws also take the parent's pool (000 §5)")
     created_at: datetime = _ts()
+
+
+SEALED_NAME = "***"  # person.name of a social supervisor: the name is kept encrypted in supervisor.name (issue 19)
 
 
 class Person(SQLModel, table=True):
@@ -171,6 +174,9 @@ class Supervisor(SQLModel, table=True):
 
     Enumerated values are the names of ``services.supervisors.supervisors`` (source 002 §4, appointment method 002 §6,
     status, termination ground 002 §8). ``pseudonym`` (S-xxxx) is what staff see on the supervisor's leads.
+    The supervisor's name, ID number, mobile and pseudonym are encrypted at rest (issue 19; 002 §11, 003 三(四)): the
+    pseudonym on a lead and in the audit trail then leads to no one, and the person row of a supervisor holds
+    :data:`SEALED_NAME` instead of the name (``PersonRepository.name_of`` reads the real one).
     """
 
     __tablename__ = "supervisor"
@@ -178,6 +184,7 @@ class Supervisor(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
     created_at: datetime = _ts()
+    name: str | None = _encrypted("the supervisor's name, encrypted at rest (issue 19); person.name is SEALED_NAME")
     id_number: str | None = _encrypted("GB 11643; encrypted at rest (issue 19)")
     id_number_hmac: str | None = _keyed_hash("id_number", unique=True)
     mobile: str | None = _encrypted("encrypted at rest (issue 19)")
@@ -194,7 +201,8 @@ class Supervisor(SQLModel, table=True):
     ended_on: date | None = None
     end_reason: str | None = Field(default=None, max_length=24, description="002 §8 ground")
     end_note: str | None = Field(default=None, max_length=500)
-    pseudonym: str | None = Field(default=None, max_length=16, unique=True)
+    pseudonym: str | None = _encrypted("S-xxxx, encrypted at rest (issue 19): unlinked from the leads' pseudonym")
+    pseudonym_hmac: str | None = _keyed_hash("pseudonym", unique=True)
 
 
 class Account(SQLModel, table=True):
@@ -302,6 +310,10 @@ class OutboxMessage(SQLModel, table=True):
     sent_address: str | None = Field(default=None, max_length=64)
     external_message_id: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)
+    sealed: bool = Field(default=False, sa_column_kwargs={"server_default": false()},
+                         description="once sent (or failed, skipped) the recipient, addresses, parameters and "
+                                     "buttons are cleared: a message to a reporter about their lead (issue 19, "
+                                     "003 三(四))")
 
 
 class AuditEntry(SQLModel, table=True):

@@ -21,8 +21,10 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
+    case,
     delete,
     func,
+    literal_column,
     or_,
     update,
 )
@@ -37,6 +39,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    SEALED_NAME,
     Account,
     AuditEntry,
     AuditHead,
@@ -53,6 +56,10 @@ from storage.models import (
     Supervisor,
     hashed_columns,
 )
+
+SEALED_VALUES: dict[str, Any] = {"person_id": None, "address": None, "sent_address": None, "params": {},
+                                 "buttons": []}
+"""What a sealed outbox row keeps of its recipient and content once it is no longer pending: nothing (issue 19)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,14 @@ class PersonRepository(_Repository):
     async def supervisor(self, person_id: int) -> Supervisor | None:
         return await self.session.get(Supervisor, person_id)
 
+    async def name_of(self, person: Person) -> str:
+        """The person's name: a social supervisor's is kept encrypted in ``supervisor.name`` (issue 19), the person
+        row holding :data:`SEALED_NAME`."""
+        if person.name != SEALED_NAME or person.id is None:
+            return person.name
+        supervisor = await self.supervisor(person.id)
+        return supervisor.name if supervisor is not None and supervisor.name else person.name
+
     async def staff_of_units(self, unit_ids: Sequence[int], *, role: str | None = None) -> Sequence[Staff]:
         query = select(Staff).where(col(Staff.org_unit_id).in_(unit_ids), Staff.active == True)  # noqa: E712
         if role is not None:
@@ -157,7 +172,7 @@ class AccountRepository(_Repository):
             sa_select(
                 col(Account.id), col(Account.person_id), col(Account.language), col(Person.name),
                 col(Staff.role), col(Staff.active), col(Staff.org_unit_id), col(Expert.person_id),
-                col(Supervisor.person_id),
+                col(Supervisor.person_id), col(Supervisor.name),
             )
             .join(Person, col(Person.id) == col(Account.person_id))
             .outerjoin(Staff, col(Staff.person_id) == col(Account.person_id))
@@ -172,7 +187,9 @@ class AccountRepository(_Repository):
         row = (await self.session.exec(query)).first()  # type: ignore[call-overload]
         if row is None:
             return None
-        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
+         supervisor_name) = row
+        name = supervisor_name if name == SEALED_NAME and supervisor_name else name
         assert account_id is not None
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
@@ -186,7 +203,9 @@ class AccountRepository(_Repository):
         row = result.first()
         if row is None:
             return None
-        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
+         supervisor_name) = row
+        name = supervisor_name if name == SEALED_NAME and supervisor_name else name
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
             staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
@@ -371,6 +390,15 @@ class OutboxRepository(_Repository):
             return {}
         result = await _core(self.session, _outbox_states_statement(), params={"ids": list(message_ids)})
         return {row.id: row for row in result.all()}
+
+    async def seal(self, message_ids: Sequence[int]) -> None:
+        """Clear the recipient, addresses and content of the sealed rows among ``message_ids`` that are no longer
+        pending (:data:`SEALED_VALUES`); the others are left alone."""
+        if message_ids:
+            table = _table(OutboxMessage)
+            await self.session.exec(update(table).where(
+                table.c.id.in_(list(message_ids)), table.c.sealed.is_(True), table.c.status != "pending",
+            ).values(**SEALED_VALUES))
 
     async def set_fields(self, message_id: int, values: Mapping[str, Any]) -> None:
         """Change some columns of one row with a Core UPDATE."""
@@ -701,7 +729,7 @@ def _identity_statement() -> _AnySelect:
     return (
         sa_select(
             account.c.id, account.c.person_id, account.c.language, person.c.name, staff.c.role, staff.c.active,
-            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id,
+            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id, supervisor.c.name,
         )
         .join(person, person.c.id == account.c.person_id)
         .outerjoin(staff, staff.c.person_id == account.c.person_id)
@@ -817,6 +845,7 @@ def _outbox_states_statement() -> _AnySelect:
 @functools.cache
 def _mark_sent_statement() -> Update:
     table = _table(OutboxMessage)
+    sealed = table.c.sealed.is_(True)  # a sealed row forgets its recipient and content once sent (SEALED_VALUES)
     return (
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.status == "pending")
@@ -824,7 +853,11 @@ def _mark_sent_statement() -> Update:
             status="sent",
             claimed_until=None,
             sent_at=bindparam("b_now", type_=table.c.sent_at.type),
-            sent_address=bindparam("b_address", type_=table.c.sent_address.type),
+            sent_address=case((sealed, None), else_=bindparam("b_address", type_=table.c.sent_address.type)),
+            person_id=case((sealed, None), else_=table.c.person_id),
+            address=case((sealed, None), else_=table.c.address),
+            params=case((sealed, literal_column("'{}'")), else_=table.c.params),
+            buttons=case((sealed, literal_column("'[]'")), else_=table.c.buttons),
             external_message_id=func.coalesce(
                 bindparam("b_message_id", type_=table.c.external_message_id.type), table.c.external_message_id
             ),

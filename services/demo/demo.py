@@ -337,10 +337,11 @@ async def personas(uow: UnitOfWork, *, channel: str = TELEGRAM) -> tuple[list[Pe
         person_roles, unit_id = roles.get(person.id, ((), None))
         unit = units.get(unit_id)
         code, unit_name = (unit.code, unit.name) if unit is not None else ("", "")
+        name = await uow.people.name_of(person)  # a supervisor's is kept encrypted in supervisor.name
         if person.id in bound:
-            playable.append(Persona(bound[person.id], person.id, person.name, person_roles, code, unit_name))
+            playable.append(Persona(bound[person.id], person.id, name, person_roles, code, unit_name))
         else:
-            others.append(UnboundPerson(person.id, person.name, person_roles, code, unit_name))
+            others.append(UnboundPerson(person.id, name, person_roles, code, unit_name))
     order = {Role.ADMIN: 0, Role.STAFF: 1, Role.SUPERVISOR: 2, Role.EXPERT: 3}
     playable.sort(key=lambda p: (min((order[r] for r in p.roles), default=9), p.person_id))
     return playable, others

@@ -46,7 +46,7 @@ CATEGORY_WORDS = {"fake_hospitalisation": "虚假住院", "swapping": "串换药
                   "over_treatment": "过度诊疗", "over_charging": "重复收费", "split_admissions": "分解住院",
                   "forged_documents": "伪造医疗文书", "reselling_drugs": "倒卖医保药品", "card_misuse": "冒用医保卡",
                   "other": "违规使用医保基金"}
-FIXED = frozenset({"id", "org_unit_id", "reporter_person_id", "reporter_pseudonym", "institution_id", "category",
+FIXED = frozenset({"id", "org_unit_id", "reporter_ref", "reporter_pseudonym", "institution_id", "category",
                    "what", "happened", "place", "interest_declared", "duplicate_candidates", "extensions",
                    "created_at"})  # what the lead was filed with; the rest is updated once its history is decided
 REWARDS = (200, 500, 800, 1000, 2000, 5000)
@@ -112,7 +112,7 @@ def _lead(uow: UnitOfWork, rng: random.Random, window: Window, *, unit_id: int, 
     created = moment(rng, window, uow.zone, hours=(8, 21))
     category = rng.choice(list(LeadCategory))
     text = rng.choice(WHAT).format(target=target[1], category=CATEGORY_WORDS[category.value])
-    return Row(number=f"demo-{rng.randrange(10**12)}", org_unit_id=unit_id, reporter_person_id=reporter[0],
+    return Row(number=f"demo-{rng.randrange(10**12)}", org_unit_id=unit_id, reporter_ref=str(reporter[0]),
                reporter_pseudonym=reporter[1], institution_id=target[0], category=category.value, what=text,
                happened=f"{created.astimezone(uow.zone):%Y年%m月}", place="", interest_declared=False,
                duplicate_candidates=[], extensions=[], state="received", created_at=created, updated_at=created,

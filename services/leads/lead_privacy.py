@@ -93,7 +93,7 @@ async def reveal(uow: UnitOfWork, *, actor: Actor, lead_id: int, reason: str) ->
     person = await uow.people.get(reporter)
     supervisor = await uow.people.supervisor(reporter)
     await uow.commit()
-    return Revealed(lead.number, lead.reporter_pseudonym, person.name if person is not None else "?",
+    return Revealed(lead.number, lead.reporter_pseudonym, await uow.people.name_of(person) if person else "?",
                     supervisor.certificate_number if supervisor is not None else None,
                     supervisor.mobile if supervisor is not None else None)
 

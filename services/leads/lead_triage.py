@@ -30,6 +30,7 @@ from services.leads.lead_rules import (
 )
 from services.leads.leads import staff_lead
 from services.leads.refs import LeadLine, lead_line
+from services.leads.reporters import reporter_id
 from services.leads.retention import reporter_of
 from services.people.orgs import admins_up, subtree
 from services.platform import audit, notify, policy
@@ -65,8 +66,8 @@ async def _move(uow: UnitOfWork, actor: Actor, lead: Lead, target: LeadState, *,
     await retention.start(uow, lead, target)
     await audit.record(uow, at=uow.now(), actor=actor.label, action=f"lead.{target}", object_type="lead",
                        object_id=int(lead.id or 0), details={"from": before, **details})
-    if lead.reporter_person_id is not None:  # purged under retention: no one to tell
-        await notify.to_person(uow, person_id=lead.reporter_person_id, key=feedback,
+    if (reporter := reporter_id(lead)) is not None:  # purged under retention: no one to tell
+        await notify.to_person(uow, person_id=reporter, key=feedback, sealed=True,
                                params=params or _feedback_params(lead, uow))
 
 
@@ -170,7 +171,7 @@ async def extend(uow: UnitOfWork, *, actor: Actor, lead_id: int, working_days: i
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.extended", object_type="lead",
                        object_id=lead_id, details={"days": working_days, "reason": text,
                                                          "due_at": lead.due_at.isoformat()})
-    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.extended",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.extended", sealed=True,
                            params=_feedback_params(lead, uow, reason=text, days=working_days))
     await uow.commit()
     return lead
@@ -197,7 +198,7 @@ async def reward(uow: UnitOfWork, *, actor: Actor, lead_id: int, amount: int, ru
     await audit.record(uow, at=uow.now(), actor=actor.label, action="lead.rewarded", object_type="lead",
                        object_id=lead_id, details={"amount": amount,
                                                          "claim_until": lead.reward_claim_until.isoformat()})
-    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.reward", params={
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.feedback.reward", sealed=True, params={
         "number": lead.number, "amount": amount, "until": lead.reward_claim_until.isoformat()})
     await uow.commit()
     return lead
@@ -347,7 +348,7 @@ async def _remind_reward_claims(uow: UnitOfWork, rules: LeadRules) -> int:
     sent = 0
     for lead in (await uow.session.exec(query)).all():
         assert lead.reward_claim_until is not None  # selected on it
-        if lead.reporter_person_id is None:  # purged under retention
+        if (reporter := reporter_id(lead)) is None:  # purged under retention
             continue
         step = reward_reminder_step((lead.reward_claim_until - today).days, days_before)
         if step <= lead.reward_reminders_sent:
@@ -355,7 +356,7 @@ async def _remind_reward_claims(uow: UnitOfWork, rules: LeadRules) -> int:
         lead.reward_reminders_sent = step
         uow.session.add(lead)
         offset = sorted(set(days_before), reverse=True)[step - 1]
-        await notify.to_person(uow, person_id=lead.reporter_person_id, key="lead.feedback.reward_reminder", params={
+        await notify.to_person(uow, person_id=reporter, key="lead.feedback.reward_reminder", sealed=True, params={
             "number": lead.number, "amount": lead.reward_amount, "until": lead.reward_claim_until.isoformat()})
         await audit.record(uow, at=uow.now(), actor=SCHEDULER.label, action="lead.reward_reminded",
                            object_type="lead", object_id=int(lead.id or 0),

@@ -36,6 +36,7 @@ from services.leads.lead_rules import (
     tracking_number,
 )
 from services.leads.refs import LeadRef, lead_ref
+from services.leads.reporters import reported_by, reporter_id
 from services.leads.retention import reporter_of
 from services.people.orgs import require_scope_over_units
 from services.platform import audit, notify
@@ -47,6 +48,7 @@ from services.platform.workdays import WorkingCalendar, default_calendar
 from storage.leads import Lead, LeadEvidence, LeadMessage
 from storage.models import Supervisor
 from storage.pool import Institution
+from storage.types import hashed_match
 from storage.uow import UnitOfWork
 
 MAX_TEXT = 4000
@@ -86,15 +88,19 @@ async def pseudonym_of(uow: UnitOfWork, supervisor: Supervisor) -> str:
     """The supervisor's stable pseudonym, created on first use."""
     if supervisor.pseudonym:
         return supervisor.pseudonym
-    query = select(Supervisor.pseudonym).where(col(Supervisor.pseudonym).is_not(None))
-    taken = set((await uow.session.exec(query)).all())
     candidate = new_pseudonym()
-    while candidate in taken:
+    while await _pseudonym_taken(uow, candidate):
         candidate = new_pseudonym()
     supervisor.pseudonym = candidate
     uow.session.add(supervisor)
     await uow.session.flush()
     return candidate
+
+
+async def _pseudonym_taken(uow: UnitOfWork, candidate: str) -> bool:
+    """Whether another supervisor has ``candidate`` (pseudonyms are encrypted: looked up by their keyed hash)."""
+    taken = hashed_match(Supervisor.pseudonym_hmac, Supervisor.pseudonym, [candidate])
+    return (await uow.session.exec(select(Supervisor.person_id).where(taken).limit(1))).first() is not None
 
 
 def check_draft(draft: LeadDraft, *, today: Any) -> LeadDraft:
@@ -129,7 +135,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
         raise LeadRefused("institution", reason_key="lead.invalid.target")
     due = deadline(calendar, now, rules.accept_working_days, uow.zone)
     lead = Lead(
-        number="pending", org_unit_id=supervisor.org_unit_id, reporter_person_id=supervisor.person_id,
+        number="pending", org_unit_id=supervisor.org_unit_id, reporter_ref=str(supervisor.person_id),
         reporter_pseudonym=pseudonym, institution_id=draft.institution_id,
         institution_text=(draft.institution_text or "").strip()[:200] or None,
         insured_name=(draft.insured_name or "").strip()[:100] or None, insured_id_number=draft.insured_id_number,
@@ -155,7 +161,7 @@ async def submit(uow: UnitOfWork, *, actor: Actor, draft: LeadDraft, rules: Lead
                                     "evidence": [e["sha256"] for e in draft.evidence],
                                     "duplicates": lead.duplicate_candidates},
     )
-    await notify.to_person(uow, person_id=supervisor.person_id, key="lead.receipt", params={
+    await notify.to_person(uow, person_id=supervisor.person_id, key="lead.receipt", sealed=True, params={
         "number": lead.number, "category_key": f"lead.category.{lead.category}", "files": len(draft.evidence),
         "hashes": "".join(f"\n{e['file_name']}  SHA-256 {e['sha256'][:16]}…" for e in draft.evidence),
         "due": _local(lead.due_at, uow),
@@ -234,7 +240,7 @@ async def get_lead(uow: UnitOfWork, lead_id: int) -> Lead:
 async def own_lead(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
     """The caller's own lead; another supervisor's lead is "not found" (they cannot see or act on it)."""
     lead = await uow.session.get(Lead, lead_id)
-    if lead is None or actor.person_id is None or lead.reporter_person_id != actor.person_id:
+    if lead is None or actor.person_id is None or reporter_id(lead) != actor.person_id:
         raise LeadNotFound(str(lead_id))
     return lead
 
@@ -265,7 +271,7 @@ async def my_leads(uow: UnitOfWork, *, actor: Actor) -> list[MyLead]:
     """The caller's leads, newest first."""
     if actor.person_id is None:
         return []
-    query = select(Lead).where(Lead.reporter_person_id == actor.person_id).order_by(col(Lead.id).desc())
+    query = select(Lead).where(reported_by(actor.person_id)).order_by(col(Lead.id).desc())
     return [MyLead(int(lead.id or 0), lead.number, lead.created_at, lead.category, lead.state,
                    accepts_additions(lead.state)) for lead in (await uow.session.exec(query)).all()]
 
@@ -367,7 +373,7 @@ async def add_information(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: 
     await staff_recipients(uow, lead, key="lead.from_reporter", params={
         "number": lead.number, "pseudonym": lead.reporter_pseudonym, "text": text or captions_text(evidence) or "—",
         "files": len(evidence)})
-    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added",
+    await notify.to_person(uow, person_id=reporter_of(lead), key="lead.added", sealed=True,
                            params={"number": lead.number, "files": len(evidence)})
     await uow.commit()
 
@@ -387,7 +393,7 @@ async def ask_reporter(uow: UnitOfWork, *, actor: Actor, lead_id: int, text: str
                                     signed=signed, text=part, at=now))
     await audit.record(uow, at=now, actor=actor.label, action="lead.asked", object_type="lead", object_id=lead.id,
                        details={"signed": signed})
-    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", params={
+    await notify.to_person(uow, person_id=reporter, key="lead.to_reporter", sealed=True, params={
         "number": lead.number, "text": text, "signature": f"—— {actor.name}" if signed and actor.name else ""},
         buttons=[[notify.Button("lead.button.reply", ReplyToStaff(lead.id))]])
     await uow.commit()

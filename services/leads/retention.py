@@ -8,7 +8,7 @@ dates, decisions and reward; each evidence row with its SHA-256, size and type, 
 check reads it as purged, not missing); the relayed messages' rows with their dates; the audit trail, which gains one
 entry per deletion (kind, lead number, rule, time; never the content). What goes: the files (overwritten with zeros,
 then unlinked), file names and captions; for a lead not accepted also what was reported and about whom and the
-messages' words; the reporter link (``reporter_person_id`` and the pseudonym on the lead).
+messages' words; the reporter link (``reporter_ref`` with its keyed hash, and the pseudonym on the lead).
 
 Files are destroyed after the transaction marking their rows purged commits, and only when no other lead's
 evidence row still names the same content-addressed file; a crash in between leaves the file for the next sweep,
@@ -28,12 +28,14 @@ from sqlmodel import col, select
 
 from services.leads.evidence import key_path
 from services.leads.lead_rules import OPEN_STATES, LeadState
+from services.leads.reporters import reporter_id, set_reporter
 from services.leads.retention_rules import (
     RetentionKind,
     Timing,
     due,
     kept_forever,
     latest_since,
+    on_hold,
     reward_window_end,
     rule_text,
     timing,
@@ -52,9 +54,10 @@ _OPEN = [str(s) for s in OPEN_STATES]
 
 def reporter_of(lead: Lead) -> int:
     """The reporter's person id; LeadRefused once the link was purged under retention."""
-    if lead.reporter_person_id is None:
+    reporter = reporter_id(lead)
+    if reporter is None:
         raise LeadRefused("reporter purged", reason_key="lead.invalid.reporter_purged")
-    return lead.reporter_person_id
+    return reporter
 
 
 async def start(uow: UnitOfWork, lead: Lead, target: str) -> None:
@@ -80,8 +83,8 @@ async def _clock(uow: UnitOfWork, lead_id: int, kind: RetentionKind, since: date
 
 @dataclass(frozen=True)
 class Planned:
-    """One clock as the sweep sees it at a moment: ``action`` is ``warn``, ``delete``, ``wait`` or ``held`` (a case
-    is open on the lead)."""
+    """One clock as the sweep sees it at a moment: ``action`` is ``warn``, ``delete``, ``wait``, ``held`` (a case
+    is open on the lead) or ``on_hold`` (staff postponed it: ``retention_hold``)."""
 
     lead_id: int
     number: str
@@ -90,6 +93,7 @@ class Planned:
     timing: Timing
     warned: bool
     action: str
+    held_until: datetime | None = None  # for ``on_hold``: the hold's end (None: until released)
 
 
 async def plan(uow: UnitOfWork, *, settings: RetentionSettings | None = None,
@@ -111,6 +115,10 @@ async def plan(uow: UnitOfWork, *, settings: RetentionSettings | None = None,
                 continue
             lead = await uow.session.get(Lead, row.lead_id)
             assert lead is not None and lead.id is not None
+            if on_hold(row.held_at, row.held_until, now):
+                found.append(Planned(lead.id, lead.number, lead.org_unit_id, kind, seen, row.warned_at is not None,
+                                     "on_hold", row.held_until))
+                continue
             found.append(Planned(lead.id, lead.number, lead.org_unit_id, kind, seen, row.warned_at is not None,
                                  await _action(uow, lead, seen, row.warned_at is not None, now)))
     return sorted(found, key=lambda p: (p.timing.delete_on, p.number, p.kind))
@@ -149,7 +157,7 @@ async def sweep(uow_factory: UnitOfWorkFactory, settings: RetentionSettings | No
         await uow.commit()
     shredded = await shred_purged(uow_factory, settings.evidence_dir)
     return {"warned": warned, "deleted": len(deleting), "held": sum(1 for p in planned if p.action == "held"),
-            "shredded": shredded}
+            "on_hold": sum(1 for p in planned if p.action == "on_hold"), "shredded": shredded}
 
 
 async def _warn(uow: UnitOfWork, items: Sequence[Planned], settings: RetentionSettings) -> int:
@@ -186,7 +194,7 @@ async def _purge(uow: UnitOfWork, item: Planned, settings: RetentionSettings) ->
     if item.kind in (RetentionKind.EVIDENCE, RetentionKind.REJECTED):
         files = await _purge_evidence(uow, item.lead_id, now)
     if item.kind in (RetentionKind.REJECTED, RetentionKind.REPORTER):
-        lead.reporter_person_id = None
+        set_reporter(lead, None)
         lead.reporter_pseudonym = PURGED_PSEUDONYM
     if item.kind == RetentionKind.REJECTED:
         await _blank_content(uow, lead)

@@ -14,6 +14,11 @@ Nothing of a lead is deleted while a case is open on it: the lead itself or a le
 way) is still open. Staff of the lead's unit are warned ``warning_days`` before (GlobaLeaks warns recipients before
 expiry), once; the deletion comes at the due time and never less than ``warning_days`` after the warning, so a clock
 first seen late (the bot was down, a period was shortened) still gives staff the whole notice.
+
+A **hold** (``retention_hold``): staff of the lead's line postpone its pending deletions until a day or until
+released, with a reason (audited); the sweep leaves a held clock alone, and the warning starts over once the hold
+ends, so staff again get the whole notice before anything goes (PIPL art. 19 allows keeping what a purpose still
+needs; 000 §25: records traceable while a case needs them).
 """
 
 from __future__ import annotations
@@ -96,6 +101,19 @@ class Timing:
     due: datetime
     warn_on: datetime
     delete_on: datetime
+
+
+MAX_HOLD_DAYS = 3 * 366  # a dated hold reaches at most this far; longer needs a renewed hold (or an open one)
+
+
+def on_hold(held_at: datetime | None, held_until: datetime | None, now: datetime) -> bool:
+    """Whether a hold placed at ``held_at`` still stands at ``now``: until ``held_until`` (None: until released)."""
+    return held_at is not None and (held_until is None or now < held_until)
+
+
+def hold_end(until: date, zone: ZoneInfo) -> datetime:
+    """The end of a hold "until ``until``": the start of the next day, local time (the day itself is held)."""
+    return datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
 
 
 def timing(due_at: datetime, warned_at: datetime | None, now: datetime, settings: RetentionSettings) -> Timing:

@@ -30,7 +30,7 @@ from services.platform.errors import (
     TooManyAttempts,
 )
 from services.platform.roles import Actor, InviteRole, Role, person_actor_label
-from storage.models import Account, InviteCode
+from storage.models import SEALED_NAME, Account, InviteCode
 from storage.uow import UnitOfWork
 
 CODE_BYTES = 16
@@ -181,12 +181,15 @@ async def redeem_invite(
         object_type="person", object_id=invite.person_id,
         details={"account_id": account.id, "channel": channel, "invite_id": invite.id, "role": invite.role},
     )
+    name = await uow.people.name_of(person)
+    sealed = person.name == SEALED_NAME  # a supervisor's name kept out of the outbox's stored params (issue 19)
     await notify.to_person(
-        uow, person_id=invite.person_id, key="binding.welcome",
-        params={"name": person.name, "role_key": f"role.{invite.role}", "steps_key": f"binding.steps.{invite.role}"},
+        uow, person_id=invite.person_id, key="binding.welcome_unnamed" if sealed else "binding.welcome",
+        params={**({} if sealed else {"name": name}), "role_key": f"role.{invite.role}",
+                "steps_key": f"binding.steps.{invite.role}"},
     )
     await uow.commit()
-    return Binding(account.id, invite.person_id, person.name, InviteRole(invite.role))
+    return Binding(account.id, invite.person_id, name, InviteRole(invite.role))
 
 
 def _invite_problem(invite: InviteCode | None, now: datetime) -> InviteInvalid | InviteUsed | InviteExpired | (

@@ -21,7 +21,7 @@ from services.platform.errors import (
     PersonNotFound,
 )
 from services.platform.roles import Actor, Role
-from storage.models import Expert, OrgUnit, Person, Staff, Supervisor
+from storage.models import SEALED_NAME, Expert, OrgUnit, Person, Staff, Supervisor
 from storage.uow import UnitOfWork
 
 MAX_CODE_LENGTH = 32  # org_unit.code
@@ -223,15 +223,16 @@ async def add_member(uow: UnitOfWork, *, actor: Actor, kind: str, name: str, org
         today = uow.today()
         row = Expert(person_id=person.id, org_unit_id=unit.id, created_at=now, updated_at=now, state="active",
                      term_start=today, term_end=add_years(today, TERM_YEARS))
-    else:
-        row = Supervisor(person_id=person.id, org_unit_id=unit.id, created_at=now)
+    else:  # the name kept encrypted in the supervisor row (issue 19; 003 三(四)), the person row sealed
+        row = Supervisor(person_id=person.id, org_unit_id=unit.id, created_at=now, name=person.name)
+        person.name = SEALED_NAME
     await uow.people.add_role_row(row)
     await audit.record(
         uow, at=now, actor=actor.label, action=f"{kind}.created", object_type="person", object_id=person.id,
         details={"org_unit_id": unit.id},
     )
     await uow.commit()
-    return PersonRef(id=person.id, name=person.name)
+    return PersonRef(id=person.id, name=name.strip())
 
 
 async def _add_person(uow: UnitOfWork, name: str) -> Person:

@@ -7,9 +7,11 @@ columns derive from the same data key and so survive a rotation.
 
 Encrypted today: the mobiles and ID numbers of experts and of social supervisors (``expert.mobile``,
 ``supervisor.mobile`` with ``mobile_hmac``; ``expert.id_number``, ``supervisor.id_number`` with ``id_number_hmac``,
-which carries their uniqueness) and the insured person's ID number on a lead (``lead.insured_id_number`` with
-``insured_id_number_hmac``). :func:`encrypt_existing` rewrites rows written before encryption, in batches
-(resumable).
+which carries their uniqueness), the insured person's ID number on a lead (``lead.insured_id_number`` with
+``insured_id_number_hmac``), and who reported a lead (003 三(四)): the lead's reporter link (``lead.reporter_ref``
+with ``reporter_ref_hmac``), the supervisors' names (``supervisor.name``; their person row holds a sealed
+placeholder) and pseudonyms (``supervisor.pseudonym`` with ``pseudonym_hmac``, which carries their uniqueness).
+:func:`encrypt_existing` rewrites rows written before encryption, in batches (resumable).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlmodel import select
 
 from services.platform import crypto
 from storage.leads import Lead
-from storage.models import DataKey, Expert, Supervisor
+from storage.models import DataKey, Expert, Supervisor, hashed_columns
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 COLUMNS_PURPOSE = "columns"
@@ -36,6 +38,9 @@ ENCRYPTED_COLUMNS: tuple[tuple[Any, str, str], ...] = (
     (Expert, "person_id", "id_number"),
     (Supervisor, "person_id", "id_number"),
     (Lead, "id", "insured_id_number"),
+    (Lead, "id", "reporter_ref"),
+    (Supervisor, "person_id", "name"),
+    (Supervisor, "person_id", "pseudonym"),
 )
 
 
@@ -112,13 +117,16 @@ async def encrypt_existing(uow_factory: UnitOfWorkFactory, *,
     done = 0
     for model, key, name in ENCRYPTED_COLUMNS:
         table, column = model.__table__, getattr(model, name)
+        hashes: dict[str, list[str]] = {}
+        for hashed, source in hashed_columns(table):
+            hashes.setdefault(source, []).append(hashed)
         while True:
             async with uow_factory() as uow:
                 rows = (await uow.session.exec(select(getattr(model, key), type_coerce(column, String))
                                                .where(_plaintext(column)).limit(BATCH))).all()
                 for pk, value in rows:
                     await uow.session.exec(update(table).where(table.c[key] == pk)
-                                           .values({name: value, f"{name}_hmac": value}))
+                                           .values({name: value, **{h: value for h in hashes.get(name, ())}}))
                 await uow.commit()
             done += len(rows)
             if progress is not None and rows:

@@ -67,11 +67,14 @@ async def to_person(
     params: dict[str, Any] | None = None,
     buttons: ButtonRows | None = None,
     channel: str = TELEGRAM,
+    sealed: bool = False,
 ) -> OutboxMessage:
     """Queue a message to a person, reached through their bound account when it is sent, in the language they had
-    chosen when it was written (a message delayed by an outage reads as it would have read on time)."""
+    chosen when it was written (a message delayed by an outage reads as it would have read on time). ``sealed``:
+    once sent (or given up) the row forgets whom it went to and what it said (a reporter's message about their
+    lead: the database then does not link them, issue 19, 003 三(四))."""
     languages = await _languages(uow, [person_id], channel)
-    recipient = {"channel": channel, "person_id": person_id, "language": languages.get(person_id)}
+    recipient = {"channel": channel, "person_id": person_id, "language": languages.get(person_id), "sealed": sealed}
     return await _add(uow, recipient, key, params, buttons)
 
 
@@ -244,7 +247,7 @@ async def _can_hand_off(uow: UnitOfWork, values: dict[str, Any]) -> bool:
 _NEW_ROW: dict[str, Any] = {
     "kind": "send", "person_id": None, "staff_chat_id": None, "address": None, "language": None, "edit_of_id": None,
     "status": "pending", "attempts": 0, "claimed_until": None, "sent_at": None, "sent_address": None,
-    "external_message_id": None, "last_error": None,
+    "external_message_id": None, "last_error": None, "sealed": False,
 }
 
 

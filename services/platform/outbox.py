@@ -237,6 +237,7 @@ def delivery_of(row: Mapping[str, Any]) -> Delivery:
 
 async def _skip(uow: UnitOfWork, outbox_id: int, _now: datetime, error: str, result: ClaimResult) -> None:
     await uow.outbox.set_fields(outbox_id, {"status": "skipped", "claimed_until": None, "last_error": error[:500]})
+    await uow.outbox.seal([outbox_id])
     result.skipped += 1
 
 
@@ -299,6 +300,8 @@ async def record(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[int]:
                 row.next_attempt_at = now + backoff(row.attempts)
                 row.last_error = outcome.error[:500]
         uow.session.add(row)
+    await uow.session.flush()
+    await uow.outbox.seal([o.outbox_id for o in outcomes])  # sealed rows done with: recipient and content cleared
     await uow.commit()
     return failed
 

@@ -21,7 +21,7 @@ from services.platform import audit, notify
 from services.platform.errors import InvalidInput, PermissionDenied, PersonNotFound
 from services.platform.identifiers import InvalidIdentifier, mask_id_number, validate_id_number, validate_mobile
 from services.platform.roles import SCHEDULER, Actor, Role
-from storage.models import OrgUnit, Person, Supervisor
+from storage.models import SEALED_NAME, OrgUnit, Person, Supervisor
 from storage.types import hashed_match
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -98,6 +98,12 @@ class SupervisorView:
     end_reason: str
 
 
+def name_of(row: Supervisor, person: Person) -> str:
+    """A supervisor's name: kept encrypted in ``supervisor.name`` (issue 19; 003 三(四)); a row from before that
+    reads the person's."""
+    return row.name or person.name
+
+
 def may_end(actor: Actor, view: SupervisorView) -> bool:
     """Whether ``actor`` may end this appointment (002 §8): an admin, while the appointment is active."""
     return actor.has_any(frozenset({Role.ADMIN})) and view.status == "active"
@@ -140,16 +146,13 @@ async def save_supervisor(uow: UnitOfWork, *, actor: Actor, data: SupervisorInpu
         hashed_match(Supervisor.id_number_hmac, Supervisor.id_number, [data.id_number])))).first()
     now, start = uow.now(), data.term_start or uow.today()
     created = existing is None
-    if existing is None:
-        person = await uow.people.add(Person(name=data.name, created_at=now))
+    if existing is None:  # the name kept encrypted in the supervisor row (issue 19), the person row sealed
+        person = await uow.people.add(Person(name=SEALED_NAME, created_at=now))
         assert person.id is not None
         row = Supervisor(person_id=person.id, org_unit_id=unit.id, created_at=now)
     else:
         row = existing
-        known = await uow.people.get(row.person_id)
-        if known is not None and known.name != data.name:
-            known.name = data.name
-            uow.session.add(known)
+    row.name = data.name
     row.org_unit_id, row.id_number, row.mobile = unit.id, data.id_number, data.mobile
     row.source, row.appointment_method = data.source, data.appointment_method
     row.certificate_number, row.work_id_number = data.certificate_number, data.work_id_number
@@ -207,7 +210,7 @@ async def list_supervisors(uow: UnitOfWork, *, actor: Actor, org: str | None = N
     full = actor.person_id is None or actor.has_any(frozenset({Role.ADMIN}))
     rows = (await uow.session.exec(query.order_by(col(Supervisor.person_id)))).all()
     return [SupervisorView(
-        s.person_id, p.name, (s.id_number if full else mask_id_number(s.id_number)) if s.id_number else "",
+        s.person_id, name_of(s, p), (s.id_number if full else mask_id_number(s.id_number)) if s.id_number else "",
         s.mobile or "", u.code, s.source, s.appointment_method, s.certificate_number or "", s.work_id_number or "",
         s.term_start, s.term_end, s.status, s.end_reason or "") for s, p, u in rows]
 
@@ -229,13 +232,13 @@ async def term_sweep(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
                                    object_type="person", object_id=row.person_id,
                                    details={"reason": EndReason.TERM_EXPIRED.value, "article": "002 §8(六)"})
                 await notify.to_org_unit(uow, org_unit_id=row.org_unit_id, key="supervisor.term_ended",
-                                         params={"name": person.name, "id": row.person_id})
+                                         params={"name": name_of(row, person), "id": row.person_id})
                 counts["ended"] += 1
             elif row.term_notice_for != row.term_end:
                 row.term_notice_for = row.term_end
                 uow.session.add(row)
                 await notify.to_org_unit(uow, org_unit_id=row.org_unit_id, key="supervisor.term_ending",
-                                         params={"name": person.name, "id": row.person_id,
+                                         params={"name": name_of(row, person), "id": row.person_id,
                                                  "term_end": row.term_end.isoformat()})
                 counts["reminded"] += 1
         await uow.commit()
@@ -291,6 +294,6 @@ async def get_supervisor(uow: UnitOfWork, *, actor: Actor, person_id: int) -> Su
     full = actor.person_id is None or actor.has_any(frozenset({Role.ADMIN}))
     id_number = (row.id_number if full else mask_id_number(row.id_number)) if row.id_number else ""
     return SupervisorView(
-        row.person_id, person.name, id_number, row.mobile or "", unit.code if unit else "", row.source,
+        row.person_id, name_of(row, person), id_number, row.mobile or "", unit.code if unit else "", row.source,
         row.appointment_method, row.certificate_number or "", row.work_id_number or "", row.term_start, row.term_end,
         row.status, row.end_reason or "")

@@ -1,7 +1,8 @@
 """Encryption at rest through the product (issue 19; 002 §11, 003 三(四), PIPL): a supervisor's photo reported in the
-emulator is stored encrypted and staff still receive it scrubbed; the supervisor's mobile is not in the database
-file; ``python -m bot keys rotate`` keeps everything readable under the new key; start-up refuses to run without
-the key once encrypted data exists, in one line; ``keys encrypt-existing`` encrypts what was stored before."""
+emulator is stored encrypted and staff still receive it scrubbed; the supervisor's mobile and name are not in the
+database file and the lead's reporter link is stored encrypted; ``python -m bot keys rotate`` keeps everything
+readable under the new key; start-up refuses to run without the key once encrypted data exists, in one line;
+``keys encrypt-existing`` encrypts what was stored before."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SentMessage
@@ -84,6 +86,19 @@ def _raw(*folders_or_files: Path) -> bytes:
     return b"".join(p.read_bytes() for p in paths if p.exists())
 
 
+async def _stored_reporter(database_url: str) -> tuple[str, list[str]]:
+    """The lead's stored reporter link and the supervisors' stored pseudonyms, read without the key."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            link = (await connection.execute(text("SELECT reporter_ref FROM lead"))).scalar_one()
+            pseudonyms = (await connection.execute(text(
+                "SELECT pseudonym FROM supervisor WHERE pseudonym IS NOT NULL"))).scalars().all()
+    finally:
+        await engine.dispose()
+    return str(link), [str(p) for p in pseudonyms]
+
+
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("EVIDENCE_", "NEW_EVIDENCE_"))}
     environment.update(env)
@@ -106,9 +121,13 @@ async def test_a_reported_photo_is_stored_encrypted_staff_receive_it_and_rotatio
         sent = await _staff_receive(bot, emulator)
         assert sent.document is not None and sent.document.data == jpeg()  # decrypted, then scrubbed as before
         assert hashlib.sha256(photo).hexdigest() in (sent.caption or "")  # the plaintext's SHA-256, as before
+        link, pseudonyms = await _stored_reporter(database_url)
+        assert link.startswith(crypto.COLUMN_PREFIX)  # who reported the lead: not readable next to it
+        assert pseudonyms and all(p.startswith(crypto.COLUMN_PREFIX) for p in pseudonyms)  # no join to the person
         if database_url.startswith("sqlite"):
             database = Path(database_url.split("///", 1)[1])
-            assert MOBILE.encode() not in _raw(*database.parent.glob(database.name + "*"))
+            stored = _raw(*database.parent.glob(database.name + "*"))
+            assert MOBILE.encode() not in stored and "陈监督".encode() not in stored  # nor the reporter's name
     finally:
         await bot.shutdown()
 

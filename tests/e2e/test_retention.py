@@ -1,8 +1,9 @@
 """End to end through the emulator (issue 19; PIPL art. 19 storage limitation, 000 §25, 003 三(四)): the staff of a
 closed lead's line receive one warning in plain Chinese 30 days before its evidence is deleted, naming the lead by
 number and never the reporter; at the due time the file is destroyed, the card offers no files, and a backup taken
-afterwards restores with an intact audit chain and no evidence reported missing. The CLI previews and runs the same
-sweep."""
+afterwards restores with an intact audit chain and no evidence reported missing. The warning offers a hold: staff
+postpone the deletion with /retention hold (a day or a reason), the sweep leaves it alone until released, then warns
+again. The CLI previews and runs the same sweep, and holds and releases."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.emulator import BotApiEmulator
 from services.leads import evidence, lead_triage, leads, retention
@@ -20,6 +21,7 @@ from services.leads.retention_rules import shift_months
 from services.platform.roles import Actor, Role
 from storage import backup
 from storage.leads import Lead, LeadRetention
+from storage.models import AuditEntry
 from tests.builders import add_institutions, build_org, staff_actor
 from tests.e2e.harness import BotHarness, running_bot
 from tests.e2e.talk import FAST, Chat, bind, emulator_without_limits  # noqa: F401 - this module's emulator
@@ -116,6 +118,56 @@ async def test_the_cli_previews_what_is_due_and_runs_the_sweep(
         assert len(waiting) == 2 and all(row.endswith("waiting") for row in waiting)
         status, _, err = await _cli(bot, env, "retention", "preview", "--days", "-1")
         assert status == 1 and "--days" in err
+        status, out, err = await _cli(bot, env, "retention", "hold", lead.number, "--reason", "案件复查")
+        assert status == 0 and "on hold until released" in out, (out, err)
+        status, out, _ = await _cli(bot, env, "retention", "preview", "--days", "0")
+        held = [row for row in out.splitlines() if lead.number in row]
+        assert len(held) == 2 and all(row.endswith("on hold until released") for row in held), out
+        status, out, err = await _cli(bot, env, "retention", "release", lead.number)
+        assert status == 0 and "hold released" in out, (out, err)
+        status, _, err = await _cli(bot, env, "retention", "release", lead.number)
+        assert status == 1 and "LeadRefused" in err
+
+
+async def test_staff_hold_a_deletion_from_the_chat_the_sweep_skips_it_and_warns_again_once_released(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    evidence_dir = tmp_path / "evidence"
+    async with running_bot(emulator, database_url, evidence_dir=evidence_dir, **FAST) as bot:
+        bot.running.scheduler.pause()
+        org = await build_org(bot.uow)
+        await bind(bot, emulator, org.admin_id, STAFF_ADMIN, "staff", first_name="王")
+        admin = Chat(emulator, STAFF_ADMIN)
+        lead, stored_path = await _closed_lead(bot, org.supervisor_id, staff_actor(org.admin_id, org.bureau_id,
+                                                                                   admin=True), evidence_dir)
+        assert lead.closed_at is not None
+        due = shift_months(lead.closed_at, 60, ZoneInfo(bot.settings.time_zone))
+        bot.clock.advance(due - timedelta(days=30) - bot.clock.now())
+        assert (await retention.sweep(bot.uow))["warned"] == 2
+        warning = await admin.received("保存期限提醒")
+        assert "/retention hold <编号> <日期或理由>" in (warning.text or "")  # the warning offers the hold
+
+        await admin.command("/retention", "", expect="用法：/retention hold")
+        await admin.command("/retention", f"hold {lead.number} 2020-01-01", expect="暂缓日期须在今天之后")
+        await admin.command("/retention", f"hold {lead.number}", expect="用法：/retention hold")
+        reply = await admin.command("/retention", f"暂缓 {lead.number} 涉嫌刑事案件，移送公安", expect="直至解除")
+        assert "证据文件" in (reply.text or "") and "举报人与线索的关联" in (reply.text or "")
+
+        bot.clock.advance(due + timedelta(days=10) - bot.clock.now())  # past the due time: kept
+        counts = await retention.sweep(bot.uow)
+        assert (counts["deleted"], counts["on_hold"]) == (0, 2)
+        assert (evidence_dir / stored_path).read_bytes() == PHOTO
+
+        await admin.command("/retention", f"release {lead.number}", expect="暂缓已解除")
+        await admin.command("/retention", f"release {lead.number}", expect="没有正在暂缓的删除")
+        assert (await retention.sweep(bot.uow))["warned"] == 2  # warned again with the whole notice
+        await emulator.wait_for(lambda: sum("保存期限提醒" in (m.text or "") for m in admin.messages()) == 2)
+        assert (evidence_dir / stored_path).exists()
+        bot.clock.advance(timedelta(days=30))
+        assert (await retention.sweep(bot.uow))["deleted"] == 2
+        async with bot.uow(readonly=True) as u:
+            actions = [e.action for e in (await u.session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))).all()]
+        assert actions.count("lead.retention_held") == 1 and actions.count("lead.retention_released") == 1
 
 
 async def _cli(bot: BotHarness, env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -26,7 +26,7 @@ async def _seed(bot: BotHarness, div1: int, div2: int, staff_id: int, supervisor
         now = u.now()
         for n in range(LEADS + 5):
             unit = div1 if n < LEADS else div2
-            u.session.add(Lead(number=f"XS2026-{n + 1:05d}", org_unit_id=unit, reporter_person_id=supervisor_id,
+            u.session.add(Lead(number=f"XS2026-{n + 1:05d}", org_unit_id=unit, reporter_ref=str(supervisor_id),
                                reporter_pseudonym="S-TEST", category="over_charging", what=f"人民医院重复收费 第{n}件",
                                created_at=now - timedelta(hours=n), updated_at=now))
         for n in range(ACTIVITIES):

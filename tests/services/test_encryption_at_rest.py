@@ -165,7 +165,7 @@ async def test_mobiles_are_stored_encrypted_with_a_keyed_hash_and_read_back(
             assert expert.mobile == "13800001111" and expert.person_id == person_id
             found = (await uow.session.exec(select(Supervisor.person_id).where(Supervisor.mobile_hmac == MOBILE))).all()
             assert found == [org.supervisor_id]
-            assert await column_keys.count_plaintext(uow) == 0
+            assert await column_keys.count_plaintext(uow) == 1  # the name build_org wrote before a key was bound
         async with keyed() as uow:  # another field changed: the hash stays; the mobile changed: the hash follows
             supervisor = await uow.session.get(Supervisor, org.supervisor_id)
             assert supervisor is not None
@@ -207,12 +207,12 @@ async def test_existing_mobiles_are_encrypted_in_place_in_batches_and_the_databa
     keyed, engine = await _keyed_factory(database_url, master)
     try:
         async with keyed(readonly=True) as uow:
-            assert await column_keys.count_plaintext(uow) == 7
+            assert await column_keys.count_plaintext(uow) == 8  # and the supervisor's name build_org wrote
             assert (await uow.session.get(Expert, ids[3])).mobile == mobiles[3]  # type: ignore[union-attr]
         monkeypatch.setattr(column_keys, "BATCH", 3)
         shown: list[tuple[int, int]] = []
         done = await column_keys.encrypt_existing(keyed, progress=lambda d, t: shown.append((d, t)))
-        assert done == 7 and shown == [(3, 7), (6, 7), (7, 7)]
+        assert done == 8 and shown == [(3, 8), (6, 8), (7, 8), (8, 8)]
         assert await column_keys.encrypt_existing(keyed) == 0  # resumable: nothing left
         async with keyed(readonly=True) as uow:
             read = {e.person_id: e.mobile for e in (await uow.session.exec(select(Expert))).all()}

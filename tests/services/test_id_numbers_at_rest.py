@@ -113,8 +113,9 @@ async def test_numbers_stored_before_encryption_are_still_matched_then_encrypted
                 uow, actor=SYSTEM_CLI, data=SupervisorInput("刘代表", SUPERVISOR_ID, "div1", mobile="13800138000"))
         assert not created
         async with keyed(readonly=True) as uow:
-            assert await column_keys.count_plaintext(uow) == 6  # 2 experts: ID, mobile; 1 supervisor ID; 1 lead
-        assert await column_keys.encrypt_existing(keyed) == 6
+            # 2 experts: ID, mobile; 1 supervisor ID; 1 lead; 2 supervisors' names, a pseudonym, a reporter link
+            assert await column_keys.count_plaintext(uow) == 10
+        assert await column_keys.encrypt_existing(keyed) == 10
         async with keyed(readonly=True) as uow:
             assert await column_keys.count_plaintext(uow) == 0
             lead = await uow.session.get(Lead, filed.id)
@@ -132,4 +133,4 @@ async def test_numbers_stored_before_encryption_are_still_matched_then_encrypted
     if database_url.startswith("sqlite"):
         assert compact_sqlite(database_url)  # the replaced plaintext gone from free pages and the log
         raw = _sqlite_bytes(database_url)
-        assert all(n.encode() not in raw for n in (LI, WANG, ZHAO, SUPERVISOR_ID))
+        assert all(n.encode() not in raw for n in (LI, WANG, ZHAO, SUPERVISOR_ID, "刘代表", "陈监督"))

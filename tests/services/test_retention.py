@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from services.leads import evidence, lead_privacy, lead_triage, leads, retention
-from services.leads.retention_rules import shift_months
+from services.leads import evidence, lead_privacy, lead_triage, leads, retention, retention_hold
+from services.leads.retention_rules import hold_end, shift_months
 from services.platform import audit
 from services.platform.clock import FixedClock
 from services.platform.errors import LeadRefused
@@ -75,6 +75,11 @@ async def _audit(uow_factory: UnitOfWorkFactory, action: str) -> list[AuditEntry
         return list((await u.session.exec(select(AuditEntry).where(AuditEntry.action == action))).all())
 
 
+def _counts(**given: int) -> dict[str, int]:
+    """What a sweep returns: these counts, the others 0."""
+    return {"warned": 0, "deleted": 0, "held": 0, "on_hold": 0, "shredded": 0} | given
+
+
 def _at(clock: FixedClock, moment: datetime) -> None:
     clock.advance(moment - clock.now())
 
@@ -93,7 +98,7 @@ async def test_the_unit_is_warned_once_30_days_ahead_nothing_goes_a_day_early_an
     stored = settings.evidence_dir / row.stored_path
 
     _at(clock, due - timedelta(days=30, minutes=1))
-    assert await retention.sweep(uow_factory, settings) == {"warned": 0, "deleted": 0, "held": 0, "shredded": 0}
+    assert await retention.sweep(uow_factory, settings) == _counts()
     _at(clock, due - timedelta(days=30))
     assert (await retention.sweep(uow_factory, settings))["warned"] == 1
     assert (await retention.sweep(uow_factory, settings))["warned"] == 0  # once
@@ -109,7 +114,7 @@ async def test_the_unit_is_warned_once_30_days_ahead_nothing_goes_a_day_early_an
     assert stored.read_bytes() == PHOTO and len(await _notices(uow_factory)) == 1
 
     _at(clock, due)
-    assert await retention.sweep(uow_factory, settings) == {"warned": 0, "deleted": 1, "held": 0, "shredded": 1}
+    assert await retention.sweep(uow_factory, settings) == _counts(deleted=1, shredded=1)
     assert not stored.exists()
     [row] = await evidence_rows(uow_factory)
     assert row.purged_at == due and row.file_name == "" and row.caption is None and row.sha256  # the record stays
@@ -125,7 +130,7 @@ async def test_the_unit_is_warned_once_30_days_ahead_nothing_goes_a_day_early_an
         assert (await audit.verify_chain(u)).ok
         staff_card = await leads.card(u, actor=staff_actor(org.div1_staff_id, org.div1_id), lead_id=lead.id)
         assert list(staff_card.evidence) == []
-    assert await retention.sweep(uow_factory, settings) == {"warned": 0, "deleted": 0, "held": 0, "shredded": 0}
+    assert await retention.sweep(uow_factory, settings) == _counts()
 
 
 async def evidence_rows(uow_factory: UnitOfWorkFactory) -> list[LeadEvidence]:
@@ -151,7 +156,7 @@ async def test_a_lead_with_an_open_case_on_it_is_kept_until_the_case_closes_then
     due = shift_months(closed.closed_at, 60, ZONE)
 
     _at(clock, due + timedelta(days=400))
-    assert await retention.sweep(uow_factory, settings) == {"warned": 0, "deleted": 0, "held": 1, "shredded": 0}
+    assert await retention.sweep(uow_factory, settings) == _counts(held=1)
     assert await _notices(uow_factory) == [] and len(list(settings.evidence_dir.rglob("*"))) > 2
     await _closed_from_accepted(uow_factory, staff, later.id)
     assert (await retention.sweep(uow_factory, settings))["warned"] == 1  # the warning first, the whole notice
@@ -196,7 +201,7 @@ async def test_a_lead_not_accepted_loses_its_words_files_and_reporter_after_a_ye
     async with uow_factory() as u:
         kept = await u.session.get(Lead, lead.id)
         assert kept is not None
-        assert (kept.what, kept.insured_name, kept.reporter_person_id, kept.reporter_pseudonym) == ("", None, None, "—")
+        assert (kept.what, kept.insured_name, kept.reporter_ref, kept.reporter_pseudonym) == ("", None, None, "—")
         assert (kept.number, kept.state, kept.category, kept.reason) == (
             lead.number, "not_accepted", "over_charging", "不属于医保基金监管范围")  # the record of the decision
         texts = (await u.session.exec(select(LeadMessage.text).where(LeadMessage.lead_id == lead.id))).all()
@@ -352,5 +357,114 @@ async def test_a_period_of_zero_months_keeps_the_evidence_forever(
     await _closed(uow_factory, staff_actor(org.div1_staff_id, org.div1_id), lead.id)
     forever = replace(settings, evidence_months=0)
     _at(clock, clock.now() + timedelta(days=50 * 366))  # the reporter clock is set at 100 years here
-    assert await retention.sweep(uow_factory, forever) == {"warned": 0, "deleted": 0, "held": 0, "shredded": 0}
+    assert await retention.sweep(uow_factory, forever) == _counts()
     assert any(p.is_file() for p in settings.evidence_dir.rglob("*"))
+
+
+# ---- the hold: staff postpone a pending deletion (retention_hold) ------------------------------------------------
+
+
+async def _closed_with_evidence(uow_factory: UnitOfWorkFactory, settings: RetentionSettings) -> tuple[Lead, Actor,
+                                                                                                      datetime]:
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _lead(uow_factory, org.supervisor_id, hospital, settings.evidence_dir)
+    assert lead.id is not None
+    staff = staff_actor(org.div1_staff_id, org.div1_id)
+    closed = await _closed(uow_factory, staff, lead.id)
+    assert closed.closed_at is not None
+    return closed, staff, shift_months(closed.closed_at, 60, ZONE)
+
+
+async def test_a_dated_hold_keeps_the_evidence_past_its_due_time_then_staff_are_warned_again_with_full_notice(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, settings: RetentionSettings
+) -> None:
+    lead, staff, due = await _closed_with_evidence(uow_factory, settings)
+    assert lead.id is not None
+    _at(clock, due - timedelta(days=30))
+    assert (await retention.sweep(uow_factory, settings))["warned"] == 1
+    until = (due + timedelta(days=90)).astimezone(ZONE).date()
+    async with uow_factory() as u:
+        held = await retention_hold.hold(u, actor=staff, lead_id=lead.id, until=until, reason="  案件 复查 ")
+    assert (held.number, held.kinds, held.until, held.reason) == (lead.number, ("evidence", "reporter"), until,
+                                                                 "案件 复查")  # the reporter clock far off here
+    [entry] = await _audit(uow_factory, "lead.retention_held")
+    assert entry.actor == staff.label and entry.details["until"] == until.isoformat()
+
+    _at(clock, due + timedelta(days=1))  # past the due time: kept
+    assert await retention.sweep(uow_factory, settings) == _counts(on_hold=1)
+    async with uow_factory(readonly=True) as u:
+        [planned] = await retention.plan(u, settings=settings)
+    assert planned.action == "on_hold" and planned.held_until == hold_end(until, ZONE)
+    _at(clock, hold_end(until, ZONE) - timedelta(minutes=1))  # the last minute of the day held
+    assert (await retention.sweep(uow_factory, settings))["on_hold"] == 1
+
+    _at(clock, hold_end(until, ZONE))  # the hold ended: warned again, not deleted at once
+    assert await retention.sweep(uow_factory, settings) == _counts(warned=1)
+    assert len(await _notices(uow_factory)) == 2
+    _at(clock, hold_end(until, ZONE) + timedelta(days=30) - timedelta(minutes=1))
+    assert (await retention.sweep(uow_factory, settings))["deleted"] == 0
+    _at(clock, hold_end(until, ZONE) + timedelta(days=30))
+    assert (await retention.sweep(uow_factory, settings))["deleted"] == 1
+
+
+async def test_an_open_hold_lasts_until_released_and_release_is_audited(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, settings: RetentionSettings
+) -> None:
+    lead, staff, due = await _closed_with_evidence(uow_factory, settings)
+    assert lead.id is not None
+    async with uow_factory() as u:
+        with pytest.raises(LeadRefused) as nothing_said:
+            await retention_hold.hold(u, actor=staff, lead_id=lead.id, until=None, reason=" ")
+    assert nothing_said.value.reason_key == "lead.invalid.hold_what"
+    async with uow_factory() as u:
+        with pytest.raises(LeadRefused) as none_held:
+            await retention_hold.release(u, actor=staff, lead_id=lead.id)
+    assert none_held.value.reason_key == "lead.invalid.hold_none"
+    async with uow_factory() as u:
+        await retention_hold.hold(u, actor=staff, lead_id=lead.id, until=None, reason="涉嫌刑事案件移送公安")
+    _at(clock, due + timedelta(days=3 * 366))
+    assert (await retention.sweep(uow_factory, settings))["on_hold"] == 1
+    assert any(p.is_file() for p in settings.evidence_dir.rglob("*"))
+    async with uow_factory() as u:
+        released = await retention_hold.release(u, actor=staff, lead_id=lead.id)
+    assert released.kinds == ("evidence", "reporter")
+    [entry] = await _audit(uow_factory, "lead.retention_released")
+    assert entry.details == {"number": lead.number, "kinds": ["evidence", "reporter"]}
+    assert await retention.sweep(uow_factory, settings) == _counts(warned=1)  # full notice again
+    _at(clock, clock.now() + timedelta(days=30))
+    assert (await retention.sweep(uow_factory, settings))["deleted"] == 1
+
+
+async def test_a_hold_is_refused_outside_the_line_before_a_decision_and_for_a_day_not_ahead(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, settings: RetentionSettings
+) -> None:
+    from datetime import date
+
+    from services.platform.errors import LeadNotFound
+
+    org = await build_org(uow_factory)
+    [hospital] = await add_institutions(uow_factory, ["第一医院"])
+    lead = await _lead(uow_factory, org.supervisor_id, hospital, settings.evidence_dir)
+    assert lead.id is not None
+    staff = staff_actor(org.div1_staff_id, org.div1_id)
+    async with uow_factory() as u:
+        with pytest.raises(LeadRefused) as undecided:
+            await retention_hold.hold(u, actor=staff, lead_id=lead.id, until=None, reason="复查")
+    assert undecided.value.reason_key == "lead.invalid.hold_nothing"
+    await _closed(uow_factory, staff, lead.id)
+    outsider = Actor(label="person:999", person_id=org.div2_expert_id, roles=frozenset({Role.STAFF}),
+                     staff_org_unit_id=org.div2_id)
+    async with uow_factory() as u:
+        with pytest.raises(LeadNotFound):
+            await retention_hold.hold(u, actor=outsider, lead_id=lead.id, until=None, reason="复查")
+    today = clock.now().astimezone(ZONE).date()
+    for day in (today, today + timedelta(days=3 * 366 + 1)):
+        async with uow_factory() as u:
+            with pytest.raises(LeadRefused) as bad_day:
+                await retention_hold.hold(u, actor=staff, lead_id=lead.id, until=day, reason="")
+        assert bad_day.value.reason_key == "lead.invalid.hold_until"
+    async with uow_factory() as u:  # the system (CLI) may hold any lead
+        held = await retention_hold.hold(u, actor=SYSTEM_CLI, lead_id=lead.id, until=date(today.year + 1, 1, 1),
+                                         reason="")
+    assert set(held.kinds) == {"evidence", "reporter"}

@@ -27,4 +27,4 @@ def test_leads_decided_before_the_upgrade_get_their_clocks(fresh_url: str) -> No
     migrate.upgrade(fresh_url)
     rows = run_sql(fresh_url, ["SELECT lead_id, kind, warned_at, done_at FROM lead_retention ORDER BY lead_id, kind"])
     assert rows == [(1, "evidence", None, None), (1, "reporter", None, None), (2, "rejected", None, None)]
-    run_sql(fresh_url, ["UPDATE lead SET reporter_person_id = NULL WHERE id = 1"])
+    run_sql(fresh_url, ["UPDATE lead SET reporter_ref = NULL WHERE id = 1"])
