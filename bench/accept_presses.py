@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import sys
 import time
@@ -50,6 +51,7 @@ from bench.button_presses import (
     system_busy_seconds,
 )
 from bench.invitations import ADMIN_ID, BUREAU_ID, FIRST_USER_ID, _base, _experts, _insert
+from bot.emulator.limits import Limits
 from bot.emulator.server import Params
 from bot.settings import BotMode
 from services.activities import activities
@@ -103,7 +105,8 @@ def _button(emulator: SendTimedEmulator, chat_id: int, prefix: str) -> tuple[int
     return None
 
 
-async def _setup(emulator: SendTimedEmulator, url: str) -> tuple[Any, dict[int, tuple[int, str]]]:
+async def _setup(emulator: SendTimedEmulator, url: str,
+                 overall_per_second: float) -> tuple[Any, dict[int, tuple[int, str]]]:
     """Experts, the staff chat, the activity and its draw; returns the bot and each user's Accept button."""
     engine = create_engine(url)
     try:
@@ -118,7 +121,8 @@ async def _setup(emulator: SendTimedEmulator, url: str) -> tuple[Any, dict[int, 
     for user in users:
         emulator.user(user, language_code="zh")
     emulator.group(GROUP_ID, "监管科")
-    harness = await start_bot(emulator, url, mode=BotMode.WEBHOOK, freeze_heap=True)
+    harness = await start_bot(emulator, url, mode=BotMode.WEBHOOK, freeze_heap=True,
+                              rate_overall_per_second=overall_per_second)
     harness.running.scheduler.pause()
     admin = staff_actor(ADMIN_ID, BUREAU_ID, admin=True)
     async with harness.uow() as u:
@@ -185,13 +189,19 @@ async def _phase(emulator: SendTimedEmulator, targets: dict[int, tuple[int, str]
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = await run_baseline(Workload(users=args.concurrency, concurrency=args.concurrency,
                                            presses=REQUIREMENTS * PRINCIPALS))
-    emulator = SendTimedEmulator(token=TOKEN)
+    emulator = SendTimedEmulator(token=TOKEN, limits=Limits(global_per_second=max(30, int(args.overall_per_second))))
     await emulator.start()
     try:
         async with scratch_database(args.database_url) as (url, kind):
-            harness, accepts = await _setup(emulator, url)
+            harness, accepts = await _setup(emulator, url, args.overall_per_second)
             try:
+                profiler = cProfile.Profile() if args.profile else None
+                if profiler is not None:
+                    profiler.enable()
                 accept, signs = await _phase(emulator, accepts, args.concurrency, "commitment", args.timeout)
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
                 await asyncio.sleep(1.0)
                 sign, _ = await _phase(emulator, signs, args.concurrency, "edit", args.timeout)
                 roster = next((m for m in emulator.messages(GROUP_ID) if m.edit_count), None)
@@ -204,6 +214,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for row in rows.values():
         row["ratio_to_bare_ptb"] = round(row["presses_per_s"] / base, 2) if base else None
     return {"when": datetime.now(UTC).isoformat(timespec="seconds"), "database": kind,
+            "overall_messages_per_s": args.overall_per_second,
             "concurrency": args.concurrency, "slots": REQUIREMENTS * PRINCIPALS, "machine": machine_info(),
             "bare_ptb_language_button": baseline, **rows,
             "roster_edits_received": roster.edit_count if roster is not None else 0,
@@ -228,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--overall-per-second", type=float, default=30.0,
+                        help="the bot's overall limit on new messages (Telegram's is about 30/s; the emulator "
+                             "enforces the same or this, whichever is higher): above 30 shows the bot's own capacity")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the Accept phase into this file")
     parser.add_argument("--output", type=Path, default=RESULTS / "accept_presses.json")
     args = parser.parse_args(argv)
     report = asyncio.run(run(args))

@@ -322,6 +322,14 @@ class OutboxRepository(_Repository):
         if rows:
             await _core(self.session, _outbox_insert_statement(), params=[dict(r) for r in rows])
 
+    async def insert_many_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        """:meth:`insert_many` in one statement that reads back each new row's (id, message key), in no particular
+        order (asking for the rows' order makes SQLite insert row by row)."""
+        if not rows:
+            return []
+        result = await _core(self.session, _outbox_insert_returning_statement(), params=[dict(r) for r in rows])
+        return [(int(row[0]), str(row[1])) for row in result.all()]
+
     async def supersede_edits(self, original_ids: Sequence[int], *, now: datetime, reason: str) -> int:
         """Skip the edits of these messages still waiting and not claimed (a newer edit replaces them, so the latest
         state wins and at most the one being sent is in flight); how many. Uses ``ix_outbox_edit_of``."""
@@ -755,6 +763,12 @@ def _staff_chats_statement() -> _AnySelect:
 @functools.cache
 def _outbox_insert_statement() -> Insert:
     return sa_insert(_table(OutboxMessage))
+
+
+@functools.cache
+def _outbox_insert_returning_statement() -> Insert:
+    table = _table(OutboxMessage)
+    return sa_insert(table).returning(table.c.id, table.c.message_key)
 
 
 @functools.cache
