@@ -37,6 +37,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from bench.button_presses import (
     _RECEIVED_AT,
     TOKEN,
@@ -53,12 +56,14 @@ from bench.button_presses import (
 from bench.invitations import ADMIN_ID, BUREAU_ID, FIRST_USER_ID, _base, _experts, _insert
 from bot.emulator.limits import Limits
 from bot.emulator.server import Params
+from bot.menus import fingerprint
 from bot.settings import BotMode
 from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.draws import draws
+from services.platform.roles import Role
 from storage.db import create_engine
-from storage.models import StaffChat
+from storage.models import Account, StaffChat
 from tests.builders import staff_actor
 from tests.e2e.harness import start_bot
 
@@ -105,9 +110,11 @@ def _button(emulator: SendTimedEmulator, chat_id: int, prefix: str) -> tuple[int
     return None
 
 
-async def _setup(emulator: SendTimedEmulator, url: str,
-                 overall_per_second: float) -> tuple[Any, dict[int, tuple[int, str]]]:
-    """Experts, the staff chat, the activity and its draw; returns the bot and each user's Accept button."""
+async def _setup(emulator: SendTimedEmulator, url: str, overall_per_second: float,
+                 menus_recorded: bool = True) -> tuple[Any, dict[int, tuple[int, str]]]:
+    """Experts, the staff chat, the activity and its draw; returns the bot and each user's Accept button. The
+    experts were bound before this run: their chats have their menu, recorded on their accounts as binding does
+    (``menus_recorded``; without it, as before issue 21, each chat's first update after the start sets it again)."""
     engine = create_engine(url)
     try:
         now = datetime.now(UTC)
@@ -115,6 +122,10 @@ async def _setup(emulator: SendTimedEmulator, url: str,
         experts = await _experts(engine, now, 4 * REQUIREMENTS * PRINCIPALS, bind=True)
         await _insert(engine, StaffChat, [dict(channel="telegram", chat_id=str(GROUP_ID), title="监管科",
                                                org_unit_id=BUREAU_ID, bound_by_person_id=ADMIN_ID, bound_at=now)])
+        if menus_recorded:
+            async with engine.begin() as connection:
+                await connection.execute(update(Account).where(col(Account.person_id).in_(experts))
+                                         .values(menu=fingerprint(frozenset({Role.EXPERT}), "zh")))
     finally:
         await engine.dispose()
     users = [FIRST_USER_ID + n for n in range(len(experts))]
@@ -193,7 +204,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await emulator.start()
     try:
         async with scratch_database(args.database_url) as (url, kind):
-            harness, accepts = await _setup(emulator, url, args.overall_per_second)
+            harness, accepts = await _setup(emulator, url, args.overall_per_second, not args.menus_unrecorded)
             try:
                 profiler = cProfile.Profile() if args.profile else None
                 if profiler is not None:
@@ -242,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overall-per-second", type=float, default=30.0,
                         help="the bot's overall limit on new messages (Telegram's is about 30/s; the emulator "
                              "enforces the same or this, whichever is higher): above 30 shows the bot's own capacity")
+    parser.add_argument("--menus-unrecorded", action="store_true",
+                        help="the experts' menus not recorded on their accounts (each first press sets it again)")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the Accept phase into this file")
     parser.add_argument("--output", type=Path, default=RESULTS / "accept_presses.json")
     args = parser.parse_args(argv)

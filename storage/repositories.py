@@ -67,6 +67,7 @@ class Identity:
     staff_org_unit_id: int | None
     is_expert: bool
     is_supervisor: bool
+    menu: str | None = None
 
 
 class _Repository:
@@ -186,12 +187,17 @@ class AccountRepository(_Repository):
         row = result.first()
         if row is None:
             return None
-        account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id = row
+        (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
+         menu) = row
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
             staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
-            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None,
+            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None, menu=menu,
         )
+
+    async def set_menu(self, account_id: int, menu: str) -> None:
+        """Record the menu last set for an active account's chat (one prebuilt statement)."""
+        await _core(self.session, _set_menu_statement(), params={"account": account_id, "menu": menu})
 
     async def active_chats_of_people(self, person_ids: Sequence[int]) -> dict[tuple[int, str], tuple[str, str | None]]:
         """(person, channel) → (chat id, language) of each active account, the oldest when there are several."""
@@ -709,7 +715,7 @@ def _identity_statement() -> _AnySelect:
     return (
         sa_select(
             account.c.id, account.c.person_id, account.c.language, person.c.name, staff.c.role, staff.c.active,
-            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id,
+            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id, account.c.menu,
         )
         .join(person, person.c.id == account.c.person_id)
         .outerjoin(staff, staff.c.person_id == account.c.person_id)
@@ -721,6 +727,13 @@ def _identity_statement() -> _AnySelect:
             account.c.unbound_at.is_(None),
         )
     )
+
+
+@functools.cache
+def _set_menu_statement() -> Update:
+    account = _table(Account)
+    return (update(account).where(account.c.id == bindparam("account"), account.c.unbound_at.is_(None))
+            .values(menu=bindparam("menu")))
 
 
 @functools.cache

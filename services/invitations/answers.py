@@ -103,8 +103,9 @@ async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMe
     member.status = "accepted"
     member.answered_at = now
     member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
-    drafts.extend(await roster_drafts(uow, [info]))
-    written = await notify.queue_many_ids(uow, drafts)
+    with uow.session.no_autoflush:  # the slot is written once, with the commitment's id (the roster, if it is
+        drafts.extend(await roster_drafts(uow, [info]))  # sent now, shows the slot as it stands in memory)
+        written = await notify.queue_many_ids(uow, drafts)
     member.commitment_message_id = written["invite.commitment"][0]
     uow.session.add(member)
     await _audit(uow, actor.label, "accepted", member)
