@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
 
 from bench.button_presses import (
     _RECEIVED_AT,
@@ -50,13 +54,16 @@ from bench.button_presses import (
     system_busy_seconds,
 )
 from bench.invitations import ADMIN_ID, BUREAU_ID, FIRST_USER_ID, _base, _experts, _insert
+from bot.emulator.limits import Limits
 from bot.emulator.server import Params
+from bot.menus import fingerprint
 from bot.settings import BotMode
 from services.activities import activities
 from services.activities.activities import ActivityInput, RequirementInput
 from services.draws import draws
+from services.platform.roles import Role
 from storage.db import create_engine
-from storage.models import StaffChat
+from storage.models import Account, StaffChat
 from tests.builders import staff_actor
 from tests.e2e.harness import start_bot
 
@@ -103,8 +110,11 @@ def _button(emulator: SendTimedEmulator, chat_id: int, prefix: str) -> tuple[int
     return None
 
 
-async def _setup(emulator: SendTimedEmulator, url: str) -> tuple[Any, dict[int, tuple[int, str]]]:
-    """Experts, the staff chat, the activity and its draw; returns the bot and each user's Accept button."""
+async def _setup(emulator: SendTimedEmulator, url: str, overall_per_second: float,
+                 menus_recorded: bool = True) -> tuple[Any, dict[int, tuple[int, str]]]:
+    """Experts, the staff chat, the activity and its draw; returns the bot and each user's Accept button. The
+    experts were bound before this run: their chats have their menu, recorded on their accounts as binding does
+    (``menus_recorded``; without it, as before issue 21, each chat's first update after the start sets it again)."""
     engine = create_engine(url)
     try:
         now = datetime.now(UTC)
@@ -112,13 +122,18 @@ async def _setup(emulator: SendTimedEmulator, url: str) -> tuple[Any, dict[int, 
         experts = await _experts(engine, now, 4 * REQUIREMENTS * PRINCIPALS, bind=True)
         await _insert(engine, StaffChat, [dict(channel="telegram", chat_id=str(GROUP_ID), title="监管科",
                                                org_unit_id=BUREAU_ID, bound_by_person_id=ADMIN_ID, bound_at=now)])
+        if menus_recorded:
+            async with engine.begin() as connection:
+                await connection.execute(update(Account).where(col(Account.person_id).in_(experts))
+                                         .values(menu=fingerprint(frozenset({Role.EXPERT}), "zh")))
     finally:
         await engine.dispose()
     users = [FIRST_USER_ID + n for n in range(len(experts))]
     for user in users:
         emulator.user(user, language_code="zh")
     emulator.group(GROUP_ID, "监管科")
-    harness = await start_bot(emulator, url, mode=BotMode.WEBHOOK, freeze_heap=True)
+    harness = await start_bot(emulator, url, mode=BotMode.WEBHOOK, freeze_heap=True,
+                              rate_overall_per_second=overall_per_second)
     harness.running.scheduler.pause()
     admin = staff_actor(ADMIN_ID, BUREAU_ID, admin=True)
     async with harness.uow() as u:
@@ -185,13 +200,19 @@ async def _phase(emulator: SendTimedEmulator, targets: dict[int, tuple[int, str]
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = await run_baseline(Workload(users=args.concurrency, concurrency=args.concurrency,
                                            presses=REQUIREMENTS * PRINCIPALS))
-    emulator = SendTimedEmulator(token=TOKEN)
+    emulator = SendTimedEmulator(token=TOKEN, limits=Limits(global_per_second=max(30, int(args.overall_per_second))))
     await emulator.start()
     try:
         async with scratch_database(args.database_url) as (url, kind):
-            harness, accepts = await _setup(emulator, url)
+            harness, accepts = await _setup(emulator, url, args.overall_per_second, not args.menus_unrecorded)
             try:
+                profiler = cProfile.Profile() if args.profile else None
+                if profiler is not None:
+                    profiler.enable()
                 accept, signs = await _phase(emulator, accepts, args.concurrency, "commitment", args.timeout)
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
                 await asyncio.sleep(1.0)
                 sign, _ = await _phase(emulator, signs, args.concurrency, "edit", args.timeout)
                 roster = next((m for m in emulator.messages(GROUP_ID) if m.edit_count), None)
@@ -204,6 +225,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for row in rows.values():
         row["ratio_to_bare_ptb"] = round(row["presses_per_s"] / base, 2) if base else None
     return {"when": datetime.now(UTC).isoformat(timespec="seconds"), "database": kind,
+            "overall_messages_per_s": args.overall_per_second,
             "concurrency": args.concurrency, "slots": REQUIREMENTS * PRINCIPALS, "machine": machine_info(),
             "bare_ptb_language_button": baseline, **rows,
             "roster_edits_received": roster.edit_count if roster is not None else 0,
@@ -228,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--overall-per-second", type=float, default=30.0,
+                        help="the bot's overall limit on new messages (Telegram's is about 30/s; the emulator "
+                             "enforces the same or this, whichever is higher): above 30 shows the bot's own capacity")
+    parser.add_argument("--menus-unrecorded", action="store_true",
+                        help="the experts' menus not recorded on their accounts (each first press sets it again)")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the Accept phase into this file")
     parser.add_argument("--output", type=Path, default=RESULTS / "accept_presses.json")
     args = parser.parse_args(argv)
     report = asyncio.run(run(args))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 
 from services.platform import audit
 from storage.uow import UnitOfWorkFactory
@@ -24,9 +25,12 @@ class AuditSequencer:
     """Links pending audit entries into the chain after commits (and every ``poll_seconds``)."""
 
     def __init__(self, uow: UnitOfWorkFactory, *, poll_seconds: float = 5.0, batch: int = 500,
-                 gather_seconds: float = 0.01) -> None:
+                 gather_seconds: float = 0.01, spacing: float = 0.0) -> None:
         self.uow, self.poll_seconds, self.batch = uow, poll_seconds, batch
         self.gather_seconds = gather_seconds  # after a wake, let more commits land so one transaction links them
+        # The least time between two links after wakes: under load one transaction links what many commits left
+        # (on SQLite every write transaction holds the others back; issue 21).
+        self.spacing = spacing
         self._wakeup = asyncio.Event()
         self._running = False
         self._task: asyncio.Task[None] | None = None
@@ -68,12 +72,15 @@ class AuditSequencer:
         return linked
 
     async def _loop(self) -> None:
+        last = -math.inf
         while self._running:
             woken = False
             with contextlib.suppress(TimeoutError):
                 woken = await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
             if woken and self._running:
-                await asyncio.sleep(self.gather_seconds)
+                now = asyncio.get_running_loop().time()
+                await asyncio.sleep(max(self.gather_seconds, last + self.spacing - now))
+                last = asyncio.get_running_loop().time()
             self._wakeup.clear()
             try:
                 if woken or await self._has_pending():  # a poll looks first, without taking the write lock

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -73,15 +74,22 @@ class OutboxDispatcher:
         idle_poll: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
         refreshers: Mapping[str, outbox.Refresher] | None = None,
+        claim_spacing: float = 0.0,
+        record_spacing: float = 0.01,
     ) -> None:
         """``monotonic``: the clock a chat's hold behind a message to retry is measured on; ``refreshers``: the rows
-        rendered when they are sent, by name (:data:`REFRESHERS` by default)."""
+        rendered when they are sent, by name (:data:`REFRESHERS` by default). ``claim_spacing`` and
+        ``record_spacing``: the least time (seconds) between two claims and between two records of outcomes; each
+        is one write transaction, which on SQLite holds every other writer back, so under load one claim takes all
+        the rows that became due meanwhile and one record all the outcomes (issue 21). A claim after a quiet spell
+        is not delayed."""
         self.bot = bot
         self.uow = uow
         self.metrics = metrics
         self.default_language = default_language
         self.max_in_flight = max_in_flight
         self.idle_poll = idle_poll
+        self.claim_spacing, self.record_spacing = claim_spacing, record_spacing
         self.refreshers = REFRESHERS if refreshers is None else refreshers
         self._wakeup = asyncio.Event()
         self._running = False
@@ -135,7 +143,11 @@ class OutboxDispatcher:
         return len(self._in_flight)
 
     async def _claim_loop(self) -> None:
+        last = -math.inf
         while self._running:
+            if (wait := last + self.claim_spacing - asyncio.get_running_loop().time()) > 0:
+                await asyncio.sleep(wait)  # busy: the rows due meanwhile go in this claim
+            last = asyncio.get_running_loop().time()
             self._wakeup.clear()
             free = self.max_in_flight - len(self._in_flight)
             if free > 0:
@@ -312,7 +324,7 @@ class OutboxDispatcher:
     async def _record_loop(self) -> None:
         while True:
             batch = [await self._outcomes.get()]
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(self.record_spacing)
             while not self._outcomes.empty() and len(batch) < 200:
                 batch.append(self._outcomes.get_nowait())
             try:

@@ -121,9 +121,10 @@ class _Bot:
         self.dispatcher = OutboxDispatcher(
             self.application.bot, uow, self.metrics,
             default_language=settings.default_language, max_in_flight=settings.outbox_max_in_flight,
+            claim_spacing=settings.outbox_claim_spacing, record_spacing=settings.outbox_record_spacing,
         )
         self.services.wake_dispatcher = self.dispatcher.wake
-        self.sequencer = AuditSequencer(uow)
+        self.sequencer = AuditSequencer(uow, spacing=settings.audit_link_spacing)
         uow.on_outbox_commit(self.dispatcher.wake)
         self.scheduler = build_scheduler(
             uow, extra=[Job("refresh_outbox_metrics", timedelta(seconds=15), self._refresh_job),

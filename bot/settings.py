@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     default_language: str = "zh"
     invite_ttl_days: float = Field(default=7, gt=0, le=90)
     outbox_max_in_flight: int = Field(default=200, ge=1, le=10_000)
+    # the least seconds between two write transactions of the same background kind (issue 21: under load one
+    # claim, one record of outcomes, one audit link takes what many presses left; a quiet bot is not delayed)
+    outbox_claim_spacing: float = Field(default=0.05, ge=0, le=1)
+    outbox_record_spacing: float = Field(default=0.05, ge=0, le=1)
+    audit_link_spacing: float = Field(default=0.1, ge=0, le=5)
     rate_overall_per_second: float = Field(default=30.0, gt=0)
     rate_private_per_second: float = Field(default=1.0, gt=0)
     rate_private_burst: int = Field(default=3, ge=1)

@@ -223,6 +223,8 @@ class Account(SQLModel, table=True):
     bound_at: datetime = _ts()
     unbound_at: datetime | None = _ts(nullable=True)
     unbound_reason: str | None = Field(default=None, max_length=200)
+    menu: str | None = Field(default=None, max_length=64,
+                             description="the roles and language of the menu last set for the chat (bot/menus.py)")
 
 
 class InviteCode(SQLModel, table=True):

@@ -74,6 +74,7 @@ class Identity:
     staff_org_unit_id: int | None
     is_expert: bool
     is_supervisor: bool
+    menu: str | None = None
 
 
 class _Repository:
@@ -204,13 +205,17 @@ class AccountRepository(_Repository):
         if row is None:
             return None
         (account_id, person_id, language, name, staff_role, staff_active, staff_unit, expert_id, supervisor_id,
-         supervisor_name) = row
+         supervisor_name, menu) = row
         name = supervisor_name if name == SEALED_NAME and supervisor_name else name
         return Identity(
             account_id=account_id, person_id=person_id, language=language, name=name,
             staff_role=staff_role if staff_active else None, staff_org_unit_id=staff_unit if staff_active else None,
-            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None,
+            is_expert=expert_id is not None, is_supervisor=supervisor_id is not None, menu=menu,
         )
+
+    async def set_menu(self, account_id: int, menu: str) -> None:
+        """Record the menu last set for an active account's chat (one prebuilt statement)."""
+        await _core(self.session, _set_menu_statement(), params={"account": account_id, "menu": menu})
 
     async def active_chats_of_people(self, person_ids: Sequence[int]) -> dict[tuple[int, str], tuple[str, str | None]]:
         """(person, channel) → (chat id, language) of each active account, the oldest when there are several."""
@@ -340,6 +345,14 @@ class OutboxRepository(_Repository):
         asking for them in order makes SQLite insert row by row)."""
         if rows:
             await _core(self.session, _outbox_insert_statement(), params=[dict(r) for r in rows])
+
+    async def insert_many_returning(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        """:meth:`insert_many` in one statement that reads back each new row's (id, message key), in no particular
+        order (asking for the rows' order makes SQLite insert row by row)."""
+        if not rows:
+            return []
+        result = await _core(self.session, _outbox_insert_returning_statement(), params=[dict(r) for r in rows])
+        return [(int(row[0]), str(row[1])) for row in result.all()]
 
     async def supersede_edits(self, original_ids: Sequence[int], *, now: datetime, reason: str) -> int:
         """Skip the edits of these messages still waiting and not claimed (a newer edit replaces them, so the latest
@@ -729,7 +742,7 @@ def _identity_statement() -> _AnySelect:
     return (
         sa_select(
             account.c.id, account.c.person_id, account.c.language, person.c.name, staff.c.role, staff.c.active,
-            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id, supervisor.c.name,
+            staff.c.org_unit_id, expert.c.person_id, supervisor.c.person_id, supervisor.c.name, account.c.menu,
         )
         .join(person, person.c.id == account.c.person_id)
         .outerjoin(staff, staff.c.person_id == account.c.person_id)
@@ -741,6 +754,13 @@ def _identity_statement() -> _AnySelect:
             account.c.unbound_at.is_(None),
         )
     )
+
+
+@functools.cache
+def _set_menu_statement() -> Update:
+    account = _table(Account)
+    return (update(account).where(account.c.id == bindparam("account"), account.c.unbound_at.is_(None))
+            .values(menu=bindparam("menu")))
 
 
 @functools.cache
@@ -783,6 +803,12 @@ def _staff_chats_statement() -> _AnySelect:
 @functools.cache
 def _outbox_insert_statement() -> Insert:
     return sa_insert(_table(OutboxMessage))
+
+
+@functools.cache
+def _outbox_insert_returning_statement() -> Insert:
+    table = _table(OutboxMessage)
+    return sa_insert(table).returning(table.c.id, table.c.message_key)
 
 
 @functools.cache

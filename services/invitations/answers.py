@@ -8,22 +8,23 @@ from datetime import datetime
 from services.activities.activities import ActivityView
 from services.invitations import commitment, keyboards
 from services.invitations.replacement import _close
-from services.invitations.roster import update_roster
+from services.invitations.roster import roster_drafts
 from services.invitations.slots import (
     DECLINE_REASONS,
     INTEREST_KIND,
     RECUSAL_GROUNDS,
+    Standing,
     _activity,
-    _answer_view,
     _audit,
-    _edit_invitation,
     _facts,
+    _invitation_drafts,
     _local,
     _may_serve,
     _name,
     _own,
     _refused,
     _slot,
+    _slot_and_view,
     _staff,
     expiry_reason,
 )
@@ -51,13 +52,13 @@ async def _open_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[Act
     return member, info
 
 
-async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView, str]:
+async def _serving_slot(uow: UnitOfWork, actor: Actor, member_id: int) -> tuple[ActivityMember, ActivityView, Standing]:
     """The actor's own slot, locked, refused once the activity is closed or when the expert may no longer serve
     (pool state checked at every step, issue 13); its activity as an answer shows it
-    (:func:`~services.invitations.slots._answer_view`: no requirements, no recusals), and the expert's name."""
-    member = await _slot(uow, member_id)
+    (:func:`~services.invitations.slots._slot_and_view`: no requirements, no recusals), and the expert's name and
+    language. Two statements (issue 21)."""
+    member, info = await _slot_and_view(uow, member_id)
     _own(member, actor)
-    info = await _answer_view(uow, member.activity_id)
     _still_open(info, uow.now())
     return member, info, await _may_serve(uow, member, info.activity)
 
@@ -86,25 +87,28 @@ ANSWERED = ("accepted", "signed", "declined", "recused", "refused", "withdrawn")
 
 async def accept(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Accept the invitation; the commitment follows (000 §14). Everything is read before the slot changes, so
-    the slot is written once, at commit (issue 21)."""
-    member, info, name = await _serving_slot(uow, actor, member_id)
+    the slot is written once, at commit, and the answer's messages (the invitation's edit, the commitment, the
+    roster's edits) in one INSERT (issue 21: seven statements in all, from twelve)."""
+    member, info, standing = await _serving_slot(uow, actor, member_id)
     await _expire_if_late(uow, member)
     _invited(member)
     now, zone, start = uow.now(), uow.zone, info.activity.starts_at
-    await _edit_invitation(uow, member, "invite.answered",
-                           {**_facts(info, zone), "answer_key": "invite.answer.accepted"},
-                           buttons=keyboards.assignment(member_id))
-    text = commitment.render(name=name, title=info.activity.title, start=_local(start, zone),
+    drafts = await _invitation_drafts(uow, member, "invite.answered",
+                                      {**_facts(info, zone), "answer_key": "invite.answer.accepted"},
+                                      buttons=keyboards.assignment(member_id))
+    text = commitment.render(name=standing.name, title=info.activity.title, start=_local(start, zone),
                              end=_local(info.activity.ends_at, zone), place=info.activity.place)
-    sent = await notify.to_person(uow, person_id=member.person_id, key="invite.commitment", params={"text": text},
-                                  buttons=keyboards.commitment(member_id))
+    drafts.append(notify.person_draft(person_id=member.person_id, key="invite.commitment", params={"text": text},
+                                      buttons=keyboards.commitment(member_id), language=standing.language))
     member.status = "accepted"
     member.answered_at = now
     member.due_at = max(now, start - policy.current().chase.sign_reminder_before)
-    member.commitment_message_id = sent.id
+    with uow.session.no_autoflush:  # the slot is written once, with the commitment's id (the roster, if it is
+        drafts.extend(await roster_drafts(uow, [info]))  # sent now, shows the slot as it stands in memory)
+        written = await notify.queue_many_ids(uow, drafts)
+    member.commitment_message_id = written["invite.commitment"][0]
     uow.session.add(member)
     await _audit(uow, actor.label, "accepted", member)
-    await update_roster(uow, info)
     await uow.commit()
     return member
 
@@ -143,14 +147,14 @@ async def recuse(uow: UnitOfWork, *, actor: Actor, member_id: int, ground: str, 
 
 async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMember:
     """Sign the commitment (000 §14): time, the exact text's SHA-256 and the message, once per activity."""
-    member, info, name = await _serving_slot(uow, actor, member_id)
+    member, info, standing = await _serving_slot(uow, actor, member_id)
     if member.status != "accepted":
         if member.status == "signed":
             raise _refused("signed")
         _invited(member)
         raise _refused("stale")
     zone = uow.zone
-    text = commitment.render(name=name, title=info.activity.title,
+    text = commitment.render(name=standing.name, title=info.activity.title,
                              start=_local(info.activity.starts_at, zone), end=_local(info.activity.ends_at, zone),
                              place=info.activity.place)
     member.status = "signed"
@@ -158,12 +162,14 @@ async def sign(uow: UnitOfWork, *, actor: Actor, member_id: int) -> ActivityMemb
     member.commitment_hash = commitment.text_hash(text)
     member.due_at = info.activity.starts_at  # the sweep takes Withdraw / Declare a conflict away at the start
     uow.session.add(member)
+    drafts: list[notify.Draft] = []
     if member.commitment_message_id is not None:  # outbox rows are never deleted: no need to read it
-        await notify.queue_many(uow, [notify.edit_draft(original_id=member.commitment_message_id, key="invite.signed",
-                                                        params={"text": text, "at": _local(member.signed_at, zone)})])
+        drafts.append(notify.edit_draft(original_id=member.commitment_message_id, key="invite.signed",
+                                        params={"text": text, "at": _local(member.signed_at, zone)}))
+    drafts.extend(await roster_drafts(uow, [info]))  # the commitment's edit and the roster's in one INSERT
+    await notify.queue_many(uow, drafts)
     await _audit(uow, actor.label, "signed", member, commitment_hash=member.commitment_hash,
                  version=commitment.VERSION, message_id=member.commitment_message_id)
-    await update_roster(uow, info)
     await uow.commit()
     return member
 

@@ -132,19 +132,25 @@ async def _update_rosters(uow: UnitOfWork, infos: Sequence[ActivityView]) -> Non
     (:func:`refreshed_params`), not now: an answer does not render the whole roster (issue 21). Edits are coalesced
     per message: a new edit skips the older ones still waiting, so at most one edit per roster message is in flight
     and the latest state wins."""
+    await notify.queue_many(uow, await roster_drafts(uow, infos))
+
+
+async def roster_drafts(uow: UnitOfWork, infos: Sequence[ActivityView]) -> list[notify.Draft]:
+    """What :func:`_update_rosters` does, but the edits are returned as drafts for the caller to write with its
+    own (one INSERT for all of an answer's messages, issue 21); the older waiting edits are skipped already, so
+    the drafts must be written in the same transaction."""
     fresh = [info for info in infos if not info.activity.roster_messages]
     for info in fresh:
         await _send_roster(uow, info)  # sent with the current state: no edit of it in the same breath
     shown = [info for info in infos if info not in fresh and info.activity.roster_messages
              and info.activity.id is not None]
     if not shown:
-        return
+        return []
     originals = sorted({outbox_id for info in shown for outbox_id in info.activity.roster_messages})
     await uow.outbox.supersede_edits(originals, now=uow.now(), reason="superseded by a newer roster")
-    await notify.queue_many(uow, [
-        notify.edit_draft(original_id=outbox_id, key="invite.roster.message",
-                          params={outbox.REFRESH: REFRESH, "activity_id": info.activity.id})
-        for info in shown for outbox_id in info.activity.roster_messages])
+    return [notify.edit_draft(original_id=outbox_id, key="invite.roster.message",
+                              params={outbox.REFRESH: REFRESH, "activity_id": info.activity.id})
+            for info in shown for outbox_id in info.activity.roster_messages]
 
 
 async def refreshed_params(uow: UnitOfWork, params: Mapping[str, Any]) -> dict[str, Any]:

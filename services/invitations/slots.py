@@ -3,6 +3,7 @@ of a press that does not apply, the activity facts shown in messages, the audit 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,19 +66,27 @@ async def _activity(uow: UnitOfWork, activity_id: int) -> ActivityView:
     return await view(uow, actor=SCHEDULER, activity_id=activity_id)
 
 
-async def _answer_view(uow: UnitOfWork, activity_id: int) -> ActivityView:
-    """The activity with its organizer and institutions, for an answer's messages (issue 21: two statements). Its
-    requirements and recusals are not read (an answer shows neither; the roster reads its own when it is sent)."""
-    from services.activities.activity_views import inspected_of
+async def _slot_and_view(uow: UnitOfWork, member_id: int) -> tuple[ActivityMember, ActivityView]:
+    """The slot, locked, with its activity, organizer and institutions, for an answer's messages, in one statement
+    (issue 21: it was four). The requirements and recusals are not read (an answer shows neither; the roster reads
+    its own when it is sent)."""
+    from storage.activities import ActivityInstitution
     from storage.models import OrgUnit
+    from storage.pool import Institution
 
-    row = (await uow.session.exec(select(Activity, OrgUnit).join(OrgUnit, col(OrgUnit.id) == Activity.org_unit_id)
-                                  .where(Activity.id == activity_id))).first()
-    if row is None:
+    rows = (await uow.session.exec(
+        select(ActivityMember, Activity, OrgUnit, Institution)
+        .join(Activity, col(Activity.id) == ActivityMember.activity_id)
+        .join(OrgUnit, col(OrgUnit.id) == Activity.org_unit_id)
+        .outerjoin(ActivityInstitution, col(ActivityInstitution.activity_id) == Activity.id)
+        .outerjoin(Institution, col(Institution.id) == ActivityInstitution.institution_id)
+        .where(ActivityMember.id == member_id).order_by(col(Institution.id))
+        .with_for_update(of=ActivityMember))).all()
+    if not rows:
         raise _refused("stale")
-    activity, organizer = row
-    return ActivityView(activity=activity, organizer=organizer,
-                        institutions=tuple(await inspected_of(uow, activity_id)), requirements=())
+    member, activity, organizer, _ = rows[0]
+    institutions = tuple(institution for *_, institution in rows if institution is not None)
+    return member, ActivityView(activity=activity, organizer=organizer, institutions=institutions, requirements=())
 
 
 async def _name(uow: UnitOfWork, person_id: int) -> str:
@@ -98,10 +107,18 @@ async def _edit_invitation(uow: UnitOfWork, member: ActivityMember, key: str, pa
                            buttons: notify.ButtonRows | None = None) -> None:
     """The invitation shows the slot's new state (with ``buttons``, or none); so do the reminders that carried
     its answer buttons, without buttons (issue 13: no stale question keeps its buttons)."""
+    await notify.queue_many(uow, await _invitation_drafts(uow, member, key, params, buttons))
+
+
+async def _invitation_drafts(uow: UnitOfWork, member: ActivityMember, key: str, params: dict[str, Any],
+                             buttons: notify.ButtonRows | None = None) -> list[notify.Draft]:
+    """:func:`_edit_invitation`, the invitation's edit returned as a draft for the caller to write with its other
+    messages (issue 21: one INSERT for an answer's messages); the reminders' edits are queued now."""
     await _edit_reminders(uow, member, key, params)
-    if member.invitation_message_id is not None:  # outbox rows are never deleted: no need to read it
-        await notify.queue_many(uow, [notify.edit_draft(original_id=member.invitation_message_id, key=key,
-                                                        params=params, buttons=buttons)])
+    if member.invitation_message_id is None:
+        return []
+    # outbox rows are never deleted: no need to read it
+    return [notify.edit_draft(original_id=member.invitation_message_id, key=key, params=params, buttons=buttons)]
 
 
 async def _edit_reminders(uow: UnitOfWork, member: ActivityMember, key: str, params: dict[str, Any]) -> None:
@@ -155,36 +172,62 @@ async def pool_standing(uow: UnitOfWork, person_id: int, activity: Activity) -> 
 
 async def standing_and_name(uow: UnitOfWork, person_id: int, activity: Activity) -> tuple[str | None, str]:
     """:func:`pool_standing` and the expert's name, in one Core statement (issue 21)."""
+    standing = await standing_name_language(uow, person_id, activity)
+    return standing.reason, standing.name
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Whether an expert may still serve on an activity (``reason`` None) or why not (a key of
+    :data:`POOL_REASONS`), their name, and the language of their bound account on ``channel`` (None: not chosen)."""
+
+    reason: str | None
+    name: str
+    language: str | None
+
+
+async def standing_name_language(uow: UnitOfWork, person_id: int, activity: Activity,
+                                 channel: str = notify.TELEGRAM) -> Standing:
+    """:func:`pool_standing`, the expert's name and the language their messages are written in, in one Core
+    statement (issue 21: an answer read them in three)."""
     from sqlalchemy import exists
     from sqlalchemy import select as sa_select
 
     from services.pool.lifecycle import ExpertState
-    from storage.models import Expert
+    from storage.models import Account, Expert
     from storage.pool import ExpertPeriod
 
     first, last = local_day(activity.starts_at, uow.zone), local_day(activity.ends_at, uow.zone)
-    person, expert, period = (model.__table__.c for model in (Person, Expert, ExpertPeriod))  # type: ignore[union-attr]
+    person, expert, period, account = (model.__table__.c  # type: ignore[union-attr]
+                                       for model in (Person, Expert, ExpertPeriod, Account))
     suspended = exists().where(period.expert_id == person_id, period.kind == "suspension",
                                period.cancelled_at.is_(None), period.start_date <= last, period.end_date >= first)
-    statement = (sa_select(person.name, expert.person_id, expert.state, expert.barred_until, suspended)
+    language = (sa_select(account.language).where(account.person_id == person_id, account.channel == channel,
+                                                   account.unbound_at.is_(None))
+                .order_by(account.id).limit(1).scalar_subquery())
+    statement = (sa_select(person.name, expert.person_id, expert.state, expert.barred_until, suspended, language)
                  .select_from(Person.__table__.outerjoin(  # type: ignore[attr-defined]
                      Expert.__table__, expert.person_id == person.id))  # type: ignore[attr-defined]
                  .where(person.id == person_id))
     row = (await uow.session.exec(statement)).first()  # type: ignore[call-overload]
-    if row is None or row[1] is None or row[2] != ExpertState.ACTIVE.value:
-        removed = row is not None and row[2] == ExpertState.REMOVED.value
-        return ("pool_removed" if removed else "pool_not_active"), (row[0] if row is not None else str(person_id))
+    if row is None:
+        return Standing("pool_not_active", str(person_id), None)
+    name, language_chosen = row[0], row[5] or None
+    if row[1] is None or row[2] != ExpertState.ACTIVE.value:
+        removed = row[2] == ExpertState.REMOVED.value
+        return Standing("pool_removed" if removed else "pool_not_active", name, language_chosen)
     if row[3] is not None and row[3] > first:
-        return "pool_barred", row[0]
-    return ("pool_suspended" if row[4] else None), row[0]
+        return Standing("pool_barred", name, language_chosen)
+    return Standing("pool_suspended" if row[4] else None, name, language_chosen)
 
 
-async def _may_serve(uow: UnitOfWork, member: ActivityMember, activity: Activity) -> str:
-    """Refuse an answer from an expert who may no longer serve (the refusal names the article); the expert's name."""
-    reason, name = await standing_and_name(uow, member.person_id, activity)
-    if reason is not None:
-        raise _refused(reason)
-    return name
+async def _may_serve(uow: UnitOfWork, member: ActivityMember, activity: Activity) -> Standing:
+    """Refuse an answer from an expert who may no longer serve (the refusal names the article); the expert's name
+    and language."""
+    standing = await standing_name_language(uow, member.person_id, activity)
+    if standing.reason is not None:
+        raise _refused(standing.reason)
+    return standing
 
 
 def local_start_day(activity: Activity, zone: ZoneInfo) -> Any:

@@ -248,7 +248,18 @@ async def identify(uow: UnitOfWork, *, channel: str, external_user_id: str) -> A
         roles=frozenset(roles),
         staff_org_unit_id=found.staff_org_unit_id,
         language=found.language,
+        menu=found.menu,
     )
+
+
+async def remember_menu(uow: UnitOfWork, *, actor: Actor, menu: str) -> None:
+    """Record which "/" menu the actor's chat now has (roles and language, as the front end names them), so it is
+    set again only when they change, not after every restart (issue 21). Not audited: it records what Telegram
+    shows, not a decision."""
+    if actor.account_id is None:
+        return
+    await uow.accounts.set_menu(actor.account_id, menu)
+    await uow.commit()
 
 
 async def set_language(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from services.platform import outbox
@@ -262,12 +263,21 @@ class Draft:
     buttons: ButtonRows | None = None
 
 
+class _Unknown(Enum):
+    """A person's language not read yet (:func:`person_draft` looks it up)."""
+
+    UNKNOWN = "unknown"
+
+
 def person_draft(
     *, person_id: int, key: str, params: dict[str, Any] | None = None, buttons: ButtonRows | None = None,
-    channel: str = TELEGRAM,
+    channel: str = TELEGRAM, language: str | _Unknown | None = _Unknown.UNKNOWN,
 ) -> Draft:
-    """What :func:`to_person` would queue, to be written by :func:`queue_many`."""
-    return Draft({"channel": channel, "person_id": person_id}, key, params, buttons)
+    """What :func:`to_person` would queue, to be written by :func:`queue_many`; ``language``, when the caller
+    has read it already (the person's account's, None if none chosen), saves the lookup."""
+    if isinstance(language, _Unknown):
+        return Draft({"channel": channel, "person_id": person_id}, key, params, buttons)
+    return Draft({"channel": channel, "person_id": person_id, "language": language}, key, params, buttons)
 
 
 def edit_draft(*, original_id: int, key: str, params: dict[str, Any] | None = None,
@@ -281,19 +291,36 @@ def edit_draft(*, original_id: int, key: str, params: dict[str, Any] | None = No
 async def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> int:
     """Write several messages at once (one Core executemany): the same rows, in the same order, as calling
     :func:`to_person` / :func:`edit` for each. Returns how many; the rows' ids are not read back (for that,
-    use the single-row functions)."""
+    use :func:`queue_many_ids`). A person's draft whose recipient names the language (``language`` given, even
+    None) is written in it; otherwise their account's is looked up."""
+    rows = await _rows(uow, drafts)
+    await uow.outbox.insert_many(rows)
+    return len(rows)
+
+
+async def queue_many_ids(uow: UnitOfWork, drafts: Sequence[Draft]) -> dict[str, list[int]]:
+    """:func:`queue_many` in one statement that also reads back the new rows' ids, by message key, each key's in
+    ascending order (the drafts' order: one multi-row INSERT numbers its rows in order)."""
+    written = await uow.outbox.insert_many_returning(await _rows(uow, drafts))
+    ids: dict[str, list[int]] = {}
+    for outbox_id, key in sorted(written):
+        ids.setdefault(key, []).append(outbox_id)
+    return ids
+
+
+async def _rows(uow: UnitOfWork, drafts: Sequence[Draft]) -> list[dict[str, Any]]:
     if not drafts:
-        return 0
+        return []
     now = uow.now()
     rows = [{**_NEW_ROW, **d.recipient, "message_key": d.key, "params": dict(d.params or {}),
              "buttons": _buttons_json(d.buttons), "created_at": now, "next_attempt_at": now} for d in drafts]
-    for channel in {row["channel"] for row in rows if row["person_id"] is not None}:
-        people = sorted({row["person_id"] for row in rows
-                         if row["person_id"] is not None and row["channel"] == channel})
+    unknown = [row for row, d in zip(rows, drafts, strict=True)
+               if row["person_id"] is not None and "language" not in d.recipient]
+    for channel in {row["channel"] for row in unknown}:
+        people = sorted({row["person_id"] for row in unknown if row["channel"] == channel})
         languages = await _languages(uow, people, channel)
-        for row in rows:
-            if row["person_id"] is not None and row["channel"] == channel and row["language"] is None:
+        for row in unknown:
+            if row["channel"] == channel:
                 row["language"] = languages.get(row["person_id"])
     uow.outbox_written = True
-    await uow.outbox.insert_many(rows)
-    return len(rows)
+    return rows

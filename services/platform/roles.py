@@ -34,6 +34,7 @@ class Actor:
     roles: frozenset[Role] = field(default_factory=frozenset)
     staff_org_unit_id: int | None = None
     language: str | None = None
+    menu: str | None = None  # the "/" menu last set for the account's chat, as recorded (bot/menus.py)
 
     @property
     def is_bound(self) -> bool:

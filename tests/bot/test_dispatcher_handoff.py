@@ -3,14 +3,18 @@ keeps its order even in the moment before that wait is written to the outbox (is
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import deque
 from typing import Any, cast
 
+import pytest
 from telegram import Bot
 
 from bot.dispatcher import OutboxDispatcher
 from bot.metrics import Metrics
-from services.platform.outbox import REFRESH, Delivery, Outcome, OutcomeKind
+from services.platform import outbox
+from services.platform.outbox import REFRESH, ClaimResult, Delivery, Outcome, OutcomeKind
 from storage.uow import UnitOfWorkFactory
 
 
@@ -101,3 +105,47 @@ async def test_a_message_refused_because_the_group_became_a_supergroup_goes_to_t
     assert bot.sent == [-1000000000100]
     edit = await dispatcher._send(_roster_edit(2))  # the old group's messages cannot be edited any more
     assert edit.kind is OutcomeKind.SKIPPED and "supergroup" in (edit.error or "")
+
+
+class _FakeUow:
+    """A unit-of-work factory whose units do nothing (the claim is replaced)."""
+
+    def __call__(self, **_: Any) -> _FakeUow:
+        return self
+
+    async def __aenter__(self) -> _FakeUow:
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+async def test_under_load_claims_are_spaced_and_a_quiet_dispatcher_claims_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 21: each claim is a write transaction that holds every other writer back on SQLite; a wake soon after a
+    claim waits for the spacing (the next claim then takes everything due meanwhile), the first claim does not."""
+    claims: list[int] = []
+
+    async def claim(_uow: Any, *, limit: int, exclude: set[int] | None = None) -> ClaimResult:
+        claims.append(limit)
+        return ClaimResult()
+
+    monkeypatch.setattr(outbox, "claim", claim)
+    dispatcher = OutboxDispatcher(cast(Bot, None), cast(UnitOfWorkFactory, _FakeUow()), Metrics(),
+                                  claim_spacing=3600.0)
+    dispatcher._running = True
+    task = asyncio.create_task(dispatcher._claim_loop())
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(claims) == 1  # at once
+        dispatcher.wake()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(claims) == 1  # woken within the spacing: waits
+    finally:
+        dispatcher._running = False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

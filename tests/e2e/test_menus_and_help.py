@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.emulator import BotApiEmulator
 from messages import translate
+from storage.uow import UnitOfWork
 from tests.builders import build_org
 from tests.e2e.harness import running_bot
 from tests.e2e.talk import Chat, bind, emulator_without_limits, zh  # noqa: F401 - this module's emulator
@@ -95,3 +96,33 @@ async def test_a_refusal_outside_ones_line_names_the_units(emulator: BotApiEmula
         div1 = Chat(emulator, 541)
         refused = await div1.command("/invite", f"expert {org.div2_expert_id}", expect="第二师医保局")
         assert "第一师医保局" in (refused.text or "")
+
+
+async def test_a_restart_does_not_set_a_chats_menu_again_unless_it_changed(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Issue 21: the menu each account's chat was given is recorded on the account, so the first update after a
+    restart (an Accept, say) carries no ``setMyCommands``; a language changed meanwhile still gets the menu again."""
+    async with running_bot(emulator, database_url) as bot:
+        org = await build_org(bot.uow)
+        await bind(bot, emulator, org.expert_id, 502, "expert")
+        await bind(bot, emulator, org.staff_id, 501, "staff")
+        await emulator.wait_for(lambda: bool(_menu(emulator, 501)) and bool(_menu(emulator, 502)))
+
+    async with running_bot(emulator, database_url) as bot:
+        given = emulator.stats.by_method.get("setMyCommands", 0)  # the default menus of a start included
+        await Chat(emulator, 502).command("/help", expect="")
+        assert emulator.stats.by_method.get("setMyCommands", 0) == given  # recorded: nothing changed
+
+        async with bot.uow() as u:  # the staff member's language changed while the bot was away (the CLI)
+            await u.accounts.set_language(await _account_of(u, org.staff_id), "en")
+            await u.commit()
+        await Chat(emulator, 501).command("/help", expect="")
+        await emulator.wait_for(lambda: _menu(emulator, 501).get("help") == translate("en", "cmd.help"))
+        assert emulator.stats.by_method.get("setMyCommands", 0) == given + 1
+
+
+async def _account_of(uow: UnitOfWork, person_id: int) -> int:
+    accounts = await uow.accounts.active_for_person(person_id)
+    assert accounts and accounts[0].id is not None
+    return accounts[0].id
