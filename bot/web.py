@@ -10,10 +10,9 @@
   Telegram retry, which is right for a sender that is wrong;
 - an object whose ``update_id`` is not an integer in [0, 2^63): one log line and 200, so it is not sent
   again forever; it never reaches the intake or the delivery ledger;
-- otherwise the body is recorded as it came (``services.platform.intake.record``, a short transaction shared with
-  the requests that arrived while the previous one was written: :mod:`bot.intake_group`) and only then put on
-  PTB's update queue and answered 200: an update Telegram was told arrived survives a crash (a restart feeds it
-  again). If it cannot be recorded the answer is 503 and Telegram sends it again.
+- otherwise the body is recorded as it came (``services.platform.intake.record``, its own short transaction) and
+  only then put on PTB's update queue and answered 200: an update Telegram was told arrived survives a
+  crash (a restart feeds it again). If it cannot be recorded the answer is 503 and Telegram sends it again.
 
 ``GET /healthz`` answers 200 when the database answers, with the process's role (``active``, or ``standby``
 behind another process on the same PostgreSQL database: bot/standby.py); ``GET /metrics`` is Prometheus.
@@ -34,7 +33,6 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.context import CHANNEL, BotServices
-from bot.intake_group import GroupedIntake
 from bot.tolerant import parse_each
 from services.platform import intake
 
@@ -77,7 +75,6 @@ def build_web_app(
         if not webhook_secret:
             raise ValueError("a webhook needs a secret")
         secret = webhook_secret.encode("utf-8")
-        grouped = GroupedIntake(services.uow, channel=CHANNEL)
 
         async def webhook(request: web.Request) -> web.Response:
             if not _secret_matches(request.headers.get(SECRET_HEADER), secret):
@@ -102,7 +99,7 @@ def build_web_app(
                 logger.error("webhook update with update_id %.40r dropped: not an integer in [0, 2^63)", update_id)
                 return web.json_response({"ok": False, "description": "bad update_id"})
             try:
-                await grouped.record(update_id, body)
+                await intake.record(services.uow, channel=CHANNEL, updates=[(update_id, body)])
             except Exception:
                 logger.exception("webhook update %s could not be recorded; not acknowledged", update_id)
                 return web.json_response({"ok": False, "description": "not recorded, send again"}, status=503)
