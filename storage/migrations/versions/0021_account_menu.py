@@ -3,7 +3,7 @@ last menu the bot set for the account's private chat, so the bot calls ``setMyCo
 not once per chat after every restart (an Accept used to carry one).
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-08 00:30:00.000000
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0021'
-down_revision: str | None = '0018'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
