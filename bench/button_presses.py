@@ -86,6 +86,7 @@ class BenchError(Exception):
 
 # ---- measuring at the emulator ---------------------------------------------------------------
 
+PARALLEL_WEBHOOK_ENV = "BENCH_PARALLEL_WEBHOOK"
 _RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at")
 
 
@@ -99,6 +100,8 @@ class TimedEmulator(BotApiEmulator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # --parallel-webhook (an environment variable, so the --emulator-process child sees it too)
+        self.webhook_parallel = os.environ.get(PARALLEL_WEBHOOK_ENV) == "1"
         self._edit_waiters: dict[tuple[int, int], asyncio.Future[tuple[float, str]]] = {}
 
     def expect_edit(self, chat_id: int, message_id: int) -> asyncio.Future[tuple[float, str]]:
@@ -320,6 +323,9 @@ class DbCounters:
     def __init__(self, sync_engine: Any) -> None:
         self.active = True
         self.transactions = 0
+        self.autocommits = 0
+        self.connects = 0
+        self.checkouts = 0
         self.commits = 0
         self.rollbacks = 0
         self.statements: Counter[str] = Counter()
@@ -332,6 +338,8 @@ class DbCounters:
             ("rollback", self._on_rollback),
             ("before_cursor_execute", self._before),
             ("after_cursor_execute", self._after),
+            ("connect", self._on_connect),
+            ("checkout", self._on_checkout),
         ]
         for name, hook in self._hooks:
             event.listen(sync_engine, name, hook)
@@ -342,17 +350,31 @@ class DbCounters:
 
     def _on_begin(self, conn: Any) -> None:
         # Runs after the product's own "begin" listener, which has already waited for BEGIN IMMEDIATE.
+        if not self.active:
+            return
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            # PostgreSQL autocommit: each statement is its own transaction on the server; no BEGIN/COMMIT sent
+            self.autocommits += 1
+            conn.info["bench_autocommit"] = True
+            return
+        self.transactions += 1
+        conn.info["bench_began"] = time.perf_counter()
+
+    def _on_connect(self, *_args: Any) -> None:
         if self.active:
-            self.transactions += 1
-            conn.info["bench_began"] = time.perf_counter()
+            self.connects += 1  # a new database connection (the pool had none free, or dropped one)
+
+    def _on_checkout(self, *_args: Any) -> None:
+        if self.active:
+            self.checkouts += 1
 
     def _on_commit(self, conn: Any) -> None:
-        if self.active:
+        if self.active and not conn.info.pop("bench_autocommit", False):
             self.commits += 1
             self._closed(conn)
 
     def _on_rollback(self, conn: Any) -> None:
-        if self.active:
+        if self.active and not conn.info.pop("bench_autocommit", False):
             self.rollbacks += 1
             self._closed(conn)
 
@@ -395,6 +417,9 @@ class DbCounters:
             # transaction holds the database's write lock all along.
             "transaction_open_ms": open_ms,
             "transactions_per_press": round(self.transactions / n, 2),
+            "autocommit_units_per_press": round(self.autocommits / n, 2),
+            "connections_opened_per_press": round(self.connects / n, 3),
+            "pool_checkouts_per_press": round(self.checkouts / n, 2),
             "commits_per_press": round(self.commits / n, 2),
             "rollbacks_per_press": round(self.rollbacks / n, 2),
             "statements_per_press": {k: round(v / n, 2) for k, v in self.statements.most_common()},
@@ -771,7 +796,9 @@ def render(report: dict[str, Any]) -> str:
         "a press is done when its editMessageText reaches the emulator. "
         + ("The emulator and the pressing users run in a process of their own (--emulator-process)."
            if report.get("emulator_process") else "The emulator, the pressing users and the bot share one process.")
-        + f" Event loop: {report.get('event_loop', 'asyncio')}.",
+        + f" Event loop: {report.get('event_loop', 'asyncio')}."
+        + (" Webhook delivery: up to 40 requests at once, one at a time per chat (--parallel-webhook)."
+           if report.get("parallel_webhook") else " Webhook delivery: one update at a time."),
         "",
         "| bot | presses | wall s | presses/s | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -796,7 +823,10 @@ def render(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"Product, per press: {db['transactions_per_press']} transactions ({db['commits_per_press']} commits, "
-            f"{db['rollbacks_per_press']} rollbacks); statements: {statements}.",
+            f"{db['rollbacks_per_press']} rollbacks) and {db.get('autocommit_units_per_press', 0)} units of work in "
+            f"autocommit (no BEGIN); statements: {statements}; pool checkouts "
+            f"{db.get('pool_checkouts_per_press', '?')}, new connections "
+            f"{db.get('connections_opened_per_press', '?')}.",
             f"Mean statement wall time (ms, lock waits included): {mean_ms}.",
             "Transactions open (BEGIN done -> COMMIT/ROLLBACK), ms: "
             + "; ".join(
@@ -950,6 +980,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--emulator-process", action="store_true",
                         help="run the Bot API emulator and the pressing users in a process of their own, so the "
                              "bot under test has the event loop to itself (see bench/README.md)")
+    parser.add_argument("--parallel-webhook", action="store_true",
+                        help="the emulator posts up to 40 updates to the webhook at once (one at a time per chat), "
+                             "as Telegram does with its default max_connections; default: one at a time")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before starting, wait up to SECONDS until other processes leave the CPUs alone "
                              "(3 s in a row under 0.2 CPUs)")
@@ -977,6 +1010,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Run both bots and return the report."""
     work = Workload(users=args.users, concurrency=args.concurrency, presses=args.presses, rate=args.rate)
+    if args.parallel_webhook:
+        os.environ[PARALLEL_WEBHOOK_ENV] = "1"
     code_at_start = code_fingerprint()
     others_before = await others_busy()
     if args.wait_quiet > 0 and others_before > BUSY_OTHERS:
@@ -1003,6 +1038,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         baseline.update(presses=0, bot_api_requests_per_press={})
     report = build_report(work, kind, product, baseline, profiled=args.profile, others_before=others_before)
     report["emulator_process"] = args.emulator_process
+    report["parallel_webhook"] = args.parallel_webhook
     report["event_loop"] = loop_name(asyncio.get_running_loop())
     report["code"], report["code_at_end"] = code_at_start, report["code"]
     return report
