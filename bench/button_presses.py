@@ -56,6 +56,7 @@ from aiohttp import web
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
@@ -511,6 +512,9 @@ async def run_product(
         await _settle_outbox(harness)
 
         engine = _product_engine(harness)
+        server = ServerCpu(database_url) if make_url(database_url).get_backend_name() == "postgresql" else None
+        if server is not None:
+            await server.start()
         counters = DbCounters(engine.sync_engine) if engine is not None else None
         profiler = cProfile.Profile() if profile_to is not None else None
         if profiler is not None:
@@ -524,8 +528,11 @@ async def run_product(
                 counters.detach()
         if profiler is not None and profile_to is not None:
             _write_profile(profiler, profile_to)
+        server_s = await server.seconds() if server is not None else None
         row = summarize(phase)
         row["setup_s"] = round(setup_s, 2)
+        if server_s is not None:
+            row["server_cpu_ms_per_press"] = round(server_s * 1000 / max(phase.presses, 1), 2)
         if counters is not None:
             row["db"] = counters.per_press(phase.presses)
         return row
@@ -533,6 +540,56 @@ async def run_product(
         if harness is not None and not harness.task.done():
             await harness.shutdown()
         await emulator.stop()
+
+
+class ServerCpu:
+    """CPU time of the PostgreSQL server processes serving the bench's database (PostgreSQL on this machine only).
+
+    The backends connected to the database (``pg_stat_activity``), read from ``/proc/<pid>/stat`` at the start
+    and the end of the phase; a backend that started during the phase counts whole, one that ended during it is
+    missed (the pool keeps its connections, so few do). The server's shared processes (WAL writer, checkpointer)
+    serve every database on the server and are left out.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self._start: dict[int, float] = {}
+
+    async def _backends(self) -> dict[int, float]:
+        engine = create_async_engine(self.url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ))
+                pids = [int(pid) for (pid,) in rows]
+        finally:
+            await engine.dispose()
+        return _process_cpu_seconds(pids)
+
+    async def start(self) -> None:
+        """Note the backends' CPU time now."""
+        self._start = await self._backends()
+
+    async def seconds(self) -> float | None:
+        """CPU seconds the backends used since :meth:`start` (None when none could be read)."""
+        end = await self._backends()
+        if not end:
+            return None
+        return sum(used - self._start.get(pid, 0.0) for pid, used in end.items())
+
+
+def _process_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each of ``pids`` has used, from /proc; a pid that cannot be read is left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile, or the server is on another machine
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return seconds
 
 
 def _product_engine(harness: BotHarness) -> Any | None:
@@ -852,6 +909,11 @@ def render(report: dict[str, Any]) -> str:
             f"Process CPU per press (all threads): product {product['cpu_ms_per_press']} ms "
             f"({product['cpu_utilisation']} CPUs busy), baseline {baseline.get('cpu_ms_per_press', '?')} ms "
             f"({baseline.get('cpu_utilisation', '?')} CPUs busy); the emulator and the load run in the same process."
+        )
+    if product.get("server_cpu_ms_per_press") is not None:
+        lines.append(
+            f"PostgreSQL server CPU per press (the backends serving the bench's database): "
+            f"{product['server_cpu_ms_per_press']} ms."
         )
     lag_p, lag_b = product["event_loop_lag_ms"], baseline.get("event_loop_lag_ms", {})
     lines.append(

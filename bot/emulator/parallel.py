@@ -48,13 +48,30 @@ async def deliver_in_parallel(
     update_event: Callable[[], asyncio.Event],
     stopping: asyncio.Event,
 ) -> None:
-    """Deliver pending updates with up to ``max_connections`` requests in flight, in order within a chat."""
+    """Deliver pending updates with up to ``max_connections`` requests in flight, in order within a chat.
+
+    The loop sleeps on one event, set when a request ends or an update is queued, so each delivery costs a
+    constant amount of work however many requests are in flight.
+    """
     in_flight: dict[asyncio.Task[bool], tuple[PendingUpdate, object]] = {}
+    busy: set[object] = set()  # chats with a request in flight
     held: list[PendingUpdate] = []  # behind an earlier update of the same chat, in arrival order
+    wake = asyncio.Event()
+
+    def finished(task: asyncio.Task[bool]) -> None:
+        _, chat = in_flight.pop(task, (None, None))
+        busy.discard(chat)
+        wake.set()
+
+    async def watch_updates() -> None:
+        while True:
+            await update_event().wait()
+            wake.set()
+
+    watcher = asyncio.create_task(watch_updates(), name="emulator-webhook-watch")
     try:
         while source.webhook is not None and not stopping.is_set():
-            event = update_event()  # taken first: an update queued from here on sets it
-            busy = {chat for _, chat in in_flight.values() if chat is not None}
+            wake.clear()
             limit = max(1, int(source.webhook.max_connections))
             while len(in_flight) < limit:
                 entry = _next_ready(source, held, busy)
@@ -65,15 +82,11 @@ async def deliver_in_parallel(
                     busy.add(chat)
                 task = asyncio.create_task(post(entry.update), name="emulator-webhook-request")
                 in_flight[task] = (entry, chat)
-            waiter = asyncio.ensure_future(event.wait())
-            try:
-                await asyncio.wait([waiter, *in_flight], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            for task in [task for task in in_flight if task.done()]:
-                del in_flight[task]
+                task.add_done_callback(finished)
+            await wake.wait()
     finally:
-        for task, (entry, _) in in_flight.items():
+        watcher.cancel()
+        for task, (entry, _) in list(in_flight.items()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
