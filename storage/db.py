@@ -40,10 +40,12 @@ SQLITE_TIMEOUT = 30  # seconds sqlite3 waits for another process's write lock
 CONNECT_TIMEOUT = 10.0  # seconds a start-up probe waits for the database to answer
 PING_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may rest before it is tested on checkout
 # PostgreSQL connections kept open, and opened beyond them under load (closed again when returned). Up to 64
-# updates run at once, plus the webhook's intake, the dispatcher and the sequencer: with 10 kept, a busy bot
-# opened and closed a connection every ten presses (a server process and the driver's set-up each time).
-# Two processes (active and standby) stay within PostgreSQL's default max_connections of 100.
-POOL_SIZE, POOL_OVERFLOW = 20, 10
+# updates run at once, plus the webhook's intake, the dispatcher and the sequencer; an overflow connection costs
+# a server process and the driver's set-up, and was opened and closed every ten presses at 50 pressing at once
+# (10 kept, 10 more allowed). Twenty kept are more than two CPUs' worth of busy backends: beyond them a unit of work
+# waits for a connection (cheap) rather than opening one, with a little slack for bursts. Two processes (active and
+# standby) stay well within PostgreSQL's default max_connections of 100.
+POOL_SIZE, POOL_OVERFLOW = 20, 5
 
 
 def is_sqlite(url: str) -> bool:
