@@ -103,6 +103,7 @@ class TimedEmulator(BotApiEmulator):
         super().__init__(**kwargs)
         # --parallel-webhook (an environment variable, so the --emulator-process child sees it too)
         self.webhook_parallel = os.environ.get(PARALLEL_WEBHOOK_ENV) == "1"
+        self.webhook_answer_ms: list[float] = []  # each webhook request: from the POST to the bot's answer
         self._edit_waiters: dict[tuple[int, int], asyncio.Future[tuple[float, str]]] = {}
 
     def expect_edit(self, chat_id: int, message_id: int) -> asyncio.Future[tuple[float, str]]:
@@ -110,6 +111,14 @@ class TimedEmulator(BotApiEmulator):
         waiter: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
         self._edit_waiters[(chat_id, message_id)] = waiter
         return waiter
+
+    async def _post(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """Deliver one update to the webhook, noting how long the bot took to answer it."""
+        started = time.perf_counter()
+        try:
+            return await super()._post(url, update, secret)
+        finally:
+            self.webhook_answer_ms.append((time.perf_counter() - started) * 1000.0)
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         _RECEIVED_AT.set(time.perf_counter())
@@ -162,6 +171,7 @@ class Phase:
     others_cpu_s: float = 0.0
     bot_cpu_s: float | None = None  # with --emulator-process: the bot's process alone
     emulator_cpu_s: float | None = None  # with --emulator-process: the emulator and load driver's process
+    webhook_answer_ms: list[float] = field(default_factory=list)  # how long the bot took to answer each update
 
 
 async def press_phase(
@@ -178,6 +188,7 @@ async def press_phase(
     latencies: list[float] = []
     before = dict(emulator.stats.by_method)
     answers_before = len(emulator.callback_answers)
+    emulator.webhook_answer_ms.clear()
 
     async def press(keyboard: Keyboard, n: int, since: float | None = None) -> None:
         """One press, done when its edit arrives; latency from ``since`` (default: when it was queued)."""
@@ -253,7 +264,7 @@ async def press_phase(
         presses=len(latencies), wall_s=wall, latencies_ms=latencies,
         requests={k: v for k, v in sorted(requests.items()) if v},
         callback_answers=len(emulator.callback_answers) - answers_before, cpu_s=cpu, loop_lag_ms=lags,
-        others_cpu_s=others,
+        others_cpu_s=others, webhook_answer_ms=list(emulator.webhook_answer_ms),
     )
 
 
@@ -767,8 +778,13 @@ def summarize(phase: Phase) -> dict[str, Any]:
     """Throughput and latency percentiles of a phase."""
     values = sorted(phase.latencies_ms)
     lags = sorted(phase.loop_lag_ms)
+    answers = sorted(phase.webhook_answer_ms)
     n = max(phase.presses, 1)
     return {
+        **({} if not answers else {"webhook_answer_ms": {
+            "mean": round(sum(answers) / len(answers), 2), "p50": round(percentile(answers, 50), 2),
+            "p99": round(percentile(answers, 99), 2),
+        }}),
         "presses": phase.presses,
         "wall_s": round(phase.wall_s, 3),
         "presses_per_s": round(phase.presses / phase.wall_s, 1) if phase.wall_s > 0 else math.nan,
@@ -909,6 +925,14 @@ def render(report: dict[str, Any]) -> str:
             f"Process CPU per press (all threads): product {product['cpu_ms_per_press']} ms "
             f"({product['cpu_utilisation']} CPUs busy), baseline {baseline.get('cpu_ms_per_press', '?')} ms "
             f"({baseline.get('cpu_utilisation', '?')} CPUs busy); the emulator and the load run in the same process."
+        )
+    answer_p, answer_b = product.get("webhook_answer_ms"), baseline.get("webhook_answer_ms")
+    if isinstance(answer_p, dict):
+        lines.append(
+            f"Webhook answer (POST to the bot's 200), ms: product mean {answer_p['mean']}, p50 {answer_p['p50']}, "
+            f"p99 {answer_p['p99']}"
+            + (f"; baseline mean {answer_b['mean']}, p50 {answer_b['p50']}, p99 {answer_b['p99']}"
+               if isinstance(answer_b, dict) else "") + "."
         )
     if product.get("server_cpu_ms_per_press") is not None:
         lines.append(
