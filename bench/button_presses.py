@@ -56,6 +56,7 @@ from aiohttp import web
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
@@ -86,6 +87,7 @@ class BenchError(Exception):
 
 # ---- measuring at the emulator ---------------------------------------------------------------
 
+PARALLEL_WEBHOOK_ENV = "BENCH_PARALLEL_WEBHOOK"
 _RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at")
 
 
@@ -99,6 +101,9 @@ class TimedEmulator(BotApiEmulator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # --parallel-webhook (an environment variable, so the --emulator-process child sees it too)
+        self.webhook_parallel = os.environ.get(PARALLEL_WEBHOOK_ENV) == "1"
+        self.webhook_answer_ms: list[float] = []  # each webhook request: from the POST to the bot's answer
         self._edit_waiters: dict[tuple[int, int], asyncio.Future[tuple[float, str]]] = {}
 
     def expect_edit(self, chat_id: int, message_id: int) -> asyncio.Future[tuple[float, str]]:
@@ -106,6 +111,14 @@ class TimedEmulator(BotApiEmulator):
         waiter: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
         self._edit_waiters[(chat_id, message_id)] = waiter
         return waiter
+
+    async def _post(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """Deliver one update to the webhook, noting how long the bot took to answer it."""
+        started = time.perf_counter()
+        try:
+            return await super()._post(url, update, secret)
+        finally:
+            self.webhook_answer_ms.append((time.perf_counter() - started) * 1000.0)
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         _RECEIVED_AT.set(time.perf_counter())
@@ -158,6 +171,7 @@ class Phase:
     others_cpu_s: float = 0.0
     bot_cpu_s: float | None = None  # with --emulator-process: the bot's process alone
     emulator_cpu_s: float | None = None  # with --emulator-process: the emulator and load driver's process
+    webhook_answer_ms: list[float] = field(default_factory=list)  # how long the bot took to answer each update
 
 
 async def press_phase(
@@ -174,6 +188,7 @@ async def press_phase(
     latencies: list[float] = []
     before = dict(emulator.stats.by_method)
     answers_before = len(emulator.callback_answers)
+    emulator.webhook_answer_ms.clear()
 
     async def press(keyboard: Keyboard, n: int, since: float | None = None) -> None:
         """One press, done when its edit arrives; latency from ``since`` (default: when it was queued)."""
@@ -249,7 +264,7 @@ async def press_phase(
         presses=len(latencies), wall_s=wall, latencies_ms=latencies,
         requests={k: v for k, v in sorted(requests.items()) if v},
         callback_answers=len(emulator.callback_answers) - answers_before, cpu_s=cpu, loop_lag_ms=lags,
-        others_cpu_s=others,
+        others_cpu_s=others, webhook_answer_ms=list(emulator.webhook_answer_ms),
     )
 
 
@@ -320,6 +335,9 @@ class DbCounters:
     def __init__(self, sync_engine: Any) -> None:
         self.active = True
         self.transactions = 0
+        self.autocommits = 0
+        self.connects = 0
+        self.checkouts = 0
         self.commits = 0
         self.rollbacks = 0
         self.statements: Counter[str] = Counter()
@@ -332,6 +350,8 @@ class DbCounters:
             ("rollback", self._on_rollback),
             ("before_cursor_execute", self._before),
             ("after_cursor_execute", self._after),
+            ("connect", self._on_connect),
+            ("checkout", self._on_checkout),
         ]
         for name, hook in self._hooks:
             event.listen(sync_engine, name, hook)
@@ -342,17 +362,31 @@ class DbCounters:
 
     def _on_begin(self, conn: Any) -> None:
         # Runs after the product's own "begin" listener, which has already waited for BEGIN IMMEDIATE.
+        if not self.active:
+            return
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            # PostgreSQL autocommit: each statement is its own transaction on the server; no BEGIN/COMMIT sent
+            self.autocommits += 1
+            conn.info["bench_autocommit"] = True
+            return
+        self.transactions += 1
+        conn.info["bench_began"] = time.perf_counter()
+
+    def _on_connect(self, *_args: Any) -> None:
         if self.active:
-            self.transactions += 1
-            conn.info["bench_began"] = time.perf_counter()
+            self.connects += 1  # a new database connection (the pool had none free, or dropped one)
+
+    def _on_checkout(self, *_args: Any) -> None:
+        if self.active:
+            self.checkouts += 1
 
     def _on_commit(self, conn: Any) -> None:
-        if self.active:
+        if self.active and not conn.info.pop("bench_autocommit", False):
             self.commits += 1
             self._closed(conn)
 
     def _on_rollback(self, conn: Any) -> None:
-        if self.active:
+        if self.active and not conn.info.pop("bench_autocommit", False):
             self.rollbacks += 1
             self._closed(conn)
 
@@ -395,6 +429,9 @@ class DbCounters:
             # transaction holds the database's write lock all along.
             "transaction_open_ms": open_ms,
             "transactions_per_press": round(self.transactions / n, 2),
+            "autocommit_units_per_press": round(self.autocommits / n, 2),
+            "connections_opened_per_press": round(self.connects / n, 3),
+            "pool_checkouts_per_press": round(self.checkouts / n, 2),
             "commits_per_press": round(self.commits / n, 2),
             "rollbacks_per_press": round(self.rollbacks / n, 2),
             "statements_per_press": {k: round(v / n, 2) for k, v in self.statements.most_common()},
@@ -486,6 +523,9 @@ async def run_product(
         await _settle_outbox(harness)
 
         engine = _product_engine(harness)
+        server = ServerCpu(database_url) if make_url(database_url).get_backend_name() == "postgresql" else None
+        if server is not None:
+            await server.start()
         counters = DbCounters(engine.sync_engine) if engine is not None else None
         profiler = cProfile.Profile() if profile_to is not None else None
         if profiler is not None:
@@ -499,8 +539,11 @@ async def run_product(
                 counters.detach()
         if profiler is not None and profile_to is not None:
             _write_profile(profiler, profile_to)
+        server_s = await server.seconds() if server is not None else None
         row = summarize(phase)
         row["setup_s"] = round(setup_s, 2)
+        if server_s is not None:
+            row["server_cpu_ms_per_press"] = round(server_s * 1000 / max(phase.presses, 1), 2)
         if counters is not None:
             row["db"] = counters.per_press(phase.presses)
         return row
@@ -508,6 +551,56 @@ async def run_product(
         if harness is not None and not harness.task.done():
             await harness.shutdown()
         await emulator.stop()
+
+
+class ServerCpu:
+    """CPU time of the PostgreSQL server processes serving the bench's database (PostgreSQL on this machine only).
+
+    The backends connected to the database (``pg_stat_activity``), read from ``/proc/<pid>/stat`` at the start
+    and the end of the phase; a backend that started during the phase counts whole, one that ended during it is
+    missed (the pool keeps its connections, so few do). The server's shared processes (WAL writer, checkpointer)
+    serve every database on the server and are left out.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self._start: dict[int, float] = {}
+
+    async def _backends(self) -> dict[int, float]:
+        engine = create_async_engine(self.url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ))
+                pids = [int(pid) for (pid,) in rows]
+        finally:
+            await engine.dispose()
+        return _process_cpu_seconds(pids)
+
+    async def start(self) -> None:
+        """Note the backends' CPU time now."""
+        self._start = await self._backends()
+
+    async def seconds(self) -> float | None:
+        """CPU seconds the backends used since :meth:`start` (None when none could be read)."""
+        end = await self._backends()
+        if not end:
+            return None
+        return sum(used - self._start.get(pid, 0.0) for pid, used in end.items())
+
+
+def _process_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each of ``pids`` has used, from /proc; a pid that cannot be read is left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile, or the server is on another machine
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return seconds
 
 
 def _product_engine(harness: BotHarness) -> Any | None:
@@ -685,8 +778,13 @@ def summarize(phase: Phase) -> dict[str, Any]:
     """Throughput and latency percentiles of a phase."""
     values = sorted(phase.latencies_ms)
     lags = sorted(phase.loop_lag_ms)
+    answers = sorted(phase.webhook_answer_ms)
     n = max(phase.presses, 1)
     return {
+        **({} if not answers else {"webhook_answer_ms": {
+            "mean": round(sum(answers) / len(answers), 2), "p50": round(percentile(answers, 50), 2),
+            "p99": round(percentile(answers, 99), 2),
+        }}),
         "presses": phase.presses,
         "wall_s": round(phase.wall_s, 3),
         "presses_per_s": round(phase.presses / phase.wall_s, 1) if phase.wall_s > 0 else math.nan,
@@ -771,7 +869,9 @@ def render(report: dict[str, Any]) -> str:
         "a press is done when its editMessageText reaches the emulator. "
         + ("The emulator and the pressing users run in a process of their own (--emulator-process)."
            if report.get("emulator_process") else "The emulator, the pressing users and the bot share one process.")
-        + f" Event loop: {report.get('event_loop', 'asyncio')}.",
+        + f" Event loop: {report.get('event_loop', 'asyncio')}."
+        + (" Webhook delivery: up to 40 requests at once, one at a time per chat (--parallel-webhook)."
+           if report.get("parallel_webhook") else " Webhook delivery: one update at a time."),
         "",
         "| bot | presses | wall s | presses/s | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -796,7 +896,10 @@ def render(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"Product, per press: {db['transactions_per_press']} transactions ({db['commits_per_press']} commits, "
-            f"{db['rollbacks_per_press']} rollbacks); statements: {statements}.",
+            f"{db['rollbacks_per_press']} rollbacks) and {db.get('autocommit_units_per_press', 0)} units of work in "
+            f"autocommit (no BEGIN); statements: {statements}; pool checkouts "
+            f"{db.get('pool_checkouts_per_press', '?')}, new connections "
+            f"{db.get('connections_opened_per_press', '?')}.",
             f"Mean statement wall time (ms, lock waits included): {mean_ms}.",
             "Transactions open (BEGIN done -> COMMIT/ROLLBACK), ms: "
             + "; ".join(
@@ -822,6 +925,19 @@ def render(report: dict[str, Any]) -> str:
             f"Process CPU per press (all threads): product {product['cpu_ms_per_press']} ms "
             f"({product['cpu_utilisation']} CPUs busy), baseline {baseline.get('cpu_ms_per_press', '?')} ms "
             f"({baseline.get('cpu_utilisation', '?')} CPUs busy); the emulator and the load run in the same process."
+        )
+    answer_p, answer_b = product.get("webhook_answer_ms"), baseline.get("webhook_answer_ms")
+    if isinstance(answer_p, dict):
+        lines.append(
+            f"Webhook answer (POST to the bot's 200), ms: product mean {answer_p['mean']}, p50 {answer_p['p50']}, "
+            f"p99 {answer_p['p99']}"
+            + (f"; baseline mean {answer_b['mean']}, p50 {answer_b['p50']}, p99 {answer_b['p99']}"
+               if isinstance(answer_b, dict) else "") + "."
+        )
+    if product.get("server_cpu_ms_per_press") is not None:
+        lines.append(
+            f"PostgreSQL server CPU per press (the backends serving the bench's database): "
+            f"{product['server_cpu_ms_per_press']} ms."
         )
     lag_p, lag_b = product["event_loop_lag_ms"], baseline.get("event_loop_lag_ms", {})
     lines.append(
@@ -950,6 +1066,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--emulator-process", action="store_true",
                         help="run the Bot API emulator and the pressing users in a process of their own, so the "
                              "bot under test has the event loop to itself (see bench/README.md)")
+    parser.add_argument("--parallel-webhook", action="store_true",
+                        help="the emulator posts up to 40 updates to the webhook at once (one at a time per chat), "
+                             "as Telegram does with its default max_connections; default: one at a time")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before starting, wait up to SECONDS until other processes leave the CPUs alone "
                              "(3 s in a row under 0.2 CPUs)")
@@ -977,6 +1096,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Run both bots and return the report."""
     work = Workload(users=args.users, concurrency=args.concurrency, presses=args.presses, rate=args.rate)
+    if args.parallel_webhook:
+        os.environ[PARALLEL_WEBHOOK_ENV] = "1"
     code_at_start = code_fingerprint()
     others_before = await others_busy()
     if args.wait_quiet > 0 and others_before > BUSY_OTHERS:
@@ -1003,6 +1124,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         baseline.update(presses=0, bot_api_requests_per_press={})
     report = build_report(work, kind, product, baseline, profiled=args.profile, others_before=others_before)
     report["emulator_process"] = args.emulator_process
+    report["parallel_webhook"] = args.parallel_webhook
     report["event_loop"] = loop_name(asyncio.get_running_loop())
     report["code"], report["code_at_end"] = code_at_start, report["code"]
     return report

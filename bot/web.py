@@ -10,9 +10,10 @@
   Telegram retry, which is right for a sender that is wrong;
 - an object whose ``update_id`` is not an integer in [0, 2^63): one log line and 200, so it is not sent
   again forever; it never reaches the intake or the delivery ledger;
-- otherwise the body is recorded as it came (``services.platform.intake.record``, its own short transaction) and
-  only then put on PTB's update queue and answered 200: an update Telegram was told arrived survives a
-  crash (a restart feeds it again). If it cannot be recorded the answer is 503 and Telegram sends it again.
+- otherwise the body is recorded as it came (``services.platform.intake.IntakeBatcher``: the requests that
+  arrive together share one transaction) and only once committed put on PTB's update queue and answered 200:
+  an update Telegram was told arrived survives a crash (a restart feeds it again). If it cannot be recorded
+  the answer is 503 and Telegram sends it again.
 
 ``GET /healthz`` answers 200 when the database answers, with the process's role (``active``, or ``standby``
 behind another process on the same PostgreSQL database: bot/standby.py); ``GET /metrics`` is Prometheus.
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_UPDATE_BYTES = intake.MAX_BODY_BYTES
+INTAKE = web.AppKey("intake", intake.IntakeBatcher)  # the webhook's recorder, for tests and benchmarks
 
 
 def build_web_app(
@@ -75,6 +77,13 @@ def build_web_app(
         if not webhook_secret:
             raise ValueError("a webhook needs a secret")
         secret = webhook_secret.encode("utf-8")
+        batcher = intake.IntakeBatcher(services.uow, channel=CHANNEL)
+        app[INTAKE] = batcher
+
+        async def finish_recording(_app: web.Application) -> None:
+            await batcher.drain()
+
+        app.on_shutdown.append(finish_recording)
 
         async def webhook(request: web.Request) -> web.Response:
             if not _secret_matches(request.headers.get(SECRET_HEADER), secret):
@@ -99,7 +108,7 @@ def build_web_app(
                 logger.error("webhook update with update_id %.40r dropped: not an integer in [0, 2^63)", update_id)
                 return web.json_response({"ok": False, "description": "bad update_id"})
             try:
-                await intake.record(services.uow, channel=CHANNEL, updates=[(update_id, body)])
+                await batcher.record(update_id, body)
             except Exception:
                 logger.exception("webhook update %s could not be recorded; not acknowledged", update_id)
                 return web.json_response({"ok": False, "description": "not recorded, send again"}, status=503)

@@ -4,6 +4,13 @@ SQLite (the embedded default) gets WAL, a busy timeout, foreign keys and ``BEGIN
 transactions, so writers queue up instead of failing with "database is locked" when a read
 transaction later wants to write. PostgreSQL (asyncpg) is used as is.
 
+On PostgreSQL (asyncpg) a pooled connection is tested before use only when it has sat unused for
+``PING_IDLE_AFTER`` seconds (:func:`_ping_idle_connections`): SQLAlchemy's ``pool_pre_ping`` costs three
+round trips on every checkout (BEGIN, an empty query, ROLLBACK), about as many as the work of a button
+press itself; a connection returned to the pool a moment ago was working a moment ago. A server that
+restarted within that moment fails the statement in hand, and SQLAlchemy then drops every pooled
+connection, as it would have failed a statement in flight anyway.
+
 On SQLite the driver is aiosqlite, which runs every call on one worker thread per connection.
 Its cursors take four trips to that thread per statement (open, execute, fetch, close), and each
 trip costs the event loop a wake-up: :class:`OneTripConnection` runs a statement and fetches its
@@ -14,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -30,6 +38,14 @@ READONLY_OPTION = "fundwatch_readonly"  # a unit of work that only reads: deferr
 NO_SNAPSHOT_OPTION = "fundwatch_no_snapshot"  # a read-only unit of work whose reads each stand alone: no BEGIN
 SQLITE_TIMEOUT = 30  # seconds sqlite3 waits for another process's write lock
 CONNECT_TIMEOUT = 10.0  # seconds a start-up probe waits for the database to answer
+PING_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may rest before it is tested on checkout
+# PostgreSQL connections kept open, and opened beyond them under load (closed again when returned). Up to 64
+# updates run at once, plus the webhook's intake, the dispatcher and the sequencer; an overflow connection costs
+# a server process and the driver's set-up, and was opened and closed every ten presses at 50 pressing at once
+# (10 kept, 10 more allowed). Twenty kept are more than two CPUs' worth of busy backends: beyond them a unit of work
+# waits for a connection (cheap) rather than opening one, with a little slack for bursts. Two processes (active and
+# standby) stay well within PostgreSQL's default max_connections of 100.
+POOL_SIZE, POOL_OVERFLOW = 20, 5
 
 
 def is_sqlite(url: str) -> bool:
@@ -131,7 +147,41 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_TIMEOUT})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    _ping_idle_connections(engine, idle_after=PING_IDLE_AFTER)
+    return engine
+
+
+_RESTED_SINCE = "fundwatch_rested_since"
+
+
+def _ping_idle_connections(engine: AsyncEngine, *, idle_after: float) -> None:
+    """Test a pooled connection on checkout only when it has rested over ``idle_after`` seconds.
+
+    A connection that fails the test is replaced (the pool retries with a new one), as with
+    ``pool_pre_ping``; one used within ``idle_after`` seconds goes out untested.
+    """
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RESTED_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RESTED_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        rested_since = record.info.get(_RESTED_SINCE)
+        if rested_since is not None and time.monotonic() - rested_since <= idle_after:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"pooled connection failed its test: {error}") from error
+        record.info[_RESTED_SINCE] = time.monotonic()
 
 
 def _plain_file(database: str | None) -> bool:

@@ -40,6 +40,7 @@ from bot.emulator.limits import (
     check_text,
     failure_description,
 )
+from bot.emulator.parallel import deliver_in_parallel
 from bot.emulator.state import ChatState, EmulatorState, SentFile, SentMessage
 
 logger = logging.getLogger(__name__)
@@ -210,6 +211,9 @@ class BotApiEmulator(EmulatorState):
         self.rate_limiter = RateLimiter(self.limits, clock=monotonic)
         self.failures = FailurePlan(clock=monotonic)
         self.webhook: Webhook | None = None
+        # Deliver up to the webhook's max_connections updates at once, one at a time per chat, as Telegram
+        # does (bot/emulator/parallel.py); off: one update at a time.
+        self.webhook_parallel = False
         self.allowed_updates: list[str] | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -456,6 +460,9 @@ class BotApiEmulator(EmulatorState):
                 await worker
 
     async def _webhook_loop(self) -> None:
+        if self.webhook_parallel:
+            await deliver_in_parallel(self, self._post_with_retries, lambda: self._update_event, self._stopping)
+            return
         while self.webhook is not None and not self._stopping.is_set():
             event = self._update_event
             entry = self.next_pending()

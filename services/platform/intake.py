@@ -3,8 +3,9 @@
 Telegram forgets an update once the webhook answered 200, or once a later ``getUpdates`` passed an
 offset above it; PTB's update queue is only in memory. So:
 
-- the webhook records the update's JSON (a ``received_update`` row, in its own short transaction)
-  before it answers 200 (:func:`record`);
+- the webhook records the update's JSON (a ``received_update`` row) before it answers 200: the
+  requests that arrive together share one transaction (:class:`IntakeBatcher`, a group commit), and
+  each is answered only once that transaction has committed;
 - polling records each ``getUpdates`` batch with one insert before PTB's updater sees it, so the
   offset only moves past recorded updates (:func:`record_batch`, called by ``bot.tolerant``);
 - when PTB has run an update through its handlers (whatever their outcome), the delivery ledger
@@ -25,6 +26,7 @@ the ledger (:func:`is_storable_update_id`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -45,12 +47,96 @@ def is_storable_update_id(value: object) -> TypeGuard[int]:
 
 
 async def record(uow_factory: UnitOfWorkFactory, *, channel: str, updates: Sequence[tuple[int, str]]) -> None:
-    """Record ``(update_id, JSON)`` pairs in one transaction; an id already recorded is kept as it was."""
+    """Record ``(update_id, JSON)`` pairs with one statement, committed when this returns; an id already
+    recorded is kept as it was."""
     if not updates:
         return
-    async with uow_factory() as uow:
+    async with uow_factory(one_statement=True) as uow:
         await uow.received.receive(channel, updates, uow.now())
         await uow.commit()
+
+
+class IntakeBatcher:
+    """Records webhook updates with a group commit: one statement for the requests that arrive together.
+
+    :meth:`record` returns only once its row is committed (never before: the 200 it allows is a promise),
+    and raises if the row could not be recorded. A request that finds no write under way writes at once,
+    in its own task (no extra hop through the event loop for a lone update); those that arrive while a write
+    is under way wait, and are written together by one writer task as soon as it ends, so a busy webhook
+    writes once per database round, not once per update. A batch that fails is tried again row by row, so
+    one row the database refuses fails only its own request.
+    """
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, *, channel: str) -> None:
+        self.uow_factory = uow_factory
+        self.channel = channel
+        self._waiting: list[tuple[int, str, asyncio.Future[None]]] = []
+        self._writing = False
+        self._writer: asyncio.Task[None] | None = None
+        self.writes = 0  # statements written (row-by-row retries included), for tests and benchmarks
+
+    async def record(self, update_id: int, body: str) -> None:
+        """Record one update; returns once it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update_id, body, done))
+        if not self._writing:
+            self._writing = True
+            try:
+                batch, self._waiting = self._waiting, []
+                await self._write(batch)
+            finally:
+                self._hand_on()
+        await done
+
+    async def drain(self) -> None:
+        """Wait until every update handed in so far has been written (or failed)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    def _hand_on(self) -> None:
+        """After a write: the requests that arrived meanwhile go to the writer task, or nobody writes."""
+        if self._waiting:
+            self._writer = asyncio.create_task(self._write_while_waiting(), name="intake-writer")
+        else:
+            self._writing = False
+
+    async def _write_while_waiting(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(0)  # one tick: the requests already in the loop's queue join this batch
+                batch, self._waiting = self._waiting, []
+                await self._write(batch)
+        finally:
+            self._writer, self._writing = None, False
+            orphans, self._waiting = self._waiting, []  # only when cancelled: the loop ends with none waiting
+            _settle(orphans, RuntimeError("the intake stopped before these updates were recorded"))
+
+    async def _write(self, batch: list[tuple[int, str, asyncio.Future[None]]]) -> None:
+        try:
+            self.writes += 1
+            await record(self.uow_factory, channel=self.channel, updates=[(i, body) for i, body, _ in batch])
+        except asyncio.CancelledError:
+            _settle(batch, RuntimeError("the intake stopped while recording these updates"))
+            raise
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch, error)
+                return
+            logger.warning("a batch of %s updates could not be recorded (%s); trying each alone", len(batch), error)
+            await asyncio.gather(*(self._write([item]) for item in batch))
+            return
+        _settle(batch, None)
+
+
+def _settle(batch: Sequence[tuple[int, str, asyncio.Future[None]]], error: BaseException | None) -> None:
+    """Tell each waiting request its row's outcome (a request that gave up waiting is skipped)."""
+    for _, _, done in batch:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 async def record_batch(uow_factory: UnitOfWorkFactory, *, channel: str, items: Sequence[object]) -> int:

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import select
 from telegram.error import NetworkError
 
@@ -245,3 +245,35 @@ async def test_an_orderly_stop_leaves_every_update_recorded_as_processed_and_not
         processed = (await u.session.exec(select(func.count()).select_from(ProcessedUpdate))).one()
     assert processed == 3
     assert await _waiting_ids(uow) == []
+
+
+async def test_updates_posted_on_many_connections_at_once_share_intake_writes_and_each_is_answered_once_in_order(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Telegram posts up to 40 updates at once; the intake writes those that arrive together with one statement
+    (a group commit), acknowledges each only after that, and every one is processed once, in its chat's order
+    (issue 21)."""
+    emulator.webhook_parallel = True
+    writes: list[int] = []
+
+    def count_intake_writes(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.startswith("INSERT INTO received_update"):
+            writes.append(len(parameters) if isinstance(parameters, list) else 1)
+
+    async with running_bot(emulator, database_url, mode=BotMode.WEBHOOK) as bot:
+        engine = bot.uow.session_factory.kw["bind"]
+        event.listen(engine.sync_engine, "before_cursor_execute", count_intake_writes)
+        users = [emulator.user(800 + n, language_code="en") for n in range(20)]
+        for user in users:
+            await user.send_command("/help")
+        for user in users:
+            await user.send_command("/whoami")
+        for user in users:
+            await emulator.wait_for_messages(user.id, 2)
+        assert set(emulator.webhook_responses) == {200} and len(emulator.webhook_responses) == 40
+        for user in users:
+            texts = [m.text or "" for m in emulator.messages(user.id)]
+            assert len(texts) == 2 and not texts[0].startswith(NOT_BOUND) and texts[1].startswith(NOT_BOUND)
+        event.remove(engine.sync_engine, "before_cursor_execute", count_intake_writes)
+    assert sum(writes) == 40
+    assert len(writes) < 40  # some requests shared a write

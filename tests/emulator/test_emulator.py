@@ -568,3 +568,45 @@ async def test_ptb_application_polling_round_trip(emulator: BotApiEmulator) -> N
         assert emulator.callback_answers[update["callback_query"]["id"]]["text"] == "noted"
         await application.updater.stop()
         await application.stop()
+
+
+async def test_parallel_webhook_delivery_overlaps_chats_and_keeps_each_chats_order(
+    emulator: BotApiEmulator, bot: Bot
+) -> None:
+    """Telegram posts over up to max_connections connections; the emulator does so when asked (issue 21)."""
+    arrived: list[tuple[int, str]] = []
+    in_flight, most = 0, 0
+    release = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        body = await request.json()
+        arrived.append((body["message"]["chat"]["id"], body["message"]["text"]))
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()  # hold every request until several are in flight
+        in_flight -= 1
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        emulator.webhook_parallel = True
+        users = [emulator.user(USER + n) for n in range(4)]
+        for round_ in range(3):
+            for user in users:
+                await user.send_text(f"m{round_}")
+        assert await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook", max_connections=3,
+                                     secret_token="s3cret")
+        await emulator.wait_for(lambda: len(arrived) == 3, timeout=HANG_GUARD)
+        assert most == 3 and len({chat for chat, _ in arrived}) == 3  # three chats at once, never two of one
+        release.set()
+        await emulator.wait_for(lambda: len(emulator.webhook_responses) == 12, timeout=HANG_GUARD)
+        for user in users:
+            assert [text for chat, text in arrived if chat == user.id] == ["m0", "m1", "m2"]
+    finally:
+        release.set()
+        await runner.cleanup()
