@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
 
 from services.people.orgs import get_unit, require_scope_over_units
 from services.platform import audit, notify
@@ -99,11 +103,9 @@ async def chat_migrated(uow: UnitOfWork, *, channel: str, old_chat_id: str, new_
         return None
     now = uow.now()
     already = await uow.staff_chats.active_by_chat(channel, new_chat_id)
-    if already is not None:
-        old.unbound_at = now
-    else:
-        old.chat_id = new_chat_id
-    uow.session.add(old)
+    change: dict[str, Any] = {"unbound_at": now} if already is not None else {"chat_id": new_chat_id}
+    if not await _change_if_still_bound(uow, old.id, old_chat_id, change):
+        return None  # the report from the other chat moved it first
     await audit.record(
         uow, at=now, actor="system:messenger", action="staff_chat.migrated", object_type="staff_chat", object_id=old.id,
         details={"from_chat_id": old_chat_id, "to_chat_id": new_chat_id, "org_unit_id": old.org_unit_id,
@@ -138,9 +140,8 @@ async def bot_removed(uow: UnitOfWork, *, channel: str, chat_id: str,
     if chat is None or chat.id is None:
         return None
     now = uow.now()
-    chat.unbound_at = now
-    uow.session.add(chat)
-    await uow.session.flush()
+    if not await _change_if_still_bound(uow, chat.id, chat_id, {"unbound_at": now}):
+        return None  # a membership update and a refused send both said it: ended once
     unit = await get_unit(uow, chat.org_unit_id)
     await audit.record(
         uow, at=now, actor="system:messenger", action="staff_chat.lost", object_type="staff_chat", object_id=chat.id,
@@ -153,3 +154,17 @@ async def bot_removed(uow: UnitOfWork, *, channel: str, chat_id: str,
         redirected = await notify.redirect_to_unit(uow, row_id=undelivered, org_unit_id=chat.org_unit_id)
     await uow.commit()
     return GroupLost(chat.id, chat.org_unit_id, chat_id, redirected)
+
+
+async def _change_if_still_bound(uow: UnitOfWork, staff_chat_id: int, chat_id: str, values: dict[str, Any]) -> bool:
+    """Change the binding only if it still names ``chat_id`` and is active, in one conditional UPDATE: the messenger
+    reports a migration in two chats, a removal by an update and a refused send, and these may be handled at once
+    (on PostgreSQL the second UPDATE waits for the first and then matches nothing)."""
+    connection = await uow.session.connection()
+    result = await connection.execute(
+        update(StaffChat)
+        .where(col(StaffChat.id) == staff_chat_id, col(StaffChat.chat_id) == chat_id,
+               col(StaffChat.unbound_at).is_(None))
+        .values(**values)
+    )
+    return result.rowcount == 1
