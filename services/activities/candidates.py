@@ -33,6 +33,7 @@ from services.activities.draw_rules import (
     exclusions,
 )
 from services.activities.fair_draw import Screened, screen_ids
+from services.activities.pool_index import PoolIndex, age_cutoff
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert
@@ -245,15 +246,6 @@ def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
 OLD, BARRED, DISQUALIFIED = 1, 2, 4  # the expert columns' exclusions, as bits computed by the database
 
 
-def age_cutoff(start: date, limit: int) -> date:
-    """The latest birth date of someone aged ``limit`` or more on ``start`` (000 §8(四); ``age_on``: born on
-    29 February, one is a year older on 1 March)."""
-    try:
-        return start.replace(year=start.year - limit)
-    except ValueError:  # 29 February without a counterpart
-        return date(start.year - limit, 2, 28)
-
-
 def column_codes(flags: int, employer_id: int | None, spec: ActivitySpec) -> list[str]:
     """The exclusion codes the expert table's columns give (``flags``: :data:`OLD` | :data:`BARRED` |
     :data:`DISQUALIFIED`, and the employer against the inspected institutions); with :func:`side_codes`, what
@@ -318,14 +310,15 @@ async def _columns(loader: _Loader, tagged: bool) -> _Columns:
 
 async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
                       spec: ActivitySpec, settings: DrawSettings, existing: Sequence[Member],
-                      activity_id: int | None) -> dict[str, Screened]:
+                      activity_id: int | None, index: PoolIndex | None = None) -> dict[str, Screened]:
     """Screen every matching candidate of each requirement for the draw v2 (``draw_rules`` point 15) in a few
     set queries: the facts outside the expert table of everyone who has any (``_Loader.side_facts``), and the
     expert table's columns of every active expert in one row (:func:`_columns`); the rules as
-    :func:`column_codes` and, for those with side facts, :func:`side_codes`."""
+    :func:`column_codes` and, for those with side facts, :func:`side_codes`. With the pool's ``index``
+    (``pool_index.current``) the columns come from it and the screening is per employer group
+    (``PoolIndex.screen``): the same result."""
     loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
     special = await loader.side_facts() | spec.required_recusals
-    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
     codes: dict[int, list[str]] = {}  # of the experts something excludes; the others have none
     side: dict[tuple[object, ...], list[str]] = {}  # the codes of a set of side facts (many experts share one)
     for person_id in special:  # the screening candidate is neutral in its columns: side_codes without the copy
@@ -336,6 +329,13 @@ async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matc
                                                                   settings)]
         if found:
             codes[person_id] = found
+    if index is not None:
+        by_code = index.column_codes(spec, settings)
+        for person_id, found in codes.items():
+            for code in found:
+                by_code.setdefault(code, set()).add(person_id)
+        return {r.key: index.screen(r, by_code, existing) for r in requirements}
+    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
     inspected = spec.inspected
     columns: dict[tuple[int, bool], list[str]] = {}  # column_codes by (flags, employer inspected): a few kinds
     for person_id in set(flags) | {p for p, e in employer_of.items() if e is not None and e in inspected}:
