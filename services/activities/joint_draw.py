@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain, filterfalse
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from services.activities.fair_draw import Chances, Group, Screened
 from services.activities.sampling import SeededStream
@@ -62,9 +62,9 @@ class Line:
     backups: int = 0
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A group of a line with its unit and ``m`` (an expert of the group can have at most ``1/m``)."""
+class Entry(NamedTuple):
+    """A group of a line with its unit and ``m`` (an expert of the group can have at most ``1/m``). A named tuple:
+    a draw makes one per employer group and line (thousands at province scale)."""
 
     group: Group
     unit: UnitKey
@@ -92,15 +92,25 @@ def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
     shared = set().union(*(a & b for i, a in enumerate(ids) for b in ids[i + 1:]))
     if shared:
         _assign(lines, groups, shared)
-    size: dict[UnitKey, int] = defaultdict(int)
     units = [[("", g.ids[0]) if g.employer_id is None else (line.field, g.employer_id) for g in line_groups]
              for line, line_groups in zip(lines, groups, strict=True)]
+    if _distinct_fields(lines):  # a unit is in one line only: its size is its group's
+        return Plan(tuple(lines), {line.key: tuple([Entry(g, unit, len(g.ids)) for g, unit in zip(
+            line_groups, line_units, strict=True)]) for line, line_groups, line_units in zip(lines, groups, units,
+                                                                                             strict=True)})
+    size: dict[UnitKey, int] = defaultdict(int)
     for line_groups, line_units in zip(groups, units, strict=True):
         for g, unit in zip(line_groups, line_units, strict=True):
             size[unit] += len(g.ids)
-    return Plan(tuple(lines), {line.key: tuple(Entry(g, unit, size[unit]) for g, unit in zip(line_groups, line_units,
-                                                                                              strict=True))
-                               for line, line_groups, line_units in zip(lines, groups, units, strict=True)})
+    return Plan(tuple(lines), {line.key: tuple([Entry(g, unit, size[unit]) for g, unit in zip(
+        line_groups, line_units, strict=True)]) for line, line_groups, line_units in zip(lines, groups, units,
+                                                                                         strict=True)})
+
+
+def _distinct_fields(lines: Sequence[Line]) -> bool:
+    """No two lines of one field: after :func:`partition` no unit is in two lines (an employer's unit is of its
+    field, an expert without an employer is counted in one line)."""
+    return len({line.field for line in lines}) == len(lines)
 
 
 def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) -> None:
@@ -328,7 +338,8 @@ def _layouts(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _S
     free = {line.key: [e for e in plan.entries[line.key] if e.unit not in taken] if taken
             else list(plan.entries[line.key]) for line in plan.lines}
     lines_of: dict[UnitKey, int] = defaultdict(int)
-    if len(plan.lines) > 1:
+    several = len(plan.lines) > 1 and not _distinct_fields(plan.lines)  # else every unit is in one line
+    if several:
         for entries in free.values():
             for e in entries:
                 lines_of[e.unit] += 1
@@ -339,12 +350,12 @@ def _layouts(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _S
         p = _level_of(free[line.key], counts[line.key])
         if p is None:
             raise _Short
-        alone = [e for e in free[line.key] if lines_of.get(e.unit, 1) == 1]
+        alone = [e for e in free[line.key] if lines_of.get(e.unit, 1) == 1] if several else free[line.key]
         stream.shuffle(alone, f"{stage}/{line.key}")
         weights = _weights(alone, p)
         layouts[line.key] = _Layout(p, alone, weights)
         edges[(("one-line", line.key), line.key)] = Fraction(sum(weights) % p.denominator, p.denominator)
-        for e in free[line.key]:
+        for e in free[line.key] if several else ():
             if lines_of.get(e.unit, 1) > 1:
                 shared[(e.unit, line.key)] = e
                 edges[(e.unit, line.key)] = len(e.group.ids) * min(p, Fraction(1, e.cap))
