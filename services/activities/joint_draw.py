@@ -122,15 +122,22 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
     units: list[set[UnitKey]] = [set() for _ in lines]
     counted = [0] * len(lines)
     for index, (line, line_groups) in enumerate(zip(lines, groups, strict=True)):
+        line_units, field, whole = units[index], line.field, 0
         for g in line_groups:
-            common = shared.intersection(g.ids) if not shared.isdisjoint(g.ids) else ()
+            if shared.isdisjoint(g.ids):  # most groups: the unit, every expert counted (_unit inline)
+                line_units.add(("", g.ids[0]) if g.employer_id is None else (field, g.employer_id))
+                whole += len(g.ids)
+                continue
+            common = shared.intersection(g.ids)
             for person_id in common:
                 employer[person_id] = g.employer_id
                 fits[person_id].append(index)
             if len(common) < len(g.ids):
-                units[index].add(_unit(line, g.ids[0], g.employer_id))
+                line_units.add(_unit(line, g.ids[0], g.employer_id))
                 counted[index] += len(g.ids) - len(common)
+        counted[index] += whole
     home: dict[int, int] = {}
+    places = [line.count for line in lines]
     short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
     for person_id in sorted(shared):
         if short:  # a line still lacks employers for its places (small pools)
@@ -139,7 +146,7 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
             units[best].add(_unit(lines[best], person_id, employer[person_id]))
             short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
         else:  # the same order as _preference once no line is short (units only grow)
-            home[person_id] = best = max(fits[person_id], key=lambda i: (lines[i].count / (counted[i] + 1), -i))
+            home[person_id] = best = _most_places(fits[person_id], places, counted)
         counted[best] += 1
     for index, line_groups in enumerate(groups):
         away = {person_id for person_id, line in home.items() if line != index and index in fits[person_id]}
@@ -150,6 +157,17 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
             if kept_group.ids:
                 kept.append(kept_group)
         groups[index] = kept
+
+
+def _most_places(fit: list[int], places: list[int], counted: list[int]) -> int:
+    """The line of ``fit`` with the highest places / (experts counted + 1), the earlier on a tie: ``max`` with
+    :func:`_preference`'s last two keys, without a call per line."""
+    best = fit[0]
+    top = (places[best] / (counted[best] + 1), -best)
+    for i in fit[1:]:
+        if (key := (places[i] / (counted[i] + 1), -i)) > top:
+            best, top = i, key
+    return best
 
 
 def _preference(line: Line, index: int, counted: int, units: set[UnitKey], unit: UnitKey
