@@ -1,10 +1,11 @@
 """Drawing experts from a large pool: time of one draw on the database, next to a naive baseline, and how
 evenly the draw selects the eligible experts of a category.
 
-The **product** is ``services.draws.draws.run_pool_draw`` end to end inside a read-only unit of work: one query per
-requirement for the ids that may match, then the facts of only the candidates the seeded shuffle visits, and
-the pure draw (``services.activities.expert_draw`` over the rules of ``draw_rules``). The stored form of a draw
-(canonical snapshot, SHA-256, zlib level 9) is timed separately.
+The **product** is ``services.draws.draws.run_pool_draw`` end to end inside a read-only unit of work: the ids that
+may match from the pool index (``services.activities.pool_index``, rebuilt when the pool changed), the screening,
+then the facts of the candidates the draw needs, and the pure draw (``services.activities.expert_draw`` over the
+rules of ``draw_rules``). The stored form of a draw
+(canonical snapshot, SHA-256, zlib level 1) is timed separately.
 
 The **baseline**, in the same run on the same database: per requirement ``SELECT ... ORDER BY RANDOM() LIMIT
 k``, then per row the candidate's facts with one query per table, the same rules

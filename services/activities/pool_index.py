@@ -45,6 +45,7 @@ from storage.uow import UnitOfWork
 __all__ = ["PoolIndex", "age_cutoff", "current", "stamp"]
 
 _KEEP = 4  # indexes kept (one per set of pools drawn from; the oldest goes first)
+_SETTLE_FROM = 5_000  # experts: a smaller index costs the collector little (and tests build many)
 _Key = tuple[str, int, tuple[int, ...] | None]  # the stamp (epoch, version) and the pools
 _CACHE: dict[_Key, PoolIndex] = {}
 
@@ -222,7 +223,8 @@ async def current(uow: UnitOfWork, units: Collection[int] | None = None) -> Pool
         while len(_CACHE) >= _KEEP:
             del _CACHE[next(iter(_CACHE))]
         _CACHE[key] = index
-        _settle()
+        if len(index.employer_of) >= _SETTLE_FROM:
+            _settle()
     return index
 
 
@@ -230,6 +232,7 @@ def _settle() -> None:
     """Collect, then freeze what is left (the new index with it) into the collector's permanent generation, as
     ``bot.runtime.settle_heap`` does at start-up: otherwise every full collection walks the index's objects, about
     a third of a 50,000-expert draw's CPU time (bench/draws.py). The index holds no reference cycle, so an index
-    dropped later is still freed (by reference counting)."""
+    dropped later is still freed (by reference counting). Objects frozen with it that later die in a reference cycle
+    are never collected: a small, bounded amount per rebuild of a large pool (only from :data:`_SETTLE_FROM`)."""
     gc.collect()
     gc.freeze()
