@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -133,3 +133,15 @@ class PoolShare(SQLModel, table=True):
     granted_by: str = Field(max_length=64)
     granted_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class PoolVersion(SQLModel, table=True):
+    """How many times the expert table changed (migration 0019: database triggers write it, nothing else does), so
+    the draw's in-memory index of the pool (``services.activities.pool_index``) knows when to rebuild. At most one
+    row (id 1), made by the first change; ``epoch`` tells databases apart. Derived state: ``db copy`` skips it."""
+
+    __tablename__ = "pool_version"
+
+    id: int = Field(primary_key=True)
+    epoch: str = Field(max_length=32)
+    version: int = Field(sa_type=BigInteger)

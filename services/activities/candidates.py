@@ -32,7 +32,8 @@ from services.activities.draw_rules import (
     Role,
     exclusions,
 )
-from services.activities.fair_draw import Screened, screen
+from services.activities.fair_draw import Screened, screen_ids
+from services.activities.pool_index import PoolIndex, age_cutoff
 from services.pool.eligibility import Category, ClinicalSubcategory
 from storage.activities import Activity, ActivityMember
 from storage.models import Expert
@@ -150,6 +151,8 @@ class _Loader:
             col(ActivityMember.person_id), col(ActivityMember.role), col(ActivityMember.activity_id),
             col(ActivityMember.status)).where(
             *_among(col(ActivityMember.person_id), chunk), col(ActivityMember.status).in_(HOLDING),
+            # a backup not called up is neither busy nor counted for rotation (below): not read
+            or_(col(ActivityMember.role) == Role.PRINCIPAL.value, col(ActivityMember.status) != "drawn"),
             col(ActivityMember.activity_id).in_(sa_select(col(Activity.id)).where(*within))))
         days = {i: (local_day(a[2], zone), local_day(a[3], zone)) for i, a in activities.items()}
         for person_id, role, other_id, status in members:
@@ -163,6 +166,16 @@ class _Loader:
             if (self.rotation and role == Role.PRINCIPAL and kind == ActivityKind.PROJECT_REVIEW
                     and not double_blind and window_start <= first <= spec.start):
                 self.reviews[person_id].append(first)
+
+    def side_key(self, person_id: int) -> tuple[object, ...]:
+        """What :meth:`screening_candidate` holds of ``person_id`` (and whether a recusal is required): equal keys,
+        equal exclusion codes (``screen_pool`` computes them once per key)."""
+        past, interests, unavailable = self.past.get(person_id), self.interests.get(person_id), \
+            self.unavailable.get(person_id)
+        busy, reviews = self.busy.get(person_id), self.reviews.get(person_id)
+        return (tuple(sorted(past)) if past else (), frozenset(interests) if interests else frozenset(),
+                tuple(sorted(unavailable)) if unavailable else (), tuple(sorted(busy)) if busy else (),
+                tuple(sorted(reviews)) if reviews else (), person_id in self.spec.required_recusals)
 
     def screening_candidate(self, person_id: int) -> Candidate:
         """A candidate with only the side facts gathered (for :func:`side_codes`)."""
@@ -233,15 +246,6 @@ def spec_of(info: ActivityView, zone: Any) -> ActivitySpec:
 OLD, BARRED, DISQUALIFIED = 1, 2, 4  # the expert columns' exclusions, as bits computed by the database
 
 
-def age_cutoff(start: date, limit: int) -> date:
-    """The latest birth date of someone aged ``limit`` or more on ``start`` (000 §8(四); ``age_on``: born on
-    29 February, one is a year older on 1 March)."""
-    try:
-        return start.replace(year=start.year - limit)
-    except ValueError:  # 29 February without a counterpart
-        return date(start.year - limit, 2, 28)
-
-
 def column_codes(flags: int, employer_id: int | None, spec: ActivitySpec) -> list[str]:
     """The exclusion codes the expert table's columns give (``flags``: :data:`OLD` | :data:`BARRED` |
     :data:`DISQUALIFIED`, and the employer against the inspected institutions); with :func:`side_codes`, what
@@ -306,26 +310,46 @@ async def _columns(loader: _Loader, tagged: bool) -> _Columns:
 
 async def screen_pool(uow: UnitOfWork, requirements: Sequence[Requirement], matching: dict[str, Sequence[int]], *,
                       spec: ActivitySpec, settings: DrawSettings, existing: Sequence[Member],
-                      activity_id: int | None) -> dict[str, Screened]:
+                      activity_id: int | None, index: PoolIndex | None = None) -> dict[str, Screened]:
     """Screen every matching candidate of each requirement for the draw v2 (``draw_rules`` point 15) in a few
     set queries: the facts outside the expert table of everyone who has any (``_Loader.side_facts``), and the
     expert table's columns of every active expert in one row (:func:`_columns`); the rules as
-    :func:`column_codes` and, for those with side facts, :func:`side_codes`."""
+    :func:`column_codes` and, for those with side facts, :func:`side_codes`. With the pool's ``index``
+    (``pool_index.current``) the columns come from it and the screening is per employer group
+    (``PoolIndex.screen``): the same result."""
     loader = _Loader(await uow.session.connection(), uow.zone, spec, settings, activity_id)
     special = await loader.side_facts() | spec.required_recusals
-    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
     codes: dict[int, list[str]] = {}  # of the experts something excludes; the others have none
+    side: dict[tuple[object, ...], list[str]] = {}  # the codes of a set of side facts (many experts share one)
     for person_id in special:  # the screening candidate is neutral in its columns: side_codes without the copy
-        codes[person_id] = [e.code.value for e in exclusions(loader.screening_candidate(person_id), spec, settings)]
-    for person_id in set(flags) | {p for p, e in employer_of.items() if e is not None and e in spec.inspected}:
-        codes[person_id] = [*column_codes(flags.get(person_id, 0), employer_of[person_id], spec),
-                            *codes.get(person_id, ())]
+        key = loader.side_key(person_id)
+        found = side.get(key)
+        if found is None:
+            found = side[key] = [e.code.value for e in exclusions(loader.screening_candidate(person_id), spec,
+                                                                  settings)]
+        if found:
+            codes[person_id] = found
+    if index is not None:
+        by_code = index.column_codes(spec, settings)
+        for person_id, found in codes.items():
+            for code in found:
+                by_code.setdefault(code, set()).add(person_id)
+        return {r.key: index.screen(r, by_code, existing) for r in requirements}
+    employer_of, flags, tags = await _columns(loader, any(r.tags for r in requirements))
+    inspected = spec.inspected
+    columns: dict[tuple[int, bool], list[str]] = {}  # column_codes by (flags, employer inspected): a few kinds
+    for person_id in set(flags) | {p for p, e in employer_of.items() if e is not None and e in inspected}:
+        employer_id, bits = employer_of[person_id], flags.get(person_id, 0)
+        kind = (bits, employer_id is not None and employer_id in inspected)
+        found = columns.get(kind)
+        if found is None:
+            found = columns[kind] = column_codes(bits, employer_id, spec)
+        codes[person_id] = [*found, *codes.get(person_id, ())]
     out: dict[str, Screened] = {}
     for requirement in requirements:
-        wanted, empty, no_codes = requirement.tags, frozenset[str](), ()
-        ids = [p for p in matching[requirement.key] if p in employer_of]
+        wanted, empty = requirement.tags, frozenset[str]()
+        ids = matching[requirement.key]
         if wanted:
             ids = [p for p in ids if wanted <= tags.get(p, empty)]
-        out[requirement.key] = screen(requirement, [(p, employer_of[p], codes.get(p, no_codes)) for p in ids],
-                                      existing)
+        out[requirement.key] = screen_ids(requirement, ids, employer_of, codes, existing)
     return out

@@ -8,7 +8,14 @@ from typing import Protocol
 
 from services.activities.draw_rules import Candidate, DrawRequestError, Requirement, matches
 
-__all__ = ["CandidatePool", "ListPool", "MissingCandidate", "MissingNamed"]
+__all__ = ["CandidatePool", "ListPool", "MissingCandidate", "MissingNamed", "SortedIds"]
+
+
+class SortedIds(tuple[int, ...]):
+    """Ids ascending without repeats, as a pool may hand them over (the draw's recorder then keeps them as they
+    are instead of sorting them again: ``services.activities.pool_index``)."""
+
+    __slots__ = ()
 
 
 class MissingCandidate(LookupError):

@@ -56,7 +56,7 @@ def _candidate_json(c: Candidate) -> dict[str, object]:
 
 
 def _screened_json(s: Screened) -> dict[str, object]:
-    return {"groups": [[g.employer_id, list(g.ids)] for g in s.groups],  # canonical: fair_draw.groups_of
+    return {"groups": [(g.employer_id, g.ids) for g in s.groups],  # canonical: fair_draw.groups_of (JSON arrays)
             "matched": s.matched, "removed": {code: sorted(ids) for code, ids in s.removed.items()}}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from services.activities import fair_draw, joint_draw
-from services.activities.draw_pools import CandidatePool, ListPool, MissingCandidate, MissingNamed
+from services.activities.draw_pools import CandidatePool, ListPool, MissingCandidate, MissingNamed, SortedIds
 from services.activities.draw_results import Chances, DrawResult, Pick, Shortfall, picks_of
 from services.activities.draw_rules import (
     ALREADY_DRAWN,
@@ -111,7 +111,8 @@ class _Recorder:
         return found
 
     def matching_ids(self, requirement: Requirement) -> tuple[int, ...]:
-        ids = tuple(sorted(set(self._pool.matching(requirement))))
+        found = self._pool.matching(requirement)
+        ids = found if isinstance(found, SortedIds) else tuple(sorted(set(found)))
         self.matching[requirement.key] = ids
         return ids
 

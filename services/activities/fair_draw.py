@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol, TypeVar
@@ -61,6 +61,7 @@ __all__ = [
     "overlap",
     "percent",
     "screen",
+    "screen_ids",
     "select",
     "shared_expert",
     "systematic",
@@ -315,6 +316,39 @@ def screen(requirement: Requirement, found: Iterable[tuple[int, int | None, Sequ
             pairs.append((person_id, employer_id))
     return Screened(tuple(groups_of(pairs)), matched,
                     {code: tuple(sorted(ids)) for code, ids in sorted(removed.items())})
+
+
+def screen_ids(requirement: Requirement, ids: Iterable[int], employer_of: Mapping[int, int | None],
+               codes: Mapping[int, Sequence[str]], existing: Sequence[Member]) -> Screened:
+    """:func:`screen` of the ``ids`` found in ``employer_of`` (the others are not candidates), each with its
+    employer there and its exclusion codes in ``codes`` (none when absent): the same result, without a tuple per
+    candidate or a sort of the pairs (province scale, issue 21)."""
+    chosen = {m.person_id for m in existing}
+    taken = {m.employer_id for m in existing if m.employer_id is not None and m.field == requirement.category}
+    removed: dict[str, list[int]] = defaultdict(list)
+    by_employer: dict[int, list[int]] = defaultdict(list)
+    alone: list[int] = []
+    matched = 0
+    missing = object()
+    for person_id in sorted(ids):
+        employer_id = employer_of.get(person_id, missing)
+        if employer_id is missing:
+            continue
+        matched += 1
+        found = codes.get(person_id)
+        if found:
+            for code in found:
+                removed[str(code)].append(person_id)
+        elif person_id in chosen:
+            removed[ALREADY_DRAWN].append(person_id)
+        elif employer_id is None:
+            alone.append(person_id)
+        elif employer_id in taken:
+            removed[SAME_EMPLOYER_FIELD].append(person_id)
+        else:
+            by_employer[employer_id].append(person_id)  # type: ignore[index]
+    groups = [Group(e, tuple(by_employer[e])) for e in sorted(by_employer)] + [Group(None, (p,)) for p in alone]
+    return Screened(tuple(groups), matched, {code: tuple(sorted(ids)) for code, ids in sorted(removed.items())})
 
 
 def eligible(pool: _Pool, requirement: Requirement, activity: ActivitySpec, settings: DrawSettings,

@@ -37,9 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain, filterfalse
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from services.activities.fair_draw import Chances, Group, Screened
+from services.activities.rounding import round_edges
 from services.activities.sampling import SeededStream
 
 __all__ = ["ALGORITHM_V3", "Line", "Plan", "chances", "draw_lines", "level", "marginals", "partition", "round_edges",
@@ -62,9 +63,9 @@ class Line:
     backups: int = 0
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A group of a line with its unit and ``m`` (an expert of the group can have at most ``1/m``)."""
+class Entry(NamedTuple):
+    """A group of a line with its unit and ``m`` (an expert of the group can have at most ``1/m``). A named tuple:
+    a draw makes one per employer group and line (thousands at province scale)."""
 
     group: Group
     unit: UnitKey
@@ -92,15 +93,25 @@ def partition(lines: Sequence[Line], screened: dict[str, Screened]) -> Plan:
     shared = set().union(*(a & b for i, a in enumerate(ids) for b in ids[i + 1:]))
     if shared:
         _assign(lines, groups, shared)
-    size: dict[UnitKey, int] = defaultdict(int)
     units = [[("", g.ids[0]) if g.employer_id is None else (line.field, g.employer_id) for g in line_groups]
              for line, line_groups in zip(lines, groups, strict=True)]
+    if _distinct_fields(lines):  # a unit is in one line only: its size is its group's
+        return Plan(tuple(lines), {line.key: tuple([Entry(g, unit, len(g.ids)) for g, unit in zip(
+            line_groups, line_units, strict=True)]) for line, line_groups, line_units in zip(lines, groups, units,
+                                                                                             strict=True)})
+    size: dict[UnitKey, int] = defaultdict(int)
     for line_groups, line_units in zip(groups, units, strict=True):
         for g, unit in zip(line_groups, line_units, strict=True):
             size[unit] += len(g.ids)
-    return Plan(tuple(lines), {line.key: tuple(Entry(g, unit, size[unit]) for g, unit in zip(line_groups, line_units,
-                                                                                              strict=True))
-                               for line, line_groups, line_units in zip(lines, groups, units, strict=True)})
+    return Plan(tuple(lines), {line.key: tuple([Entry(g, unit, size[unit]) for g, unit in zip(
+        line_groups, line_units, strict=True)]) for line, line_groups, line_units in zip(lines, groups, units,
+                                                                                         strict=True)})
+
+
+def _distinct_fields(lines: Sequence[Line]) -> bool:
+    """No two lines of one field: after :func:`partition` no unit is in two lines (an employer's unit is of its
+    field, an expert without an employer is counted in one line)."""
+    return len({line.field for line in lines}) == len(lines)
 
 
 def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) -> None:
@@ -111,15 +122,22 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
     units: list[set[UnitKey]] = [set() for _ in lines]
     counted = [0] * len(lines)
     for index, (line, line_groups) in enumerate(zip(lines, groups, strict=True)):
+        line_units, field, whole = units[index], line.field, 0
         for g in line_groups:
-            common = shared.intersection(g.ids) if not shared.isdisjoint(g.ids) else ()
+            if shared.isdisjoint(g.ids):  # most groups: the unit, every expert counted (_unit inline)
+                line_units.add(("", g.ids[0]) if g.employer_id is None else (field, g.employer_id))
+                whole += len(g.ids)
+                continue
+            common = shared.intersection(g.ids)
             for person_id in common:
                 employer[person_id] = g.employer_id
                 fits[person_id].append(index)
             if len(common) < len(g.ids):
-                units[index].add(_unit(line, g.ids[0], g.employer_id))
+                line_units.add(_unit(line, g.ids[0], g.employer_id))
                 counted[index] += len(g.ids) - len(common)
+        counted[index] += whole
     home: dict[int, int] = {}
+    places = [line.count for line in lines]
     short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
     for person_id in sorted(shared):
         if short:  # a line still lacks employers for its places (small pools)
@@ -128,7 +146,7 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
             units[best].add(_unit(lines[best], person_id, employer[person_id]))
             short = any(line.count + line.backups > len(units[i]) for i, line in enumerate(lines))
         else:  # the same order as _preference once no line is short (units only grow)
-            home[person_id] = best = max(fits[person_id], key=lambda i: (lines[i].count / (counted[i] + 1), -i))
+            home[person_id] = best = _most_places(fits[person_id], places, counted)
         counted[best] += 1
     for index, line_groups in enumerate(groups):
         away = {person_id for person_id, line in home.items() if line != index and index in fits[person_id]}
@@ -139,6 +157,17 @@ def _assign(lines: Sequence[Line], groups: list[list[Group]], shared: set[int]) 
             if kept_group.ids:
                 kept.append(kept_group)
         groups[index] = kept
+
+
+def _most_places(fit: list[int], places: list[int], counted: list[int]) -> int:
+    """The line of ``fit`` with the highest places / (experts counted + 1), the earlier on a tie: ``max`` with
+    :func:`_preference`'s last two keys, without a call per line."""
+    best = fit[0]
+    top = (places[best] / (counted[best] + 1), -best)
+    for i in fit[1:]:
+        if (key := (places[i] / (counted[i] + 1), -i)) > top:
+            best, top = i, key
+    return best
 
 
 def _preference(line: Line, index: int, counted: int, units: set[UnitKey], unit: UnitKey
@@ -234,52 +263,6 @@ def _words(key: bytes, count: int) -> tuple[int, ...]:
     return struct.unpack(f">{count}Q", hashlib.shake_256(key).digest(8 * count))
 
 
-def _bernoulli(chance: Fraction, stream: SeededStream) -> bool:
-    return stream.below(chance.denominator) < chance.numerator
-
-
-def _path(edges: dict[tuple[object, object], Fraction]) -> list[tuple[object, object]]:
-    """A maximal path or a cycle of the fractional edges (a cycle of a bipartite graph is even)."""
-    around: dict[object, list[tuple[object, object]]] = defaultdict(list)
-    for edge in edges:
-        around[edge[0]].append(edge)
-        around[edge[1]].append(edge)
-    start = next((v for v, es in around.items() if len(es) == 1), next(iter(around)))
-    path: list[tuple[object, object]] = []
-    seen_at: dict[object, int] = {start: 0}
-    vertex: object = start
-    used: set[tuple[object, object]] = set()
-    while True:
-        step = next((e for e in around[vertex] if e not in used), None)
-        if step is None:
-            return path
-        edge = step
-        used.add(edge)
-        path.append(edge)
-        vertex = edge[1] if edge[0] == vertex else edge[0]
-        if vertex in seen_at:
-            return path[seen_at[vertex]:]
-        seen_at[vertex] = len(path)
-
-
-def round_edges(weights: dict[tuple[object, object], Fraction], stream: SeededStream) -> set[tuple[object, object]]:
-    """Dependent rounding on a bipartite graph: the edges rounded to 1, each with probability its weight, every
-    vertex's sum kept to its floor or ceiling (exactly, where it is whole)."""
-    edges = {e: w for e, w in sorted(weights.items(), key=lambda ew: repr(ew[0])) if 0 < w < 1}
-    ones = {e for e, w in weights.items() if w == 1}
-    while edges:
-        path = _path(edges)
-        even, odd = path[0::2], path[1::2]
-        up = min([1 - edges[e] for e in even] + [edges[e] for e in odd])
-        down = min([edges[e] for e in even] + [1 - edges[e] for e in odd])
-        step = up if _bernoulli(down / (up + down), stream) else -down
-        for e in path:
-            edges[e] += step if e in even else -step
-            if edges[e] in (0, 1) and edges.pop(e) == 1:
-                ones.add(e)
-    return ones
-
-
 def _systematic(weights: Sequence[int], start: int, denominator: int) -> list[int]:
     """Indexes picked by points ``start, start + D, …`` over integer weights laid end to end."""
     picked: list[int] = []
@@ -328,7 +311,8 @@ def _layouts(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _S
     free = {line.key: [e for e in plan.entries[line.key] if e.unit not in taken] if taken
             else list(plan.entries[line.key]) for line in plan.lines}
     lines_of: dict[UnitKey, int] = defaultdict(int)
-    if len(plan.lines) > 1:
+    several = len(plan.lines) > 1 and not _distinct_fields(plan.lines)  # else every unit is in one line
+    if several:
         for entries in free.values():
             for e in entries:
                 lines_of[e.unit] += 1
@@ -339,12 +323,12 @@ def _layouts(plan: Plan, counts: dict[str, int], taken: set[UnitKey], stream: _S
         p = _level_of(free[line.key], counts[line.key])
         if p is None:
             raise _Short
-        alone = [e for e in free[line.key] if lines_of.get(e.unit, 1) == 1]
+        alone = [e for e in free[line.key] if lines_of.get(e.unit, 1) == 1] if several else free[line.key]
         stream.shuffle(alone, f"{stage}/{line.key}")
         weights = _weights(alone, p)
         layouts[line.key] = _Layout(p, alone, weights)
         edges[(("one-line", line.key), line.key)] = Fraction(sum(weights) % p.denominator, p.denominator)
-        for e in free[line.key]:
+        for e in free[line.key] if several else ():
             if lines_of.get(e.unit, 1) > 1:
                 shared[(e.unit, line.key)] = e
                 edges[(e.unit, line.key)] = len(e.group.ids) * min(p, Fraction(1, e.cap))

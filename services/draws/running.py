@@ -17,6 +17,7 @@ from sqlalchemy import String, and_, case, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from services.activities import pool_index
 from services.activities.activities import ActivityView, as_rule, requirement_key
 from services.activities.candidates import HOLDING, contains_json, load_candidates, screen_pool, spec_of
 from services.activities.draw_rules import (
@@ -70,7 +71,7 @@ class _DatabasePool:
     """Matching ids from one query per requirement, the draw v2's screening (``candidates.screen_pool``);
     candidates' facts loaded as the draw needs them."""
 
-    def __init__(self, matching: dict[str, list[int]], screened: dict[str, Screened] | None = None) -> None:
+    def __init__(self, matching: dict[str, Sequence[int]], screened: dict[str, Screened] | None = None) -> None:
         self._matching = matching
         self._screened = screened
         self.loaded: dict[int, Candidate] = {}
@@ -130,7 +131,8 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
     """Draw from the pool in the database (the experts of ``units``' pools; None: every pool): matching ids per
     requirement, then the facts of the candidates (v1: in the order the draw visits them, in growing batches, until
     the deterministic draw completes; v2: all)."""
-    matching = await _matching_ids(uow, requirements, units)
+    index = await pool_index.current(uow, units)  # kept in memory until the pool changes (issue 21)
+    matching: dict[str, Sequence[int]] = dict(index.matching(requirements))
     pool = _DatabasePool(matching)
     first = {r.key: r.count + r.backups + FIRST_BATCH for r in requirements}
     upto = {r.key: 0 if version != "v1" else first[r.key] for r in requirements}  # v2 visits when drawing as v1
@@ -145,7 +147,7 @@ async def run_pool_draw(uow: UnitOfWork, *, requirements: Sequence[Requirement],
                                            existing=existing, version=version)
         except _NeedScreening:  # v2 in its exact case: every matching candidate screened (the chances need them)
             pool._screened = await screen_pool(uow, requirements, dict(matching), spec=spec, settings=settings,
-                                               existing=existing, activity_id=activity_id)
+                                               existing=existing, activity_id=activity_id, index=index)
         except MissingNamed as drawn:  # v2 names whom it needs
             pool.loaded.update(await load_candidates(uow, sorted(drawn.person_ids), spec, settings, activity_id))
         except MissingCandidate as missing:  # v1 (or v2 drawing as v1) visits further: load more of the orders
