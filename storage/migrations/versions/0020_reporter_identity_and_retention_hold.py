@@ -16,7 +16,7 @@ replaced plaintext leaves no bytes behind (PostgreSQL: ``VACUUM FULL person, sup
 key, so it cannot encrypt itself.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-08 01:00:00.000000
 """
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
