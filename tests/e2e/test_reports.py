@@ -96,7 +96,11 @@ async def test_the_command_line_writes_both_reports(
         status, _, err = await bot.cli("report", "monthly", "--unit", "bureau", "--month", "2026-11",
                                          "--out", str(folder / "m.xlsx"))
         assert status == 0, err
-        assert load_workbook(folder / "m.xlsx", read_only=True).sheetnames == ["活动", "专家邀请", "线索", "专家库"]
+        monthly = load_workbook(folder / "m.xlsx", read_only=True)  # keeps its file open until closed
+        try:
+            assert monthly.sheetnames == ["活动", "专家邀请", "线索", "专家库"]
+        finally:
+            monthly.close()
         status, _, err = await bot.cli("report", "yearly", "--unit", "div1", "--year", "2026",
                                          "--out", str(folder / "y.docx"))
         assert status == 0, err

@@ -66,8 +66,11 @@ def test_rows_come_from_a_generator_and_reach_the_file_as_they_are_written(tmp_p
     with TableWriter(path, ["n", "text"]) as writer:
         writer.extend(rows())  # type: ignore[arg-type]
         assert writer.count == 3000 and len(handed) == 3000
-    sheet = load_workbook(path, read_only=True).worksheets[0]
-    assert sum(1 for _ in sheet.iter_rows(values_only=True)) == 3001
+    workbook = load_workbook(path, read_only=True)  # a read-only workbook keeps its file open until closed
+    try:
+        assert sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True)) == 3001
+    finally:
+        workbook.close()
 
 
 def test_column_letters_go_past_z() -> None:
